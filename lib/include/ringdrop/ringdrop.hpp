@@ -1,0 +1,9 @@
+// ringdrop/ringdrop.hpp — everything, in one include.
+#pragma once
+
+#include "ringdrop/error.hpp"
+#include "ringdrop/result.hpp"
+#include "ringdrop/segment.hpp"
+#include "ringdrop/spsc_ring.hpp"
+#include "ringdrop/version.hpp"
+#include "ringdrop/wait.hpp"

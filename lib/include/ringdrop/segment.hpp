@@ -1,0 +1,129 @@
+// ringdrop/segment.hpp — a named, mapped, self-describing region of memory
+// that several processes share. Every ring lives in one segment.
+//
+// A segment is either a POSIX shared-memory object (`Location::shm`, gone at
+// reboot) or a regular file (`Location::file`, which survives a restart of
+// every process that uses it; it is not flushed to disk for power loss).
+// Both are mapped with Boost.Interprocess.
+//
+// At offset 0 a 128-byte header says what the segment is: magic, layout
+// version, ring kind, capacity, creation time and creator (see
+// docs/architecture.md for the byte layout). Opening checks all of it and
+// refuses a segment that does not match with an error naming what differs:
+//
+//   no ringdrop magic                   -> errc::foreign_segment
+//   another layout version              -> errc::incompatible_layout
+//   another ring kind                   -> errc::wrong_kind
+//   another capacity than asked for     -> errc::capacity_mismatch
+//   truncated, garbage header fields,
+//   header checksum wrong, never
+//   finished initialising               -> errc::corrupted
+//
+// `last_error_detail()` then holds the specifics ("layout version 7, this
+// library speaks 1"). A segment is never silently reused as something else.
+//
+// Creation is safe against concurrent openers: the creator sizes and fills
+// the segment first and writes the magic last (release); an opener that
+// finds no magic yet waits up to `init_timeout` for it, then reports
+// `corrupted` (a creator that died half-way).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <sys/types.h>
+
+#include "ringdrop/export.hpp"
+#include "ringdrop/result.hpp"
+
+namespace ringdrop {
+
+/// Where a segment lives.
+class RINGDROP_API Location {
+ public:
+  /// A POSIX shared-memory object, e.g. "orders" (shown as /dev/shm/orders).
+  /// A leading '/' is accepted; any other '/' is not.
+  static Location shm(std::string name);
+  /// A regular file; its directory must exist.
+  static Location file(std::filesystem::path path);
+
+  bool is_file() const noexcept { return is_file_; }
+  /// The shm name without leading '/', or the file path.
+  const std::string& name() const noexcept { return name_; }
+  /// Human-readable form, e.g. "shm:orders" or "file:/var/lib/x.ring".
+  std::string describe() const;
+
+ private:
+  Location(std::string name, bool is_file) : name_(std::move(name)), is_file_(is_file) {}
+  std::string name_;
+  bool is_file_;
+};
+
+inline constexpr uint64_t kDefaultCapacity = uint64_t{1} << 20;
+
+enum class RingKind : uint32_t { spsc = 1, mpmc = 2, broadcast = 3 };
+RINGDROP_API const char* to_string(RingKind kind) noexcept;
+
+enum class OpenMode {
+  create,          ///< must not exist yet, else errc::already_exists
+  open,            ///< must exist, else errc::not_found
+  open_or_create,  ///< opens if it exists (checking it matches), else creates
+};
+
+struct SegmentSpec {
+  RingKind kind = RingKind::spsc;
+  /// Data bytes of the ring: a power of two from 4096 to 2^40. 0 means
+  /// kDefaultCapacity when creating, and "whatever it has" when opening; any
+  /// other value must match an existing segment's.
+  uint64_t capacity = 0;
+  /// Permission bits when creating (umask does not apply).
+  mode_t mode = 0600;
+  /// How long an opener waits for a concurrent creator to finish.
+  std::chrono::milliseconds init_timeout{500};
+};
+
+/// What a segment's header says about it.
+struct SegmentInfo {
+  RingKind kind;
+  uint32_t layout_version;
+  uint64_t capacity;     ///< data bytes
+  uint64_t total_size;   ///< bytes of the whole mapping
+  uint64_t data_offset;  ///< where the data area starts
+  std::chrono::system_clock::time_point created;
+  uint32_t creator_pid;
+};
+
+class RINGDROP_API Segment {
+ public:
+  static Result<Segment> open(const Location& where, OpenMode how, const SegmentSpec& spec);
+  /// Removes the name; processes that have it mapped keep using it.
+  /// errc::not_found if there is no such segment.
+  static std::error_code remove(const Location& where);
+
+  Segment(Segment&&) noexcept;
+  Segment& operator=(Segment&&) noexcept;
+  ~Segment();
+
+  const Location& location() const noexcept;
+  SegmentInfo info() const noexcept;
+  /// True when this handle created the segment (rather than opened it).
+  bool created() const noexcept;
+
+  std::byte* base() const noexcept;
+  /// The kind's control block, right after the header.
+  std::byte* control() const noexcept;
+  /// The ring's data area (`info().capacity` bytes).
+  std::byte* data() const noexcept;
+
+ private:
+  struct Impl;
+  explicit Segment(std::unique_ptr<Impl> impl) noexcept;
+  static Result<Segment> create_new(const Location& where, const SegmentSpec& spec);
+  static Result<Segment> open_existing(const Location& where, const SegmentSpec& spec);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ringdrop

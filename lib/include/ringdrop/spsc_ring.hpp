@@ -1,0 +1,192 @@
+// ringdrop/spsc_ring.hpp — one producer, one consumer, variable-length
+// records, lock-free, in a shared segment.
+//
+//   auto tx = SpscProducer::open(Location::shm("demo"), OpenMode::open_or_create).value();
+//   auto rx = SpscConsumer::open(Location::shm("demo"), OpenMode::open).value();
+//
+//   tx.send(bytes_of("hello"), 1s);                 // copy in
+//   auto msg = rx.receive(100ms);                   // copy out, or an errc
+//
+//   auto span = tx.reserve(64, 1s).value();         // zero-copy: write in place
+//   std::memcpy(span.data(), payload, 64);
+//   tx.commit(64);                                  // visible to the consumer
+//   auto view = rx.read(100ms).value();             // read in place
+//   use(view);
+//   rx.release();                                   // give the bytes back
+//
+// Records are 8-byte aligned (a Cap'n Proto message can be built and read in
+// place) and never wrap. The largest message is `max_message_size()`, the
+// capacity less an 8-byte record header; anything larger is refused with
+// errc::message_too_large at once, never waited for.
+//
+// Batching: `stage()` finishes a record without publishing it and
+// `publish()` makes every staged record visible with one store and at most
+// one wake-up; `commit()` is stage + publish. On the consumer side, `read()`
+// hands out views in order and `release()` frees every record read so far,
+// so several reads and one release is a batch release.
+//
+// Peers: each handle claims its role in the segment when opened (one live
+// producer and one live consumer at a time; a second gets errc::role_taken).
+// If the producer dies, even by `kill -9` between reserve and commit, the
+// consumer first receives every record that was committed, then
+// errc::peer_gone; a new producer can attach and carry on, and nothing
+// committed is lost. If the consumer dies, records it read but had not
+// released are delivered again to the next consumer (at-least-once).
+// Destroying a producer publishes what it staged and detaches; destroying a
+// consumer detaches without releasing what it had not released.
+//
+// A handle belongs to the process that opened it and is used by one thread
+// at a time.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "ringdrop/error.hpp"
+#include "ringdrop/result.hpp"
+#include "ringdrop/segment.hpp"
+#include "ringdrop/wait.hpp"
+
+namespace ringdrop {
+
+namespace detail {
+struct SpscControl;
+}
+
+struct RingOptions {
+  /// Data bytes (see SegmentSpec::capacity): 0 is 1 MiB when creating and
+  /// "whatever it has" when opening.
+  uint64_t capacity = 0;
+  /// Permission bits when creating.
+  mode_t mode = 0600;
+  /// How this handle waits when the ring is empty (consumer) or full (producer).
+  WaitStrategy wait{};
+  /// How long opening waits for a concurrent creator to finish.
+  std::chrono::milliseconds init_timeout{500};
+};
+
+/// A snapshot of a ring's counters, read without disturbing it.
+struct SpscStats {
+  uint64_t capacity = 0;
+  uint64_t bytes_in_flight = 0;  ///< published, not yet released (incl. headers)
+  uint64_t messages_published = 0;
+  uint64_t messages_released = 0;
+  uint64_t consumer_sleeps = 0;  ///< times the consumer slept on an empty ring
+  uint64_t producer_sleeps = 0;  ///< times the producer slept on a full ring
+  uint32_t producer_pid = 0;     ///< 0 when no process holds the role
+  uint32_t consumer_pid = 0;
+};
+
+/// Reads the counters of the SPSC ring at `where` without attaching to it.
+RINGDROP_API Result<SpscStats> inspect_spsc(const Location& where);
+
+/// A string's bytes, for the copying send().
+inline std::span<const std::byte> bytes_of(std::string_view s) noexcept {
+  return std::as_bytes(std::span(s.data(), s.size()));
+}
+
+class RINGDROP_API SpscProducer {
+ public:
+  static Result<SpscProducer> open(const Location& where, OpenMode how,
+                                   const RingOptions& options = {});
+
+  SpscProducer(SpscProducer&& other) noexcept;
+  SpscProducer& operator=(SpscProducer&& other) noexcept;
+  ~SpscProducer();
+
+  /// A writable span of `size` bytes inside the ring, or would_block /
+  /// message_too_large. Calling reserve again abandons an open reservation.
+  /// A reservation that finds no room publishes what was staged, so the
+  /// consumer can make room.
+  Result<std::span<std::byte>> try_reserve(size_t size);
+  Result<std::span<std::byte>> reserve(size_t size, Deadline deadline);
+  Result<std::span<std::byte>> reserve(size_t size, std::chrono::nanoseconds timeout);
+
+  /// Finishes the open reservation with its first `used` bytes and publishes
+  /// it. errc::invalid_argument if nothing is reserved or `used` is larger
+  /// than what was reserved.
+  std::error_code commit(size_t used);
+  /// Finishes the open reservation without publishing it (batching).
+  std::error_code stage(size_t used);
+  /// Makes every staged record visible to the consumer.
+  void publish() noexcept;
+
+  /// Copying conveniences: reserve, copy, commit.
+  std::error_code try_send(std::span<const std::byte> message);
+  std::error_code send(std::span<const std::byte> message, Deadline deadline);
+  std::error_code send(std::span<const std::byte> message, std::chrono::nanoseconds timeout);
+
+  uint64_t max_message_size() const noexcept;
+  SpscStats stats() const noexcept;
+  const Segment& segment() const noexcept { return segment_; }
+
+ private:
+  SpscProducer(Segment segment, const RingOptions& options) noexcept;
+  std::error_code attach();
+  void detach() noexcept;
+  bool has_room(uint64_t bytes) noexcept;
+  void write_header(uint64_t index, uint32_t size, uint32_t tag) noexcept;
+
+  Segment segment_;
+  detail::SpscControl* ctl_ = nullptr;  // null in a moved-from handle
+  std::byte* data_ = nullptr;
+  uint64_t capacity_ = 0;
+  WaitStrategy wait_;
+  uint64_t write_ = 0;           // end of what is staged (local)
+  uint64_t published_ = 0;       // last tail we stored
+  uint64_t head_cache_ = 0;      // last head we saw (the consumer's index)
+  uint64_t reserved_size_ = 0;   // payload bytes of the open reservation
+  bool reserved_ = false;
+  uint64_t messages_ = 0;        // messages staged, ever
+};
+
+class RINGDROP_API SpscConsumer {
+ public:
+  static Result<SpscConsumer> open(const Location& where, OpenMode how,
+                                   const RingOptions& options = {});
+
+  SpscConsumer(SpscConsumer&& other) noexcept;
+  SpscConsumer& operator=(SpscConsumer&& other) noexcept;
+  ~SpscConsumer();
+
+  /// A read-only view of the next message, in place. It stays valid until
+  /// release(). Errors: would_block / timed_out (nothing arrived),
+  /// peer_gone (the producer died or left and everything it committed has
+  /// been read), corrupted (an impossible record header or index).
+  Result<std::span<const std::byte>> try_read();
+  Result<std::span<const std::byte>> read(Deadline deadline);
+  Result<std::span<const std::byte>> read(std::chrono::nanoseconds timeout);
+
+  /// Gives back the space of every message read so far.
+  void release() noexcept;
+
+  /// Copying conveniences: read, copy, release.
+  Result<std::vector<std::byte>> try_receive();
+  Result<std::vector<std::byte>> receive(Deadline deadline);
+  Result<std::vector<std::byte>> receive(std::chrono::nanoseconds timeout);
+
+  SpscStats stats() const noexcept;
+  const Segment& segment() const noexcept { return segment_; }
+
+ private:
+  SpscConsumer(Segment segment, const RingOptions& options) noexcept;
+  std::error_code attach();
+  void detach() noexcept;
+
+  Segment segment_;
+  detail::SpscControl* ctl_ = nullptr;  // null in a moved-from handle
+  const std::byte* data_ = nullptr;
+  uint64_t capacity_ = 0;
+  WaitStrategy wait_;
+  uint64_t read_ = 0;        // next record to read (local)
+  uint64_t released_ = 0;    // last head we stored
+  uint64_t tail_cache_ = 0;  // last tail we saw (the producer's index)
+  uint64_t unreleased_ = 0;  // messages read since the last release
+  uint64_t messages_ = 0;    // messages released, ever
+};
+
+}  // namespace ringdrop
