@@ -1,0 +1,346 @@
+// The SPSC ring's logic, driven from one thread: records, padding and
+// wrap-around, zero-copy spans, batching, limits, roles and corruption.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <string>
+
+#include "message_pattern.hpp"
+#include "ringdrop/ringdrop.hpp"
+#include "spsc_layout.hpp"
+#include "test_support.hpp"
+
+using namespace ringdrop;
+using namespace std::chrono_literals;
+using ringdrop::test::quick_options;
+using ringdrop::test::ScopedName;
+
+namespace {
+
+struct Pair {
+  SpscProducer tx;
+  SpscConsumer rx;
+};
+
+Pair make_pair(const ScopedName& n, uint64_t capacity = 4096) {
+  auto tx = SpscProducer::open(n.location(), OpenMode::create, quick_options(capacity));
+  EXPECT_TRUE(tx) << tx.error().message() << " " << last_error_detail();
+  auto rx = SpscConsumer::open(n.location(), OpenMode::open, quick_options());
+  EXPECT_TRUE(rx) << rx.error().message();
+  return Pair{std::move(tx).value(), std::move(rx).value()};
+}
+
+std::string text(std::span<const std::byte> bytes) {
+  return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+}  // namespace
+
+TEST(SpscRing, SendThenReceiveCopies) {
+  ScopedName n;
+  auto [tx, rx] = make_pair(n);
+  ASSERT_FALSE(tx.send(bytes_of("hello"), 1s));
+  ASSERT_FALSE(tx.send(bytes_of(""), 1s));
+  auto first = rx.receive(1s);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(text(*first), "hello");
+  auto empty = rx.receive(1s);
+  ASSERT_TRUE(empty);
+  EXPECT_TRUE(empty->empty());
+  EXPECT_EQ(rx.try_receive().error(), errc::would_block);
+}
+
+TEST(SpscRing, ReserveAndReadAreInPlaceAndWordAligned) {
+  ScopedName n;
+  auto [tx, rx] = make_pair(n);
+  const std::byte* lo = tx.segment().data();
+  const std::byte* hi = lo + tx.segment().info().capacity;
+  for (size_t size : {1, 7, 8, 13, 100}) {
+    auto span = tx.reserve(size, 1s);
+    ASSERT_TRUE(span);
+    EXPECT_TRUE(span->data() >= lo && span->data() + size <= hi);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(span->data()) % 8, 0u);
+    std::memset(span->data(), 'x', size);
+    ASSERT_FALSE(tx.commit(size));
+    auto view = rx.read(1s);
+    ASSERT_TRUE(view);
+    // Each handle maps the segment at its own address; the same offset means
+    // the reader sees the writer's bytes, not a copy.
+    EXPECT_EQ(view->data() - rx.segment().data(), span->data() - tx.segment().data());
+    EXPECT_EQ(view->size(), size);
+    rx.release();
+  }
+}
+
+TEST(SpscRing, CommitMayUseLessThanReserved) {
+  ScopedName n;
+  auto [tx, rx] = make_pair(n);
+  auto span = tx.reserve(64, 1s);
+  ASSERT_TRUE(span);
+  std::memcpy(span->data(), "abc", 3);
+  ASSERT_FALSE(tx.commit(3));
+  EXPECT_EQ(text(*rx.receive(1s)), "abc");
+}
+
+TEST(SpscRing, CommitWithoutReservationOrBeyondItIsInvalid) {
+  ScopedName n;
+  auto [tx, rx] = make_pair(n);
+  EXPECT_EQ(tx.commit(1), errc::invalid_argument);
+  ASSERT_TRUE(tx.reserve(5, 1s));
+  EXPECT_EQ(tx.commit(6), errc::invalid_argument);
+  EXPECT_FALSE(tx.commit(5));
+  EXPECT_EQ(tx.commit(5), errc::invalid_argument) << "a reservation commits once";
+}
+
+TEST(SpscRing, WrapAroundWithRandomSizesKeepsEveryByte) {
+  ScopedName n;
+  auto [tx, rx] = make_pair(n, 4096);
+  std::mt19937_64 rng(7);
+  uint64_t sent = 0, received = 0;
+  const uint64_t total = test::scaled(200000);
+  while (received < total) {
+    // Send a random burst, then drain a random part of what is in flight,
+    // so records land at every offset and padding is exercised.
+    for (int burst = static_cast<int>(rng() % 8); burst >= 0 && sent < total; --burst) {
+      const size_t size = test::pattern_size(3, sent, 600);
+      auto span = tx.try_reserve(size);
+      if (!span) {
+        ASSERT_EQ(span.error(), errc::would_block);
+        break;
+      }
+      test::pattern_fill(3, sent, *span);
+      ASSERT_FALSE(tx.commit(size));
+      ++sent;
+    }
+    for (int drain = static_cast<int>(rng() % 8); drain >= 0 && received < sent; --drain) {
+      auto view = rx.try_read();
+      ASSERT_TRUE(view) << view.error().message();
+      ASSERT_TRUE(test::pattern_check(3, received, *view, 600)) << "message " << received;
+      rx.release();
+      ++received;
+    }
+  }
+  EXPECT_EQ(rx.try_read().error(), errc::would_block);
+  const SpscStats s = rx.stats();
+  EXPECT_EQ(s.messages_published, total);
+  EXPECT_EQ(s.messages_released, total);
+  EXPECT_EQ(s.bytes_in_flight, 0u);
+}
+
+TEST(SpscRing, LargestMessageFitsEvenAfterWrapPadding) {
+  ScopedName n;
+  auto [tx, rx] = make_pair(n, 4096);
+  EXPECT_EQ(tx.max_message_size(), 4096u - 8);
+  // Move the write position off zero, so the largest record needs padding.
+  ASSERT_FALSE(tx.send(bytes_of("x"), 1s));
+  ASSERT_TRUE(rx.receive(1s));
+  // No room yet: the padding is published, the consumer must pass it first.
+  EXPECT_EQ(tx.try_reserve(tx.max_message_size()).error(), errc::would_block);
+  EXPECT_EQ(rx.try_read().error(), errc::would_block) << "padding is skipped, not delivered";
+  auto span = tx.try_reserve(tx.max_message_size());
+  ASSERT_TRUE(span) << span.error().message();
+  std::memset(span->data(), 0x5a, span->size());
+  ASSERT_FALSE(tx.commit(span->size()));
+  auto view = rx.read(1s);
+  ASSERT_TRUE(view);
+  EXPECT_EQ(view->size(), 4096u - 8);
+  EXPECT_EQ((*view)[4000], std::byte{0x5a});
+}
+
+TEST(SpscRing, TooLargeIsRefusedAtOnceNotWaitedFor) {
+  ScopedName n;
+  auto [tx, rx] = make_pair(n, 4096);
+  // A waiting reserve would report timed_out after 10 s instead.
+  EXPECT_EQ(tx.reserve(tx.max_message_size() + 1, 10s).error(), errc::message_too_large);
+  EXPECT_EQ(tx.send(std::vector<std::byte>(5000), 10s), errc::message_too_large);
+  EXPECT_FALSE(tx.send(bytes_of("still works"), 1s));
+  EXPECT_EQ(text(*rx.receive(1s)), "still works");
+}
+
+TEST(SpscRing, FullRingBlocksTheProducerUntilReleased) {
+  ScopedName n;
+  auto [tx, rx] = make_pair(n, 4096);
+  int sent = 0;
+  while (!tx.try_send(std::vector<std::byte>(120))) ++sent;
+  EXPECT_EQ(sent, 4096 / 128);
+  EXPECT_EQ(tx.try_send(std::vector<std::byte>(120)), errc::would_block);
+  EXPECT_EQ(tx.send(std::vector<std::byte>(120), 5ms), errc::timed_out);
+  ASSERT_TRUE(rx.read(1s));
+  EXPECT_EQ(tx.try_send(std::vector<std::byte>(120)), errc::would_block)
+      << "read alone does not free space";
+  rx.release();
+  EXPECT_FALSE(tx.try_send(std::vector<std::byte>(120)));
+}
+
+TEST(SpscRing, StagedRecordsAppearOnlyWhenPublished) {
+  ScopedName n;
+  auto [tx, rx] = make_pair(n);
+  for (int i = 0; i < 3; ++i) {
+    auto span = tx.try_reserve(8);
+    ASSERT_TRUE(span);
+    std::memcpy(span->data(), &i, sizeof i);
+    ASSERT_FALSE(tx.stage(8));
+  }
+  EXPECT_EQ(rx.try_read().error(), errc::would_block);
+  tx.publish();
+  for (int i = 0; i < 3; ++i) {
+    auto view = rx.try_read();
+    ASSERT_TRUE(view);
+    int got = -1;
+    std::memcpy(&got, view->data(), sizeof got);
+    EXPECT_EQ(got, i);
+  }
+}
+
+TEST(SpscRing, BatchReleaseKeepsEveryViewValidUntilRelease) {
+  ScopedName n;
+  auto [tx, rx] = make_pair(n);
+  for (const char* m : {"one", "two", "three"}) ASSERT_FALSE(tx.send(bytes_of(m), 1s));
+  auto a = rx.try_read(), b = rx.try_read(), c = rx.try_read();
+  ASSERT_TRUE(a && b && c);
+  EXPECT_EQ(rx.stats().messages_released, 0u);
+  EXPECT_EQ(text(*a) + text(*b) + text(*c), "onetwothree");
+  rx.release();
+  EXPECT_EQ(rx.stats().messages_released, 3u);
+  EXPECT_EQ(rx.stats().bytes_in_flight, 0u);
+}
+
+TEST(SpscRing, ReadTimesOutWhenNothingArrives) {
+  ScopedName n;
+  auto [tx, rx] = make_pair(n);
+  const auto start = Clock::now();
+  EXPECT_EQ(rx.read(20ms).error(), errc::timed_out);
+  EXPECT_GE(Clock::now() - start, 20ms) << "a timeout never fires early";
+  EXPECT_EQ(rx.read(Clock::now()).error(), errc::timed_out) << "a past deadline is a try";
+}
+
+TEST(SpscRing, ConsumerWaitsForAProducerThatHasNotArrived) {
+  ScopedName n;
+  auto rx = SpscConsumer::open(n.location(), OpenMode::create, quick_options());
+  ASSERT_TRUE(rx);
+  EXPECT_EQ(rx->read(10ms).error(), errc::timed_out) << "not peer_gone: no producer yet";
+}
+
+TEST(SpscRing, OneLiveHolderPerRole) {
+  ScopedName n;
+  auto [tx, rx] = make_pair(n);
+  EXPECT_EQ(SpscProducer::open(n.location(), OpenMode::open).error(), errc::role_taken);
+  EXPECT_EQ(SpscConsumer::open(n.location(), OpenMode::open).error(), errc::role_taken);
+  EXPECT_NE(last_error_detail().find(std::to_string(::getpid())), std::string::npos);
+  { SpscProducer gone = std::move(tx); }
+  EXPECT_TRUE(SpscProducer::open(n.location(), OpenMode::open));
+}
+
+TEST(SpscRing, ConsumerGetsEverythingThenPeerGoneWhenProducerLeaves) {
+  ScopedName n;
+  auto [tx, rx] = make_pair(n);
+  ASSERT_FALSE(tx.send(bytes_of("a"), 1s));
+  ASSERT_FALSE(tx.send(bytes_of("b"), 1s));
+  { SpscProducer gone = std::move(tx); }
+  EXPECT_EQ(text(*rx.receive(1s)), "a");
+  EXPECT_EQ(text(*rx.receive(1s)), "b");
+  EXPECT_EQ(rx.read(10s).error(), errc::peer_gone);
+  // peer_gone is a state: a new producer carries on.
+  auto again = SpscProducer::open(n.location(), OpenMode::open, quick_options());
+  ASSERT_TRUE(again);
+  ASSERT_FALSE(again->send(bytes_of("c"), 1s));
+  EXPECT_EQ(text(*rx.receive(1s)), "c");
+}
+
+TEST(SpscRing, DestroyingAProducerPublishesWhatItStaged) {
+  ScopedName n;
+  auto [tx, rx] = make_pair(n);
+  ASSERT_TRUE(tx.try_reserve(4));
+  ASSERT_FALSE(tx.stage(4));
+  { SpscProducer gone = std::move(tx); }
+  auto view = rx.read(1s);
+  ASSERT_TRUE(view);
+  EXPECT_EQ(view->size(), 4u);
+}
+
+TEST(SpscRing, ProducerOnAFullRingSeesPeerGoneWhenConsumerLeaves) {
+  ScopedName n;
+  auto [tx, rx] = make_pair(n, 4096);
+  while (!tx.try_send(std::vector<std::byte>(100))) {
+  }
+  { SpscConsumer gone = std::move(rx); }
+  EXPECT_EQ(tx.send(std::vector<std::byte>(100), 10s), errc::peer_gone);
+}
+
+TEST(SpscRing, UnreleasedRecordsGoToTheNextConsumer) {
+  ScopedName n;
+  auto [tx, rx] = make_pair(n);
+  for (const char* m : {"first", "second"}) ASSERT_FALSE(tx.send(bytes_of(m), 1s));
+  ASSERT_TRUE(rx.receive(1s));        // released
+  ASSERT_TRUE(rx.read(1s));           // read, never released
+  { SpscConsumer gone = std::move(rx); }
+  auto next = SpscConsumer::open(n.location(), OpenMode::open);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(text(*next->receive(1s)), "second");
+}
+
+TEST(SpscRing, StatsNameTheRoleHolders) {
+  ScopedName n;
+  auto [tx, rx] = make_pair(n);
+  ASSERT_FALSE(tx.send(bytes_of("abc"), 1s));
+  auto s = inspect_spsc(n.location());
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->producer_pid, static_cast<uint32_t>(::getpid()));
+  EXPECT_EQ(s->consumer_pid, static_cast<uint32_t>(::getpid()));
+  EXPECT_EQ(s->messages_published, 1u);
+  EXPECT_EQ(s->bytes_in_flight, 16u);
+  EXPECT_EQ(s->capacity, 4096u);
+}
+
+TEST(SpscRing, ImpossibleRecordHeaderIsCorruptedNotACrash) {
+  ScopedName n;
+  auto [tx, rx] = make_pair(n);
+  ASSERT_FALSE(tx.send(bytes_of("hello"), 1s));
+  auto* header = reinterpret_cast<detail::RecordHeader*>(tx.segment().data());
+  header->size = 1u << 30;  // far beyond what was published
+  EXPECT_EQ(rx.try_read().error(), errc::corrupted);
+  header->size = 5;
+  header->tag = 0xdeadbeef;
+  EXPECT_EQ(rx.try_read().error(), errc::corrupted);
+  header->tag = detail::kDataTag;
+  EXPECT_EQ(text(*rx.try_receive()), "hello") << "nothing was consumed by the failed reads";
+}
+
+TEST(SpscRing, ImpossibleIndicesAreCorruptedAtOpen) {
+  ScopedName n;
+  {
+    auto [tx, rx] = make_pair(n);
+    auto* ctl = reinterpret_cast<detail::SpscControl*>(tx.segment().control());
+    ctl->head.store(4096 * 3);
+  }
+  EXPECT_EQ(SpscConsumer::open(n.location(), OpenMode::open).error(), errc::corrupted);
+  EXPECT_EQ(SpscProducer::open(n.location(), OpenMode::open).error(), errc::corrupted);
+}
+
+TEST(SpscRing, FileBackedRingKeepsMessagesAcrossHandles) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("ringdrop-spsc-" + std::to_string(::getpid()) + ".ring");
+  const auto where = Location::file(path);
+  {
+    auto tx = SpscProducer::open(where, OpenMode::create);
+    ASSERT_TRUE(tx) << last_error_detail();
+    ASSERT_FALSE(tx->send(bytes_of("survives"), 1s));
+  }
+  {
+    auto rx = SpscConsumer::open(where, OpenMode::open);
+    ASSERT_TRUE(rx);
+    EXPECT_EQ(text(*rx->receive(1s)), "survives");
+  }
+  EXPECT_FALSE(Segment::remove(where));
+}
+
+TEST(SpscRing, MovedFromHandlesAreHarmless) {
+  ScopedName n;
+  auto [tx, rx] = make_pair(n);
+  SpscProducer tx2 = std::move(tx);
+  SpscConsumer rx2 = std::move(rx);
+  tx2 = std::move(tx2);
+  ASSERT_FALSE(tx2.send(bytes_of("m"), 1s));
+  EXPECT_EQ(text(*rx2.receive(1s)), "m");
+}

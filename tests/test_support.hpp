@@ -1,0 +1,128 @@
+// test_support.hpp — what the tests share: unique segment names that clean
+// up after themselves, child processes started with fork+exec, and counts
+// scaled down under sanitizers (checks stay the same).
+#pragma once
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "ringdrop/ringdrop.hpp"
+
+namespace ringdrop::test {
+
+/// Stress counts divided under sanitizers (which run 5-20x slower).
+constexpr uint64_t scaled(uint64_t n) {
+#if defined(RINGDROP_TSAN)
+  return n / 20 > 0 ? n / 20 : 1;
+#elif defined(RINGDROP_ASAN)
+  return n / 10 > 0 ? n / 10 : 1;
+#else
+  return n;
+#endif
+}
+
+/// Fast liveness checks so peer_gone tests finish promptly.
+inline RingOptions quick_options(uint64_t capacity = 0) {
+  RingOptions o;
+  o.capacity = capacity;
+  o.wait.liveness_interval = std::chrono::milliseconds(2);
+  return o;
+}
+
+/// A shm name unique to this process and test, removed when it goes out of
+/// scope (whatever happened to the test).
+class ScopedName {
+ public:
+  ScopedName() {
+    static int counter = 0;
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    name_ = "ringdrop-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) +
+            "-" + (info ? info->name() : "x");
+    for (char& c : name_) {
+      if (c == '/') c = '_';
+    }
+  }
+  ~ScopedName() { (void)Segment::remove(location()); }
+  ScopedName(const ScopedName&) = delete;
+  ScopedName& operator=(const ScopedName&) = delete;
+
+  const std::string& name() const { return name_; }
+  Location location() const { return Location::shm(name_); }
+
+ private:
+  std::string name_;
+};
+
+/// A child process running ringdrop-test-peer, killed (if still running)
+/// and reaped when it goes out of scope.
+class Peer {
+ public:
+  explicit Peer(std::vector<std::string> args) {
+    int fds[2];
+    if (::pipe(fds) != 0) throw std::runtime_error("pipe");
+    args.insert(args.begin(), RINGDROP_TEST_PEER);
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork");
+    if (pid_ == 0) {
+      ::dup2(fds[1], STDOUT_FILENO);
+      ::close(fds[0]);
+      ::close(fds[1]);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    out_ = ::fdopen(fds[0], "r");
+  }
+  ~Peer() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      int status;
+      ::waitpid(pid_, &status, 0);
+    }
+    if (out_) std::fclose(out_);
+  }
+  Peer(const Peer&) = delete;
+  Peer& operator=(const Peer&) = delete;
+
+  /// Blocks until the peer prints a line (its announcement); "" at EOF.
+  std::string read_line() {
+    char buf[256];
+    if (std::fgets(buf, sizeof buf, out_) == nullptr) return "";
+    std::string line(buf);
+    if (!line.empty() && line.back() == '\n') line.pop_back();
+    return line;
+  }
+
+  /// kill -9, and reap: afterwards the process is truly gone (not a zombie).
+  void kill9() {
+    ::kill(pid_, SIGKILL);
+    int status;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+  /// Waits for the peer to exit; its exit code, or 128+signal.
+  int wait() {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  FILE* out_ = nullptr;
+};
+
+}  // namespace ringdrop::test
