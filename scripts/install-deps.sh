@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ringdrop builds with — only those missing, so
+# running it again costs nothing. Needs no network beyond the package
+# registry; uses sudo when not run as root.
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build pkg-config binutils
+  libboost-dev                # Boost.Interprocess: segments and mappings
+  capnproto libcapnp-dev      # typed messages
+  libgtest-dev                # tests
+  libbenchmark-dev            # micro-benchmarks
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "install-deps: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
