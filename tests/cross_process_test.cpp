@@ -64,7 +64,9 @@ TEST(CrossProcess, KilledBetweenReserveAndCommitLosesNothingCommitted) {
       << "the half-written record never appears; the dead producer is reported";
 
   // A restarted producer continues the stream where the committed part ended.
-  Peer restarted({"produce", n.name(), "--start", "1000", "--count", "3000"});
+  // (Until it has attached, the consumer rightly still reports peer_gone.)
+  Peer restarted({"produce", n.name(), "--start", "1000", "--count", "3000", "--announce"});
+  ASSERT_EQ(restarted.read_line(), "ATTACHED");
   EXPECT_EQ(expect_stream(*rx, 1000, 3000), 3000u);
   EXPECT_EQ(restarted.wait(), 0);
   EXPECT_EQ(rx->read(30s).error(), errc::peer_gone);

@@ -1,6 +1,7 @@
 // ringdrop-test-peer — the other process in cross-process tests.
 //
 //   produce NAME --count N [--start S] [--seed X] [--max-size M]
+//           [--announce]       print "ATTACHED" once the producer role is held
 //           [--hang-after K]   commit K messages, then reserve one more, fill
 //                              half of it, print "RESERVED" and wait to be
 //                              killed (a producer dying between reserve and
@@ -36,7 +37,7 @@ struct Args {
   std::string mode, name, out_name;
   uint64_t count = 0, start = 0, seed = 1, max_size = 256;
   long hang_after = -1, hold_after = -1;
-  bool expect_gone = false, file = false;
+  bool expect_gone = false, file = false, announce_attach = false;
   RingOptions ring;
   milliseconds timeout{10000};
 };
@@ -68,6 +69,7 @@ Args parse(int argc, char** argv) {
     else if (flag == "--hang-after") a.hang_after = static_cast<long>(num());
     else if (flag == "--hold-after") a.hold_after = static_cast<long>(num());
     else if (flag == "--expect-gone") a.expect_gone = true;
+    else if (flag == "--announce") a.announce_attach = true;
     else if (flag == "--file") a.file = true;
     else if (flag == "--spin-for-us") a.ring.wait.spin_for = microseconds(num());
     else if (flag == "--liveness-ms") a.ring.wait.liveness_interval = milliseconds(num());
@@ -93,6 +95,7 @@ void announce(const char* word) {
 int produce(const Args& a) {
   auto tx = SpscProducer::open(where(a, a.name), OpenMode::open, a.ring);
   if (!tx) die("open producer", tx.error());
+  if (a.announce_attach) announce("ATTACHED");
   for (uint64_t seq = a.start; seq < a.start + a.count; ++seq) {
     const size_t size = test::pattern_size(a.seed, seq, a.max_size);
     auto span = tx->reserve(size, a.timeout);

@@ -12,7 +12,9 @@
 //    Each side keeps a cached copy of the other's index and reloads it only
 //    when the cached value says "empty" or "full": the shared line bounces
 //    between cores only when it must.
-//  - Sleeping and waking: wait_line.hpp.
+//  - The index stores are seq_cst rather than release, and the waiters'
+//    re-checks seq_cst loads, because they double as the sleep/wake
+//    handshake of wait_line.hpp (on x86: xchg instead of mov on publish).
 #include "ringdrop/spsc_ring.hpp"
 
 #include <algorithm>
@@ -197,7 +199,8 @@ Result<std::span<std::byte>> SpscProducer::reserve(size_t size, Deadline deadlin
     const uint64_t seen = head_cache_;
     auto ec = detail::wait_until(
         wait_, ctl_->space_wait, deadline,
-        [&] { return ctl_->head.load(std::memory_order_acquire) != seen; },
+        // seq_cst: R1 of the sleep/wake handshake (wait_line.hpp).
+        [&] { return ctl_->head.load(std::memory_order_seq_cst) != seen; },
         [&] { return detail::role_gone(ctl_->consumer); });
     if (ec) return ec;
   }
@@ -218,9 +221,10 @@ std::error_code SpscProducer::stage(size_t used) {
 
 void SpscProducer::publish() noexcept {
   if (write_ == published_) return;
-  // release: the staged records' bytes, written with plain stores, are
-  // visible to a consumer that loads tail with acquire.
-  ctl_->tail.store(write_, std::memory_order_release);
+  // seq_cst (a release store would do for the data: the staged records'
+  // bytes are visible to a consumer that loads tail with acquire): this is
+  // also W2 of the sleep/wake handshake in wait_line.hpp.
+  ctl_->tail.store(write_, std::memory_order_seq_cst);
   ctl_->messages_published.store(messages_, std::memory_order_relaxed);  // statistics only
   published_ = write_;
   detail::notify(ctl_->data_wait);
@@ -353,7 +357,8 @@ Result<std::span<const std::byte>> SpscConsumer::read(Deadline deadline) {
     if (view || view.error() != errc::would_block) return view;
     auto ec = detail::wait_until(
         wait_, ctl_->data_wait, deadline,
-        [&] { return ctl_->tail.load(std::memory_order_acquire) != read_; },
+        // seq_cst: R1 of the sleep/wake handshake (wait_line.hpp).
+        [&] { return ctl_->tail.load(std::memory_order_seq_cst) != read_; },
         [&] { return detail::role_gone(ctl_->producer); });
     if (ec) return ec;
   }
@@ -365,9 +370,10 @@ Result<std::span<const std::byte>> SpscConsumer::read(std::chrono::nanoseconds t
 
 void SpscConsumer::release() noexcept {
   if (read_ == released_) return;
-  // release: we have finished reading these bytes; the producer loads head
-  // with acquire before it overwrites them.
-  ctl_->head.store(read_, std::memory_order_release);
+  // seq_cst (release would do for the data: we have finished reading these
+  // bytes, and the producer loads head with acquire before it overwrites
+  // them): this is also W2 of the sleep/wake handshake in wait_line.hpp.
+  ctl_->head.store(read_, std::memory_order_seq_cst);
   messages_ += unreleased_;
   unreleased_ = 0;
   ctl_->messages_released.store(messages_, std::memory_order_relaxed);  // statistics only
