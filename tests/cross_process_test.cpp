@@ -89,7 +89,10 @@ TEST(CrossProcess, KilledAtARandomMomentLeavesAGaplessPrefix) {
     ASSERT_TRUE(test::pattern_check(1, seq, *view, 256)) << "message " << seq;
     rx->release();
   }
-  EXPECT_EQ(rx->stats().messages_published, seq) << "every committed message was received";
+  // The producer counts a message after publishing it, so the counter may
+  // miss the one whose publish the kill interrupted, never more.
+  const uint64_t counted = rx->stats().messages_published;
+  EXPECT_TRUE(counted == seq || counted + 1 == seq) << counted << " counted, " << seq << " received";
 }
 
 TEST(CrossProcess, ConsumerKilledWhileHoldingARecordRedeliversIt) {

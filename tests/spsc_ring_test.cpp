@@ -131,7 +131,7 @@ TEST(SpscRing, WrapAroundWithRandomSizesKeepsEveryByte) {
 TEST(SpscRing, LargestMessageFitsEvenAfterWrapPadding) {
   ScopedName n;
   auto [tx, rx] = make_pair(n, 4096);
-  EXPECT_EQ(tx.max_message_size(), 4096u - 8);
+  EXPECT_EQ(tx.max_message_size(), 4096u - 16) << "less a record header and the end marker";
   // Move the write position off zero, so the largest record needs padding.
   ASSERT_FALSE(tx.send(bytes_of("x"), 1s));
   ASSERT_TRUE(rx.receive(1s));
@@ -144,7 +144,7 @@ TEST(SpscRing, LargestMessageFitsEvenAfterWrapPadding) {
   ASSERT_FALSE(tx.commit(span->size()));
   auto view = rx.read(1s);
   ASSERT_TRUE(view);
-  EXPECT_EQ(view->size(), 4096u - 8);
+  EXPECT_EQ(view->size(), 4096u - 16);
   EXPECT_EQ((*view)[4000], std::byte{0x5a});
 }
 
@@ -163,7 +163,7 @@ TEST(SpscRing, FullRingBlocksTheProducerUntilReleased) {
   auto [tx, rx] = make_pair(n, 4096);
   int sent = 0;
   while (!tx.try_send(std::vector<std::byte>(120))) ++sent;
-  EXPECT_EQ(sent, 4096 / 128);
+  EXPECT_EQ(sent, (4096 - 8) / 128) << "128-byte records, less the 8-byte end marker";
   EXPECT_EQ(tx.try_send(std::vector<std::byte>(120)), errc::would_block);
   EXPECT_EQ(tx.send(std::vector<std::byte>(120), 5ms), errc::timed_out);
   ASSERT_TRUE(rx.read(1s));
@@ -297,14 +297,31 @@ TEST(SpscRing, ImpossibleRecordHeaderIsCorruptedNotACrash) {
   ScopedName n;
   auto [tx, rx] = make_pair(n);
   ASSERT_FALSE(tx.send(bytes_of("hello"), 1s));
-  auto* header = reinterpret_cast<detail::RecordHeader*>(tx.segment().data());
-  header->size = 1u << 30;  // far beyond what was published
+  auto header = detail::header_at(tx.segment().data(), 0);
+  header.store(detail::make_header(1u << 30, detail::kDataTag));  // beyond the ring
   EXPECT_EQ(rx.try_read().error(), errc::corrupted);
-  header->size = 5;
-  header->tag = 0xdeadbeef;
+  header.store(detail::make_header(5, 0xdeadbeef));  // unknown tag
   EXPECT_EQ(rx.try_read().error(), errc::corrupted);
-  header->tag = detail::kDataTag;
+  header.store(detail::make_header(5, detail::kPadTag));  // padding not reaching the end
+  EXPECT_EQ(rx.try_read().error(), errc::corrupted);
+  header.store(detail::make_header(5, detail::kDataTag));
   EXPECT_EQ(text(*rx.try_receive()), "hello") << "nothing was consumed by the failed reads";
+}
+
+TEST(SpscRing, NewProducerFindsTheEndEvenWhenTailIsStale) {
+  ScopedName n;
+  auto [tx, rx] = make_pair(n);
+  for (const char* m : {"a", "b", "c"}) ASSERT_FALSE(tx.send(bytes_of(m), 1s));
+  auto* ctl = reinterpret_cast<detail::SpscControl*>(rx.segment().control());
+  { SpscProducer gone = std::move(tx); }
+  // As if the producer died between publishing "c" and storing tail.
+  ctl->tail.store(16);
+  auto next = SpscProducer::open(n.location(), OpenMode::open);
+  ASSERT_TRUE(next);
+  ASSERT_FALSE(next->send(bytes_of("d"), 1s));
+  std::string all;
+  for (int i = 0; i < 4; ++i) all += text(*rx.receive(1s));
+  EXPECT_EQ(all, "abcd") << "nothing overwritten, nothing repeated";
 }
 
 TEST(SpscRing, ImpossibleIndicesAreCorruptedAtOpen) {

@@ -1,20 +1,22 @@
 // spsc_ring.cpp — the SPSC ring. Layout and record format: spsc_layout.hpp.
 //
 // Memory-ordering argument, in one place:
-//  - The producer writes a record's bytes with plain stores, then stores
-//    `tail` with release. The consumer loads `tail` with acquire before it
-//    reads any record below it. So every byte of a published record is
-//    visible to the consumer (release/acquire on tail).
-//  - The consumer finishes reading records, then stores `head` with
-//    release. The producer loads `head` with acquire before it overwrites
-//    the space below it. So no byte is overwritten while still being read.
-//  - Each index has exactly one writer, so plain stores suffice (no RMW).
-//    Each side keeps a cached copy of the other's index and reloads it only
-//    when the cached value says "empty" or "full": the shared line bounces
-//    between cores only when it must.
-//  - The index stores are seq_cst rather than release, and the waiters'
-//    re-checks seq_cst loads, because they double as the sleep/wake
-//    handshake of wait_line.hpp (on x86: xchg instead of mov on publish).
+//  - The producer writes a record's payload with plain stores, the end
+//    marker and any later headers of the batch with relaxed atomic stores,
+//    and then the batch's first header with a seq_cst store (release would
+//    do for the data). The consumer loads a header with acquire before it
+//    reads the record, and reaches the later records of a batch only through
+//    the first. So every byte of a published record, and the zero end marker
+//    after it, is visible to the consumer.
+//  - The consumer finishes reading records, then stores `head` (seq_cst;
+//    release would do for the data). The producer loads `head` with acquire
+//    before it overwrites the space below it. So no byte is overwritten
+//    while still being read.
+//  - `head` has one writer, so a plain store suffices (no RMW). The producer
+//    keeps a cached copy and reloads it only when the copy says "full".
+//  - The seq_cst stores (first header, head) and the waiters' seq_cst
+//    re-checks are also the sleep/wake handshake of wait_line.hpp. On x86
+//    they cost an xchg instead of a mov per publish and per release.
 #include "ringdrop/spsc_ring.hpp"
 
 #include <algorithm>
@@ -26,9 +28,10 @@
 
 namespace ringdrop {
 
+using detail::header_at;
+using detail::kEndMarker;
 using detail::kRecordHeader;
 using detail::record_bytes;
-using detail::RecordHeader;
 using detail::SpscControl;
 
 namespace {
@@ -46,17 +49,41 @@ SpscControl* control_of(const Segment& s) noexcept {
   return reinterpret_cast<SpscControl*>(s.control());
 }
 
-// Both indices are written by one side each, so a mismatch means someone
-// scribbled on the segment.
+std::error_code corrupted(const Location& where, const std::string& what) {
+  return detail::fail(errc::corrupted, where.describe() + ": " + what);
+}
+
+// head and tail are record boundaries at most a ring apart (tail may trail
+// head a little after a producer died between its header and tail stores).
 std::error_code check_indices(const SpscControl& c, uint64_t capacity, const Location& where) {
   const uint64_t tail = c.tail.load(std::memory_order_acquire);
   const uint64_t head = c.head.load(std::memory_order_acquire);
-  if (head > tail || tail - head > capacity || (tail | head) % 8 != 0) {
-    return detail::fail(errc::corrupted, where.describe() + ": ring indices are impossible (head " +
-                                             std::to_string(head) + ", tail " +
-                                             std::to_string(tail) + ")");
+  const uint64_t apart = tail > head ? tail - head : head - tail;
+  if (apart > capacity || (tail | head) % 8 != 0) {
+    return corrupted(where, "ring indices are impossible (head " + std::to_string(head) +
+                                ", tail " + std::to_string(tail) + ")");
   }
   return {};
+}
+
+// Where the published records end: follow headers from max(head, tail),
+// both record boundaries at or before the end, to the zero end marker.
+Result<uint64_t> find_published_end(const SpscControl& c, std::byte* data, uint64_t capacity,
+                                    const Location& where) {
+  const uint64_t head = c.head.load(std::memory_order_acquire);
+  // acquire: pairs with the release of tail in publish(); everything the
+  // dead producer published up to tail is visible.
+  uint64_t at = std::max(head, c.tail.load(std::memory_order_acquire));
+  while (at - head <= capacity) {
+    const uint64_t pos = at & (capacity - 1);
+    const uint64_t h = header_at(data, pos).load(std::memory_order_acquire);
+    if (h == 0) return at;
+    if (!detail::header_valid(h, pos, capacity)) {
+      return corrupted(where, "impossible record header at offset " + std::to_string(pos));
+    }
+    at += record_bytes(detail::header_size(h));
+  }
+  return corrupted(where, "no end marker after the published records");
 }
 
 SpscStats read_stats(const SpscControl& c, uint64_t capacity) noexcept {
@@ -101,14 +128,20 @@ Result<SpscProducer> SpscProducer::open(const Location& where, OpenMode how,
 }
 
 std::error_code SpscProducer::attach() {
-  if (auto ec = check_indices(*ctl_, capacity_, segment_.location())) return ec;
-  if (auto ec = detail::claim_role(ctl_->producer, "producer")) {
+  std::error_code ec = check_indices(*ctl_, capacity_, segment_.location());
+  if (!ec) ec = detail::claim_role(ctl_->producer, "producer");
+  if (ec) {
     ctl_ = nullptr;  // not ours: the destructor must not detach
     return ec;
   }
-  // We are the only writer of tail now; a dead predecessor's staged but
-  // unpublished records are simply overwritten.
-  published_ = write_ = ctl_->tail.load(std::memory_order_acquire);
+  // A dead predecessor's staged but unpublished records lie past the end
+  // marker and are simply overwritten.
+  auto end = find_published_end(*ctl_, data_, capacity_, segment_.location());
+  if (!end) {
+    detach();
+    return end.error();
+  }
+  published_ = write_ = *end;
   head_cache_ = ctl_->head.load(std::memory_order_acquire);
   messages_ = ctl_->messages_published.load(std::memory_order_relaxed);
   // A predecessor may have died asleep; the flag is ours now.
@@ -132,6 +165,7 @@ SpscProducer::SpscProducer(SpscProducer&& o) noexcept
       write_(o.write_),
       published_(o.published_),
       head_cache_(o.head_cache_),
+      held_header_(o.held_header_),
       reserved_size_(o.reserved_size_),
       reserved_(o.reserved_),
       messages_(o.messages_) {}
@@ -148,27 +182,36 @@ SpscProducer& SpscProducer::operator=(SpscProducer&& o) noexcept {
 SpscProducer::~SpscProducer() { detach(); }
 
 uint64_t SpscProducer::max_message_size() const noexcept {
-  return std::min<uint64_t>(capacity_ - kRecordHeader, UINT32_MAX & ~uint64_t{7});
+  return std::min<uint64_t>(capacity_ - kRecordHeader - kEndMarker, UINT32_MAX & ~uint64_t{7});
 }
 
+// Room for `bytes` more after what is staged, plus the end marker.
 bool SpscProducer::has_room(uint64_t bytes) noexcept {
-  if (write_ + bytes - head_cache_ <= capacity_) return true;
+  if (write_ + bytes + kEndMarker - head_cache_ <= capacity_) return true;
   // acquire: the consumer read these bytes before it released them; we are
   // about to overwrite them.
   head_cache_ = ctl_->head.load(std::memory_order_acquire);
-  return write_ + bytes - head_cache_ <= capacity_;
+  return write_ + bytes + kEndMarker - head_cache_ <= capacity_;
 }
 
-void SpscProducer::write_header(uint64_t index, uint32_t size, uint32_t tag) noexcept {
-  const RecordHeader h{size, tag};
-  std::memcpy(data_ + (index & (capacity_ - 1)), &h, sizeof h);
+// Stages a record header at write_. The first record of a batch is held
+// back until publish(); the consumer cannot reach the others before it.
+void SpscProducer::put_header(uint32_t size, uint32_t tag) noexcept {
+  const uint64_t h = detail::make_header(size, tag);
+  if (write_ == published_) {
+    held_header_ = h;
+  } else {
+    // relaxed: made visible by the release of the batch's first header.
+    header_at(data_, write_ & (capacity_ - 1)).store(h, std::memory_order_relaxed);
+  }
+  write_ += record_bytes(size);
 }
 
 Result<std::span<std::byte>> SpscProducer::try_reserve(size_t size) {
   reserved_ = false;
   if (size > max_message_size()) return errc::message_too_large;
   const uint64_t need = record_bytes(size);
-  uint64_t pos = write_ & (capacity_ - 1);
+  const uint64_t pos = write_ & (capacity_ - 1);
   if (capacity_ - pos < need) {
     // The record would cross the end: pad to the end and start at 0.
     const uint64_t pad = capacity_ - pos;
@@ -176,9 +219,7 @@ Result<std::span<std::byte>> SpscProducer::try_reserve(size_t size) {
       publish();
       return errc::would_block;
     }
-    write_header(write_, static_cast<uint32_t>(pad - kRecordHeader), detail::kPadTag);
-    write_ += pad;
-    pos = 0;
+    put_header(static_cast<uint32_t>(pad - kRecordHeader), detail::kPadTag);
   }
   if (!has_room(need)) {
     if (head_cache_ > published_) {
@@ -189,7 +230,7 @@ Result<std::span<std::byte>> SpscProducer::try_reserve(size_t size) {
   }
   reserved_ = true;
   reserved_size_ = size;
-  return std::span<std::byte>(data_ + pos + kRecordHeader, size);
+  return std::span<std::byte>(data_ + (write_ & (capacity_ - 1)) + kRecordHeader, size);
 }
 
 Result<std::span<std::byte>> SpscProducer::reserve(size_t size, Deadline deadline) {
@@ -207,13 +248,14 @@ Result<std::span<std::byte>> SpscProducer::reserve(size_t size, Deadline deadlin
 }
 
 Result<std::span<std::byte>> SpscProducer::reserve(size_t size, std::chrono::nanoseconds timeout) {
+  auto span = try_reserve(size);  // read the clock only if we must wait
+  if (span || span.error() != errc::would_block) return span;
   return reserve(size, deadline_after(timeout));
 }
 
 std::error_code SpscProducer::stage(size_t used) {
   if (!reserved_ || used > reserved_size_) return errc::invalid_argument;
-  write_header(write_, static_cast<uint32_t>(used), detail::kDataTag);
-  write_ += record_bytes(used);
+  put_header(static_cast<uint32_t>(used), detail::kDataTag);
   reserved_ = false;
   ++messages_;
   return {};
@@ -221,12 +263,16 @@ std::error_code SpscProducer::stage(size_t used) {
 
 void SpscProducer::publish() noexcept {
   if (write_ == published_) return;
-  // seq_cst (a release store would do for the data: the staged records'
-  // bytes are visible to a consumer that loads tail with acquire): this is
-  // also W2 of the sleep/wake handshake in wait_line.hpp.
-  ctl_->tail.store(write_, std::memory_order_seq_cst);
-  ctl_->messages_published.store(messages_, std::memory_order_relaxed);  // statistics only
+  // relaxed: ordered before the consumer's view by the store below.
+  header_at(data_, write_ & (capacity_ - 1)).store(0, std::memory_order_relaxed);
+  // seq_cst: releases the batch (release would do for that) and is W2 of
+  // the sleep/wake handshake in wait_line.hpp.
+  header_at(data_, published_ & (capacity_ - 1)).store(held_header_, std::memory_order_seq_cst);
   published_ = write_;
+  // release: a new producer that reads tail (acquire) sees the records
+  // below it. Statistics and a recovery hint only; the consumer never reads it.
+  ctl_->tail.store(write_, std::memory_order_release);
+  ctl_->messages_published.store(messages_, std::memory_order_relaxed);  // statistics only
   detail::notify(ctl_->data_wait);
 }
 
@@ -252,7 +298,10 @@ std::error_code SpscProducer::send(std::span<const std::byte> message, Deadline 
 
 std::error_code SpscProducer::send(std::span<const std::byte> message,
                                    std::chrono::nanoseconds timeout) {
-  return send(message, deadline_after(timeout));
+  auto span = reserve(message.size(), timeout);
+  if (!span) return span.error();
+  std::memcpy(span->data(), message.data(), message.size());
+  return commit(message.size());
 }
 
 SpscStats SpscProducer::stats() const noexcept { return read_stats(*ctl_, capacity_); }
@@ -276,14 +325,15 @@ Result<SpscConsumer> SpscConsumer::open(const Location& where, OpenMode how,
 }
 
 std::error_code SpscConsumer::attach() {
-  if (auto ec = check_indices(*ctl_, capacity_, segment_.location())) return ec;
-  if (auto ec = detail::claim_role(ctl_->consumer, "consumer")) {
+  std::error_code ec = check_indices(*ctl_, capacity_, segment_.location());
+  if (!ec) ec = detail::claim_role(ctl_->consumer, "consumer");
+  if (ec) {
     ctl_ = nullptr;
     return ec;
   }
   // Start at the last released record: what a dead predecessor read but did
   // not release is delivered again.
-  read_ = released_ = tail_cache_ = ctl_->head.load(std::memory_order_acquire);
+  read_ = released_ = ctl_->head.load(std::memory_order_acquire);
   messages_ = ctl_->messages_released.load(std::memory_order_relaxed);
   ctl_->data_wait.sleeping.store(0, std::memory_order_relaxed);
   return {};
@@ -303,7 +353,6 @@ SpscConsumer::SpscConsumer(SpscConsumer&& o) noexcept
       wait_(o.wait_),
       read_(o.read_),
       released_(o.released_),
-      tail_cache_(o.tail_cache_),
       unreleased_(o.unreleased_),
       messages_(o.messages_) {}
 
@@ -320,34 +369,25 @@ SpscConsumer::~SpscConsumer() { detach(); }
 
 Result<std::span<const std::byte>> SpscConsumer::try_read() {
   for (;;) {
-    if (read_ == tail_cache_) {
-      // acquire: pairs with the producer's release in publish(); the
-      // records below tail are fully written.
-      tail_cache_ = ctl_->tail.load(std::memory_order_acquire);
-      if (read_ == tail_cache_) return errc::would_block;
-      if (tail_cache_ < read_ || tail_cache_ - released_ > capacity_) {
-        return detail::fail(errc::corrupted, "producer index is impossible");
-      }
-    }
     const uint64_t pos = read_ & (capacity_ - 1);
-    RecordHeader h;
-    std::memcpy(&h, data_ + pos, sizeof h);
-    const uint64_t bytes = record_bytes(h.size);
-    const bool pad = h.tag == detail::kPadTag;
-    if ((!pad && h.tag != detail::kDataTag) || bytes > tail_cache_ - read_ ||
-        (pad ? pos + bytes != capacity_ : pos + bytes > capacity_)) {
+    // acquire: pairs with the store that published this record (or the
+    // first record of its batch); its bytes are visible.
+    const uint64_t h = header_at(data_, pos).load(std::memory_order_acquire);
+    if (h == 0) return errc::would_block;  // the end marker: nothing more yet
+    const uint64_t bytes = record_bytes(detail::header_size(h));
+    if (!detail::header_valid(h, pos, capacity_) || read_ + bytes - released_ > capacity_) {
       return detail::fail(errc::corrupted, "impossible record header at offset " +
                                                std::to_string(pos));
     }
     read_ += bytes;
-    if (pad) {
+    if (detail::header_tag(h) == detail::kPadTag) {
       // Nothing the caller holds lies before the padding: free it at once,
       // so a producer waiting for room at offset 0 can go on.
       if (unreleased_ == 0) release();
       continue;
     }
     ++unreleased_;
-    return std::span<const std::byte>(data_ + pos + kRecordHeader, h.size);
+    return std::span<const std::byte>(data_ + pos + kRecordHeader, detail::header_size(h));
   }
 }
 
@@ -358,21 +398,23 @@ Result<std::span<const std::byte>> SpscConsumer::read(Deadline deadline) {
     auto ec = detail::wait_until(
         wait_, ctl_->data_wait, deadline,
         // seq_cst: R1 of the sleep/wake handshake (wait_line.hpp).
-        [&] { return ctl_->tail.load(std::memory_order_seq_cst) != read_; },
+        [&] { return header_at(data_, read_ & (capacity_ - 1)).load(std::memory_order_seq_cst) != 0; },
         [&] { return detail::role_gone(ctl_->producer); });
     if (ec) return ec;
   }
 }
 
 Result<std::span<const std::byte>> SpscConsumer::read(std::chrono::nanoseconds timeout) {
+  auto view = try_read();  // read the clock only if we must wait
+  if (view || view.error() != errc::would_block) return view;
   return read(deadline_after(timeout));
 }
 
 void SpscConsumer::release() noexcept {
   if (read_ == released_) return;
-  // seq_cst (release would do for the data: we have finished reading these
-  // bytes, and the producer loads head with acquire before it overwrites
-  // them): this is also W2 of the sleep/wake handshake in wait_line.hpp.
+  // seq_cst: we have finished reading these bytes (release would do for
+  // that: the producer loads head with acquire before it overwrites them),
+  // and this is W2 of the sleep/wake handshake in wait_line.hpp.
   ctl_->head.store(read_, std::memory_order_seq_cst);
   messages_ += unreleased_;
   unreleased_ = 0;

@@ -16,14 +16,16 @@
 //
 // Records are 8-byte aligned (a Cap'n Proto message can be built and read in
 // place) and never wrap. The largest message is `max_message_size()`, the
-// capacity less an 8-byte record header; anything larger is refused with
-// errc::message_too_large at once, never waited for.
+// capacity less 16 bytes (a record header and an end marker); anything
+// larger is refused with errc::message_too_large at once, never waited for.
 //
 // Batching: `stage()` finishes a record without publishing it and
 // `publish()` makes every staged record visible with one store and at most
 // one wake-up; `commit()` is stage + publish. On the consumer side, `read()`
 // hands out views in order and `release()` frees every record read so far,
-// so several reads and one release is a batch release.
+// so several reads and one release is a batch release. A consumer that holds
+// unreleased records while it waits for more can leave a producer waiting
+// for their space: release before a blocking read when batching.
 //
 // Peers: each handle claims its role in the segment when opened (one live
 // producer and one live consumer at a time; a second gets errc::role_taken).
@@ -129,7 +131,7 @@ class RINGDROP_API SpscProducer {
   std::error_code attach();
   void detach() noexcept;
   bool has_room(uint64_t bytes) noexcept;
-  void write_header(uint64_t index, uint32_t size, uint32_t tag) noexcept;
+  void put_header(uint32_t size, uint32_t tag) noexcept;
 
   Segment segment_;
   detail::SpscControl* ctl_ = nullptr;  // null in a moved-from handle
@@ -139,6 +141,7 @@ class RINGDROP_API SpscProducer {
   uint64_t write_ = 0;           // end of what is staged (local)
   uint64_t published_ = 0;       // last tail we stored
   uint64_t head_cache_ = 0;      // last head we saw (the consumer's index)
+  uint64_t held_header_ = 0;     // header of the record at published_, stored by publish()
   uint64_t reserved_size_ = 0;   // payload bytes of the open reservation
   bool reserved_ = false;
   uint64_t messages_ = 0;        // messages staged, ever
@@ -179,12 +182,11 @@ class RINGDROP_API SpscConsumer {
 
   Segment segment_;
   detail::SpscControl* ctl_ = nullptr;  // null in a moved-from handle
-  const std::byte* data_ = nullptr;
+  std::byte* data_ = nullptr;
   uint64_t capacity_ = 0;
   WaitStrategy wait_;
   uint64_t read_ = 0;        // next record to read (local)
   uint64_t released_ = 0;    // last head we stored
-  uint64_t tail_cache_ = 0;  // last tail we saw (the producer's index)
   uint64_t unreleased_ = 0;  // messages read since the last release
   uint64_t messages_ = 0;    // messages released, ever
 };
