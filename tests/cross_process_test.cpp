@@ -4,6 +4,7 @@
 
 #include "message_pattern.hpp"
 #include "ringdrop/ringdrop.hpp"
+#include "segment_layout.hpp"
 #include "test_support.hpp"
 
 using namespace ringdrop;
@@ -172,4 +173,31 @@ TEST(CrossProcess, FileBackedRingOutlivesEveryProcess) {
   Peer consumer({"consume", path.string(), "--file", "--count", "200", "--expect-gone"});
   EXPECT_EQ(consumer.wait(), 0);
   std::filesystem::remove(path);
+}
+
+// What another process is told when the segment is not what it expects.
+TEST(CrossProcess, AnotherProcessIsToldWhatIsWrongWithTheSegment) {
+  ScopedName version, kind, damaged, role;
+  {
+    auto seg = Segment::open(version.location(), OpenMode::create, {RingKind::spsc, 0});
+    ASSERT_TRUE(seg);
+    reinterpret_cast<detail::SegmentHeader*>(seg->base())->layout_version = 2;
+  }
+  ASSERT_TRUE(Segment::open(kind.location(), OpenMode::create, {RingKind::broadcast, 0}));
+  {
+    auto seg = Segment::open(damaged.location(), OpenMode::create, {RingKind::spsc, 0});
+    ASSERT_TRUE(seg);
+    reinterpret_cast<detail::SegmentHeader*>(seg->base())->created_unix_ns ^= 1;
+  }
+  auto holder = SpscConsumer::open(role.location(), OpenMode::create);
+  ASSERT_TRUE(holder);
+  const std::pair<const ScopedName*, const char*> cases[] = {
+      {&version, "incompatible_layout"}, {&kind, "wrong_kind"},
+      {&damaged, "corrupted"},           {&role, "role_taken"}};
+  for (const auto& [name, error] : cases) {
+    Peer peer({"open-consumer", name->name(), "--expect", error});
+    const std::string detail = peer.read_line();
+    EXPECT_EQ(peer.wait(), 0) << error;
+    EXPECT_NE(detail.find(name->name()), std::string::npos) << error << ": " << detail;
+  }
 }

@@ -12,6 +12,9 @@
 //                              killed (a consumer dying while holding a record)
 //           [--expect-gone]    after N messages the next read must be peer_gone
 //   echo    IN OUT --count N   read from ring IN, send the same bytes to OUT
+//   open-consumer NAME --expect ERROR
+//                              opening NAME as a consumer must fail with the
+//                              errc named ERROR (e.g. wrong_kind)
 //
 // Common: [--spin-for-us U] [--liveness-ms L] [--timeout-ms T] [--file]
 // (--file: NAME is a file path, not a shm name). Exit 0 on success; on a
@@ -34,7 +37,7 @@ using namespace std::chrono;
 namespace {
 
 struct Args {
-  std::string mode, name, out_name;
+  std::string mode, name, out_name, expect;
   uint64_t count = 0, start = 0, seed = 1, max_size = 256;
   long hang_after = -1, hold_after = -1;
   bool expect_gone = false, file = false, announce_attach = false;
@@ -70,6 +73,7 @@ Args parse(int argc, char** argv) {
     else if (flag == "--hold-after") a.hold_after = static_cast<long>(num());
     else if (flag == "--expect-gone") a.expect_gone = true;
     else if (flag == "--announce") a.announce_attach = true;
+    else if (flag == "--expect" && i + 1 < argc) a.expect = argv[++i];
     else if (flag == "--file") a.file = true;
     else if (flag == "--spin-for-us") a.ring.wait.spin_for = microseconds(num());
     else if (flag == "--liveness-ms") a.ring.wait.liveness_interval = milliseconds(num());
@@ -86,6 +90,18 @@ Location where(const Args& a, const std::string& name) {
 void announce(const char* word) {
   std::printf("%s\n", word);
   std::fflush(stdout);
+}
+
+errc errc_named(const std::string& name) {
+  static const std::pair<const char*, errc> kNames[] = {
+      {"corrupted", errc::corrupted},         {"foreign_segment", errc::foreign_segment},
+      {"incompatible_layout", errc::incompatible_layout}, {"wrong_kind", errc::wrong_kind},
+      {"not_found", errc::not_found},         {"role_taken", errc::role_taken},
+  };
+  for (const auto& [spelled, code] : kNames) {
+    if (name == spelled) return code;
+  }
+  die("unknown error name " + name);
 }
 
 [[noreturn]] void wait_to_be_killed() {
@@ -134,6 +150,15 @@ int consume(const Args& a) {
   return 0;
 }
 
+int open_consumer(const Args& a) {
+  auto rx = SpscConsumer::open(where(a, a.name), OpenMode::open, a.ring);
+  const std::string got = rx ? "success" : rx.error().message();
+  const std::string want = make_error_code(errc_named(a.expect)).message();
+  if (got != want) die("open gave '" + got + "', expected '" + want + "'");
+  std::printf("%s\n", last_error_detail().c_str());
+  return 0;
+}
+
 int echo(const Args& a) {
   auto rx = SpscConsumer::open(where(a, a.name), OpenMode::open, a.ring);
   if (!rx) die("open consumer", rx.error());
@@ -155,5 +180,6 @@ int main(int argc, char** argv) {
   if (a.mode == "produce") return produce(a);
   if (a.mode == "consume") return consume(a);
   if (a.mode == "echo") return echo(a);
+  if (a.mode == "open-consumer") return open_consumer(a);
   die("unknown mode " + a.mode);
 }

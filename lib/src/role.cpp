@@ -1,7 +1,5 @@
 #include "role.hpp"
 
-#include <string>
-
 #include "process_identity.hpp"
 #include "ringdrop/error.hpp"
 
@@ -11,14 +9,14 @@ namespace {
 bool held(uint64_t holder) noexcept { return holder != 0 && holder != kDetached; }
 }  // namespace
 
-std::error_code claim_role(std::atomic<uint64_t>& slot, const char* role) {
+std::error_code claim_role(std::atomic<uint64_t>& slot, const std::string& role) {
   const uint64_t self = self_identity();
   // acquire: if we take over from a dead holder, we then read ring state it
   // wrote; acq_rel on success also publishes our claim.
   uint64_t holder = slot.load(std::memory_order_acquire);
   for (;;) {
     if (held(holder) && identity_alive(holder)) {
-      return fail(errc::role_taken, std::string(role) + " role is held by live pid " +
+      return fail(errc::role_taken, role + " role is held by live pid " +
                                         std::to_string(identity_pid(holder)));
     }
     if (slot.compare_exchange_weak(holder, self, std::memory_order_acq_rel,

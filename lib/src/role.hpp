@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
 #include <system_error>
 
 namespace ringdrop::detail {
@@ -17,8 +18,9 @@ namespace ringdrop::detail {
 inline constexpr uint64_t kDetached = uint64_t{1} << 63;
 
 /// Claims `slot` for the calling process. errc::role_taken if a live process
-/// (this one included) holds it; `role` names it in the error detail.
-std::error_code claim_role(std::atomic<uint64_t>& slot, const char* role);
+/// (this one included) holds it; `role` names it in the error detail, e.g.
+/// "shm:orders producer".
+std::error_code claim_role(std::atomic<uint64_t>& slot, const std::string& role);
 
 /// Gives the slot up (holder -> kDetached) if the calling process holds it.
 void release_role(std::atomic<uint64_t>& slot) noexcept;

@@ -129,7 +129,7 @@ Result<SpscProducer> SpscProducer::open(const Location& where, OpenMode how,
 
 std::error_code SpscProducer::attach() {
   std::error_code ec = check_indices(*ctl_, capacity_, segment_.location());
-  if (!ec) ec = detail::claim_role(ctl_->producer, "producer");
+  if (!ec) ec = detail::claim_role(ctl_->producer, segment_.location().describe() + " producer");
   if (ec) {
     ctl_ = nullptr;  // not ours: the destructor must not detach
     return ec;
@@ -326,7 +326,7 @@ Result<SpscConsumer> SpscConsumer::open(const Location& where, OpenMode how,
 
 std::error_code SpscConsumer::attach() {
   std::error_code ec = check_indices(*ctl_, capacity_, segment_.location());
-  if (!ec) ec = detail::claim_role(ctl_->consumer, "consumer");
+  if (!ec) ec = detail::claim_role(ctl_->consumer, segment_.location().describe() + " consumer");
   if (ec) {
     ctl_ = nullptr;
     return ec;
