@@ -2,6 +2,9 @@
 // volume, kill -9 at bad moments, restarts, and wake-ups across processes.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "message_pattern.hpp"
 #include "ringdrop/ringdrop.hpp"
 #include "segment_layout.hpp"
@@ -78,10 +81,17 @@ TEST(CrossProcess, KilledAtARandomMomentLeavesAGaplessPrefix) {
   auto rx = SpscConsumer::open(n.location(), OpenMode::create, quick_options(1 << 16));
   ASSERT_TRUE(rx);
   Peer producer({"produce", n.name(), "--count", "1000000000"});
-  uint64_t seq = expect_stream(*rx, 0, 50000);
-  ASSERT_EQ(seq, 50000u);
-  producer.kill9();
+  // The kill comes from another thread while this one keeps reading, so it
+  // lands wherever the producer happens to be: mid-record, mid-publish,
+  // waiting for room.
+  std::atomic<uint64_t> received{0};
+  std::jthread killer([&] {
+    while (received.load() < 50000) std::this_thread::yield();
+    producer.kill9();
+  });
+  uint64_t seq = 0;
   for (;; ++seq) {
+    received.store(seq);
     auto view = rx->read(30s);
     if (!view) {
       EXPECT_EQ(view.error(), errc::peer_gone);
@@ -90,6 +100,8 @@ TEST(CrossProcess, KilledAtARandomMomentLeavesAGaplessPrefix) {
     ASSERT_TRUE(test::pattern_check(1, seq, *view, 256)) << "message " << seq;
     rx->release();
   }
+  killer.join();
+  EXPECT_GE(seq, 50000u);
   // The producer counts a message after publishing it, so the counter may
   // miss the one whose publish the kill interrupted, never more.
   const uint64_t counted = rx->stats().messages_published;
@@ -200,4 +212,37 @@ TEST(CrossProcess, AnotherProcessIsToldWhatIsWrongWithTheSegment) {
     EXPECT_EQ(peer.wait(), 0) << error;
     EXPECT_NE(detail.find(name->name()), std::string::npos) << error << ": " << detail;
   }
+}
+
+TEST(CrossProcess, AnUnreapedZombieIsAlreadyGone) {
+  ScopedName n;
+  auto rx = SpscConsumer::open(n.location(), OpenMode::create, quick_options(1 << 20));
+  ASSERT_TRUE(rx);
+  Peer producer({"produce", n.name(), "--count", "11", "--hang-after", "10"});
+  ASSERT_EQ(producer.read_line(), "RESERVED");
+  producer.kill9_leave_zombie();  // dead, not reaped: its pid still exists
+  EXPECT_EQ(expect_stream(*rx, 0, 10), 10u);
+  EXPECT_EQ(rx->read(30s).error(), errc::peer_gone);
+}
+
+TEST(CrossProcess, AForkedChildDoesNotActForItsParentsHandle) {
+  ScopedName n;
+  auto tx = SpscProducer::open(n.location(), OpenMode::create, quick_options());
+  auto rx = SpscConsumer::open(n.location(), OpenMode::open, quick_options());
+  ASSERT_TRUE(tx && rx);
+  ASSERT_TRUE(tx->try_reserve(8));
+  ASSERT_FALSE(tx->stage(8));  // staged, not published
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    { SpscProducer inherited = std::move(*tx); }  // its destructor runs here
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_EQ(rx->try_read().error(), errc::would_block) << "the child published the parent's batch";
+  EXPECT_EQ(SpscProducer::open(n.location(), OpenMode::open).error(), errc::role_taken)
+      << "the child gave up the parent's role";
+  tx->publish();
+  EXPECT_TRUE(rx->try_read());
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <thread>
 #include <random>
 #include <string>
 
@@ -248,6 +249,38 @@ TEST(SpscRing, ConsumerGetsEverythingThenPeerGoneWhenProducerLeaves) {
   EXPECT_EQ(text(*rx.receive(1s)), "c");
 }
 
+TEST(SpscRing, ADepartingProducerWakesASleepingConsumerAtOnce) {
+  ScopedName n;
+  RingOptions o;
+  o.wait.spin_for = 0ns;
+  o.wait.liveness_interval = 1h;  // only the departure's wake-up can end the wait
+  auto tx = SpscProducer::open(n.location(), OpenMode::create, o);
+  auto rx = SpscConsumer::open(n.location(), OpenMode::open, o);
+  ASSERT_TRUE(tx && rx);
+  std::jthread leaver([&] {
+    while (rx->stats().consumer_sleeps == 0) std::this_thread::yield();
+    SpscProducer gone = std::move(*tx);
+  });
+  EXPECT_EQ(rx->read(30s).error(), errc::peer_gone);
+}
+
+TEST(SpscRing, TailFarBehindHeadAfterRepeatedCrashesIsRepaired) {
+  ScopedName n;
+  auto [tx, rx] = make_pair(n, 4096);
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_FALSE(tx.send(std::vector<std::byte>(100), 1s));
+    ASSERT_TRUE(rx.receive(1s));
+  }
+  auto* ctl = reinterpret_cast<detail::SpscControl*>(rx.segment().control());
+  { SpscProducer gone = std::move(tx); }
+  ctl->tail.store(0);  // as if producers kept dying between header and tail
+  auto next = SpscProducer::open(n.location(), OpenMode::open);
+  ASSERT_TRUE(next) << last_error_detail();
+  EXPECT_EQ(ctl->tail.load(), ctl->head.load()) << "the new producer repaired tail";
+  ASSERT_FALSE(next->send(bytes_of("on"), 1s));
+  EXPECT_EQ(text(*rx.receive(1s)), "on");
+}
+
 TEST(SpscRing, DestroyingAProducerPublishesWhatItStaged) {
   ScopedName n;
   auto [tx, rx] = make_pair(n);
@@ -326,12 +359,24 @@ TEST(SpscRing, NewProducerFindsTheEndEvenWhenTailIsStale) {
 
 TEST(SpscRing, ImpossibleIndicesAreCorruptedAtOpen) {
   ScopedName n;
-  {
-    auto [tx, rx] = make_pair(n);
-    auto* ctl = reinterpret_cast<detail::SpscControl*>(tx.segment().control());
-    ctl->head.store(4096 * 3);
-  }
+  auto seg = Segment::open(n.location(), OpenMode::create, {RingKind::spsc, 4096});
+  ASSERT_TRUE(seg);
+  auto* ctl = reinterpret_cast<detail::SpscControl*>(seg->control());
+  ctl->tail.store(4096 * 3);  // more than a ring ahead of head
   EXPECT_EQ(SpscConsumer::open(n.location(), OpenMode::open).error(), errc::corrupted);
+  EXPECT_EQ(SpscProducer::open(n.location(), OpenMode::open).error(), errc::corrupted);
+  ctl->tail.store(12);  // not a record boundary
+  EXPECT_EQ(SpscConsumer::open(n.location(), OpenMode::open).error(), errc::corrupted);
+  ctl->tail.store(0);
+  EXPECT_TRUE(SpscConsumer::open(n.location(), OpenMode::open)) << "the roles were not kept";
+  EXPECT_TRUE(SpscProducer::open(n.location(), OpenMode::open));
+}
+
+TEST(SpscRing, GarbageAfterTheEndMarkerIsCorruptedForANewProducer) {
+  ScopedName n;
+  auto seg = Segment::open(n.location(), OpenMode::create, {RingKind::spsc, 4096});
+  ASSERT_TRUE(seg);
+  detail::header_at(seg->data(), 0).store(detail::make_header(8, 0x12345678));
   EXPECT_EQ(SpscProducer::open(n.location(), OpenMode::open).error(), errc::corrupted);
 }
 

@@ -43,7 +43,7 @@ TEST_P(SpscThreads, EveryMessageArrivesInOrderAndIntact) {
   auto rx = SpscConsumer::open(n.location(), OpenMode::open, o);
   ASSERT_TRUE(tx && rx);
   const uint64_t total = test::scaled(300000);
-  std::thread producer([&] {
+  std::jthread producer([&] {
     for (uint64_t seq = 0; seq < total; ++seq) {
       const size_t size = test::pattern_size(11, seq, 1000);
       auto span = tx->reserve(size, 30s);
@@ -67,10 +67,12 @@ TEST_P(SpscThreads, EveryMessageArrivesInOrderAndIntact) {
   EXPECT_EQ(rx->stats().messages_released, total);
 }
 
-// Every wait sleeps on the futex (no spinning), and a lost wake-up cannot be
-// papered over by the periodic liveness check (set to an hour): a single
-// lost wake-up fails the test with timed_out.
-TEST_P(SpscThreads, PingPongLosesNoWakeUp) {
+// Waits go to the futex, and a lost wake-up cannot be papered over by the
+// periodic liveness check (set to an hour): a single lost wake-up fails the
+// test with timed_out. (Only the modes that sleep.)
+class SpscSleepers : public SpscThreads {};
+
+TEST_P(SpscSleepers, PingPongLosesNoWakeUp) {
   ScopedName ping, pong;
   RingOptions o = options_for(GetParam());
   o.wait.liveness_interval = 1h;
@@ -80,7 +82,7 @@ TEST_P(SpscThreads, PingPongLosesNoWakeUp) {
   auto pong_rx = SpscConsumer::open(pong.location(), OpenMode::open, o);
   ASSERT_TRUE(ping_tx && ping_rx && pong_tx && pong_rx);
   const uint64_t rounds = test::scaled(20000);
-  std::thread echo([&] {
+  std::jthread echo([&] {
     for (uint64_t i = 0; i < rounds; ++i) {
       auto view = ping_rx->read(30s);
       ASSERT_TRUE(view) << "echo " << i << ": " << view.error().message();
@@ -95,6 +97,9 @@ TEST_P(SpscThreads, PingPongLosesNoWakeUp) {
     ASSERT_EQ(test::pattern_seq(*back), i);
   }
   echo.join();
+  if (GetParam().spin_for == std::chrono::nanoseconds::zero()) {
+    EXPECT_GT(pong_rx->stats().consumer_sleeps, 0u) << "the test did exercise sleeping";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -102,5 +107,11 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(ModeCase{"spin", WaitMode::spin, 0ns},
                       ModeCase{"spin_yield", WaitMode::spin_yield, 0ns},
                       ModeCase{"spin_block", WaitMode::spin_block, 50us},
+                      ModeCase{"block_only", WaitMode::spin_block, 0ns}),
+    [](const auto& param_info) { return std::string(param_info.param.name); });
+
+INSTANTIATE_TEST_SUITE_P(
+    SleepingModes, SpscSleepers,
+    ::testing::Values(ModeCase{"spin_block", WaitMode::spin_block, 50us},
                       ModeCase{"block_only", WaitMode::spin_block, 0ns}),
     [](const auto& param_info) { return std::string(param_info.param.name); });

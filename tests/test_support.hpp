@@ -110,6 +110,10 @@ class Peer {
     pid_ = -1;
   }
 
+  /// kill -9 without reaping: the process stays a zombie until this Peer
+  /// goes out of scope.
+  void kill9_leave_zombie() { ::kill(pid_, SIGKILL); }
+
   /// Waits for the peer to exit; its exit code, or 128+signal.
   int wait() {
     int status = 0;

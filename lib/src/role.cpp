@@ -1,48 +1,64 @@
 #include "role.hpp"
 
-#include "process_identity.hpp"
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "ringdrop/error.hpp"
 
 namespace ringdrop::detail {
-
 namespace {
-bool held(uint64_t holder) noexcept { return holder != 0 && holder != kDetached; }
+
+struct flock byte_lock(const RoleSlot& r, short type) noexcept {
+  struct flock fl {};
+  fl.l_type = type;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = static_cast<off_t>(r.lock_offset);
+  fl.l_len = 1;
+  fl.l_pid = 0;  // required by F_OFD_*
+  return fl;
+}
+
+// Whether another open file description holds the role's byte.
+bool locked_by_other(const RoleSlot& r) noexcept {
+  struct flock fl = byte_lock(r, F_WRLCK);
+  if (::fcntl(r.fd, F_OFD_GETLK, &fl) != 0) return true;  // cannot tell: assume alive
+  return fl.l_type != F_UNLCK;
+}
+
 }  // namespace
 
-std::error_code claim_role(std::atomic<uint64_t>& slot, const std::string& role) {
-  const uint64_t self = self_identity();
-  // acquire: if we take over from a dead holder, we then read ring state it
-  // wrote; acq_rel on success also publishes our claim.
-  uint64_t holder = slot.load(std::memory_order_acquire);
-  for (;;) {
-    if (held(holder) && identity_alive(holder)) {
+std::error_code claim_role(const RoleSlot& r, const std::string& role) {
+  struct flock fl = byte_lock(r, F_WRLCK);
+  if (::fcntl(r.fd, F_OFD_SETLK, &fl) != 0) {
+    if (errno == EAGAIN || errno == EACCES) {
       return fail(errc::role_taken, role + " role is held by live pid " +
-                                        std::to_string(identity_pid(holder)));
+                                        std::to_string(r.slot->load(std::memory_order_relaxed)));
     }
-    if (slot.compare_exchange_weak(holder, self, std::memory_order_acq_rel,
-                                   std::memory_order_acquire)) {
-      return {};
-    }
+    return fail(from_errno(errno), "lock " + role + " role: " + std::strerror(errno));
   }
+  // release: pairs with the acquire in role_gone(); a peer that sees our pid
+  // sees a role that is held. Display only: the lock is the truth.
+  r.slot->store(static_cast<uint64_t>(::getpid()), std::memory_order_release);
+  return {};
 }
 
-void release_role(std::atomic<uint64_t>& slot) noexcept {
-  uint64_t self = self_identity();
-  // release: everything we published happens-before a successor's claim.
-  slot.compare_exchange_strong(self, kDetached, std::memory_order_release,
-                               std::memory_order_relaxed);
+void release_role(const RoleSlot& r) noexcept {
+  struct flock fl = byte_lock(r, F_UNLCK);
+  ::fcntl(r.fd, F_OFD_SETLK, &fl);
 }
 
-bool role_gone(const std::atomic<uint64_t>& slot) noexcept {
-  // acquire: a holder that detached released its last writes with the slot.
-  const uint64_t holder = slot.load(std::memory_order_acquire);
-  if (holder == 0) return false;
-  return holder == kDetached || !identity_alive(holder);
+bool role_gone(const RoleSlot& r) noexcept {
+  // acquire: see claim_role(). A slot never written means "not arrived yet".
+  if (r.slot->load(std::memory_order_acquire) == 0) return false;
+  return !locked_by_other(r);
 }
 
-uint32_t role_pid(const std::atomic<uint64_t>& slot) noexcept {
-  const uint64_t holder = slot.load(std::memory_order_relaxed);
-  return held(holder) ? identity_pid(holder) : 0;
+uint32_t role_pid(const RoleSlot& r) noexcept {
+  if (!locked_by_other(r)) return 0;
+  return static_cast<uint32_t>(r.slot->load(std::memory_order_relaxed));
 }
 
 }  // namespace ringdrop::detail

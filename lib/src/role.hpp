@@ -1,11 +1,25 @@
-// role.hpp — who holds a role in a ring (producer, consumer, ...).
+// role.hpp — who holds a role in a ring (producer, consumer, ...), and
+// whether that process is still alive.
 //
-// A role slot is one 64-bit word in the segment:
-//   0            never held: the peer has not arrived yet (waiting is fine)
-//   identity     held by that process (process_identity.hpp)
-//   kDetached    its last holder left cleanly
-// No lock protects it, so a holder killed with -9 wedges nothing: the next
-// claimant sees a dead identity and takes the slot over with one CAS.
+// Liveness is a lock the kernel keeps for us. A role is a 64-bit slot in the
+// segment, and its holder keeps an open-file-description lock (F_OFD_SETLK)
+// on the first byte of that slot, through its own descriptor of the
+// segment. The kernel drops the lock when the holder's descriptor is closed:
+// when it detaches, exits, or is killed with -9 — at once, before the
+// process is even reaped. So:
+//
+//   holding a role   = holding its byte lock (one F_OFD_SETLK, no waiting)
+//   "is it alive?"   = is the byte locked? (one F_OFD_GETLK)
+//
+// This judges no pid: it is right across pid namespaces, with /proc hidden,
+// when pids are reused, and after a reboot (a file-backed ring keeps its
+// bytes, never its locks). The slot holds the holder's pid only to name it
+// in statistics and errors (0: the role was never held; the waiting peer is
+// then not "gone", it has not arrived).
+//
+// A child forked from a holder shares its open file description, and so the
+// lock: the role stays held while either lives, unless the child execs (the
+// descriptor is close-on-exec).
 #pragma once
 
 #include <atomic>
@@ -15,20 +29,24 @@
 
 namespace ringdrop::detail {
 
-inline constexpr uint64_t kDetached = uint64_t{1} << 63;
+struct RoleSlot {
+  std::atomic<uint64_t>* slot;  // in the segment
+  int fd;                       // this handle's descriptor of the segment
+  uint64_t lock_offset;         // the slot's offset in the segment
+};
 
-/// Claims `slot` for the calling process. errc::role_taken if a live process
-/// (this one included) holds it; `role` names it in the error detail, e.g.
-/// "shm:orders producer".
-std::error_code claim_role(std::atomic<uint64_t>& slot, const std::string& role);
+/// Takes the role for this handle. errc::role_taken if a live holder (this
+/// process's other handles included) has it; `role` names the role in the
+/// error detail, e.g. "shm:orders producer".
+std::error_code claim_role(const RoleSlot& r, const std::string& role);
 
-/// Gives the slot up (holder -> kDetached) if the calling process holds it.
-void release_role(std::atomic<uint64_t>& slot) noexcept;
+/// Gives the role up (the lock goes; the slot keeps the last pid).
+void release_role(const RoleSlot& r) noexcept;
 
-/// The holder left: detached, or its process is dead. Never-held is not gone.
-bool role_gone(const std::atomic<uint64_t>& slot) noexcept;
+/// The role was held once and nobody holds it now: its holder left or died.
+bool role_gone(const RoleSlot& r) noexcept;
 
-/// pid of the holder, or 0 when nobody holds the slot.
-uint32_t role_pid(const std::atomic<uint64_t>& slot) noexcept;
+/// pid of the live holder, or 0.
+uint32_t role_pid(const RoleSlot& r) noexcept;
 
 }  // namespace ringdrop::detail

@@ -13,7 +13,6 @@
 #include <cstring>
 #include <thread>
 
-#include "process_identity.hpp"
 #include "ringdrop/error.hpp"
 #include "ringdrop/wait.hpp"
 #include "segment_layout.hpp"
@@ -102,47 +101,65 @@ std::error_code from_boost(const bip::interprocess_exception& e, const Location&
 }
 
 // The object behind a Location: a shared_memory_object or a file_mapping,
-// both of which Boost can map.
+// both of which Boost can map. It stays open as long as the segment: its
+// descriptor carries the role locks (role.hpp).
 struct Backing {
   bip::shared_memory_object shm;
   bip::file_mapping file;
   bool is_file = false;
 
+  int fd() const noexcept {
+    return is_file ? file.get_mapping_handle().handle : shm.get_mapping_handle().handle;
+  }
   bip::mapped_region map(uint64_t size) const {
     if (is_file) return bip::mapped_region(file, bip::read_write, 0, size);
     return bip::mapped_region(shm, bip::read_write, 0, size);
   }
 };
 
-// Creates the object exclusively (O_EXCL) with exactly `mode`, sized `size`.
+std::error_code os_error(const char* what, const Location& where, int err) {
+  return fail(detail::from_errno(err), std::string(what) + " " + where.describe() + ": " +
+                                           std::strerror(err));
+}
+
+// Exactly `mode` (umask does not apply), close-on-exec, and `size` bytes of
+// storage reserved now: a short /dev/shm or disk is an error here rather
+// than a SIGBUS on the first lap.
+std::error_code prepare_created(const Backing& b, const Location& where, mode_t mode,
+                                uint64_t size) {
+  const int fd = b.fd();
+  if (::fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 || ::fchmod(fd, mode) != 0 ||
+      ::ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    return os_error("size", where, errno);
+  }
+  if (const int err = ::posix_fallocate(fd, 0, static_cast<off_t>(size)); err != 0) {
+    return os_error("reserve storage for", where, err);
+  }
+  return {};
+}
+
+// Creates the object exclusively (O_EXCL), sized and with storage reserved.
 Result<Backing> create_backing(const Location& where, mode_t mode, uint64_t size) {
   Backing b;
   b.is_file = where.is_file();
   try {
     if (b.is_file) {
       const int fd = ::open(where.name().c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-      if (fd < 0) return fail(detail::from_errno(errno), "create " + where.describe() + ": " + std::strerror(errno));
-      const bool ok = ::fchmod(fd, mode) == 0 && ::ftruncate(fd, static_cast<off_t>(size)) == 0;
-      const int err = errno;
+      if (fd < 0) return os_error("create", where, errno);
       ::close(fd);
-      if (!ok) {
-        ::unlink(where.name().c_str());
-        return fail(detail::from_errno(err), "size " + where.describe() + ": " + std::strerror(err));
-      }
       b.file = bip::file_mapping(where.name().c_str(), bip::read_write);
     } else {
       bip::permissions perm;
       perm.set_permissions(static_cast<int>(mode));
       b.shm = bip::shared_memory_object(bip::create_only, where.name().c_str(), bip::read_write, perm);
-      try {
-        b.shm.truncate(static_cast<bip::offset_t>(size));
-      } catch (...) {
-        bip::shared_memory_object::remove(where.name().c_str());
-        throw;
-      }
     }
   } catch (const bip::interprocess_exception& e) {
+    if (b.is_file) ::unlink(where.name().c_str());
     return from_boost(e, where, "create");
+  }
+  if (auto ec = prepare_created(b, where, mode, size)) {
+    (void)Segment::remove(where);
+    return ec;
   }
   return b;
 }
@@ -153,19 +170,18 @@ Result<Backing> open_backing(const Location& where, uint64_t& size) {
   try {
     if (b.is_file) {
       b.file = bip::file_mapping(where.name().c_str(), bip::read_write);
-      struct stat st {};
-      if (::stat(where.name().c_str(), &st) != 0) return fail(detail::from_errno(errno), "stat " + where.describe());
-      if (!S_ISREG(st.st_mode)) return fail(errc::foreign_segment, where.describe() + " is not a regular file");
-      size = static_cast<uint64_t>(st.st_size);
     } else {
       b.shm = bip::shared_memory_object(bip::open_only, where.name().c_str(), bip::read_write);
-      bip::offset_t sz = 0;
-      b.shm.get_size(sz);
-      size = static_cast<uint64_t>(sz);
     }
   } catch (const bip::interprocess_exception& e) {
     return from_boost(e, where, "open");
   }
+  struct stat st {};
+  if (::fcntl(b.fd(), F_SETFD, FD_CLOEXEC) != 0 || ::fstat(b.fd(), &st) != 0) {
+    return os_error("open", where, errno);
+  }
+  if (!S_ISREG(st.st_mode)) return fail(errc::foreign_segment, where.describe() + " is not a regular file");
+  size = static_cast<uint64_t>(st.st_size);
   return b;
 }
 
@@ -218,9 +234,29 @@ uint64_t unix_now_ns() {
 // ---------------------------------------------------------------- Segment
 
 struct Segment::Impl {
+  explicit Impl(Location w) : where(std::move(w)) {}
   Location where;
+  Backing backing;
   bip::mapped_region region;
   bool created = false;
+  // The header as validated; never re-read from shared memory, so a writer
+  // that scribbles on it later cannot move our view of the data area.
+  SegmentInfo info{};
+
+  void snapshot() {
+    const auto& h = *static_cast<const SegmentHeader*>(region.get_address());
+    info = SegmentInfo{
+        static_cast<RingKind>(h.kind),
+        h.layout_version,
+        h.capacity,
+        h.total_size,
+        h.data_offset,
+        std::chrono::system_clock::time_point(
+            std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                std::chrono::nanoseconds(h.created_unix_ns))),
+        static_cast<uint32_t>(h.creator),
+    };
+  }
   const SegmentHeader& header() const {
     return *static_cast<const SegmentHeader*>(region.get_address());
   }
@@ -247,14 +283,15 @@ Result<Segment> Segment::open(const Location& where, OpenMode how, const Segment
 }
 
 Result<Segment> Segment::create_new(const Location& where, const SegmentSpec& spec) {
-  auto impl = std::make_unique<Impl>(Impl{where, {}, false});
+  auto impl = std::make_unique<Impl>(where);
   const uint64_t capacity = spec.capacity != 0 ? spec.capacity : kDefaultCapacity;
   const uint64_t data_offset = detail::data_offset_for(spec.kind);
   const uint64_t total = data_offset + capacity;
   auto backing = create_backing(where, spec.mode, total);
   if (!backing) return backing.error();
+  impl->backing = std::move(*backing);
   try {
-    impl->region = backing->map(total);
+    impl->region = impl->backing.map(total);
   } catch (const bip::interprocess_exception& e) {
     (void)Segment::remove(where);
     return from_boost(e, where, "map");
@@ -268,29 +305,32 @@ Result<Segment> Segment::create_new(const Location& where, const SegmentSpec& sp
   h->data_offset = data_offset;
   h->total_size = total;
   h->created_unix_ns = unix_now_ns();
-  h->creator = detail::self_identity();
+  h->creator = static_cast<uint64_t>(::getpid());
   h->checksum = detail::header_checksum(*h);
   // release: an opener that sees the magic (acquire) sees every field above.
   h->magic.store(detail::kMagic, std::memory_order_release);
   impl->created = true;
+  impl->snapshot();
   return Segment(std::move(impl));
 }
 
 Result<Segment> Segment::open_existing(const Location& where, const SegmentSpec& spec) {
-  auto impl = std::make_unique<Impl>(Impl{where, {}, false});
+  auto impl = std::make_unique<Impl>(where);
   const Deadline give_up = deadline_after(spec.init_timeout);
   for (;;) {
     uint64_t size = 0;
     auto backing = open_backing(where, size);
     if (!backing) return backing.error();
     if (size >= sizeof(SegmentHeader)) {
+      impl->backing = std::move(*backing);
       try {
-        impl->region = backing->map(size);
+        impl->region = impl->backing.map(size);
       } catch (const bip::interprocess_exception& e) {
         return from_boost(e, where, "map");
       }
       if (impl->header().magic.load(std::memory_order_acquire) != 0) {
         if (auto ec = validate(impl->header(), size, spec, where)) return ec;
+        impl->snapshot();
         return Segment(std::move(impl));
       }
     }
@@ -309,7 +349,7 @@ std::error_code Segment::remove(const Location& where) {
   if (auto ec = check_location(where)) return ec;
   const int rc = where.is_file() ? ::unlink(where.name().c_str())
                                  : ::shm_unlink(("/" + where.name()).c_str());
-  if (rc != 0) return fail(detail::from_errno(errno), "remove " + where.describe() + ": " + std::strerror(errno));
+  if (rc != 0) return os_error("remove", where, errno);
   return {};
 }
 
@@ -317,20 +357,10 @@ const Location& Segment::location() const noexcept { return impl_->where; }
 bool Segment::created() const noexcept { return impl_->created; }
 std::byte* Segment::base() const noexcept { return static_cast<std::byte*>(impl_->region.get_address()); }
 std::byte* Segment::control() const noexcept { return base() + detail::kControlOffset; }
-std::byte* Segment::data() const noexcept { return base() + impl_->header().data_offset; }
+std::byte* Segment::data() const noexcept { return base() + impl_->info.data_offset; }
 
-SegmentInfo Segment::info() const noexcept {
-  const SegmentHeader& h = impl_->header();
-  return SegmentInfo{
-      static_cast<RingKind>(h.kind),
-      h.layout_version,
-      h.capacity,
-      h.total_size,
-      h.data_offset,
-      std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
-          std::chrono::nanoseconds(h.created_unix_ns))),
-      detail::identity_pid(h.creator),
-  };
-}
+SegmentInfo Segment::info() const noexcept { return impl_->info; }
+
+int Segment::native_handle() const noexcept { return impl_->backing.fd(); }
 
 }  // namespace ringdrop

@@ -8,7 +8,7 @@
 //       24     8  data_offset: where the data area starts
 //       32     8  total_size: bytes of the whole segment
 //       40     8  created_unix_ns: wall-clock creation time
-//       48     8  creator: packed process identity (process_identity.hpp)
+//       48     8  creator: pid of the creating process
 //       56     8  checksum: FNV-1a 64 of bytes 8..55
 //       64    64  reserved, zero
 //      128     -  the kind's control block (e.g. SpscControl)

@@ -6,7 +6,7 @@
 //   +128  consumer line: head (bytes released),  messages_released
 //   +256  data_wait:  the consumer sleeps here while the ring is empty
 //   +384  space_wait: the producer sleeps here while the ring is full
-//   +512  roles: producer identity, consumer identity
+//   +512  roles: producer and consumer slots (holder pid; role.hpp locks their first byte)
 //
 // head and tail are byte counts that only grow (2^64 bytes never wrap in
 // practice); a position in the data area is `index & (capacity - 1)`.

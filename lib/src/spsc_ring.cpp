@@ -19,6 +19,8 @@
 //    they cost an xchg instead of a mov per publish and per release.
 #include "ringdrop/spsc_ring.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <utility>
@@ -53,13 +55,13 @@ std::error_code corrupted(const Location& where, const std::string& what) {
   return detail::fail(errc::corrupted, where.describe() + ": " + what);
 }
 
-// head and tail are record boundaries at most a ring apart (tail may trail
-// head a little after a producer died between its header and tail stores).
+// head and tail are record boundaries, and tail is at most a ring ahead of
+// head. (tail may trail head: producers killed between their header and
+// tail stores leave it behind; the walk in find_published_end covers that.)
 std::error_code check_indices(const SpscControl& c, uint64_t capacity, const Location& where) {
   const uint64_t tail = c.tail.load(std::memory_order_acquire);
   const uint64_t head = c.head.load(std::memory_order_acquire);
-  const uint64_t apart = tail > head ? tail - head : head - tail;
-  if (apart > capacity || (tail | head) % 8 != 0) {
+  if ((tail > head && tail - head > capacity) || (tail | head) % 8 != 0) {
     return corrupted(where, "ring indices are impossible (head " + std::to_string(head) +
                                 ", tail " + std::to_string(tail) + ")");
   }
@@ -86,7 +88,20 @@ Result<uint64_t> find_published_end(const SpscControl& c, std::byte* data, uint6
   return corrupted(where, "no end marker after the published records");
 }
 
-SpscStats read_stats(const SpscControl& c, uint64_t capacity) noexcept {
+detail::RoleSlot role_slot(const Segment& seg, std::atomic<uint64_t>& slot) noexcept {
+  const auto offset = static_cast<uint64_t>(reinterpret_cast<std::byte*>(&slot) - seg.base());
+  return detail::RoleSlot{&slot, seg.native_handle(), offset};
+}
+
+// Wakes the peer whether or not it looks asleep: it is leaving, and a
+// waiting peer should learn that now, not at its next liveness check.
+void wake_for_departure(detail::WaitLine& line) noexcept {
+  line.seq.fetch_add(1, std::memory_order_relaxed);
+  detail::futex_wake_all(line.seq);
+}
+
+SpscStats read_stats(const Segment& seg, SpscControl& c) noexcept {
+  const uint64_t capacity = seg.info().capacity;
   SpscStats s;
   s.capacity = capacity;
   const uint64_t head = c.head.load(std::memory_order_relaxed);
@@ -96,8 +111,8 @@ SpscStats read_stats(const SpscControl& c, uint64_t capacity) noexcept {
   s.messages_released = c.messages_released.load(std::memory_order_relaxed);
   s.consumer_sleeps = c.data_wait.sleeps.load(std::memory_order_relaxed);
   s.producer_sleeps = c.space_wait.sleeps.load(std::memory_order_relaxed);
-  s.producer_pid = detail::role_pid(c.producer);
-  s.consumer_pid = detail::role_pid(c.consumer);
+  s.producer_pid = detail::role_pid(role_slot(seg, c.producer));
+  s.consumer_pid = detail::role_pid(role_slot(seg, c.consumer));
   return s;
 }
 
@@ -106,7 +121,7 @@ SpscStats read_stats(const SpscControl& c, uint64_t capacity) noexcept {
 Result<SpscStats> inspect_spsc(const Location& where) {
   auto seg = open_spsc_segment(where, OpenMode::open, RingOptions{});
   if (!seg) return seg.error();
-  return read_stats(*control_of(*seg), seg->info().capacity);
+  return read_stats(*seg, *control_of(*seg));
 }
 
 // ================================================================ producer
@@ -128,20 +143,24 @@ Result<SpscProducer> SpscProducer::open(const Location& where, OpenMode how,
 }
 
 std::error_code SpscProducer::attach() {
-  std::error_code ec = check_indices(*ctl_, capacity_, segment_.location());
-  if (!ec) ec = detail::claim_role(ctl_->producer, segment_.location().describe() + " producer");
+  const auto role = role_slot(segment_, ctl_->producer);
+  std::error_code ec = detail::claim_role(role, segment_.location().describe() + " producer");
   if (ec) {
     ctl_ = nullptr;  // not ours: the destructor must not detach
     return ec;
   }
+  owner_ = ::getpid();
   // A dead predecessor's staged but unpublished records lie past the end
   // marker and are simply overwritten.
-  auto end = find_published_end(*ctl_, data_, capacity_, segment_.location());
+  ec = check_indices(*ctl_, capacity_, segment_.location());
+  auto end = ec ? Result<uint64_t>(ec) : find_published_end(*ctl_, data_, capacity_, segment_.location());
   if (!end) {
-    detach();
+    detail::release_role(role);
+    ctl_ = nullptr;
     return end.error();
   }
   published_ = write_ = *end;
+  ctl_->tail.store(write_, std::memory_order_release);  // repair a tail a predecessor left behind
   head_cache_ = ctl_->head.load(std::memory_order_acquire);
   messages_ = ctl_->messages_published.load(std::memory_order_relaxed);
   // A predecessor may have died asleep; the flag is ours now.
@@ -151,30 +170,39 @@ std::error_code SpscProducer::attach() {
 
 void SpscProducer::detach() noexcept {
   if (ctl_ == nullptr) return;
-  publish();
-  detail::release_role(ctl_->producer);
+  if (owner_ == ::getpid()) {  // in a forked child, the role is the parent's
+    publish();
+    detail::release_role(role_slot(segment_, ctl_->producer));
+    wake_for_departure(ctl_->data_wait);
+  }
   ctl_ = nullptr;
 }
 
-SpscProducer::SpscProducer(SpscProducer&& o) noexcept
-    : segment_(std::move(o.segment_)),
-      ctl_(std::exchange(o.ctl_, nullptr)),
-      data_(o.data_),
-      capacity_(o.capacity_),
-      wait_(o.wait_),
-      write_(o.write_),
-      published_(o.published_),
-      head_cache_(o.head_cache_),
-      held_header_(o.held_header_),
-      reserved_size_(o.reserved_size_),
-      reserved_(o.reserved_),
-      messages_(o.messages_) {}
+void SpscProducer::take(SpscProducer& o) noexcept {
+  ctl_ = std::exchange(o.ctl_, nullptr);
+  data_ = o.data_;
+  capacity_ = o.capacity_;
+  wait_ = o.wait_;
+  owner_ = o.owner_;
+  write_ = o.write_;
+  published_ = o.published_;
+  head_cache_ = o.head_cache_;
+  held_header_ = o.held_header_;
+  reserved_size_ = o.reserved_size_;
+  reserved_ = std::exchange(o.reserved_, false);
+  messages_ = o.messages_;
+  o.write_ = o.published_;  // nothing left to publish
+}
+
+SpscProducer::SpscProducer(SpscProducer&& o) noexcept : segment_(std::move(o.segment_)) {
+  take(o);
+}
 
 SpscProducer& SpscProducer::operator=(SpscProducer&& o) noexcept {
   if (this != &o) {
     detach();
-    this->~SpscProducer();
-    new (this) SpscProducer(std::move(o));
+    segment_ = std::move(o.segment_);
+    take(o);
   }
   return *this;
 }
@@ -242,7 +270,7 @@ Result<std::span<std::byte>> SpscProducer::reserve(size_t size, Deadline deadlin
         wait_, ctl_->space_wait, deadline,
         // seq_cst: R1 of the sleep/wake handshake (wait_line.hpp).
         [&] { return ctl_->head.load(std::memory_order_seq_cst) != seen; },
-        [&] { return detail::role_gone(ctl_->consumer); });
+        [&] { return detail::role_gone(role_slot(segment_, ctl_->consumer)); });
     if (ec) return ec;
   }
 }
@@ -304,7 +332,11 @@ std::error_code SpscProducer::send(std::span<const std::byte> message,
   return commit(message.size());
 }
 
-SpscStats SpscProducer::stats() const noexcept { return read_stats(*ctl_, capacity_); }
+SpscStats SpscProducer::stats() const noexcept {
+  SpscStats s = read_stats(segment_, *ctl_);
+  s.producer_pid = static_cast<uint32_t>(owner_);  // our own lock is invisible to us
+  return s;
+}
 
 // ================================================================ consumer
 
@@ -325,12 +357,15 @@ Result<SpscConsumer> SpscConsumer::open(const Location& where, OpenMode how,
 }
 
 std::error_code SpscConsumer::attach() {
-  std::error_code ec = check_indices(*ctl_, capacity_, segment_.location());
-  if (!ec) ec = detail::claim_role(ctl_->consumer, segment_.location().describe() + " consumer");
+  const auto role = role_slot(segment_, ctl_->consumer);
+  std::error_code ec = detail::claim_role(role, segment_.location().describe() + " consumer");
+  if (!ec) ec = check_indices(*ctl_, capacity_, segment_.location());
   if (ec) {
+    if (ec != errc::role_taken) detail::release_role(role);
     ctl_ = nullptr;
     return ec;
   }
+  owner_ = ::getpid();
   // Start at the last released record: what a dead predecessor read but did
   // not release is delivered again.
   read_ = released_ = ctl_->head.load(std::memory_order_acquire);
@@ -341,26 +376,35 @@ std::error_code SpscConsumer::attach() {
 
 void SpscConsumer::detach() noexcept {
   if (ctl_ == nullptr) return;
-  detail::release_role(ctl_->consumer);
+  if (owner_ == ::getpid()) {  // in a forked child, the role is the parent's
+    detail::release_role(role_slot(segment_, ctl_->consumer));
+    wake_for_departure(ctl_->space_wait);
+  }
   ctl_ = nullptr;
 }
 
-SpscConsumer::SpscConsumer(SpscConsumer&& o) noexcept
-    : segment_(std::move(o.segment_)),
-      ctl_(std::exchange(o.ctl_, nullptr)),
-      data_(o.data_),
-      capacity_(o.capacity_),
-      wait_(o.wait_),
-      read_(o.read_),
-      released_(o.released_),
-      unreleased_(o.unreleased_),
-      messages_(o.messages_) {}
+void SpscConsumer::take(SpscConsumer& o) noexcept {
+  ctl_ = std::exchange(o.ctl_, nullptr);
+  data_ = o.data_;
+  capacity_ = o.capacity_;
+  wait_ = o.wait_;
+  owner_ = o.owner_;
+  read_ = o.read_;
+  released_ = o.released_;
+  unreleased_ = o.unreleased_;
+  messages_ = o.messages_;
+  o.read_ = o.released_;  // nothing left to release
+}
+
+SpscConsumer::SpscConsumer(SpscConsumer&& o) noexcept : segment_(std::move(o.segment_)) {
+  take(o);
+}
 
 SpscConsumer& SpscConsumer::operator=(SpscConsumer&& o) noexcept {
   if (this != &o) {
     detach();
-    this->~SpscConsumer();
-    new (this) SpscConsumer(std::move(o));
+    segment_ = std::move(o.segment_);
+    take(o);
   }
   return *this;
 }
@@ -399,7 +443,7 @@ Result<std::span<const std::byte>> SpscConsumer::read(Deadline deadline) {
         wait_, ctl_->data_wait, deadline,
         // seq_cst: R1 of the sleep/wake handshake (wait_line.hpp).
         [&] { return header_at(data_, read_ & (capacity_ - 1)).load(std::memory_order_seq_cst) != 0; },
-        [&] { return detail::role_gone(ctl_->producer); });
+        [&] { return detail::role_gone(role_slot(segment_, ctl_->producer)); });
     if (ec) return ec;
   }
 }
@@ -442,6 +486,10 @@ Result<std::vector<std::byte>> SpscConsumer::receive(std::chrono::nanoseconds ti
   return copy_out(*this, read(timeout));
 }
 
-SpscStats SpscConsumer::stats() const noexcept { return read_stats(*ctl_, capacity_); }
+SpscStats SpscConsumer::stats() const noexcept {
+  SpscStats s = read_stats(segment_, *ctl_);
+  s.consumer_pid = static_cast<uint32_t>(owner_);  // our own lock is invisible to us
+  return s;
+}
 
 }  // namespace ringdrop

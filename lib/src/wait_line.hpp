@@ -27,7 +27,10 @@
 // same ordering, and ThreadSanitizer can check it.)
 //
 // A waiter that dies asleep leaves sleeping == 1: wakers then make a needless
-// syscall until the next holder of the role clears it on attach.
+// syscall until the next holder of the role clears it on attach. A peer that
+// leaves (detaches) wakes the waiter unconditionally, and a waiter woken with
+// nothing to read judges its peer at once, so departures are seen promptly;
+// deaths are seen at the next liveness check.
 #pragma once
 
 #include <sched.h>
@@ -64,12 +67,17 @@ inline void notify(WaitLine& line) noexcept {
 /// (errc::timed_out) or `peer_gone()` says the peer died or left while the
 /// ring stayed not-ready (errc::peer_gone). `ready()` must load the peer's
 /// index with seq_cst (R1 above).
+/// `t + d`, saturating at the end of time instead of overflowing.
+inline Deadline later(Deadline t, std::chrono::nanoseconds d) noexcept {
+  return d >= Deadline::max() - t ? Deadline::max() : t + d;
+}
+
 template <class Ready, class PeerGone>
 std::error_code wait_until(const WaitStrategy& how, WaitLine& line, Deadline deadline,
                            Ready&& ready, PeerGone&& peer_gone) {
   auto now = Clock::now();
-  const Deadline spin_until = now + how.spin_for;
-  Deadline next_liveness = now + how.liveness_interval;
+  const Deadline spin_until = later(now, how.spin_for);
+  Deadline next_liveness = later(now, how.liveness_interval);
   for (unsigned i = 0;; ++i) {
     if (ready()) return {};
     // Reading the clock costs ~20 ns; do it once every 64 checks.
@@ -83,7 +91,7 @@ std::error_code wait_until(const WaitStrategy& how, WaitLine& line, Deadline dea
       // more. A dead peer writes nothing more, so "dead, then still not
       // ready" means everything it committed has been seen.
       if (peer_gone()) return ready() ? std::error_code{} : make_error_code(errc::peer_gone);
-      next_liveness = now + how.liveness_interval;
+      next_liveness = later(now, how.liveness_interval);
     }
     if (now >= deadline) return ready() ? std::error_code{} : make_error_code(errc::timed_out);
     if (now < spin_until || how.mode == WaitMode::spin) {
@@ -96,11 +104,17 @@ std::error_code wait_until(const WaitStrategy& how, WaitLine& line, Deadline dea
       const uint32_t token = line.seq.load(std::memory_order_relaxed);
       // seq_cst: W1 above; ready() must load the index with seq_cst (R1).
       line.sleeping.store(1, std::memory_order_seq_cst);
+      bool woken_for_nothing = false;
       if (!ready()) {
         line.sleeps.fetch_add(1, std::memory_order_relaxed);
         futex_wait(line.seq, token, std::min(deadline, next_liveness) - now);
+        woken_for_nothing = !ready();
       }
       line.sleeping.store(0, std::memory_order_relaxed);
+      // A departing peer wakes us: judge it now (dead, then still not ready).
+      if (woken_for_nothing && peer_gone()) {
+        return ready() ? std::error_code{} : make_error_code(errc::peer_gone);
+      }
     }
   }
 }

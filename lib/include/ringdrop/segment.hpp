@@ -85,7 +85,7 @@ struct SegmentSpec {
   std::chrono::milliseconds init_timeout{500};
 };
 
-/// What a segment's header says about it.
+/// What a segment's header said about it when it was opened and validated.
 struct SegmentInfo {
   RingKind kind;
   uint32_t layout_version;
@@ -117,6 +117,9 @@ class RINGDROP_API Segment {
   std::byte* control() const noexcept;
   /// The ring's data area (`info().capacity` bytes).
   std::byte* data() const noexcept;
+  /// The descriptor of the shm object or file (close-on-exec). Role locks
+  /// are taken on it; do not close it.
+  int native_handle() const noexcept;
 
  private:
   struct Impl;

@@ -38,7 +38,9 @@
 // consumer detaches without releasing what it had not released.
 //
 // A handle belongs to the process that opened it and is used by one thread
-// at a time.
+// at a time. After fork() the child must not use the parent's handles; their
+// destructors do nothing in the child. A moved-from handle may only be
+// destroyed or assigned to.
 #pragma once
 
 #include <chrono>
@@ -57,6 +59,7 @@ namespace ringdrop {
 
 namespace detail {
 struct SpscControl;
+struct RoleSlot;
 }
 
 struct RingOptions {
@@ -128,6 +131,7 @@ class RINGDROP_API SpscProducer {
 
  private:
   SpscProducer(Segment segment, const RingOptions& options) noexcept;
+  void take(SpscProducer& other) noexcept;
   std::error_code attach();
   void detach() noexcept;
   bool has_room(uint64_t bytes) noexcept;
@@ -138,6 +142,7 @@ class RINGDROP_API SpscProducer {
   std::byte* data_ = nullptr;
   uint64_t capacity_ = 0;
   WaitStrategy wait_;
+  pid_t owner_ = 0;              // the process that opened the handle
   uint64_t write_ = 0;           // end of what is staged (local)
   uint64_t published_ = 0;       // last tail we stored
   uint64_t head_cache_ = 0;      // last head we saw (the consumer's index)
@@ -177,6 +182,7 @@ class RINGDROP_API SpscConsumer {
 
  private:
   SpscConsumer(Segment segment, const RingOptions& options) noexcept;
+  void take(SpscConsumer& other) noexcept;
   std::error_code attach();
   void detach() noexcept;
 
@@ -185,6 +191,7 @@ class RINGDROP_API SpscConsumer {
   std::byte* data_ = nullptr;
   uint64_t capacity_ = 0;
   WaitStrategy wait_;
+  pid_t owner_ = 0;          // the process that opened the handle
   uint64_t read_ = 0;        // next record to read (local)
   uint64_t released_ = 0;    // last head we stored
   uint64_t unreleased_ = 0;  // messages read since the last release

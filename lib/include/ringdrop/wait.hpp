@@ -2,7 +2,9 @@
 //
 // Every blocking ringdrop call takes either a timeout (a duration) or a
 // deadline (a point on the monotonic clock); there is no call that can wait
-// forever. A timeout of zero makes the call a `try_`.
+// forever. A zero timeout, or a deadline already past, looks once and
+// reports errc::timed_out if there is nothing; the `try_` calls look once
+// and report errc::would_block.
 //
 // While it waits, a caller first spins for `spin_for`, re-checking the ring;
 // a prompt peer is then answered in well under a microsecond. After that it
@@ -15,7 +17,8 @@
 //                 waiter uses no CPU. This is the default.
 // Whatever the mode, every `liveness_interval` the waiter checks that its
 // peer process still runs, so a crashed peer is reported as `peer_gone`
-// instead of a wait that ends only at its deadline.
+// instead of a wait that ends only at its deadline. (A peer that detaches
+// cleanly wakes the waiter at once.)
 #pragma once
 
 #include <chrono>
