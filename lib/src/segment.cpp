@@ -46,10 +46,11 @@ const char* to_string(RingKind kind) noexcept {
 
 namespace detail {
 uint64_t header_checksum(const SegmentHeader& h) noexcept {
-  const auto* p = reinterpret_cast<const unsigned char*>(&h) + 8;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(&h);
   uint64_t hash = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < offsetof(SegmentHeader, checksum) - 8; ++i) {
-    hash = (hash ^ p[i]) * 0x100000001b3ull;
+  for (size_t i = 8; i < sizeof h; ++i) {
+    if (i == offsetof(SegmentHeader, checksum)) i += sizeof h.checksum;
+    hash = (hash ^ bytes[i]) * 0x100000001b3ull;
   }
   return hash;
 }
@@ -255,6 +256,7 @@ struct Segment::Impl {
             std::chrono::duration_cast<std::chrono::system_clock::duration>(
                 std::chrono::nanoseconds(h.created_unix_ns))),
         static_cast<uint32_t>(h.creator),
+        {h.params[0], h.params[1], h.params[2], h.params[3]},
     };
   }
   const SegmentHeader& header() const {
@@ -306,6 +308,7 @@ Result<Segment> Segment::create_new(const Location& where, const SegmentSpec& sp
   h->total_size = total;
   h->created_unix_ns = unix_now_ns();
   h->creator = static_cast<uint64_t>(::getpid());
+  for (size_t i = 0; i < spec.params.size(); ++i) h->params[i] = spec.params[i];
   h->checksum = detail::header_checksum(*h);
   // release: an opener that sees the magic (acquire) sees every field above.
   h->magic.store(detail::kMagic, std::memory_order_release);

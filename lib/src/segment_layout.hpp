@@ -9,8 +9,9 @@
 //       32     8  total_size: bytes of the whole segment
 //       40     8  created_unix_ns: wall-clock creation time
 //       48     8  creator: pid of the creating process
-//       56     8  checksum: FNV-1a 64 of bytes 8..55
-//       64    64  reserved, zero
+//       56     8  checksum: FNV-1a 64 of bytes 8..55 and 64..127
+//       64    32  ring parameters: 4 x u64, meaning set by the kind
+//       96    32  reserved, zero
 //      128     -  the kind's control block (e.g. SpscControl)
 //  data_offset -  the data area
 //
@@ -45,12 +46,14 @@ struct SegmentHeader {
   uint64_t created_unix_ns;
   uint64_t creator;
   uint64_t checksum;
-  uint8_t reserved[64];
+  uint64_t params[4];
+  uint8_t reserved[32];
 };
 static_assert(sizeof(SegmentHeader) == kControlOffset);
 static_assert(offsetof(SegmentHeader, layout_version) == 8);
 static_assert(offsetof(SegmentHeader, capacity) == 16);
 static_assert(offsetof(SegmentHeader, checksum) == 56);
+static_assert(offsetof(SegmentHeader, params) == 64);
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 
 /// Where the data area of a ring of `kind` starts: past its control block,
@@ -59,7 +62,8 @@ constexpr uint64_t data_offset_for(RingKind kind) noexcept {
   return kind == RingKind::spsc ? 4096 : 65536;
 }
 
-/// FNV-1a 64 over bytes 8..55 of the header: everything the magic vouches for.
+/// FNV-1a 64 over bytes 8..55 and 64..127 of the header: everything the
+/// magic vouches for but the checksum itself.
 uint64_t header_checksum(const SegmentHeader& h) noexcept;
 
 }  // namespace ringdrop::detail

@@ -38,6 +38,9 @@ using detail::SpscControl;
 
 namespace {
 
+// Each wait line of an SPSC ring has one waiter, the holder of the role.
+constexpr uint64_t kOnlyWaiter = 1;
+
 Result<Segment> open_spsc_segment(const Location& where, OpenMode how, const RingOptions& o) {
   SegmentSpec spec;
   spec.kind = RingKind::spsc;
@@ -164,7 +167,7 @@ std::error_code SpscProducer::attach() {
   head_cache_ = ctl_->head.load(std::memory_order_acquire);
   messages_ = ctl_->messages_published.load(std::memory_order_relaxed);
   // A predecessor may have died asleep; the flag is ours now.
-  ctl_->space_wait.sleeping.store(0, std::memory_order_relaxed);
+  detail::forget_sleeper(ctl_->space_wait, kOnlyWaiter);
   return {};
 }
 
@@ -267,7 +270,7 @@ Result<std::span<std::byte>> SpscProducer::reserve(size_t size, Deadline deadlin
     if (span || span.error() != errc::would_block) return span;
     const uint64_t seen = head_cache_;
     auto ec = detail::wait_until(
-        wait_, ctl_->space_wait, deadline,
+        wait_, ctl_->space_wait, kOnlyWaiter, deadline,
         // seq_cst: R1 of the sleep/wake handshake (wait_line.hpp).
         [&] { return ctl_->head.load(std::memory_order_seq_cst) != seen; },
         [&] { return detail::role_gone(role_slot(segment_, ctl_->consumer)); });
@@ -370,7 +373,7 @@ std::error_code SpscConsumer::attach() {
   // not release is delivered again.
   read_ = released_ = ctl_->head.load(std::memory_order_acquire);
   messages_ = ctl_->messages_released.load(std::memory_order_relaxed);
-  ctl_->data_wait.sleeping.store(0, std::memory_order_relaxed);
+  detail::forget_sleeper(ctl_->data_wait, kOnlyWaiter);
   return {};
 }
 
@@ -440,7 +443,7 @@ Result<std::span<const std::byte>> SpscConsumer::read(Deadline deadline) {
     auto view = try_read();
     if (view || view.error() != errc::would_block) return view;
     auto ec = detail::wait_until(
-        wait_, ctl_->data_wait, deadline,
+        wait_, ctl_->data_wait, kOnlyWaiter, deadline,
         // seq_cst: R1 of the sleep/wake handshake (wait_line.hpp).
         [&] { return header_at(data_, read_ & (capacity_ - 1)).load(std::memory_order_seq_cst) != 0; },
         [&] { return detail::role_gone(role_slot(segment_, ctl_->producer)); });

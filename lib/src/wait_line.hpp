@@ -1,18 +1,20 @@
 // wait_line.hpp — sleeping on a shared futex without lost wake-ups, and
 // without a syscall on the fast path.
 //
-// A WaitLine sits in the segment, one per direction of waiting (the consumer
-// waiting for data, the producer waiting for space). It has one waiter at a
-// time, the process holding that role.
+// A WaitLine sits in the segment, one per direction of waiting (consumers
+// waiting for data, producers waiting for space). Up to 64 waiters share
+// one: each sleeps under its own bit of `sleepers` (its peer index; the SPSC
+// ring's single waiter uses bit 0), so the bit of a waiter that died asleep
+// can be cleared by whoever reaps it.
 //
 // The protocol is Dekker's, with the futex word as the sleep token:
 //
 //   waiter                                  waker
 //   s = seq                                 index.store(new, seq_cst)  -- W2
-//   sleeping.store(1, seq_cst)     -- W1    if (sleeping.load(seq_cst)) -- R2
+//   sleepers.fetch_or(me, seq_cst)  -- W1   if (sleepers.load(seq_cst)) -- R2
 //   if (!index.load(seq_cst) moved) -- R1       { ++seq; futex_wake(seq) }
 //       futex_wait(seq, s)
-//   sleeping.store(0)
+//   sleepers.fetch_and(~me)
 //
 // All four marked operations are seq_cst, so they fall in one total order:
 // if R1 misses W2 then W1 < R1 < W2 < R2, and R2 sees the flag. Either the
@@ -26,8 +28,8 @@
 // sleeps. (Plain seq_cst operations rather than atomic_thread_fence: the
 // same ordering, and ThreadSanitizer can check it.)
 //
-// A waiter that dies asleep leaves sleeping == 1: wakers then make a needless
-// syscall until the next holder of the role clears it on attach. A peer that
+// A waiter that dies asleep leaves its bit set: wakers then make a needless
+// syscall until the next holder of that role or peer slot clears it. A peer that
 // leaves (detaches) wakes the waiter unconditionally, and a waiter woken with
 // nothing to read judges its peer at once, so departures are seen promptly;
 // deaths are seen at the next liveness check.
@@ -47,15 +49,21 @@ namespace ringdrop::detail {
 
 struct WaitLine {
   std::atomic<uint32_t> seq;       // futex word
-  std::atomic<uint32_t> sleeping;  // 1 while the waiter may be in futex_wait
-  std::atomic<uint64_t> sleeps;    // times the waiter went to sleep (statistics)
+  uint32_t reserved;
+  std::atomic<uint64_t> sleepers;  // bit i: waiter i may be in futex_wait
+  std::atomic<uint64_t> sleeps;    // times a waiter went to sleep (statistics)
 };
+
+/// Clears the sleeping bit of a waiter that is gone (or a new holder's).
+inline void forget_sleeper(WaitLine& line, uint64_t bit) noexcept {
+  line.sleepers.fetch_and(~bit, std::memory_order_relaxed);
+}
 
 /// Called by the waker right after it published its index with a seq_cst
 /// store (W2 above): wakes the waiter if it sleeps.
 inline void notify(WaitLine& line) noexcept {
   // seq_cst: R2 above, ordered after W2 in the single total order.
-  if (line.sleeping.load(std::memory_order_seq_cst) != 0) {
+  if (line.sleepers.load(std::memory_order_seq_cst) != 0) {
     // relaxed: seq carries no data, only "something changed"; the waiter
     // re-reads the ring's own index with acquire after waking.
     line.seq.fetch_add(1, std::memory_order_relaxed);
@@ -63,7 +71,8 @@ inline void notify(WaitLine& line) noexcept {
   }
 }
 
-/// Waits until `ready()` is true (returns {}), the deadline passes
+/// Waits, sleeping under bit `me` of the line, until `ready()` is true
+/// (returns {}), the deadline passes
 /// (errc::timed_out) or `peer_gone()` says the peer died or left while the
 /// ring stayed not-ready (errc::peer_gone). `ready()` must load the peer's
 /// index with seq_cst (R1 above).
@@ -73,8 +82,8 @@ inline Deadline later(Deadline t, std::chrono::nanoseconds d) noexcept {
 }
 
 template <class Ready, class PeerGone>
-std::error_code wait_until(const WaitStrategy& how, WaitLine& line, Deadline deadline,
-                           Ready&& ready, PeerGone&& peer_gone) {
+std::error_code wait_until(const WaitStrategy& how, WaitLine& line, uint64_t me,
+                           Deadline deadline, Ready&& ready, PeerGone&& peer_gone) {
   auto now = Clock::now();
   const Deadline spin_until = later(now, how.spin_for);
   Deadline next_liveness = later(now, how.liveness_interval);
@@ -103,14 +112,14 @@ std::error_code wait_until(const WaitStrategy& how, WaitLine& line, Deadline dea
       // is re-read by ready() below.
       const uint32_t token = line.seq.load(std::memory_order_relaxed);
       // seq_cst: W1 above; ready() must load the index with seq_cst (R1).
-      line.sleeping.store(1, std::memory_order_seq_cst);
+      line.sleepers.fetch_or(me, std::memory_order_seq_cst);
       bool woken_for_nothing = false;
       if (!ready()) {
         line.sleeps.fetch_add(1, std::memory_order_relaxed);
         futex_wait(line.seq, token, std::min(deadline, next_liveness) - now);
         woken_for_nothing = !ready();
       }
-      line.sleeping.store(0, std::memory_order_relaxed);
+      forget_sleeper(line, me);
       // A departing peer wakes us: judge it now (dead, then still not ready).
       if (woken_for_nothing && peer_gone()) {
         return ready() ? std::error_code{} : make_error_code(errc::peer_gone);

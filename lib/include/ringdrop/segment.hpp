@@ -28,6 +28,7 @@
 // `corrupted` (a creator that died half-way).
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -83,6 +84,10 @@ struct SegmentSpec {
   mode_t mode = 0600;
   /// How long an opener waits for a concurrent creator to finish.
   std::chrono::milliseconds init_timeout{500};
+  /// Ring parameters stored in the header when creating (slot size,
+  /// policies: their meaning is the kind's). Ignored when opening: the ring
+  /// checks what it reads back in SegmentInfo::params.
+  std::array<uint64_t, 4> params{};
 };
 
 /// What a segment's header said about it when it was opened and validated.
@@ -94,6 +99,7 @@ struct SegmentInfo {
   uint64_t data_offset;  ///< where the data area starts
   std::chrono::system_clock::time_point created;
   uint32_t creator_pid;
+  std::array<uint64_t, 4> params;  ///< see SegmentSpec::params
 };
 
 class RINGDROP_API Segment {
