@@ -32,3 +32,19 @@ void futex_wait(std::atomic<uint32_t>& word, uint32_t expected,
 void futex_wake_all(std::atomic<uint32_t>& word) noexcept;
 
 }  // namespace ringdrop::detail
+
+namespace ringdrop::detail {
+
+/// The second load of a seqlock reader: orders the (racy) payload reads
+/// before it, then loads `word`. ThreadSanitizer does not model fences, so
+/// under TSan an RMW with release semantics does the ordering instead.
+inline uint64_t seqlock_recheck(std::atomic<uint64_t>& word) noexcept {
+#if defined(__SANITIZE_THREAD__)
+  return word.fetch_add(0, std::memory_order_acq_rel);
+#else
+  std::atomic_thread_fence(std::memory_order_acquire);
+  return word.load(std::memory_order_relaxed);
+#endif
+}
+
+}  // namespace ringdrop::detail

@@ -96,13 +96,6 @@ detail::RoleSlot role_slot(const Segment& seg, std::atomic<uint64_t>& slot) noex
   return detail::RoleSlot{&slot, seg.native_handle(), offset};
 }
 
-// Wakes the peer whether or not it looks asleep: it is leaving, and a
-// waiting peer should learn that now, not at its next liveness check.
-void wake_for_departure(detail::WaitLine& line) noexcept {
-  line.seq.fetch_add(1, std::memory_order_relaxed);
-  detail::futex_wake_all(line.seq);
-}
-
 SpscStats read_stats(const Segment& seg, SpscControl& c) noexcept {
   const uint64_t capacity = seg.info().capacity;
   SpscStats s;
@@ -176,7 +169,7 @@ void SpscProducer::detach() noexcept {
   if (owner_ == ::getpid()) {  // in a forked child, the role is the parent's
     publish();
     detail::release_role(role_slot(segment_, ctl_->producer));
-    wake_for_departure(ctl_->data_wait);
+    detail::wake_all(ctl_->data_wait);
   }
   ctl_ = nullptr;
 }
@@ -381,7 +374,7 @@ void SpscConsumer::detach() noexcept {
   if (ctl_ == nullptr) return;
   if (owner_ == ::getpid()) {  // in a forked child, the role is the parent's
     detail::release_role(role_slot(segment_, ctl_->consumer));
-    wake_for_departure(ctl_->space_wait);
+    detail::wake_all(ctl_->space_wait);
   }
   ctl_ = nullptr;
 }

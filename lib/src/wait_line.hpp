@@ -71,6 +71,13 @@ inline void notify(WaitLine& line) noexcept {
   }
 }
 
+/// Wakes every waiter whether or not it looks asleep (a peer is leaving:
+/// waiters should learn it now, not at their next liveness check).
+inline void wake_all(WaitLine& line) noexcept {
+  line.seq.fetch_add(1, std::memory_order_relaxed);
+  futex_wake_all(line.seq);
+}
+
 /// Waits, sleeping under bit `me` of the line, until `ready()` is true
 /// (returns {}), the deadline passes
 /// (errc::timed_out) or `peer_gone()` says the peer died or left while the

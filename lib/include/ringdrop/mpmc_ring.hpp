@@ -1,0 +1,159 @@
+// ringdrop/mpmc_ring.hpp — many producers, competing consumers: each message
+// goes to exactly one consumer.
+//
+//   MpmcOptions o;
+//   o.cell_size = 512;                        // largest message: 512 - 16
+//   auto tx = MpmcProducer::open(Location::shm("jobs"), OpenMode::open_or_create, o).value();
+//   auto rx = MpmcConsumer::open(Location::shm("jobs"), OpenMode::open).value();
+//   tx.send(bytes_of("job 1"), 1s);
+//   auto job = rx.receive(1s);
+//
+// The API is the SPSC ring's: zero-copy reserve/commit (stage/publish for
+// batches), in-place read/release, copying send/receive, try_ variants and
+// deadlines. Any number of processes may attach (up to 64 in all).
+//
+// Messages live in fixed-size cells (see cell_layout.hpp for why); any
+// message up to `max_message_size()` = cell_size - 16 fits, a larger one is
+// errc::message_too_large at once. Consumers take messages in the order
+// producers claimed their cells; with several producers that is the order
+// of their reserve() calls, not of their commit() calls.
+//
+// Crashes. No lock is held across processes; a peer that dies is found by
+// the others at their next liveness check (WaitStrategy::liveness_interval)
+// and its cells are repaired, so nothing wedges:
+//   - a producer that dies between reserve and commit: its cell is
+//     abandoned (skipped and counted in `abandoned`); everything committed
+//     before and after it is delivered;
+//   - a consumer that dies holding messages (read, not released): per the
+//     ring's `on_consumer_death` policy, chosen at creation, they are either
+//     delivered again to another consumer (`redeliver`: at-least-once,
+//     counted in `redelivered`) or dropped (`drop`: at-most-once, counted in
+//     `lost`).
+// A consumer gets errc::peer_gone when no producer is attached any more
+// (and one was) and everything committed has been taken; a producer waiting
+// for room gets it when no consumer is attached any more (and one was).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "ringdrop/error.hpp"
+#include "ringdrop/result.hpp"
+#include "ringdrop/segment.hpp"
+#include "ringdrop/shared_ring_stats.hpp"
+#include "ringdrop/spsc_ring.hpp"
+#include "ringdrop/wait.hpp"
+
+namespace ringdrop {
+
+namespace detail {
+struct MpmcControl;
+}
+
+/// What happens to messages a consumer held (read, not released) when it dies.
+enum class OnConsumerDeath : uint32_t {
+  redeliver = 0,  ///< another consumer gets them (at-least-once)
+  drop = 1,       ///< they are counted as lost (at-most-once)
+};
+
+struct MpmcOptions : RingOptions {
+  /// Bytes per cell, a power of two >= 64; the largest message is 16 less.
+  /// 0: 256 when creating, whatever it is when opening.
+  uint32_t cell_size = 0;
+  /// Chosen at creation; ignored when opening.
+  OnConsumerDeath on_consumer_death = OnConsumerDeath::redeliver;
+};
+
+RINGDROP_API Result<SharedRingStats> inspect_mpmc(const Location& where);
+
+/// What MPMC producers and consumers share: the segment, the peer entry, waits.
+class RINGDROP_API MpmcEndpoint {
+ public:
+  MpmcEndpoint(MpmcEndpoint&& other) noexcept;
+  MpmcEndpoint& operator=(MpmcEndpoint&& other) noexcept;
+  ~MpmcEndpoint();
+
+  uint64_t max_message_size() const noexcept { return cell_size_ - 16; }
+  SharedRingStats stats() const;
+  const Segment& segment() const noexcept { return segment_; }
+
+ protected:
+  MpmcEndpoint(Segment segment, const MpmcOptions& options) noexcept;
+  std::error_code join(bool producer);
+  void leave() noexcept;
+  void reap() noexcept;                   // recover dead peers now
+  void recover(unsigned index, uint64_t generation) noexcept;  // a departed peer's cells
+  bool peers_gone(bool producers) noexcept;
+  std::byte* cell(uint64_t position) const noexcept;
+  uint64_t lap(uint64_t position) const noexcept;
+  uint64_t me() const noexcept;           // this handle's waiter bit
+
+  Segment segment_;
+  detail::MpmcControl* ctl_ = nullptr;  // null in a moved-from handle
+  std::byte* data_ = nullptr;
+  uint64_t cell_size_ = 0;
+  uint64_t cells_ = 0;
+  unsigned cell_shift_ = 0;
+  bool redeliver_ = true;
+  WaitStrategy wait_;
+  unsigned index_ = 0;        // our peer entry
+  uint64_t generation_ = 0;   // of our entry, as stored in cells we hold
+  pid_t owner_ = 0;
+};
+
+class RINGDROP_API MpmcProducer : public MpmcEndpoint {
+ public:
+  static Result<MpmcProducer> open(const Location& where, OpenMode how,
+                                   const MpmcOptions& options = {});
+  MpmcProducer(MpmcProducer&&) noexcept = default;
+  MpmcProducer& operator=(MpmcProducer&&) noexcept;
+  ~MpmcProducer();
+
+  Result<std::span<std::byte>> try_reserve(size_t size);
+  Result<std::span<std::byte>> reserve(size_t size, Deadline deadline);
+  Result<std::span<std::byte>> reserve(size_t size, std::chrono::nanoseconds timeout);
+  std::error_code commit(size_t used);
+  std::error_code stage(size_t used);
+  void publish() noexcept;
+
+  std::error_code try_send(std::span<const std::byte> message);
+  std::error_code send(std::span<const std::byte> message, Deadline deadline);
+  std::error_code send(std::span<const std::byte> message, std::chrono::nanoseconds timeout);
+
+ private:
+  using MpmcEndpoint::MpmcEndpoint;
+  void close() noexcept;
+  uint64_t reserved_ = 0;       // position of the open reservation
+  uint64_t reserved_size_ = 0;
+  bool has_reservation_ = false;
+  std::vector<uint64_t> staged_;  // positions written, not yet published
+};
+
+class RINGDROP_API MpmcConsumer : public MpmcEndpoint {
+ public:
+  static Result<MpmcConsumer> open(const Location& where, OpenMode how,
+                                   const MpmcOptions& options = {});
+  MpmcConsumer(MpmcConsumer&&) noexcept = default;
+  MpmcConsumer& operator=(MpmcConsumer&&) noexcept;
+  ~MpmcConsumer();
+
+  Result<std::span<const std::byte>> try_read();
+  Result<std::span<const std::byte>> read(Deadline deadline);
+  Result<std::span<const std::byte>> read(std::chrono::nanoseconds timeout);
+  void release() noexcept;
+
+  Result<std::vector<std::byte>> try_receive();
+  Result<std::vector<std::byte>> receive(Deadline deadline);
+  Result<std::vector<std::byte>> receive(std::chrono::nanoseconds timeout);
+
+ private:
+  using MpmcEndpoint::MpmcEndpoint;
+  void close() noexcept;
+  bool take_orphan(std::span<const std::byte>& view) noexcept;
+  std::vector<uint64_t> held_;  // positions read, not yet released
+};
+
+}  // namespace ringdrop

@@ -1,0 +1,44 @@
+// cell_layout.hpp — the fixed-size slots ("cells") of the shared rings
+// (MPMC, broadcast).
+//
+// The SPSC ring packs variable-length records end to end; its one producer
+// and one consumer can always tell where a record starts. With many
+// producers and consumers, and any of them liable to die holding a record,
+// each record instead lives in a cell of fixed size (a power of two chosen
+// at creation) with its own 64-bit state word. A message may be any length
+// up to the cell's payload (cell size - 16): variable-length records in
+// fixed slots. The price is memory when sizes vary widely; the gain is that
+// every transition — claimed, committed, taken, freed, abandoned, orphaned —
+// is one CAS on one word, and a dead peer's cells are found and repaired
+// one by one without stopping anyone.
+//
+//   [ state: u64 ][ size: u32 ][ reserved: u32 ][ payload ... ]
+//
+// Cells are cell-size aligned (at least 64), so a payload is 8-byte aligned
+// for Cap'n Proto and no two cells share a cache line.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace ringdrop::detail {
+
+struct CellHeader {
+  std::atomic<uint64_t> state;
+  uint32_t size;
+  uint32_t reserved;
+};
+inline constexpr uint64_t kCellHeader = sizeof(CellHeader);
+static_assert(kCellHeader == 16);
+inline constexpr uint64_t kMinCellSize = 64;
+
+inline CellHeader& cell_at(std::byte* data, uint64_t cell_size, uint64_t index) noexcept {
+  return *reinterpret_cast<CellHeader*>(data + index * cell_size);
+}
+
+inline std::byte* cell_payload(CellHeader& cell) noexcept {
+  return reinterpret_cast<std::byte*>(&cell) + kCellHeader;
+}
+
+}  // namespace ringdrop::detail
