@@ -472,7 +472,12 @@ Result<std::span<const std::byte>> BroadcastSubscriber::read(Deadline deadline) 
         wait_, ctl_->data_wait, uint64_t{1} << index_, deadline,
         // seq_cst: R1 of the sleep/wake handshake (wait_line.hpp).
         [&] { return c.state.load(std::memory_order_seq_cst) != seen; },
-        [&] { return detail::role_gone(publisher_slot(segment_)); });
+        [&] {
+          // Subscribers reap too: with the overwrite policy the publisher
+          // never waits, so it never would.
+          peers_of(segment_).reap(index_, forget_sleeper_of(ctl_));
+          return detail::role_gone(publisher_slot(segment_));
+        });
     if (ec) return ec;
   }
 }

@@ -320,6 +320,12 @@ Result<std::span<std::byte>> MpmcProducer::try_reserve(size_t size) {
       continue;
     }
     if (st.lap == ((l - 1) & detail::kLapMask)) {  // still last lap's message: full
+      if (st.phase == detail::kOrphan && ctl_->orphans.load(std::memory_order_relaxed) == 0) {
+        // A recoverer died between orphaning this cell and counting it:
+        // count it, or no consumer would ever look for it.
+        ctl_->orphans.fetch_add(1, std::memory_order_relaxed);
+        detail::notify(ctl_->data_wait);
+      }
       publish();  // our staged cells must reach consumers before we wait
       entry.waits.store(entry.waits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
       return errc::would_block;
