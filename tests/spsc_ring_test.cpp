@@ -322,8 +322,19 @@ TEST(SpscRing, StatsNameTheRoleHolders) {
   EXPECT_EQ(s->producer_pid, static_cast<uint32_t>(::getpid()));
   EXPECT_EQ(s->consumer_pid, static_cast<uint32_t>(::getpid()));
   EXPECT_EQ(s->messages_published, 1u);
+  EXPECT_EQ(s->bytes_published, 3u);
   EXPECT_EQ(s->bytes_in_flight, 16u);
   EXPECT_EQ(s->capacity, 4096u);
+  ASSERT_TRUE(rx.receive(1s));
+  EXPECT_EQ(rx.read(1ms).error(), errc::timed_out);
+  while (!tx.try_send(std::vector<std::byte>(100))) {
+  }
+  const SpscStats after = tx.stats();
+  EXPECT_EQ(after.bytes_released, 3u);
+  EXPECT_EQ(after.messages_released, 1u);
+  EXPECT_EQ(after.consumer_waits, 1u);
+  EXPECT_GE(after.high_water, 4096u - 8 - 100) << "the producer saw the ring nearly full";
+  EXPECT_LE(after.high_water, 4096u);
 }
 
 TEST(SpscRing, ImpossibleRecordHeaderIsCorruptedNotACrash) {

@@ -86,9 +86,14 @@ constexpr bool header_valid(uint64_t header, uint64_t pos, uint64_t capacity) no
 
 struct SpscControl {
   alignas(kLine) std::atomic<uint64_t> tail;
-  std::atomic<uint64_t> messages_published;
+  std::atomic<uint64_t> messages_published;  // statistics, from here down the line
+  std::atomic<uint64_t> bytes_published;     // payload bytes
+  std::atomic<uint64_t> high_water;          // largest fill the producer saw, in bytes
+  std::atomic<uint64_t> producer_waits;      // blocking reserves that found the ring full
   alignas(kLine) std::atomic<uint64_t> head;
   std::atomic<uint64_t> messages_released;
+  std::atomic<uint64_t> bytes_released;
+  std::atomic<uint64_t> consumer_waits;      // blocking reads that found the ring empty
   alignas(kLine) WaitLine data_wait;
   alignas(kLine) WaitLine space_wait;
   alignas(kLine) std::atomic<uint64_t> producer;

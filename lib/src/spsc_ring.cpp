@@ -103,8 +103,13 @@ SpscStats read_stats(const Segment& seg, SpscControl& c) noexcept {
   const uint64_t head = c.head.load(std::memory_order_relaxed);
   const uint64_t tail = c.tail.load(std::memory_order_relaxed);
   s.bytes_in_flight = tail >= head ? tail - head : 0;
+  s.high_water = c.high_water.load(std::memory_order_relaxed);
   s.messages_published = c.messages_published.load(std::memory_order_relaxed);
   s.messages_released = c.messages_released.load(std::memory_order_relaxed);
+  s.bytes_published = c.bytes_published.load(std::memory_order_relaxed);
+  s.bytes_released = c.bytes_released.load(std::memory_order_relaxed);
+  s.producer_waits = c.producer_waits.load(std::memory_order_relaxed);
+  s.consumer_waits = c.consumer_waits.load(std::memory_order_relaxed);
   s.consumer_sleeps = c.data_wait.sleeps.load(std::memory_order_relaxed);
   s.producer_sleeps = c.space_wait.sleeps.load(std::memory_order_relaxed);
   s.producer_pid = detail::role_pid(role_slot(seg, c.producer));
@@ -159,6 +164,7 @@ std::error_code SpscProducer::attach() {
   ctl_->tail.store(write_, std::memory_order_release);  // repair a tail a predecessor left behind
   head_cache_ = ctl_->head.load(std::memory_order_acquire);
   messages_ = ctl_->messages_published.load(std::memory_order_relaxed);
+  bytes_ = ctl_->bytes_published.load(std::memory_order_relaxed);
   // A predecessor may have died asleep; the flag is ours now.
   detail::forget_sleeper(ctl_->space_wait, kOnlyWaiter);
   return {};
@@ -187,6 +193,7 @@ void SpscProducer::take(SpscProducer& o) noexcept {
   reserved_size_ = o.reserved_size_;
   reserved_ = std::exchange(o.reserved_, false);
   messages_ = o.messages_;
+  bytes_ = o.bytes_;
   o.write_ = o.published_;  // nothing left to publish
 }
 
@@ -215,6 +222,10 @@ bool SpscProducer::has_room(uint64_t bytes) noexcept {
   // acquire: the consumer read these bytes before it released them; we are
   // about to overwrite them.
   head_cache_ = ctl_->head.load(std::memory_order_acquire);
+  // Statistics: the fill, as seen now that we had to look (our own line).
+  if (write_ - head_cache_ > ctl_->high_water.load(std::memory_order_relaxed)) {
+    ctl_->high_water.store(write_ - head_cache_, std::memory_order_relaxed);
+  }
   return write_ + bytes + kEndMarker - head_cache_ <= capacity_;
 }
 
@@ -261,6 +272,8 @@ Result<std::span<std::byte>> SpscProducer::reserve(size_t size, Deadline deadlin
   for (;;) {
     auto span = try_reserve(size);
     if (span || span.error() != errc::would_block) return span;
+    ctl_->producer_waits.store(ctl_->producer_waits.load(std::memory_order_relaxed) + 1,
+                               std::memory_order_relaxed);  // our own line
     const uint64_t seen = head_cache_;
     auto ec = detail::wait_until(
         wait_, ctl_->space_wait, kOnlyWaiter, deadline,
@@ -282,6 +295,7 @@ std::error_code SpscProducer::stage(size_t used) {
   put_header(static_cast<uint32_t>(used), detail::kDataTag);
   reserved_ = false;
   ++messages_;
+  bytes_ += used;
   return {};
 }
 
@@ -297,6 +311,7 @@ void SpscProducer::publish() noexcept {
   // below it. Statistics and a recovery hint only; the consumer never reads it.
   ctl_->tail.store(write_, std::memory_order_release);
   ctl_->messages_published.store(messages_, std::memory_order_relaxed);  // statistics only
+  ctl_->bytes_published.store(bytes_, std::memory_order_relaxed);
   detail::notify(ctl_->data_wait);
 }
 
@@ -366,6 +381,7 @@ std::error_code SpscConsumer::attach() {
   // not release is delivered again.
   read_ = released_ = ctl_->head.load(std::memory_order_acquire);
   messages_ = ctl_->messages_released.load(std::memory_order_relaxed);
+  bytes_ = ctl_->bytes_released.load(std::memory_order_relaxed);
   detail::forget_sleeper(ctl_->data_wait, kOnlyWaiter);
   return {};
 }
@@ -388,7 +404,9 @@ void SpscConsumer::take(SpscConsumer& o) noexcept {
   read_ = o.read_;
   released_ = o.released_;
   unreleased_ = o.unreleased_;
+  unreleased_bytes_ = o.unreleased_bytes_;
   messages_ = o.messages_;
+  bytes_ = o.bytes_;
   o.read_ = o.released_;  // nothing left to release
 }
 
@@ -427,6 +445,7 @@ Result<std::span<const std::byte>> SpscConsumer::try_read() {
       continue;
     }
     ++unreleased_;
+    unreleased_bytes_ += detail::header_size(h);
     return std::span<const std::byte>(data_ + pos + kRecordHeader, detail::header_size(h));
   }
 }
@@ -435,6 +454,8 @@ Result<std::span<const std::byte>> SpscConsumer::read(Deadline deadline) {
   for (;;) {
     auto view = try_read();
     if (view || view.error() != errc::would_block) return view;
+    ctl_->consumer_waits.store(ctl_->consumer_waits.load(std::memory_order_relaxed) + 1,
+                               std::memory_order_relaxed);  // our own line
     auto ec = detail::wait_until(
         wait_, ctl_->data_wait, kOnlyWaiter, deadline,
         // seq_cst: R1 of the sleep/wake handshake (wait_line.hpp).
@@ -457,8 +478,10 @@ void SpscConsumer::release() noexcept {
   // and this is W2 of the sleep/wake handshake in wait_line.hpp.
   ctl_->head.store(read_, std::memory_order_seq_cst);
   messages_ += unreleased_;
-  unreleased_ = 0;
+  bytes_ += unreleased_bytes_;
+  unreleased_ = unreleased_bytes_ = 0;
   ctl_->messages_released.store(messages_, std::memory_order_relaxed);  // statistics only
+  ctl_->bytes_released.store(bytes_, std::memory_order_relaxed);
   released_ = read_;
   detail::notify(ctl_->space_wait);
 }

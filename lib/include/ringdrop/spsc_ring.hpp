@@ -77,9 +77,14 @@ struct RingOptions {
 /// A snapshot of a ring's counters, read without disturbing it.
 struct SpscStats {
   uint64_t capacity = 0;
-  uint64_t bytes_in_flight = 0;  ///< published, not yet released (incl. headers)
+  uint64_t bytes_in_flight = 0;  ///< published, not yet released (incl. headers): the fill
+  uint64_t high_water = 0;       ///< the largest fill the producer saw when it checked for room
   uint64_t messages_published = 0;
   uint64_t messages_released = 0;
+  uint64_t bytes_published = 0;  ///< payload bytes
+  uint64_t bytes_released = 0;
+  uint64_t producer_waits = 0;   ///< blocking reserves that found the ring full
+  uint64_t consumer_waits = 0;   ///< blocking reads that found the ring empty
   uint64_t consumer_sleeps = 0;  ///< times the consumer slept on an empty ring
   uint64_t producer_sleeps = 0;  ///< times the producer slept on a full ring
   uint32_t producer_pid = 0;     ///< 0 when no process holds the role
@@ -150,6 +155,7 @@ class RINGDROP_API SpscProducer {
   uint64_t reserved_size_ = 0;   // payload bytes of the open reservation
   bool reserved_ = false;
   uint64_t messages_ = 0;        // messages staged, ever
+  uint64_t bytes_ = 0;           // payload bytes staged, ever
 };
 
 class RINGDROP_API SpscConsumer {
@@ -195,7 +201,9 @@ class RINGDROP_API SpscConsumer {
   uint64_t read_ = 0;        // next record to read (local)
   uint64_t released_ = 0;    // last head we stored
   uint64_t unreleased_ = 0;  // messages read since the last release
+  uint64_t unreleased_bytes_ = 0;
   uint64_t messages_ = 0;    // messages released, ever
+  uint64_t bytes_ = 0;       // payload bytes released, ever
 };
 
 }  // namespace ringdrop
