@@ -126,6 +126,7 @@ class RINGDROP_API MpmcProducer : public MpmcEndpoint {
  private:
   using MpmcEndpoint::MpmcEndpoint;
   void close() noexcept;
+  void note_fill(uint64_t pos) noexcept;
   uint64_t reserved_ = 0;       // position of the open reservation
   uint64_t reserved_size_ = 0;
   bool has_reservation_ = false;

@@ -21,7 +21,7 @@ struct SharedRingStats {
   uint64_t cells = 0;
   uint64_t fill = 0;             ///< cells claimed or committed, not yet consumed (MPMC),
                                  ///< or published, not yet read by the slowest subscriber
-  uint64_t high_water = 0;       ///< the largest fill seen
+  uint64_t high_water = 0;       ///< the largest fill seen (MPMC: sampled every 64 claims and when full)
   uint64_t messages_committed = 0, bytes_committed = 0;
   uint64_t messages_consumed = 0, bytes_consumed = 0;  ///< by all consumers / subscribers
   uint64_t producer_waits = 0, consumer_waits = 0;

@@ -1,0 +1,67 @@
+// report.hpp — the rows of ringdrop-pingpong: printed as a table as they
+// come, written as JSON lines when asked, and related to the floors and to
+// the SPSC ring measured earlier in the same run.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness.hpp"
+
+namespace pingpong {
+
+enum class Metric { rtt, throughput };
+
+struct Row {
+  Metric metric = Metric::rtt;
+  const char* mechanism = "";
+  const char* mode = "";
+  const char* topology = nullptr;  // "1->1", "2->1", ...; null: not IPC
+  uint64_t size = 0;
+  uint64_t iters = 0;
+  Percentiles latency;    // rtt rows
+  double msgs_per_s = 0;  // throughput rows
+  // Filled in by Report::add.
+  std::optional<double> ratio_atomic;  // p50 / the atomic floor's p50
+  std::optional<double> ratio_futex;   // p50 / the futex floor's p50 (sleeping rows)
+  std::optional<double> ratio_spsc;    // p50 over (or msgs/s over) the SPSC row's
+};
+
+Row rtt_row(const char* mechanism, const char* mode, const char* topology, uint64_t size,
+            std::vector<uint64_t> samples);
+Row throughput_row(const char* mechanism, const char* mode, const char* topology, uint64_t size,
+                   uint64_t messages, double seconds);
+
+/// Prints each row as it comes, writes it as a JSON line when asked, and
+/// knows the earlier rows, so it can relate every row to the floors and to
+/// the SPSC ring of the same mode and size.
+class Report {
+ public:
+  explicit Report(const char* json_path);
+
+  void begin_rtt_section() const;
+  void begin_throughput_section() const;
+  /// An indented remark line under the current section ("  # text").
+  void note(const char* text) const;
+  void add(const Row& row);
+  void print_targets() const;
+
+ private:
+  struct FileCloser {
+    void operator()(std::FILE* f) const noexcept { std::fclose(f); }
+  };
+
+  const Row* find(Metric metric, const char* mechanism, const char* mode, uint64_t size) const;
+  void relate(Row& row) const;
+  static void print(const Row& r);
+  void write_json(const Row& r) const;
+
+  std::unique_ptr<std::FILE, FileCloser> json_;
+  std::vector<Row> rows_;
+};
+
+}  // namespace pingpong
