@@ -273,6 +273,7 @@ Result<std::span<std::byte>> BroadcastPublisher::reserve(size_t size, Deadline d
   for (;;) {
     auto span = try_reserve(size);
     if (span || span.error() != errc::would_block) return span;
+    if (Clock::now() >= deadline) return errc::timed_out;
     auto ec = detail::wait_until(
         wait_, ctl_->space_wait, kPublisherBit, deadline,
         [&] { return has_room(true); },
@@ -468,6 +469,7 @@ Result<std::span<const std::byte>> BroadcastSubscriber::read(Deadline deadline) 
     const uint64_t seen = c.state.load(std::memory_order_seq_cst);
     auto view = try_read();
     if (view || view.error() != errc::would_block) return view;
+    if (Clock::now() >= deadline) return errc::timed_out;
     auto ec = detail::wait_until(
         wait_, ctl_->data_wait, uint64_t{1} << index_, deadline,
         // seq_cst: R1 of the sleep/wake handshake (wait_line.hpp).

@@ -184,12 +184,16 @@ void MpmcEndpoint::recover(unsigned index, uint64_t generation) noexcept {
       if (c.state.compare_exchange_strong(s, CellState{detail::kFree, 0, 0, st.lap + 1}.pack())) {
         ctl_->abandoned.fetch_add(1, std::memory_order_relaxed);
       }
+    } else if (st.phase == detail::kReading && redeliver_) {
+      // Counted before it exists, so the count is never short of the
+      // orphans there are (take_orphan() corrects a count that is over).
+      ctl_->orphans.fetch_add(1, std::memory_order_relaxed);
+      if (!c.state.compare_exchange_strong(s, CellState{detail::kOrphan, 0, 0, st.lap}.pack())) {
+        ctl_->orphans.fetch_sub(1, std::memory_order_relaxed);
+      }
     } else if (st.phase == detail::kReading) {
-      const bool again = redeliver_;
-      const uint64_t next = again ? CellState{detail::kOrphan, 0, 0, st.lap}.pack()
-                                  : CellState{detail::kFree, 0, 0, st.lap + 1}.pack();
-      if (c.state.compare_exchange_strong(s, next)) {
-        (again ? ctl_->orphans : ctl_->lost).fetch_add(1, std::memory_order_relaxed);
+      if (c.state.compare_exchange_strong(s, CellState{detail::kFree, 0, 0, st.lap + 1}.pack())) {
+        ctl_->lost.fetch_add(1, std::memory_order_relaxed);
       }
     }
   }
@@ -310,15 +314,11 @@ Result<std::span<std::byte>> MpmcProducer::try_reserve(size_t size) {
       has_reservation_ = true;
       return std::span<std::byte>(detail::cell_payload(c), size);
     }
-    if (st.lap == l) {  // another producer won it: help tail on, try the next
-      uint64_t expected = pos;
-      ctl_->tail.compare_exchange_strong(expected, pos + 1, std::memory_order_relaxed);
-      continue;
-    }
     if (st.lap == ((l - 1) & detail::kLapMask)) {  // still last lap's message: full
       if (st.phase == detail::kOrphan && ctl_->orphans.load(std::memory_order_relaxed) == 0) {
-        // A recoverer died between orphaning this cell and counting it:
-        // count it, or no consumer would ever look for it.
+        // The count says none, but here is one (a scan zeroed the count
+        // while a recovery was between counting and orphaning): count it,
+        // or no consumer would ever look for it.
         ctl_->orphans.fetch_add(1, std::memory_order_relaxed);
         detail::notify(ctl_->data_wait);
       }
@@ -327,7 +327,10 @@ Result<std::span<std::byte>> MpmcProducer::try_reserve(size_t size) {
       entry.waits.store(entry.waits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
       return errc::would_block;
     }
-    // tail moved on under us: look again
+    // This lap's cell is taken, or already done (a claimer died before moving
+    // tail, and its cell was repaired): help tail on, try the next.
+    uint64_t expected = pos;
+    ctl_->tail.compare_exchange_strong(expected, pos + 1, std::memory_order_relaxed);
   }
 }
 
@@ -350,6 +353,9 @@ Result<std::span<std::byte>> MpmcProducer::reserve(size_t size, Deadline deadlin
     const uint64_t seen = c.state.load(std::memory_order_seq_cst);
     auto span = try_reserve(size);
     if (span || span.error() != errc::would_block) return span;
+    // A wake whose promise the try did not bear out must not outlive the
+    // deadline either.
+    if (Clock::now() >= deadline) return errc::timed_out;
     auto ec = detail::wait_until(
         wait_, ctl_->space_wait, me(), deadline,
         // seq_cst: R1 of the sleep/wake handshake (wait_line.hpp).
@@ -373,21 +379,24 @@ std::error_code MpmcProducer::stage(size_t used) {
   reinterpret_cast<CellHeader*>(cell(reserved_))->size = static_cast<uint32_t>(used);
   staged_.push_back(reserved_);
   has_reservation_ = false;
-  auto& entry = ctl_->peers.entries[index_];  // our own line: plain counting
-  entry.messages.store(entry.messages.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  entry.bytes.store(entry.bytes.load(std::memory_order_relaxed) + used, std::memory_order_relaxed);
   return {};
 }
 
 void MpmcProducer::publish() noexcept {
   if (staged_.empty()) return;
+  uint64_t bytes = 0;
   for (const uint64_t pos : staged_) {
     auto& c = *reinterpret_cast<CellHeader*>(cell(pos));
+    bytes += c.size;
     // seq_cst: publishes the payload (release would do) and is W2 of the
     // sleep/wake handshake.
     c.state.store(CellState{detail::kReady, index_, generation_, lap(pos)}.pack(),
                   std::memory_order_seq_cst);
   }
+  auto& entry = ctl_->peers.entries[index_];  // our own line: plain counting
+  entry.messages.store(entry.messages.load(std::memory_order_relaxed) + staged_.size(),
+                       std::memory_order_relaxed);
+  entry.bytes.store(entry.bytes.load(std::memory_order_relaxed) + bytes, std::memory_order_relaxed);
   staged_.clear();
   detail::notify(ctl_->data_wait);
 }
@@ -454,6 +463,7 @@ MpmcConsumer::~MpmcConsumer() { close(); }
 
 // Takes a record whose consumer died (redeliver policy), if there is one.
 bool MpmcConsumer::take_orphan(std::span<const std::byte>& view) noexcept {
+  uint64_t counted = ctl_->orphans.load(std::memory_order_relaxed);
   for (uint64_t i = 0; i < cells_; ++i) {
     auto& c = detail::cell_at(data_, cell_size_, i);
     uint64_t s = c.state.load(std::memory_order_acquire);
@@ -467,6 +477,9 @@ bool MpmcConsumer::take_orphan(std::span<const std::byte>& view) noexcept {
     view = std::span<const std::byte>(detail::cell_payload(c), c.size);
     return true;
   }
+  // None found: the count was over (a taker or recoverer died between its
+  // two steps). Zero it, unless it moved meanwhile.
+  ctl_->orphans.compare_exchange_strong(counted, 0, std::memory_order_relaxed);
   return false;
 }
 
@@ -519,6 +532,9 @@ Result<std::span<const std::byte>> MpmcConsumer::read(Deadline deadline) {
     const uint64_t seen = c.state.load(std::memory_order_seq_cst);
     auto view = try_read();
     if (view || view.error() != errc::would_block) return view;
+    // A wake whose promise the try did not bear out must not outlive the
+    // deadline either.
+    if (Clock::now() >= deadline) return errc::timed_out;
     auto ec = detail::wait_until(
         wait_, ctl_->data_wait, me(), deadline,
         // seq_cst: R1 of the sleep/wake handshake (wait_line.hpp).
