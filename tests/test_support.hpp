@@ -4,11 +4,16 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +37,16 @@ inline RingOptions quick_options(uint64_t capacity = 0) {
   RingOptions o;
   o.capacity = capacity;
   o.wait.liveness_interval = std::chrono::milliseconds(2);
+  return o;
+}
+
+/// MPMC options with fast liveness checks (as quick_options).
+inline MpmcOptions quick_mpmc(uint64_t capacity = 0, uint32_t cell_size = 0,
+                              OnConsumerDeath policy = OnConsumerDeath::redeliver) {
+  MpmcOptions o;
+  static_cast<RingOptions&>(o) = quick_options(capacity);
+  o.cell_size = cell_size;
+  o.on_consumer_death = policy;
   return o;
 }
 
@@ -121,6 +136,25 @@ class Peer {
     pid_ = -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
+
+  /// Waits at most `timeout` for the peer to exit: its exit code as wait()
+  /// gives it, or nothing if it still runs (it is then left running). For a
+  /// peer that must finish but might hang: the test fails instead of hanging.
+  std::optional<int> wait_for(std::chrono::milliseconds timeout) {
+    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+    if (pidfd < 0) throw std::runtime_error("pidfd_open");
+    pollfd p{pidfd, POLLIN, 0};
+    int ready;
+    do {
+      ready = ::poll(&p, 1, static_cast<int>(timeout.count()));
+    } while (ready < 0 && errno == EINTR);
+    ::close(pidfd);
+    if (ready <= 0) return std::nullopt;
+    return wait();
+  }
+
+  /// Sends `sig` (e.g. SIGTERM to a peer that waits for it to leave cleanly).
+  void signal(int sig) { ::kill(pid_, sig); }
 
   pid_t pid() const { return pid_; }
 
