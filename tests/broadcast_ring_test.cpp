@@ -139,6 +139,38 @@ TEST(Broadcast, ViewOverwrittenWhileHeldIsReportedAtRelease) {
   EXPECT_EQ(sub->last_missed(), 1u);
 }
 
+TEST(Broadcast, StagedMessagesAppearTogetherAtPublish) {
+  ScopedName n;
+  auto pub = BroadcastPublisher::open(n.location(), OpenMode::create, options(SlowSubscriber::block));
+  auto sub = BroadcastSubscriber::open(n.location(), OpenMode::open);
+  ASSERT_TRUE(pub && sub);
+  for (uint64_t seq = 0; seq < 3; ++seq) {
+    const size_t size = test::pattern_size(5, seq, 48);
+    auto span = pub->reserve(size, 1s);
+    ASSERT_TRUE(span);
+    test::pattern_fill(5, seq, *span);
+    ASSERT_FALSE(pub->stage(size));
+  }
+  EXPECT_EQ(sub->try_read().error(), errc::would_block) << "nothing before publish()";
+  pub->publish();
+  for (uint64_t seq = 0; seq < 3; ++seq) EXPECT_TRUE(is_seq(sub->receive(1s), seq));
+  EXPECT_EQ(pub->commit(1), errc::invalid_argument) << "nothing reserved";
+}
+
+TEST(Broadcast, APublisherThatLeavesPublishesWhatItStaged) {
+  ScopedName n;
+  auto pub = BroadcastPublisher::open(n.location(), OpenMode::create, options(SlowSubscriber::block));
+  auto sub = BroadcastSubscriber::open(n.location(), OpenMode::open);
+  ASSERT_TRUE(pub && sub);
+  const size_t size = test::pattern_size(5, 0, 48);
+  auto span = pub->reserve(size, 1s);
+  ASSERT_TRUE(span);
+  test::pattern_fill(5, 0, *span);
+  ASSERT_FALSE(pub->stage(size));
+  { BroadcastPublisher gone = std::move(*pub); }
+  EXPECT_TRUE(is_seq(sub->receive(1s), 0));
+}
+
 TEST(Broadcast, LimitsAndMismatches) {
   ScopedName n, spsc;
   auto pub = BroadcastPublisher::open(n.location(), OpenMode::create, options(SlowSubscriber::block));

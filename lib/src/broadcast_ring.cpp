@@ -188,10 +188,13 @@ std::error_code BroadcastPublisher::attach() {
   }
   owner_ = ::getpid();
   // acquire: a predecessor's last complete message is visible.
-  next_ = ctl_->tail.load(std::memory_order_acquire);
-  auto& c = *reinterpret_cast<CellHeader*>(cell(next_));
-  if (c.state.load(std::memory_order_acquire) == detail::writing_state(next_)) {
-    ctl_->abandoned.fetch_add(1, std::memory_order_relaxed);  // rewritten by our first message
+  published_ = next_ = ctl_->tail.load(std::memory_order_acquire);
+  // A predecessor's reserved or staged messages, never published: counted,
+  // and rewritten by ours.
+  for (uint64_t k = next_; k < next_ + cells_; ++k) {
+    auto& c = *reinterpret_cast<CellHeader*>(cell(k));
+    if (c.state.load(std::memory_order_acquire) != detail::writing_state(k)) break;
+    ctl_->abandoned.fetch_add(1, std::memory_order_relaxed);
   }
   epoch_ = ctl_->epoch.load(std::memory_order_acquire);
   min_cursor_ = slowest_cursor(*ctl_);
@@ -202,6 +205,7 @@ std::error_code BroadcastPublisher::attach() {
 void BroadcastPublisher::detach() noexcept {
   if (ctl_ == nullptr) return;
   if (owner_ == ::getpid()) {  // in a forked child, the role is the parent's
+    publish();
     detail::release_role(publisher_slot(segment_));
     detail::wake_all(ctl_->data_wait);
   }
@@ -218,6 +222,8 @@ BroadcastPublisher::BroadcastPublisher(BroadcastPublisher&& o) noexcept
       wait_(o.wait_),
       owner_(o.owner_),
       next_(o.next_),
+      published_(std::exchange(o.published_, o.next_)),
+      staged_bytes_(o.staged_bytes_),
       min_cursor_(o.min_cursor_),
       epoch_(o.epoch_),
       reserved_size_(o.reserved_size_),
@@ -257,6 +263,7 @@ Result<std::span<std::byte>> BroadcastPublisher::try_reserve(size_t size) {
   auto& c = *reinterpret_cast<CellHeader*>(cell(next_));
   if (!has_reservation_) {
     if (!has_room(false) && !has_room(true)) {
+      publish();  // subscribers must see what we staged before we wait for them
       ctl_->publisher_waits.fetch_add(1, std::memory_order_relaxed);
       return errc::would_block;
     }
@@ -292,20 +299,34 @@ Result<std::span<std::byte>> BroadcastPublisher::reserve(size_t size,
   return reserve(size, deadline_after(timeout));
 }
 
-std::error_code BroadcastPublisher::commit(size_t used) {
+std::error_code BroadcastPublisher::stage(size_t used) {
   if (!has_reservation_ || used > reserved_size_) return errc::invalid_argument;
-  auto& c = *reinterpret_cast<CellHeader*>(cell(next_));
-  c.size = static_cast<uint32_t>(used);
-  // seq_cst: publishes the payload (release would do) and is W2 of the
-  // sleep/wake handshake.
-  c.state.store(detail::complete_state(next_), std::memory_order_seq_cst);
+  reinterpret_cast<CellHeader*>(cell(next_))->size = static_cast<uint32_t>(used);
   has_reservation_ = false;
-  ++next_;
+  staged_bytes_ += used;
+  ++next_;  // the cell stays "writing" until publish()
+  return {};
+}
+
+void BroadcastPublisher::publish() noexcept {
+  if (published_ == next_) return;
+  // Last to first: a subscriber cannot pass the batch's first message before
+  // it is complete, and by then every later one is. release: each payload.
+  for (uint64_t k = next_ - 1; k > published_; --k) {
+    reinterpret_cast<CellHeader*>(cell(k))->state.store(detail::complete_state(k),
+                                                        std::memory_order_release);
+  }
+  // seq_cst: publishes the first payload (release would do) and is W2 of
+  // the sleep/wake handshake for subscribers waiting on it.
+  reinterpret_cast<CellHeader*>(cell(published_))->state.store(detail::complete_state(published_),
+                                                               std::memory_order_seq_cst);
+  published_ = next_;
   // release: a subscriber that reads tail (joining, or lapped) finds the
   // messages below it complete. We are the only writer of these counters.
   ctl_->tail.store(next_, std::memory_order_release);
-  ctl_->published_bytes.store(ctl_->published_bytes.load(std::memory_order_relaxed) + used,
+  ctl_->published_bytes.store(ctl_->published_bytes.load(std::memory_order_relaxed) + staged_bytes_,
                               std::memory_order_relaxed);
+  staged_bytes_ = 0;
   if (min_cursor_ != kNobody) {
     const uint64_t fill = std::min(next_ - std::min(min_cursor_, next_), cells_);
     if (fill > ctl_->high_water.load(std::memory_order_relaxed)) {
@@ -313,6 +334,11 @@ std::error_code BroadcastPublisher::commit(size_t used) {
     }
   }
   detail::notify(ctl_->data_wait);
+}
+
+std::error_code BroadcastPublisher::commit(size_t used) {
+  if (auto ec = stage(used)) return ec;
+  publish();
   return {};
 }
 

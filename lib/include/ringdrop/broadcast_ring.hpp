@@ -10,8 +10,10 @@
 //   pub.send(bytes_of("EURUSD 1.0841"), 1s);
 //   auto tick = sub.receive(1s);              // or errc::message_lost: sub.last_missed()
 //
-// Messages live in fixed-size cells (cell_size - 16 bytes at most), like the
-// MPMC ring. What a slow subscriber costs is chosen at creation:
+// The API is the other rings': zero-copy reserve/commit (stage/publish for
+// batches), in-place read/release, copying send/receive, try_ variants and
+// deadlines. Messages live in fixed-size cells (cell_size - 16 bytes at
+// most), like the MPMC ring. What a slow subscriber costs is chosen at creation:
 //   - block: the publisher waits for the slowest live subscriber. A
 //     subscriber that dies is detected at the publisher's next liveness check
 //     and dropped, so it never blocks the publisher for long.
@@ -80,6 +82,10 @@ class RINGDROP_API BroadcastPublisher {
   Result<std::span<std::byte>> reserve(size_t size, std::chrono::nanoseconds timeout);
   /// Publishes the reserved message with its first `used` bytes.
   std::error_code commit(size_t used);
+  /// Finishes the reserved message without publishing it (batching): every
+  /// staged message appears at the next publish() (or commit()).
+  std::error_code stage(size_t used);
+  void publish() noexcept;
 
   std::error_code try_send(std::span<const std::byte> message);
   std::error_code send(std::span<const std::byte> message, Deadline deadline);
@@ -104,7 +110,9 @@ class RINGDROP_API BroadcastPublisher {
   bool block_ = true;
   WaitStrategy wait_;
   pid_t owner_ = 0;
-  uint64_t next_ = 0;          // message number of the next publish
+  uint64_t next_ = 0;          // message number of the next reserve
+  uint64_t published_ = 0;     // messages below this are published; up to next_, staged
+  uint64_t staged_bytes_ = 0;
   uint64_t min_cursor_ = 0;    // slowest live subscriber, as last seen
   uint64_t epoch_ = 0;         // subscriber joins, as last seen
   uint64_t reserved_size_ = 0;
