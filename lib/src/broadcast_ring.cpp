@@ -27,6 +27,7 @@
 #include <utility>
 
 #include "broadcast_layout.hpp"
+#include "copying.hpp"
 #include "role.hpp"
 
 namespace ringdrop {
@@ -343,25 +344,16 @@ std::error_code BroadcastPublisher::commit(size_t used) {
 }
 
 std::error_code BroadcastPublisher::try_send(std::span<const std::byte> message) {
-  auto span = try_reserve(message.size());
-  if (!span) return span.error();
-  std::memcpy(span->data(), message.data(), message.size());
-  return commit(message.size());
+  return detail::send_copy(*this, message);
 }
 
 std::error_code BroadcastPublisher::send(std::span<const std::byte> message, Deadline deadline) {
-  auto span = reserve(message.size(), deadline);
-  if (!span) return span.error();
-  std::memcpy(span->data(), message.data(), message.size());
-  return commit(message.size());
+  return detail::send_copy(*this, message, deadline);
 }
 
 std::error_code BroadcastPublisher::send(std::span<const std::byte> message,
                                          std::chrono::nanoseconds timeout) {
-  auto span = reserve(message.size(), timeout);
-  if (!span) return span.error();
-  std::memcpy(span->data(), message.data(), message.size());
-  return commit(message.size());
+  return detail::send_copy(*this, message, timeout);
 }
 
 SharedRingStats BroadcastPublisher::stats() const {
@@ -545,26 +537,16 @@ std::error_code BroadcastSubscriber::release() noexcept {
   return result;
 }
 
-namespace {
-Result<std::vector<std::byte>> copy_out(BroadcastSubscriber& s,
-                                        Result<std::span<const std::byte>> view) {
-  if (!view) return view.error();
-  std::vector<std::byte> out(view->begin(), view->end());
-  if (auto ec = s.release()) return ec;
-  return out;
-}
-}  // namespace
-
 Result<std::vector<std::byte>> BroadcastSubscriber::try_receive() {
-  return copy_out(*this, try_read());
+  return detail::receive_copy(*this, try_read());
 }
 
 Result<std::vector<std::byte>> BroadcastSubscriber::receive(Deadline deadline) {
-  return copy_out(*this, read(deadline));
+  return detail::receive_copy(*this, read(deadline));
 }
 
 Result<std::vector<std::byte>> BroadcastSubscriber::receive(std::chrono::nanoseconds timeout) {
-  return copy_out(*this, read(timeout));
+  return detail::receive_copy(*this, read(timeout));
 }
 
 SharedRingStats BroadcastSubscriber::stats() const { return read_stats(segment_); }

@@ -21,6 +21,7 @@
 #include <cstring>
 #include <utility>
 
+#include "copying.hpp"
 #include "mpmc_layout.hpp"
 
 namespace ringdrop {
@@ -408,25 +409,16 @@ std::error_code MpmcProducer::commit(size_t used) {
 }
 
 std::error_code MpmcProducer::try_send(std::span<const std::byte> message) {
-  auto span = try_reserve(message.size());
-  if (!span) return span.error();
-  std::memcpy(span->data(), message.data(), message.size());
-  return commit(message.size());
+  return detail::send_copy(*this, message);
 }
 
 std::error_code MpmcProducer::send(std::span<const std::byte> message, Deadline deadline) {
-  auto span = reserve(message.size(), deadline);
-  if (!span) return span.error();
-  std::memcpy(span->data(), message.data(), message.size());
-  return commit(message.size());
+  return detail::send_copy(*this, message, deadline);
 }
 
 std::error_code MpmcProducer::send(std::span<const std::byte> message,
                                    std::chrono::nanoseconds timeout) {
-  auto span = reserve(message.size(), timeout);
-  if (!span) return span.error();
-  std::memcpy(span->data(), message.data(), message.size());
-  return commit(message.size());
+  return detail::send_copy(*this, message, timeout);
 }
 
 // ================================================================ consumer
@@ -566,23 +558,16 @@ void MpmcConsumer::release() noexcept {
   detail::notify(ctl_->space_wait);
 }
 
-namespace {
-Result<std::vector<std::byte>> copy_out(MpmcConsumer& c, Result<std::span<const std::byte>> view) {
-  if (!view) return view.error();
-  std::vector<std::byte> out(view->begin(), view->end());
-  c.release();
-  return out;
+Result<std::vector<std::byte>> MpmcConsumer::try_receive() {
+  return detail::receive_copy(*this, try_read());
 }
-}  // namespace
-
-Result<std::vector<std::byte>> MpmcConsumer::try_receive() { return copy_out(*this, try_read()); }
 
 Result<std::vector<std::byte>> MpmcConsumer::receive(Deadline deadline) {
-  return copy_out(*this, read(deadline));
+  return detail::receive_copy(*this, read(deadline));
 }
 
 Result<std::vector<std::byte>> MpmcConsumer::receive(std::chrono::nanoseconds timeout) {
-  return copy_out(*this, read(timeout));
+  return detail::receive_copy(*this, read(timeout));
 }
 
 }  // namespace ringdrop
