@@ -49,14 +49,12 @@ BroadcastControl* control_of(const Segment& s) noexcept {
 
 detail::PeerTableRef peers_of(const Segment& seg) noexcept {
   auto* ctl = control_of(seg);
-  const auto offset = static_cast<uint64_t>(reinterpret_cast<std::byte*>(&ctl->peers) - seg.base());
-  return {&ctl->peers, seg.native_handle(), offset};
+  return {&ctl->peers, seg.native_handle(), detail::offset_in(seg, &ctl->peers)};
 }
 
 detail::RoleSlot publisher_slot(const Segment& seg) noexcept {
   auto* ctl = control_of(seg);
-  const auto offset = static_cast<uint64_t>(reinterpret_cast<std::byte*>(&ctl->publisher) - seg.base());
-  return {&ctl->publisher, seg.native_handle(), offset};
+  return {&ctl->publisher, seg.native_handle(), detail::offset_in(seg, &ctl->publisher)};
 }
 
 bool valid_cell_size(uint64_t cell_size, uint64_t capacity) noexcept {

@@ -37,8 +37,7 @@ namespace {
 constexpr uint64_t kDefaultCellSize = 256;
 
 detail::PeerTableRef peers_of(const Segment& seg, MpmcControl* ctl) noexcept {
-  const auto offset = static_cast<uint64_t>(reinterpret_cast<std::byte*>(&ctl->peers) - seg.base());
-  return {&ctl->peers, seg.native_handle(), offset};
+  return {&ctl->peers, seg.native_handle(), detail::offset_in(seg, &ctl->peers)};
 }
 
 bool valid_cell_size(uint64_t cell_size, uint64_t capacity) noexcept {

@@ -1,41 +1,23 @@
 #include "peer_table.hpp"
 
-#include <fcntl.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-
+#include "byte_lock.hpp"
 #include "ringdrop/error.hpp"
 
 namespace ringdrop::detail {
-namespace {
-
-struct flock entry_lock(uint64_t offset, short type) noexcept {
-  struct flock fl {};
-  fl.l_type = type;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = static_cast<off_t>(offset);
-  fl.l_len = 1;
-  return fl;
+uint64_t PeerTableRef::lock_offset(unsigned index) const noexcept {
+  return offset + index * sizeof(PeerEntry);
 }
-
-}  // namespace
 
 bool PeerTableRef::try_lock(unsigned index) const noexcept {
-  struct flock fl = entry_lock(offset + index * sizeof(PeerEntry), F_WRLCK);
-  return ::fcntl(fd, F_OFD_SETLK, &fl) == 0;
+  return try_lock_byte(fd, lock_offset(index)) == 0;
 }
 
-void PeerTableRef::unlock(unsigned index) const noexcept {
-  struct flock fl = entry_lock(offset + index * sizeof(PeerEntry), F_UNLCK);
-  ::fcntl(fd, F_OFD_SETLK, &fl);
-}
+void PeerTableRef::unlock(unsigned index) const noexcept { unlock_byte(fd, lock_offset(index)); }
 
 bool PeerTableRef::alive(unsigned index) const noexcept {
-  struct flock fl = entry_lock(offset + index * sizeof(PeerEntry), F_WRLCK);
-  if (::fcntl(fd, F_OFD_GETLK, &fl) != 0) return true;  // cannot tell: assume alive
-  return fl.l_type != F_UNLCK;
+  return byte_locked_by_other(fd, lock_offset(index));
 }
 
 void PeerTableRef::retire(PeerEntry& e) const noexcept {

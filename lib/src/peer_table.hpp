@@ -85,6 +85,7 @@ struct PeerTableRef {
   bool alive(unsigned index) const noexcept;
 
  private:
+  uint64_t lock_offset(unsigned index) const noexcept;
   bool try_lock(unsigned index) const noexcept;
   void unlock(unsigned index) const noexcept;
   void retire(PeerEntry& e) const noexcept;

@@ -62,6 +62,12 @@ constexpr uint64_t data_offset_for(RingKind kind) noexcept {
   return kind == RingKind::spsc ? 4096 : 65536;
 }
 
+/// Where `field`, somewhere in `seg`'s mapping, lies in the segment: the
+/// byte a role lock covers.
+inline uint64_t offset_in(const Segment& seg, const void* field) noexcept {
+  return static_cast<uint64_t>(static_cast<const std::byte*>(field) - seg.base());
+}
+
 /// FNV-1a 64 over bytes 8..55 and 64..127 of the header: everything the
 /// magic vouches for but the checksum itself.
 uint64_t header_checksum(const SegmentHeader& h) noexcept;

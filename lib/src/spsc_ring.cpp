@@ -93,8 +93,7 @@ Result<uint64_t> find_published_end(const SpscControl& c, std::byte* data, uint6
 }
 
 detail::RoleSlot role_slot(const Segment& seg, std::atomic<uint64_t>& slot) noexcept {
-  const auto offset = static_cast<uint64_t>(reinterpret_cast<std::byte*>(&slot) - seg.base());
-  return detail::RoleSlot{&slot, seg.native_handle(), offset};
+  return detail::RoleSlot{&slot, seg.native_handle(), detail::offset_in(seg, &slot)};
 }
 
 SpscStats read_stats(const Segment& seg, SpscControl& c) noexcept {
