@@ -43,9 +43,6 @@ constexpr uint64_t writing_state(uint64_t k) noexcept { return (k + 1) << 1 | 1;
 /// The message number a non-zero state names.
 constexpr uint64_t state_message(uint64_t s) noexcept { return (s >> 1) - 1; }
 
-/// Ring parameters in the segment header (SegmentInfo::params).
-enum BroadcastParam { kBroadcastCellSize = 0, kBroadcastPolicy = 1 };
-
 struct BroadcastControl {
   alignas(kLine) std::atomic<uint64_t> tail;  // next message number to publish
   std::atomic<uint64_t> published_bytes;

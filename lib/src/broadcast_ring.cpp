@@ -21,7 +21,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <bit>
 #include <cstring>
 #include <limits>
 #include <utility>
@@ -57,39 +56,10 @@ detail::RoleSlot publisher_slot(const Segment& seg) noexcept {
   return {&ctl->publisher, seg.native_handle(), detail::offset_in(seg, &ctl->publisher)};
 }
 
-bool valid_cell_size(uint64_t cell_size, uint64_t capacity) noexcept {
-  return cell_size >= detail::kMinCellSize && std::has_single_bit(cell_size) &&
-         cell_size <= capacity / 2;
-}
-
 Result<Segment> open_broadcast_segment(const Location& where, OpenMode how,
                                        const BroadcastOptions& o) {
-  SegmentSpec spec;
-  spec.kind = RingKind::broadcast;
-  spec.capacity = o.capacity;
-  spec.mode = o.mode;
-  spec.init_timeout = o.init_timeout;
-  spec.params[detail::kBroadcastCellSize] = o.cell_size != 0 ? o.cell_size : kDefaultCellSize;
-  spec.params[detail::kBroadcastPolicy] = static_cast<uint64_t>(o.policy);
-  if (how != OpenMode::open &&
-      !valid_cell_size(spec.params[0], o.capacity ? o.capacity : kDefaultCapacity)) {
-    return detail::fail(errc::invalid_argument, "cell size " + std::to_string(spec.params[0]) +
-                                                    ": must be a power of two >= 64, at most half the capacity");
-  }
-  auto seg = Segment::open(where, how, spec);
-  if (!seg) return seg;
-  const SegmentInfo info = seg->info();
-  if (!valid_cell_size(info.params[detail::kBroadcastCellSize], info.capacity) ||
-      info.params[detail::kBroadcastPolicy] > 1) {
-    return detail::fail(errc::corrupted, where.describe() + ": impossible broadcast parameters");
-  }
-  if (o.cell_size != 0 && o.cell_size != info.params[detail::kBroadcastCellSize]) {
-    return detail::fail(errc::capacity_mismatch,
-                        where.describe() + " has cells of " +
-                            std::to_string(info.params[detail::kBroadcastCellSize]) +
-                            " bytes, asked for " + std::to_string(o.cell_size));
-  }
-  return seg;
+  return detail::open_cell_segment(where, how, RingKind::broadcast, o, o.cell_size,
+                                  static_cast<uint32_t>(o.policy));
 }
 
 // The slowest live subscriber's cursor (kNobody when there is none), and
@@ -110,7 +80,7 @@ SharedRingStats read_stats(const Segment& seg) {
   const SegmentInfo info = seg.info();
   SharedRingStats s;
   s.capacity = info.capacity;
-  s.cell_size = info.params[detail::kBroadcastCellSize];
+  s.cell_size = info.params[detail::kCellSizeParam];
   s.cells = s.capacity / s.cell_size;
   const uint64_t tail = c.tail.load(std::memory_order_relaxed);
   const uint64_t slowest = slowest_cursor(c);
@@ -166,9 +136,9 @@ BroadcastPublisher::BroadcastPublisher(Segment segment, const BroadcastOptions& 
     : segment_(std::move(segment)),
       ctl_(control_of(segment_)),
       data_(segment_.data()),
-      cell_size_(segment_.info().params[detail::kBroadcastCellSize]),
+      cell_size_(segment_.info().params[detail::kCellSizeParam]),
       cells_(segment_.info().capacity / cell_size_),
-      block_(segment_.info().params[detail::kBroadcastPolicy] == 0),
+      block_(segment_.info().params[detail::kPolicyParam] == 0),
       wait_(options.wait) {}
 
 Result<BroadcastPublisher> BroadcastPublisher::open(const Location& where, OpenMode how,
@@ -371,7 +341,7 @@ BroadcastSubscriber::BroadcastSubscriber(Segment segment, const BroadcastOptions
     : segment_(std::move(segment)),
       ctl_(control_of(segment_)),
       data_(segment_.data()),
-      cell_size_(segment_.info().params[detail::kBroadcastCellSize]),
+      cell_size_(segment_.info().params[detail::kCellSizeParam]),
       cells_(segment_.info().capacity / cell_size_),
       wait_(options.wait) {}
 

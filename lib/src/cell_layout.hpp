@@ -22,6 +22,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "ringdrop/result.hpp"
+#include "ringdrop/segment.hpp"
+#include "ringdrop/spsc_ring.hpp"
+
 namespace ringdrop::detail {
 
 struct CellHeader {
@@ -32,6 +36,20 @@ struct CellHeader {
 inline constexpr uint64_t kCellHeader = sizeof(CellHeader);
 static_assert(kCellHeader == 16);
 inline constexpr uint64_t kMinCellSize = 64;
+inline constexpr uint64_t kDefaultCellSize = 256;
+
+/// The ring parameters of a cell ring in its segment header
+/// (SegmentInfo::params): the cell size and a 0/1 policy (MPMC: what happens
+/// to a dead consumer's messages; broadcast: what a slow subscriber costs).
+enum CellRingParam { kCellSizeParam = 0, kPolicyParam = 1 };
+
+/// Opens (or creates) the segment of an MPMC or broadcast ring. `cell_size`
+/// 0 means kDefaultCellSize when creating and "any" when opening; `policy`
+/// is stored when creating. Checks what an existing segment holds: an
+/// impossible cell size or policy is errc::corrupted, another cell size than
+/// asked for errc::capacity_mismatch.
+Result<Segment> open_cell_segment(const Location& where, OpenMode how, RingKind kind,
+                                  const RingOptions& options, uint32_t cell_size, uint32_t policy);
 
 inline CellHeader& cell_at(std::byte* data, uint64_t cell_size, uint64_t index) noexcept {
   return *reinterpret_cast<CellHeader*>(data + index * cell_size);

@@ -48,9 +48,6 @@ struct CellState {
   }
 };
 
-/// Ring parameters in the segment header (SegmentInfo::params).
-enum MpmcParam { kMpmcCellSize = 0, kMpmcOnConsumerDeath = 1 };
-
 struct MpmcControl {
   alignas(kLine) std::atomic<uint64_t> tail;  // next position producers claim
   alignas(kLine) std::atomic<uint64_t> head;  // next position consumers take

@@ -34,50 +34,20 @@ using detail::PeerRole;
 
 namespace {
 
-constexpr uint64_t kDefaultCellSize = 256;
-
 detail::PeerTableRef peers_of(const Segment& seg, MpmcControl* ctl) noexcept {
   return {&ctl->peers, seg.native_handle(), detail::offset_in(seg, &ctl->peers)};
 }
 
-bool valid_cell_size(uint64_t cell_size, uint64_t capacity) noexcept {
-  return cell_size >= detail::kMinCellSize && std::has_single_bit(cell_size) &&
-         cell_size <= capacity / 2;
-}
-
 Result<Segment> open_mpmc_segment(const Location& where, OpenMode how, const MpmcOptions& o) {
-  SegmentSpec spec;
-  spec.kind = RingKind::mpmc;
-  spec.capacity = o.capacity;
-  spec.mode = o.mode;
-  spec.init_timeout = o.init_timeout;
-  spec.params[detail::kMpmcCellSize] = o.cell_size != 0 ? o.cell_size : kDefaultCellSize;
-  spec.params[detail::kMpmcOnConsumerDeath] = static_cast<uint64_t>(o.on_consumer_death);
-  if (how != OpenMode::open && !valid_cell_size(spec.params[0], o.capacity ? o.capacity : kDefaultCapacity)) {
-    return detail::fail(errc::invalid_argument, "cell size " + std::to_string(spec.params[0]) +
-                                                    ": must be a power of two >= 64, at most half the capacity");
-  }
-  auto seg = Segment::open(where, how, spec);
-  if (!seg) return seg;
-  const SegmentInfo info = seg->info();
-  if (!valid_cell_size(info.params[detail::kMpmcCellSize], info.capacity) ||
-      info.params[detail::kMpmcOnConsumerDeath] > 1) {
-    return detail::fail(errc::corrupted, where.describe() + ": impossible MPMC parameters");
-  }
-  if (o.cell_size != 0 && o.cell_size != info.params[detail::kMpmcCellSize]) {
-    return detail::fail(errc::capacity_mismatch,
-                        where.describe() + " has cells of " +
-                            std::to_string(info.params[detail::kMpmcCellSize]) +
-                            " bytes, asked for " + std::to_string(o.cell_size));
-  }
-  return seg;
+  return detail::open_cell_segment(where, how, RingKind::mpmc, o, o.cell_size,
+                                  static_cast<uint32_t>(o.on_consumer_death));
 }
 
 SharedRingStats read_stats(const Segment& seg, MpmcControl& c) {
   const SegmentInfo info = seg.info();
   SharedRingStats s;
   s.capacity = info.capacity;
-  s.cell_size = info.params[detail::kMpmcCellSize];
+  s.cell_size = info.params[detail::kCellSizeParam];
   s.cells = s.capacity / s.cell_size;
   const uint64_t head = c.head.load(std::memory_order_relaxed);
   const uint64_t tail = c.tail.load(std::memory_order_relaxed);
@@ -123,10 +93,10 @@ MpmcEndpoint::MpmcEndpoint(Segment segment, const MpmcOptions& options) noexcept
     : segment_(std::move(segment)),
       ctl_(reinterpret_cast<MpmcControl*>(segment_.control())),
       data_(segment_.data()),
-      cell_size_(segment_.info().params[detail::kMpmcCellSize]),
+      cell_size_(segment_.info().params[detail::kCellSizeParam]),
       cells_(segment_.info().capacity / cell_size_),
       cell_shift_(static_cast<unsigned>(std::countr_zero(cells_))),
-      redeliver_(segment_.info().params[detail::kMpmcOnConsumerDeath] == 0),
+      redeliver_(segment_.info().params[detail::kPolicyParam] == 0),
       wait_(options.wait) {}
 
 MpmcEndpoint::MpmcEndpoint(MpmcEndpoint&& o) noexcept

@@ -6,6 +6,7 @@
 #include "ringdrop/error.hpp"
 
 namespace ringdrop::detail {
+
 uint64_t PeerTableRef::lock_offset(unsigned index) const noexcept {
   return offset + index * sizeof(PeerEntry);
 }
