@@ -9,7 +9,7 @@ using namespace ringdrop;
 
 TEST(Error, EveryCodeHasItsOwnMessage) {
   std::set<std::string> seen;
-  for (int code = 1; code <= static_cast<int>(errc::invalid_argument); ++code) {
+  for (int code = 1; code <= static_cast<int>(errc::unsafe_file); ++code) {
     const std::string msg = make_error_code(static_cast<errc>(code)).message();
     EXPECT_EQ(msg.find("unknown"), std::string::npos) << code;
     EXPECT_TRUE(seen.insert(msg).second) << "duplicate message for " << code;
@@ -28,7 +28,10 @@ TEST(Error, ErrnoMapsToRingdropCodes) {
   EXPECT_EQ(detail::from_errno(EACCES), errc::permission_denied);
   EXPECT_EQ(detail::from_errno(ENOENT), errc::not_found);
   EXPECT_EQ(detail::from_errno(EEXIST), errc::already_exists);
+  EXPECT_EQ(detail::from_errno(ENOSPC), errc::no_space);
+  EXPECT_EQ(detail::from_errno(EDQUOT), errc::no_space);
   EXPECT_EQ(detail::from_errno(ENOSPC), std::errc::no_space_on_device);
+  EXPECT_EQ(detail::from_errno(ELOOP), errc::unsafe_file);
 }
 
 TEST(Error, FailRecordsDetailForThisThread) {

@@ -28,6 +28,9 @@ class Category final : public std::error_category {
       case errc::not_found: return "not found";
       case errc::already_exists: return "already exists";
       case errc::invalid_argument: return "invalid argument";
+      case errc::no_space: return "no space: the disk or a quota is full; nothing was moved";
+      case errc::lease_lost: return "lease lost: the claim expired and the message was taken back";
+      case errc::unsafe_file: return "unsafe file refused: symlink, special file, hard link or bad name";
     }
     return "unknown ringdrop error " + std::to_string(code);
   }
@@ -44,6 +47,7 @@ class Category final : public std::error_category {
       case errc::invalid_argument: return std::errc::invalid_argument;
       case errc::message_too_large: return std::errc::message_size;
       case errc::bad_message: return std::errc::bad_message;
+      case errc::no_space: return std::errc::no_space_on_device;
       default: return {code, *this};
     }
   }
@@ -75,6 +79,10 @@ std::error_code from_errno(int err) noexcept {
     case EEXIST: return errc::already_exists;
     case EINVAL:
     case ENAMETOOLONG: return errc::invalid_argument;
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG: return errc::no_space;
+    case ELOOP: return errc::unsafe_file;
     default: return {err, std::system_category()};
   }
 }

@@ -66,6 +66,18 @@ enum class errc : int {
   already_exists = 16,
   /// A name, size or option is malformed (e.g. a segment name with '/').
   invalid_argument = 17,
+
+  // --- files (the drop channel) ---------------------------------------------
+  /// The disk or a quota is full (or a file size limit was hit). The message
+  /// stayed where it was; nothing was published or lost.
+  no_space = 18,
+  /// A claim's lease had expired and the message was taken back (or by
+  /// another consumer) before this ack, nack or extend could take effect.
+  lease_lost = 19,
+  /// A file that is not safe to take was refused: a symlink, a FIFO, a device,
+  /// a directory, a file with more than one hard link, or a name that is not
+  /// a plain file name (a path, "..", a control character).
+  unsafe_file = 20,
 };
 
 /// The category of `ringdrop::errc`; its name is "ringdrop".

@@ -2,6 +2,8 @@
 #pragma once
 
 #include "ringdrop/broadcast_ring.hpp"
+#include "ringdrop/drop_channel.hpp"
+#include "ringdrop/drop_consumer.hpp"
 #include "ringdrop/error.hpp"
 #include "ringdrop/mpmc_ring.hpp"
 #include "ringdrop/result.hpp"

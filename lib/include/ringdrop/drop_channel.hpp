@@ -1,0 +1,237 @@
+// ringdrop/drop_channel.hpp — a watched directory as a message channel.
+//
+// Many legacy programs can do exactly one thing: write a file into a
+// directory (a batch job, an FTP or SMB upload, a COBOL program). A drop
+// channel turns such a directory into a message channel with the guarantees
+// of a broker — at-least-once delivery, competing consumers, leases, retries,
+// dead letters, idempotent consumption — and no broker. It is also the way to
+// move large data between processes: pass the file, not the bytes.
+//
+//   auto ch = DropChannel::open("/srv/drop/orders").value();
+//   ch.publish(bytes_of("hello"), {{"content-type", "text/plain"}});
+//
+//   auto rx = DropConsumer::open(ch).value();     // see drop_consumer.hpp
+//   auto msg = rx.claim(5s);                      // a DropClaim, or an errc
+//   if (msg) { use(msg->read().value()); msg->ack(); }
+//
+// On disk (docs/file-drop.md is the full description, written so a legacy
+// program can take part by hand). One channel is one directory tree on one
+// file system, so every change of state is one atomic rename:
+//
+//   incoming/  drop zone for writers that do not cooperate
+//   tmp/       where cooperating writers write before publishing
+//   new/       ready:    <id>.<attempts>
+//   work/      claimed:  <id>.<attempts>.<consumer>.<lease-deadline-ms>
+//   retry/     backing off after a nack: <id>.<attempts>.<not-before-ms>
+//   done/      archive of acknowledged messages (when `archive` is on)
+//   failed/    dead letters: <id>.<attempts> and <id>.reason
+//   state/     layout marker, headers (state/meta/<id>), processed keys
+//              (state/keys/<key>)
+//
+// A message id is `<publish-ns>-<host>-<pid>-<seq>-<random>`: unique across
+// hosts and processes, and sorting by name sorts by publish time, which is
+// the (best-effort) delivery order. The number of deliveries so far, the
+// claiming consumer and the lease deadline travel in the name, so a rename
+// records the whole state and a crash leaves nothing half-done.
+//
+// Thread safety: a DropChannel may publish from several threads at once.
+// A DropConsumer belongs to one thread at a time.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "ringdrop/export.hpp"
+#include "ringdrop/result.hpp"
+
+namespace ringdrop {
+
+/// Headers that travel with a message in a small text file beside it
+/// (state/meta/<id>, one `key: value` per line, readable by a human).
+/// Keys are 1-64 characters of [a-z0-9-]; values are at most 1024 printable
+/// bytes with no line break. Anything else is errc::invalid_argument.
+using DropHeaders = std::map<std::string, std::string, std::less<>>;
+
+/// Header names with a meaning to ringdrop or its users.
+namespace drop_header {
+inline constexpr std::string_view content_type = "content-type";
+inline constexpr std::string_view correlation_id = "correlation-id";
+inline constexpr std::string_view schema_id = "schema-id";
+inline constexpr std::string_view producer = "producer";
+/// When set, acknowledging records this key instead of the message id, so a
+/// producer that publishes the same logical message twice has it processed
+/// once. Any bytes are allowed; unsafe keys are hashed for the file name.
+inline constexpr std::string_view idempotency_key = "idempotency-key";
+// Set by ringdrop:
+inline constexpr std::string_view published_at = "published-at";    ///< ns since the epoch
+inline constexpr std::string_view original_name = "original-name";  ///< name in incoming/
+}  // namespace drop_header
+
+/// When a file in incoming/ (written by a program that does not cooperate)
+/// counts as complete.
+enum class Completion {
+  /// Its size, mtime and ctime have not changed for `settle_time`, as seen by
+  /// the consumer's own clock. ctime cannot be set by the writer, so an upload
+  /// that preserves the source's mtime is still seen to be growing.
+  settle,
+  /// A marker file `<name><marker_suffix>` exists (the writer creates it after
+  /// closing the data file). The marker is removed when the file is taken.
+  marker,
+};
+
+/// How a consumer notices new files.
+enum class Discovery {
+  /// inotify, except on network file systems (NFS, CIFS/SMB, FUSE), whose
+  /// remote changes inotify does not see: there, polling only.
+  automatic,
+  inotify,
+  polling,
+};
+
+struct IngestOptions {
+  Completion completion = Completion::settle;
+  std::chrono::milliseconds settle_time{2000};
+  std::string marker_suffix = ".done";
+};
+
+struct DropOptions {
+  /// Create the directory tree when it is missing (otherwise errc::not_found).
+  bool create = true;
+  /// Mode of directories this process creates (the umask is not applied).
+  uint32_t dir_mode = 0770;
+  /// How long a claim is held before it counts as abandoned (its consumer
+  /// crashed or hung) and the message goes back to new/. Extend it with
+  /// DropClaim::extend() while processing takes longer.
+  std::chrono::milliseconds lease{30'000};
+  /// Deliveries before a message that keeps failing becomes a dead letter.
+  uint32_t max_attempts = 5;
+  /// A nacked message waits retry_backoff * 2^(attempts-1), at most
+  /// retry_backoff_max, before it is ready again.
+  std::chrono::milliseconds retry_backoff{1000};
+  std::chrono::milliseconds retry_backoff_max{300'000};
+  /// On ack, keep the message in done/ (with its headers) instead of deleting.
+  bool archive = false;
+  /// fsync each published file and the directory it lands in, so a message
+  /// survives a power cut once publish() returns. Off: only a process crash.
+  bool durable = true;
+  IngestOptions ingest;
+  Discovery discovery = Discovery::automatic;
+  /// Period of the full scan, which is the truth (inotify is only a hint),
+  /// and the polling interval when there is no inotify.
+  std::chrono::milliseconds scan_interval{1000};
+  /// How long processed keys are remembered (idempotency). Must be longer
+  /// than dead_letter_retention, so a requeued dead letter that was in fact
+  /// processed is still recognised.
+  std::chrono::hours key_retention{24 * 7};
+  /// Dead letters older than this are purged by consumers' maintenance.
+  std::chrono::hours dead_letter_retention{24 * 3};
+  /// Files in tmp/ older than this were left by writers that died; removed.
+  std::chrono::hours stale_tmp_after{1};
+};
+
+/// One dead letter: a message that failed `max_attempts` times, was rejected,
+/// or a file in incoming/ that could not be taken (a symlink, a FIFO...).
+struct DeadLetter {
+  std::string id;
+  uint32_t attempts = 0;
+  std::string path;    ///< failed/<id>.<attempts>
+  std::string reason;  ///< the reason file's text (error, attempts, times)
+  DropHeaders headers;
+  std::chrono::system_clock::time_point failed_at;
+};
+
+/// Messages in each state, from one listing of each directory.
+struct DropCounts {
+  uint64_t incoming = 0, ready = 0, claimed = 0, retrying = 0, failed = 0, done = 0;
+};
+
+namespace detail {
+struct DropTree;
+}
+
+class DropWriter;
+
+class RINGDROP_API DropChannel {
+ public:
+  /// Opens the channel rooted at `root`, creating the tree if asked.
+  /// Errors: not_found (missing, create off), permission_denied (a directory
+  /// this process cannot write), invalid_argument (not a directory, bad
+  /// options), incompatible_layout (a channel of another layout version).
+  static Result<DropChannel> open(std::string root, DropOptions options = {});
+
+  /// Publishes `payload` as one message; returns its id. The message is
+  /// complete when it appears in new/ (write to tmp/, fsync, close, link).
+  /// Errors: invalid_argument (headers), no_space (the disk or a quota is
+  /// full; nothing was published and nothing is left behind).
+  Result<std::string> publish(std::span<const std::byte> payload, const DropHeaders& headers = {});
+
+  /// Starts a message too large to hold in memory: write into the returned
+  /// writer (or its fd), then commit().
+  Result<DropWriter> begin_publish(DropHeaders headers = {});
+
+  /// Publishes an existing file by moving it into the channel: no bytes are
+  /// copied. The file must be a regular file with one link, on the channel's
+  /// file system (otherwise invalid_argument; copy it with begin_publish).
+  Result<std::string> publish_file(const std::string& path, const DropHeaders& headers = {});
+
+  /// Dead letters, oldest first.
+  Result<std::vector<DeadLetter>> dead_letters() const;
+  Result<DeadLetter> dead_letter(std::string_view id) const;
+  /// Puts a dead letter back into new/ with its attempt count reset.
+  std::error_code requeue(std::string_view id);
+  /// Deletes a dead letter and its reason and headers.
+  std::error_code purge(std::string_view id);
+  /// Purges dead letters that failed more than `age` ago; returns how many.
+  Result<std::size_t> purge_dead_letters(std::chrono::seconds age);
+
+  Result<DropCounts> counts() const;
+
+  const std::string& root() const noexcept;
+  const DropOptions& options() const noexcept;
+
+  DropChannel(DropChannel&&) noexcept;
+  DropChannel& operator=(DropChannel&&) noexcept;
+  ~DropChannel();
+
+ private:
+  friend class DropConsumer;
+  explicit DropChannel(std::shared_ptr<detail::DropTree> tree) noexcept;
+  std::shared_ptr<detail::DropTree> tree_;
+};
+
+/// A message being written into tmp/. Destroying it without commit() removes
+/// the partial file; nothing is published.
+class RINGDROP_API DropWriter {
+ public:
+  /// The open file, for write(2), splice(2), copy_file_range(2)...
+  int fd() const noexcept { return fd_; }
+  const std::string& id() const noexcept { return id_; }
+  /// Appends `bytes` (no_space when the disk is full).
+  std::error_code write(std::span<const std::byte> bytes);
+  /// fsyncs (when durable), closes and publishes; returns the id.
+  Result<std::string> commit();
+  /// Removes the partial file. Also done by the destructor.
+  void abort() noexcept;
+
+  DropWriter(DropWriter&&) noexcept;
+  DropWriter& operator=(DropWriter&&) noexcept;
+  ~DropWriter();
+
+ private:
+  friend class DropChannel;
+  DropWriter(std::shared_ptr<detail::DropTree> tree, std::string id, DropHeaders headers, int fd);
+  std::shared_ptr<detail::DropTree> tree_;
+  std::string id_;
+  DropHeaders headers_;
+  int fd_ = -1;
+};
+
+}  // namespace ringdrop

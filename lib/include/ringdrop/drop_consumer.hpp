@@ -1,0 +1,162 @@
+// ringdrop/drop_consumer.hpp — taking messages from a drop channel.
+//
+// Any number of consumers, in any number of processes, compete for one
+// channel. A consumer claims a message by renaming it from new/ into work/;
+// the rename succeeds for exactly one of them. The claim holds a lease: if
+// the consumer crashes or hangs past it, any other consumer moves the message
+// back to new/ with its delivery count raised, and it is delivered again
+// (at-least-once). A message that fails max_attempts times, by nack or by
+// expired lease, becomes a dead letter instead of killing worker after
+// worker. Acknowledging records the message's key in state/keys/ first, so a
+// message already processed is never delivered again, even when it was
+// redelivered or published twice (idempotent consumption).
+//
+// How a consumer finds work: each full scan (every `scan_interval`, and on
+// demand) takes complete files from incoming/, promotes retries whose time
+// has come, reclaims expired leases and lists new/. Between scans inotify
+// events (when available) add new names at once; an inotify queue overflow
+// causes a full scan. inotify is a hint and the scan is the truth: a missed
+// event delays a message by at most one scan interval, never loses it.
+//
+// Maintenance — stale tmp/ files, processed keys and dead letters past their
+// retention — runs inside scans, about once a minute; there is no daemon.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "ringdrop/drop_channel.hpp"
+#include "ringdrop/export.hpp"
+#include "ringdrop/result.hpp"
+#include "ringdrop/wait.hpp"
+
+namespace ringdrop {
+
+/// Counters of one consumer (all its claims included).
+struct DropConsumerStats {
+  uint64_t claimed = 0;           ///< claims handed to the caller
+  uint64_t acked = 0;
+  uint64_t nacked = 0;            ///< sent to retry/
+  uint64_t dead_lettered = 0;     ///< moved to failed/ by this consumer
+  uint64_t duplicates_skipped = 0;///< claimed, but its key was already processed
+  uint64_t leases_reclaimed = 0;  ///< expired claims of others moved back
+  uint64_t retries_promoted = 0;  ///< retry/ -> new/
+  uint64_t ingested = 0;          ///< incoming/ -> new/
+  uint64_t refused = 0;           ///< unsafe entries moved to failed/
+  uint64_t lost_races = 0;        ///< a rename another consumer won first
+  uint64_t scans = 0;
+  uint64_t inotify_overflows = 0;
+};
+
+/// A read-only memory mapping of a claimed file. Empty for an empty file.
+class RINGDROP_API MappedFile {
+ public:
+  MappedFile() = default;
+  std::span<const std::byte> bytes() const noexcept { return {data_, size_}; }
+  MappedFile(MappedFile&& other) noexcept;
+  MappedFile& operator=(MappedFile&& other) noexcept;
+  ~MappedFile();
+
+ private:
+  friend class DropClaim;
+  MappedFile(const std::byte* data, std::size_t size) noexcept : data_(data), size_(size) {}
+  const std::byte* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+namespace detail {
+struct DropConsumerState;
+}
+
+/// One claimed message. Settle it with ack(), nack() or reject(); one that
+/// is destroyed unsettled is nacked ("abandoned").
+class RINGDROP_API DropClaim {
+ public:
+  const std::string& id() const noexcept { return id_; }
+  /// 1 on the first delivery, 2 on the first redelivery...
+  uint32_t attempt() const noexcept { return attempt_; }
+  const DropHeaders& headers() const noexcept { return headers_; }
+  /// Current path under work/ (it changes when the lease is extended).
+  std::string path() const;
+  uint64_t size() const noexcept { return size_; }
+  /// A read-only descriptor of the file, valid until the claim is settled.
+  int fd() const noexcept { return fd_; }
+  /// The whole content, copied.
+  Result<std::vector<std::byte>> read() const;
+  /// The whole content, mapped read-only (no copy).
+  Result<MappedFile> map() const;
+  std::chrono::system_clock::time_point lease_expires() const noexcept { return lease_end_; }
+
+  /// Heartbeat: the lease now ends `lease` from now (default: the channel's).
+  /// lease_lost when it had already expired and another consumer took it.
+  std::error_code extend(std::chrono::milliseconds lease = std::chrono::milliseconds(0));
+  /// Done: records the key, then archives or deletes the message.
+  /// lease_lost when the lease had expired and the message went back (the key
+  /// is recorded, so the other copy will be skipped, not processed again).
+  std::error_code ack();
+  /// Failed this time: retry after the backoff, or dead letter (with
+  /// `reason`) when this was the last attempt.
+  std::error_code nack(std::string_view reason);
+  /// Failed for good: dead letter now, with `reason`.
+  std::error_code reject(std::string_view reason);
+  bool settled() const noexcept { return fd_ < 0; }
+
+  DropClaim(DropClaim&& other) noexcept;
+  DropClaim& operator=(DropClaim&& other) noexcept;
+  ~DropClaim();
+
+ private:
+  friend class DropConsumer;
+  DropClaim(std::shared_ptr<detail::DropConsumerState> state, std::string id, uint32_t attempt,
+            std::string work_name, int fd, uint64_t size, DropHeaders headers,
+            std::chrono::system_clock::time_point lease_end) noexcept;
+  std::error_code settle_to_failed(std::string_view reason);
+  void close_fd() noexcept;
+
+  std::shared_ptr<detail::DropConsumerState> state_;
+  std::string id_;
+  uint32_t attempt_ = 0;
+  std::string work_name_;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+  DropHeaders headers_;
+  std::chrono::system_clock::time_point lease_end_;
+};
+
+class RINGDROP_API DropConsumer {
+ public:
+  /// A consumer of `channel` with a fresh consumer id (`<host>-<pid>-<rand>`).
+  static Result<DropConsumer> open(const DropChannel& channel);
+
+  /// The oldest ready message, waiting up to `timeout` (timed_out) or until
+  /// `deadline`. try_claim looks once (would_block).
+  Result<DropClaim> claim(std::chrono::nanoseconds timeout);
+  Result<DropClaim> claim_until(Deadline deadline);
+  Result<DropClaim> try_claim();
+
+  /// Runs a full scan now (ingest, retries, expired leases, listing).
+  std::error_code scan();
+
+  DropConsumerStats stats() const noexcept;
+  const std::string& consumer_id() const noexcept;
+  /// Whether inotify is in use (false: polling every scan_interval).
+  bool uses_inotify() const noexcept;
+
+  DropConsumer(DropConsumer&&) noexcept;
+  DropConsumer& operator=(DropConsumer&&) noexcept;
+  ~DropConsumer();
+
+ private:
+  struct Impl;
+  explicit DropConsumer(std::unique_ptr<Impl> impl) noexcept;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ringdrop

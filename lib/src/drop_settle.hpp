@@ -1,0 +1,33 @@
+// drop_settle.hpp — how a claimed message leaves work/ for good, and the
+// processed-key records that make consumption idempotent.
+//
+// A message's key is its idempotency-key header, or else its id. Acking
+// records the key (state/keys/<key>) before the message leaves work/: a
+// crash in between leaves a message that will be skipped as processed, never
+// one processed twice.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include "drop_tree.hpp"
+
+namespace ringdrop::detail {
+
+std::string message_key(const DropHeaders& headers, std::string_view id);
+bool key_processed(const DropTree& t, std::string_view key);
+std::error_code record_key(const DropTree& t, std::string_view key);
+
+/// Archives (done/<id>.<attempts> and done/<id>.headers) or deletes a message
+/// in work/. not_found when it is no longer there (its lease was lost).
+std::error_code finish_message(const DropTree& t, std::string_view id, uint32_t attempts,
+                               const std::string& work_name);
+
+/// How long a message nacked on attempt `attempt` waits: backoff * 2^(a-1),
+/// at most backoff_max.
+std::chrono::milliseconds retry_delay(const DropOptions& o, uint32_t attempt) noexcept;
+
+}  // namespace ringdrop::detail
