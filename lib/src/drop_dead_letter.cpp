@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <filesystem>
 
 #include "drop_headers.hpp"
 #include "drop_name.hpp"
@@ -84,7 +85,15 @@ Result<DeadLetter> load_dead_letter(const DropTree& t, const std::string& name) 
 }
 
 std::error_code purge_dead_letter(const DropTree& t, std::string_view id, const std::string& name) {
-  if (auto ec = remove_entry(t, Dir::failed, name)) return ec;
+  struct stat st{};
+  if (::fstatat(t.fd(Dir::failed), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+    // A directory someone dropped into incoming/ and we refused.
+    std::error_code ec;
+    std::filesystem::remove_all(t.path(Dir::failed, name), ec);
+    if (ec) return fs_error(ec.value(), "remove", t.path(Dir::failed, name));
+  } else if (auto ec = remove_entry(t, Dir::failed, name)) {
+    return ec;
+  }
   (void)remove_entry(t, Dir::failed, reason_name(id));
   (void)remove_entry(t, Dir::meta, id);
   return {};
