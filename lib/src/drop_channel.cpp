@@ -22,13 +22,14 @@ namespace {
 
 std::string tmp_name(std::string_view id) { return std::string(id) + ".tmp"; }
 
-/// Makes the file tmp/<id>.tmp a message: headers first, then one link into
-/// new/ (which never replaces). On failure its headers are removed and the
-/// file is left in tmp/ for the caller to delete or give back.
+/// Makes the file tmp/<id>.tmp a message: its headers first (if it has any:
+/// most messages need no second file), then one rename into new/ that never
+/// replaces. On failure the headers are removed and the file is left in tmp/
+/// for the caller to delete or give back.
 Result<std::string> publish_tmp(const detail::DropTree& t, const std::string& id,
-                                DropHeaders headers) {
-  headers.insert_or_assign(std::string(drop_header::published_at), std::to_string(detail::wall_ns()));
-  std::error_code ec = detail::write_headers(t, id, headers);
+                                const DropHeaders& headers) {
+  std::error_code ec;
+  if (!headers.empty()) ec = detail::write_headers(t, id, headers);
   if (!ec) ec = detail::move_entry(t, Dir::tmp, tmp_name(id), Dir::ready, detail::ready_name(id, 0));
   if (ec) {
     (void)detail::remove_entry(t, Dir::meta, id);
@@ -213,7 +214,7 @@ Result<std::string> DropWriter::commit() {
   // close() reports deferred write errors (NFS, quotas): a message whose
   // close failed is not published.
   if (::close(std::exchange(fd_, -1)) != 0 && !ec) ec = detail::fs_error(errno, "close", path);
-  auto published = ec ? Result<std::string>(ec) : publish_tmp(*tree_, id_, std::move(headers_));
+  auto published = ec ? Result<std::string>(ec) : publish_tmp(*tree_, id_, headers_);
   if (!published) (void)detail::remove_entry(*tree_, Dir::tmp, tmp_name(id_));
   return published;
 }

@@ -128,13 +128,25 @@ std::error_code DropClaim::extend(std::chrono::milliseconds lease) {
 std::error_code DropClaim::ack() {
   if (settled()) return settled_already();
   const detail::DropTree& t = *state_->tree;
-  // The key first: once it is recorded, no copy of this message is processed
-  // again, whatever happens next.
-  if (auto ec = detail::record_key(t, detail::message_key(headers_, id_))) return ec;
+  const std::string key = detail::message_key(headers_, id_);
+  // A producer's key first: other messages carry it too, and once it is
+  // recorded none of them is processed again, whatever happens next.
+  const bool own_key = key != id_;
+  if (own_key) {
+    if (auto ec = detail::record_key(t, key)) return ec;
+  }
   const auto ec = detail::finish_message(t, id_, attempt_, work_name_);
   if (ec && ec != errc::not_found) return ec;  // still claimed: the caller may retry
   close_fd();
-  if (!ec) detail::DropCounters::add(state_->counters.acked);
+  if (!ec) {
+    detail::DropCounters::add(state_->counters.acked);
+    return {};
+  }
+  // The lease was lost: the file went back to new/ (or to another consumer)
+  // and is a second copy of what was just processed. Record the id so that
+  // copy is skipped. (When the removal succeeds there is no other copy, so
+  // an id needs no record: that spares a file per message.)
+  if (!own_key) (void)detail::record_key(t, key);
   return lease_lost_or(ec, id_);
 }
 

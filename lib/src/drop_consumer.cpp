@@ -177,14 +177,14 @@ Result<DropClaim> DropConsumer::claim_until(Deadline deadline) {
   Impl& m = *impl_;
   for (;;) {
     m.absorb_events();
+    // Scan when due even with names in hand: a steady stream of inotify
+    // names must not starve retries, lease reclaims and incoming/.
+    if (m.scan_due(Clock::now())) {
+      if (auto ec = m.scan()) return ec;
+    }
     auto c = m.take_next();
     if (c || c.error() != errc::would_block) return c;
-    const auto now = Clock::now();
-    if (m.scan_due(now)) {
-      if (auto ec = m.scan()) return ec;
-      if (!m.candidates.empty()) continue;
-    }
-    if (now >= deadline) return errc::timed_out;
+    if (Clock::now() >= deadline) return errc::timed_out;
     m.wait(std::min({deadline, m.next_scan, m.next_due}));
   }
 }
@@ -192,9 +192,13 @@ Result<DropClaim> DropConsumer::claim_until(Deadline deadline) {
 Result<DropClaim> DropConsumer::try_claim() {
   Impl& m = *impl_;
   m.absorb_events();
+  const bool due = m.scan_due(Clock::now());
+  if (due) {
+    if (auto ec = m.scan()) return ec;
+  }
   auto c = m.take_next();
-  if (c || c.error() != errc::would_block) return c;
-  if (auto ec = m.scan()) return ec;
+  if (c || c.error() != errc::would_block || due) return c;
+  if (auto ec = m.scan()) return ec;  // looking once means looking at the tree
   return m.take_next();
 }
 

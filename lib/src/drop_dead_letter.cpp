@@ -23,15 +23,6 @@ std::string one_line(std::string_view s) {
   return out;
 }
 
-int64_t publish_ns(std::string_view id) {
-  int64_t ns = 0;
-  for (char c : id.substr(0, 19)) {
-    if (c < '0' || c > '9') return 0;
-    ns = ns * 10 + (c - '0');
-  }
-  return ns;
-}
-
 }  // namespace
 
 std::error_code move_to_failed(const DropTree& t, const DeadLetterMove& m) {
@@ -42,7 +33,7 @@ std::error_code move_to_failed(const DropTree& t, const DeadLetterMove& m) {
                      {"attempts", std::to_string(m.attempts)},
                      {"failed-at", iso_time(wall_ns())}};
   if (!m.consumer.empty()) reason.emplace("consumer", m.consumer);
-  if (const int64_t ns = publish_ns(m.id)) reason.emplace("published-at", iso_time(ns));
+  if (const int64_t ns = id_time_ns(m.id)) reason.emplace("published-at", iso_time(ns));
   // The message is safe in failed/ whatever happens to its reason file.
   (void)write_small_file(t, Dir::failed, reason_name(m.id), encode_headers(reason));
   sync_dir(t, Dir::failed);

@@ -1,5 +1,6 @@
 #include "drop_headers.hpp"
 
+#include "drop_name.hpp"
 #include "ringdrop/error.hpp"
 
 namespace ringdrop::detail {
@@ -65,7 +66,11 @@ std::error_code write_headers(const DropTree& t, std::string_view id, const Drop
 
 DropHeaders read_headers(const DropTree& t, std::string_view id) {
   auto text = read_small_file(t, Dir::meta, id);
-  return text ? decode_headers(*text) : DropHeaders{};
+  DropHeaders h = text ? decode_headers(*text) : DropHeaders{};
+  if (const int64_t ns = id_time_ns(id)) {
+    h.insert_or_assign(std::string(drop_header::published_at), std::to_string(ns));
+  }
+  return h;
 }
 
 }  // namespace ringdrop::detail

@@ -20,7 +20,8 @@ std::string encode_headers(const DropHeaders& headers);
 DropHeaders decode_headers(std::string_view text);
 
 std::error_code write_headers(const DropTree& t, std::string_view id, const DropHeaders& headers);
-/// The headers of message `id`; empty when it has none (a hand-made file).
+/// The headers of message `id` (none for a hand-made file), with
+/// published-at taken from the id: it is not stored, the id carries it.
 DropHeaders read_headers(const DropTree& t, std::string_view id);
 
 }  // namespace ringdrop::detail

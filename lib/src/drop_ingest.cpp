@@ -90,8 +90,7 @@ std::error_code Ingest::adopt(DropConsumerState& s, Dir from, const std::string&
     return fs_error(errno, "stat", t.path(from, name));
   }
   const std::string id = new_message_id();
-  const DropHeaders headers{{std::string(drop_header::original_name), printable(name)},
-                            {std::string(drop_header::published_at), std::to_string(wall_ns())}};
+  const DropHeaders headers{{std::string(drop_header::original_name), printable(name)}};
   if (auto ec = write_headers(t, id, headers)) return ec;
   const char* unsafe = unsafe_kind(st);
   if (!unsafe && !is_plain_name(name)) unsafe = "a name with control characters";

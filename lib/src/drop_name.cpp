@@ -108,6 +108,16 @@ std::string new_consumer_id() {
   return host_tag() + "-" + std::to_string(::getpid()) + "-" + hex(random32() & 0xffff, 4);
 }
 
+int64_t id_time_ns(std::string_view id) noexcept {
+  if (id.size() < 20 || id[19] != '-') return 0;
+  int64_t ns = 0;
+  for (char c : id.substr(0, 19)) {
+    if (c < '0' || c > '9') return 0;
+    ns = ns * 10 + (c - '0');
+  }
+  return ns;
+}
+
 bool is_message_id(std::string_view s) noexcept {
   if (s.empty() || s.size() > 128 || s.front() == '-') return false;
   for (char c : s) {

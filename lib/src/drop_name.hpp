@@ -60,6 +60,9 @@ std::optional<ReadyName> parse_ready(std::string_view name);
 std::optional<WorkName> parse_work(std::string_view name);
 std::optional<RetryName> parse_retry(std::string_view name);
 
+/// The publish time an id of ours begins with (ns since the epoch), or 0.
+int64_t id_time_ns(std::string_view id) noexcept;
+
 /// Wall-clock time (CLOCK_REALTIME).
 int64_t wall_ns() noexcept;
 inline int64_t wall_ms() noexcept { return wall_ns() / 1'000'000; }

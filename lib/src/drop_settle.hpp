@@ -1,10 +1,14 @@
 // drop_settle.hpp — how a claimed message leaves work/ for good, and the
 // processed-key records that make consumption idempotent.
 //
-// A message's key is its idempotency-key header, or else its id. Acking
-// records the key (state/keys/<key>) before the message leaves work/: a
-// crash in between leaves a message that will be skipped as processed, never
-// one processed twice.
+// A message's key is its idempotency-key header, or else its id. A claim
+// whose key is recorded (state/keys/<key>) is skipped, not delivered.
+// Acking records a producer's key before the message leaves work/, so no
+// other message with that key is processed again, even after a crash in
+// between. An id is recorded only when the ack finds its lease lost: the
+// file then lives on elsewhere as a second copy. When the ack removes the
+// file, no copy of that id remains, and a record would be a file per message
+// kept for key_retention.
 #pragma once
 
 #include <chrono>

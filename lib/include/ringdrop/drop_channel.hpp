@@ -71,7 +71,8 @@ inline constexpr std::string_view producer = "producer";
 /// once. Any bytes are allowed; unsafe keys are hashed for the file name.
 inline constexpr std::string_view idempotency_key = "idempotency-key";
 // Set by ringdrop:
-inline constexpr std::string_view published_at = "published-at";    ///< ns since the epoch
+/// ns since the epoch; not stored, read from the id (which begins with it).
+inline constexpr std::string_view published_at = "published-at";
 inline constexpr std::string_view original_name = "original-name";  ///< name in incoming/
 }  // namespace drop_header
 

@@ -7,9 +7,11 @@
 // back to new/ with its delivery count raised, and it is delivered again
 // (at-least-once). A message that fails max_attempts times, by nack or by
 // expired lease, becomes a dead letter instead of killing worker after
-// worker. Acknowledging records the message's key in state/keys/ first, so a
-// message already processed is never delivered again, even when it was
-// redelivered or published twice (idempotent consumption).
+// worker. A message whose key (its idempotency-key header, or its id) is
+// recorded in state/keys/ as processed is never delivered again, so a
+// redelivered message, or one published twice under one key, is processed
+// once (idempotent consumption; docs/file-drop.md says when keys are
+// recorded).
 //
 // How a consumer finds work: each full scan (every `scan_interval`, and on
 // demand) takes complete files from incoming/, promotes retries whose time
@@ -97,9 +99,10 @@ class RINGDROP_API DropClaim {
   /// Heartbeat: the lease now ends `lease` from now (default: the channel's).
   /// lease_lost when it had already expired and another consumer took it.
   std::error_code extend(std::chrono::milliseconds lease = std::chrono::milliseconds(0));
-  /// Done: records the key, then archives or deletes the message.
-  /// lease_lost when the lease had expired and the message went back (the key
-  /// is recorded, so the other copy will be skipped, not processed again).
+  /// Done: records a producer's idempotency key, then archives or deletes
+  /// the message. lease_lost when the lease had expired and the message went
+  /// back: its key (or id) is then recorded, so the other copy is skipped,
+  /// not processed again.
   std::error_code ack();
   /// Failed this time: retry after the backoff, or dead letter (with
   /// `reason`) when this was the last attempt.
