@@ -3,13 +3,17 @@
 //   ring_rtt.cpp           round trips through a pair of rings, any kind
 //   spsc_throughput.cpp    SPSC one-way throughput, one producer, one consumer
 //   shared_throughput.cpp  MPMC and broadcast one-way throughput, N processes
+//   drop_bench.cpp         the file-drop channel: latency, small-message
+//                          throughput, large files by reference vs a socket
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "harness.hpp"
 #include "report.hpp"
 #include "ring_io.hpp"
+#include "ringdrop/drop_channel.hpp"
 
 namespace pingpong {
 
@@ -37,6 +41,49 @@ struct Topology {
 /// Instantiated for MpmcRing and BroadcastRing.
 template <class Ring>
 Row measure_shared_throughput(const Context& ctx, const Topology& topology, uint64_t size);
+
+/// How a drop row's channel is set up: how the consumer finds new files and
+/// whether publishing fsyncs.
+struct DropSetup {
+  const char* mechanism;  // "drop", or "drop-sync" when durable
+  const char* mode;       // "notify" (inotify) or "poll"
+  ringdrop::Discovery discovery;
+  std::chrono::milliseconds scan_interval;
+  bool durable;
+};
+
+/// inotify; the full scan at its default period (a missed event would show
+/// as a 1 s outlier).
+inline DropSetup drop_notify() {
+  return {"drop", "notify", ringdrop::Discovery::inotify, 1000ms, false};
+}
+/// Polling: a full scan every 10 ms, the only way a message is found.
+inline DropSetup drop_poll() { return {"drop", "poll", ringdrop::Discovery::polling, 10ms, false}; }
+/// inotify, durable: publish fsyncs the file and the directory.
+inline DropSetup drop_sync_notify() {
+  return {"drop-sync", "notify", ringdrop::Discovery::inotify, 1000ms, true};
+}
+
+/// Where the drop rows keep their channels, and on what file system.
+std::string drop_dir_note();
+
+/// Publish one 64 B message, wait until the child has claimed, read and
+/// acked it.
+Row measure_drop_latency(const Context& ctx, const DropSetup& setup);
+/// 64 B messages as fast as the parent can publish them; the child claims,
+/// reads and acks. Notes messages claimed out of publish order, if any.
+Row measure_drop_throughput(const Context& ctx, const DropSetup& setup, const Report& report);
+
+/// How the parent hands a large file to the channel.
+enum class LargePublish {
+  move,   // publish_file(): an already-written file is renamed in (not timed: the writing)
+  write,  // begin_publish(), write the bytes from memory, commit()
+};
+/// One `size`-byte file at a time; the child map()s it and sums every byte.
+Row measure_drop_large(const Context& ctx, LargePublish how, uint64_t size);
+/// The baseline: the same bytes through a Unix stream socket, read into a
+/// buffer and summed.
+Row measure_socket_copy(const Context& ctx, uint64_t size);
 
 extern template Row measure_ring_rtt<SpscRing>(const Context&, const NamedMode&, uint64_t);
 extern template Row measure_ring_rtt<MpmcRing>(const Context&, const NamedMode&, uint64_t);

@@ -1,6 +1,6 @@
 // ringdrop-pingpong — cross-process latency and throughput of the SPSC,
 // MPMC and broadcast rings, measured side by side with the physical floors
-// they cannot beat, and with each other.
+// they cannot beat, and with each other; and of the file-drop channel.
 //
 // Processes are fork()ed children, pinned when there are at least two CPUs:
 // in two-process rows the parent (or the producer) on one CPU and the child
@@ -71,6 +71,60 @@
 // shared_throughput.cpp for the phases and checks. "/spsc" is msgs/s over
 // the SPSC row of the same mode and size.
 //
+// File-drop channel rows (drop_bench.cpp), at the end of each section. The
+// parent publishes with a DropChannel, a child consumes with its own
+// DropChannel and DropConsumer; each row has a fresh channel directory under
+// $TMPDIR or /tmp (the file system is named in a note: on tmpfs there is no
+// disk, and /dev/shm would be tmpfs), removed after the row. Not durable
+// unless the mechanism is "drop-sync"; the lease and retry options are the
+// defaults (no message is redelivered in a healthy run; one would fail it).
+// Latency ("rtt" section; no ratio to the shared-memory floors, which
+// would mean nothing for file-system work):
+//   drop      notify  64 B: the parent publishes one message; the child
+//                     claims it (claim with a timeout), read()s it, acks it
+//                     and bumps a futex word; the sample runs from publish
+//                     start until the parent sees that bump. inotify, the
+//                     full scan at its default 1 s (a missed inotify event
+//                     would show as a ~1 s p99).
+//   drop      poll    The same, polling with scan_interval 10 ms: latency is
+//                     mostly the wait for the next scan (uniform over the
+//                     interval; the parent sleeps a random part of it before
+//                     each publish, so messages arrive at random points of
+//                     the child's scan cycle, and that sleep is not timed).
+//   drop-sync notify  As drop notify, durable: publish fsyncs the file, its
+//                     headers and new/; ack fsyncs the processed key.
+// 2000 samples (200 with --quick) after 200 (20) untimed.
+// Throughput ("throughput" section):
+//   drop      notify/poll  64 B: the parent publishes N = 10000 messages
+//                     (1000 with --quick) as fast as it can while the child
+//                     claims, reads and acks them; the clock runs from the
+//                     first publish until the child has acked the last,
+//                     after a fully acked warm-up of N/10. A note reports
+//                     messages claimed out of publish order, if any (the
+//                     order is documented as best-effort).
+//   socket    copy    64 MiB (16 MiB with --quick): the baseline for passing
+//                     large data. The parent send()s the bytes from memory
+//                     through a Unix stream socket (socketpair, default
+//                     buffer sizes); the child read()s all of them into a
+//                     buffer (allocated and touched once, before timing),
+//                     then sums every byte.
+//   drop      move    The same size by reference: the file is already
+//                     written beside the channel (not timed); publish_file()
+//                     renames it in, the child claims it, map()s it, sums
+//                     every byte and acks. Timed from publish_file() until the
+//                     parent sees the ack.
+//   drop      write   As move, but the parent writes the bytes from memory
+//                     into a DropWriter and commits (timed): the whole cost
+//                     of handing over bytes that are in memory as a file.
+// Large rows: 5 transfers (3 with --quick) after one untimed, one at a time;
+// MB/s is bytes over the summed transfer times. A note gives move and write
+// over socket copy. The consumer checks every message: the sequence number
+// of a small one, the byte sum of a large one. The small-message rows are
+// mostly the file system's cost of creating and removing files (several per
+// message), which can vary from run to run: ext4 without a journal, for
+// one, skips inodes freed in the last minutes when it allocates, so a run
+// right after heavy file churn (an earlier run) is slower.
+//
 // Targets:
 //   - busy-spin 64 B round trip within 1.5x of the atomic floor (p50);
 //   - 64 B one-way throughput of at least 30 M messages/s (spin);
@@ -79,10 +133,11 @@
 // one does not change the exit status.
 //
 // Options:
-//   --quick       10x fewer iterations (a smoke run for CI, a few seconds)
+//   --quick       10x fewer iterations (a smoke run for CI, about 15 s)
 //   --json FILE   also write one JSON object per row (JSON lines):
 //                 {"metric":"rtt"|"throughput", "mechanism":"call"|"atomic"|
-//                  "futex"|"spsc"|"mpmc"|"broadcast", "mode", "topology"
+//                  "futex"|"spsc"|"mpmc"|"broadcast"|"drop"|"drop-sync"|
+//                  "socket", "mode", "topology"
 //                  ("1->1", "2->1", "1->2", "1->4"; null for "call"),
 //                  "size", "iters", "p50_ns", "p99_ns", "p999_ns",
 //                  "msgs_per_s", "mb_per_s", "ratio_to_floor",
@@ -101,7 +156,7 @@
 //
 // Files: harness (processes, timing), report (table, JSON), ring_io (the
 // three ring kinds behind one interface), floors, ring_rtt, spsc_throughput,
-// shared_throughput; benches.hpp lists the measurements.
+// shared_throughput, drop_bench; benches.hpp lists the measurements.
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -116,6 +171,7 @@ constexpr uint64_t kSharedRttSize = 64;
 constexpr uint64_t kSharedThroughputSizes[] = {64, 4 * KiB};
 constexpr Topology kMpmcTopologies[] = {{1, 1, "1->1"}, {2, 1, "2->1"}, {1, 2, "1->2"}};
 constexpr Topology kBroadcastTopologies[] = {{1, 1, "1->1"}, {1, 2, "1->2"}, {1, 4, "1->4"}};
+constexpr uint64_t kDropLargeSize = 64 * MiB;  // 16 MiB with --quick
 
 void run_latency(const Context& ctx, Report& report) {
   report.begin_rtt_section();
@@ -128,6 +184,16 @@ void run_latency(const Context& ctx, Report& report) {
   for (const NamedMode& mode : {spin_mode(), block_mode()}) {
     report.add(measure_ring_rtt<MpmcRing>(ctx, mode, kSharedRttSize));
     report.add(measure_ring_rtt<BroadcastRing>(ctx, mode, kSharedRttSize));
+  }
+}
+
+void run_drop_latency(const Context& ctx, Report& report) {
+  report.note(drop_dir_note().c_str());
+  report.note("drop: publish -> child claims, reads, acks -> parent sees the ack;");
+  report.note("notify: inotify; poll: a scan every 10 ms (mostly the wait for it);");
+  report.note("drop-sync: durable, publish and ack fsync");
+  for (const DropSetup& setup : {drop_notify(), drop_poll(), drop_sync_notify()}) {
+    report.add(measure_drop_latency(ctx, setup));
   }
 }
 
@@ -151,6 +217,30 @@ void run_throughput(const Context& ctx, Report& report) {
   report.note("subscriber. /spsc: over the spsc block row of the same size");
   run_shared_throughput<MpmcRing>(ctx, report, kMpmcTopologies);
   run_shared_throughput<BroadcastRing>(ctx, report, kBroadcastTopologies);
+}
+
+void note_ratio(const Report& report, const Row& row, const Row& baseline) {
+  char text[96];
+  std::snprintf(text, sizeof text, "%s %s over %s %s (MB/s): %.2fx", row.mechanism, row.mode,
+                baseline.mechanism, baseline.mode, row.msgs_per_s / baseline.msgs_per_s);
+  report.note(text);
+}
+
+void run_drop_throughput(const Context& ctx, Report& report) {
+  report.note("drop 64 B: published as fast as possible, claimed, read and acked by the child");
+  for (const DropSetup& setup : {drop_notify(), drop_poll()}) {
+    report.add(measure_drop_throughput(ctx, setup, report));
+  }
+  report.note("large: socket copies the bytes; drop move renames a written file in, drop write");
+  report.note("writes it from memory; the child map()s it; both sum every byte");
+  const uint64_t size = ctx.divisor > 1 ? kDropLargeSize / 4 : kDropLargeSize;
+  const Row copied = measure_socket_copy(ctx, size);
+  report.add(copied);
+  for (const LargePublish how : {LargePublish::move, LargePublish::write}) {
+    const Row passed = measure_drop_large(ctx, how, size);
+    report.add(passed);
+    note_ratio(report, passed, copied);
+  }
 }
 
 struct Options {
@@ -196,7 +286,9 @@ int run(const Options& options) {
   Report report(options.json_path);
   print_setup(ctx);
   run_latency(ctx, report);
+  run_drop_latency(ctx, report);
   run_throughput(ctx, report);
+  run_drop_throughput(ctx, report);
   report.print_targets();
   const double seconds = static_cast<double>(ns_between(start, Clock::now())) / 1e9;
   std::printf("\ntotal time %.1f s\n", seconds);

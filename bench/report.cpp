@@ -148,6 +148,9 @@ void Report::relate(Row& row) const {
     if (spsc) row.ratio_spsc = ratio(row.msgs_per_s, spsc->msgs_per_s);
     return;
   }
+  // A file-drop round trip is file-system work, not a cache-line exchange:
+  // a ratio to the shared-memory floors would mean nothing.
+  if (std::strncmp(row.mechanism, "drop", 4) == 0) return;
   const auto p50 = static_cast<double>(row.latency.p50);
   if (const Row* atomic = find(Metric::rtt, "atomic", "spin", kFloorSize)) {
     row.ratio_atomic = ratio(p50, static_cast<double>(atomic->latency.p50));
