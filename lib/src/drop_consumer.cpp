@@ -79,26 +79,24 @@ struct DropConsumer::Impl {
     return {};
   }
 
-  /// Claims `name` from new/: the claim, nothing (lost to another consumer,
-  /// refused, or already processed), or an error.
-  Result<std::optional<DropClaim>> take(const std::string& name) {
+  /// Claims `name` from new/: the claim, or nothing (lost to another
+  /// consumer, refused, already processed, or not movable: counted).
+  std::optional<DropClaim> take(const std::string& name) {
     const detail::DropTree& t = tree();
     const auto ready = detail::parse_ready(name);
     if (!ready) {
       // A file a legacy program renamed into new/ under its own name: it is
       // complete, so adopt it under an id (a later scan finds it).
       rescan = true;
-      const auto ec = detail::Ingest::adopt(*state, Dir::ready, name);
-      if (ec && ec != errc::not_found) return ec;
-      return std::optional<DropClaim>{};
+      state->counters.count_failed_move(detail::Ingest::adopt(*state, Dir::ready, name));
+      return std::nullopt;
     }
     const uint32_t attempt = ready->attempts + 1;
     const int64_t lease_end = detail::wall_ms() + t.options.lease.count();
     const std::string work = detail::work_name(ready->id, attempt, state->consumer_id, lease_end);
     if (auto ec = detail::move_entry(t, Dir::ready, name, Dir::work, work)) {
-      if (ec != errc::not_found) return ec;
-      detail::DropCounters::add(state->counters.lost_races);
-      return std::optional<DropClaim>{};
+      state->counters.count_failed_move(ec);
+      return std::nullopt;
     }
     const int fd = ::openat(t.fd(Dir::work), work.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     struct stat st{};
@@ -111,14 +109,15 @@ struct DropConsumer::Impl {
           t, {Dir::work, work, ready->id, attempt, std::string("refused in new/: ") + unsafe,
               state->consumer_id});
       if (!ec) detail::DropCounters::add(state->counters.refused);
-      return std::optional<DropClaim>{};
+      state->counters.count_failed_move(ec);
+      return std::nullopt;
     }
     DropHeaders headers = detail::read_headers(t, ready->id);
     if (detail::key_processed(t, detail::message_key(headers, ready->id))) {
       ::close(fd);
       (void)detail::finish_message(t, ready->id, attempt, work);
       detail::DropCounters::add(state->counters.duplicates_skipped);
-      return std::optional<DropClaim>{};
+      return std::nullopt;
     }
     detail::DropCounters::add(state->counters.claimed);
     return std::optional<DropClaim>(DropClaim(
@@ -130,9 +129,7 @@ struct DropConsumer::Impl {
   Result<DropClaim> take_next() {
     while (!candidates.empty()) {
       const std::string name = std::move(candidates.extract(candidates.begin()).value());
-      auto got = take(name);
-      if (!got) return got.error();
-      if (*got) return std::move(**got);
+      if (auto got = take(name)) return std::move(*got);
     }
     return errc::would_block;
   }

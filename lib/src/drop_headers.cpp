@@ -8,6 +8,8 @@ namespace {
 
 constexpr std::size_t kMaxKey = 64;
 constexpr std::size_t kMaxValue = 1024;
+/// The whole file; read_headers reads no more.
+constexpr std::size_t kMaxTotal = 64 * 1024;
 
 bool good_key(std::string_view k) noexcept {
   if (k.empty() || k.size() > kMaxKey) return false;
@@ -28,7 +30,9 @@ bool good_value(std::string_view v) noexcept {
 }  // namespace
 
 std::error_code check_headers(const DropHeaders& headers) {
+  std::size_t total = 0;
   for (const auto& [k, v] : headers) {
+    total += k.size() + v.size() + 3;
     if (!good_key(k)) {
       return fail(errc::invalid_argument, "header name \"" + k + "\": use 1-64 of [a-z0-9-]");
     }
@@ -36,6 +40,10 @@ std::error_code check_headers(const DropHeaders& headers) {
       return fail(errc::invalid_argument,
                   "header " + k + ": values are at most 1024 bytes, without line breaks");
     }
+  }
+  if (total > kMaxTotal) {
+    return fail(errc::invalid_argument, "headers take " + std::to_string(total) +
+                                            " bytes; at most 64 KiB in all");
   }
   return {};
 }
@@ -65,7 +73,7 @@ std::error_code write_headers(const DropTree& t, std::string_view id, const Drop
 }
 
 DropHeaders read_headers(const DropTree& t, std::string_view id) {
-  auto text = read_small_file(t, Dir::meta, id);
+  auto text = read_small_file(t, Dir::meta, id, kMaxTotal);
   DropHeaders h = text ? decode_headers(*text) : DropHeaders{};
   if (const int64_t ns = id_time_ns(id)) {
     h.insert_or_assign(std::string(drop_header::published_at), std::to_string(ns));

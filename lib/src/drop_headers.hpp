@@ -12,7 +12,8 @@
 namespace ringdrop::detail {
 
 /// invalid_argument (with the offending header in the detail) unless every
-/// key is 1-64 of [a-z0-9-] and every value at most 1024 printable bytes.
+/// key is 1-64 of [a-z0-9-], every value at most 1024 printable bytes, and
+/// the file at most 64 KiB.
 std::error_code check_headers(const DropHeaders& headers);
 
 std::string encode_headers(const DropHeaders& headers);

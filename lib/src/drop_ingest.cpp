@@ -131,13 +131,8 @@ std::error_code Ingest::pass(DropConsumerState& s, Clock::time_point now, Clock:
     }
     if (!take) continue;
     const auto ec = adopt(s, Dir::incoming, name);
-    if (ec == errc::not_found) {
-      DropCounters::add(s.counters.lost_races);
-    } else if (ec) {
-      return ec;
-    } else if (by_marker) {
-      (void)remove_entry(t, Dir::incoming, name + o.marker_suffix);
-    }
+    s.counters.count_failed_move(ec);  // skipped: one stuck file must not stop the rest
+    if (!ec && by_marker) (void)remove_entry(t, Dir::incoming, name + o.marker_suffix);
   }
   return {};
 }

@@ -55,7 +55,8 @@ const char* unsafe_kind(const struct stat& st) noexcept;
 
 class Ingest {
  public:
-  /// One pass over incoming/. Lowers `due` to when a file may settle.
+  /// One pass over incoming/. Lowers `due` to when a file may settle. A file
+  /// that cannot be taken is counted and skipped.
   std::error_code pass(DropConsumerState& s, Clock::time_point now, Clock::time_point& due);
   /// Takes entry `name` of `from` into new/ under a fresh id, or refuses it.
   /// not_found when another consumer took it first.

@@ -14,13 +14,6 @@
 namespace ringdrop::detail {
 namespace {
 
-/// Counts a rename another consumer won; passes on any other error.
-std::error_code lost_or(DropConsumerState& s, std::error_code ec) {
-  if (ec != errc::not_found) return ec;
-  DropCounters::add(s.counters.lost_races);
-  return {};
-}
-
 int64_t age_ns(const DropTree& t, Dir d, const std::string& name, int64_t now_ns) {
   struct stat st{};
   if (::fstatat(t.fd(d), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return 0;
@@ -44,15 +37,37 @@ void remove_older(DropConsumerState& s, Dir d, int64_t retention_ns, Pick pick) 
   }
 }
 
-/// Ids of every message still somewhere in the tree.
+/// Ids of every message somewhere in the tree. The directories are listed
+/// one after another, so a message that moves from one not yet listed to
+/// one already listed is missed: they are listed forwards and then
+/// backwards, which sees any message that moved once meanwhile.
 std::set<std::string> live_ids(const DropTree& t) {
+  constexpr Dir dirs[] = {Dir::ready, Dir::work, Dir::retry, Dir::failed, Dir::done, Dir::tmp};
   std::set<std::string> ids;
-  for (Dir d : {Dir::ready, Dir::work, Dir::retry, Dir::failed, Dir::done, Dir::tmp}) {
+  const auto add = [&](Dir d) {
     auto names = list_dir(t, d);
-    if (!names) continue;
+    if (!names) return;
     for (const auto& n : *names) ids.insert(n.substr(0, n.find('.')));
-  }
+  };
+  for (Dir d : dirs) add(d);
+  for (auto it = std::rbegin(dirs); it != std::rend(dirs); ++it) add(*it);
   return ids;
+}
+
+/// A writer's tmp/<id>.tmp is stale when neither its id (when publishing
+/// began) nor its mtime (the last write) is recent: a file moved in by
+/// publish_file keeps its old mtime but has a fresh id. The headers of a
+/// stale one go with it: the writer died before publishing.
+void sweep_tmp(const DropTree& t, int64_t stale_ns) {
+  auto names = list_dir(t, Dir::tmp);
+  if (!names) return;
+  const int64_t now = wall_ns();
+  for (const auto& n : *names) {
+    const std::string id = n.substr(0, n.find('.'));
+    const int64_t started = now - id_time_ns(id);
+    if (age_ns(t, Dir::tmp, n, now) <= stale_ns || started <= stale_ns) continue;
+    if (!remove_entry(t, Dir::tmp, n) && is_message_id(id)) (void)remove_entry(t, Dir::meta, id);
+  }
 }
 
 }  // namespace
@@ -70,7 +85,7 @@ std::error_code promote_retries(DropConsumerState& s, int64_t now_ms, int64_t& n
     }
     const auto ec = move_entry(t, Dir::retry, n, Dir::ready, ready_name(r->id, r->attempts));
     if (!ec) DropCounters::add(s.counters.retries_promoted);
-    if (auto e = lost_or(s, ec)) return e;
+    s.counters.count_failed_move(ec);
   }
   return {};
 }
@@ -97,7 +112,7 @@ std::error_code reclaim_expired(DropConsumerState& s, int64_t now_ms, int64_t& n
       ec = move_entry(t, Dir::work, n, Dir::ready, ready_name(w->id, w->attempts));
       if (!ec) DropCounters::add(s.counters.leases_reclaimed);
     }
-    if (auto e = lost_or(s, ec)) return e;
+    s.counters.count_failed_move(ec);
   }
   return {};
 }
@@ -105,9 +120,8 @@ std::error_code reclaim_expired(DropConsumerState& s, int64_t now_ms, int64_t& n
 void sweep_retention(DropConsumerState& s) {
   const DropTree& t = *s.tree;
   const DropOptions& o = t.options;
-  const auto any = [](const std::string&) { return true; };
-  remove_older(s, Dir::tmp, ns(o.stale_tmp_after), any);
-  remove_older(s, Dir::keys, ns(o.key_retention), any);
+  sweep_tmp(t, ns(o.stale_tmp_after));
+  remove_older(s, Dir::keys, ns(o.key_retention), [](const std::string&) { return true; });
   // Dead letters age by their reason file (written when they failed).
   auto failed = list_dir(t, Dir::failed);
   if (failed) {
@@ -119,9 +133,11 @@ void sweep_retention(DropConsumerState& s) {
       }
     }
   }
-  // Headers are written before their message appears, so only old orphans go.
+  // Orphaned headers (a consumer died between removing a message and its
+  // headers) are a few bytes each: they go only after key_retention, so a
+  // message that keeps moving while this looks is never stripped of them.
   const auto ids = live_ids(t);
-  remove_older(s, Dir::meta, ns(o.stale_tmp_after), [&](const std::string& id) { return !ids.count(id); });
+  remove_older(s, Dir::meta, ns(o.key_retention), [&](const std::string& id) { return !ids.count(id); });
 }
 
 }  // namespace ringdrop::detail

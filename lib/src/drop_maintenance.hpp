@@ -1,7 +1,8 @@
 // drop_maintenance.hpp — the time-driven state changes of a drop channel,
 // run by every consumer inside its scans (there is no daemon). Each is a
 // rename that only one process can win, so any number of consumers can run
-// them at once.
+// them at once. An entry that cannot be moved is counted and skipped; only
+// a directory that cannot be listed is an error.
 #pragma once
 
 #include <cstdint>

@@ -119,7 +119,15 @@ int64_t id_time_ns(std::string_view id) noexcept {
 }
 
 bool is_message_id(std::string_view s) noexcept {
-  if (s.empty() || s.size() > 128 || s.front() == '-') return false;
+  if (s.size() > 128 || id_time_ns(s) == 0 || s.size() < 21) return false;
+  for (char c : s) {
+    if (!is_id_char(c)) return false;
+  }
+  return true;
+}
+
+bool is_consumer_id(std::string_view s) noexcept {
+  if (s.empty() || s.size() > 64 || s.front() == '-') return false;
   for (char c : s) {
     if (!is_id_char(c)) return false;
   }
@@ -171,7 +179,7 @@ std::optional<ReadyName> parse_ready(std::string_view name) {
 
 std::optional<WorkName> parse_work(std::string_view name) {
   const auto f = fields(name);
-  if (f.size() != 4 || !is_message_id(f[0]) || !is_message_id(f[2])) return std::nullopt;
+  if (f.size() != 4 || !is_message_id(f[0]) || !is_consumer_id(f[2])) return std::nullopt;
   const auto n = number<uint32_t>(f[1]);
   const auto end = number<int64_t>(f[3]);
   if (!n || !end) return std::nullopt;

@@ -25,8 +25,11 @@ std::string new_consumer_id();
 /// This host's name reduced to [0-9a-z], at most 24 characters.
 const std::string& host_tag();
 
-/// 1-128 characters of [0-9a-z-], not starting with '-'.
+/// The shape of an id: 19 digits, '-', then [0-9a-z-] (at most 128 in all).
+/// A legacy file renamed into new/ as "orders.1" is not mistaken for one.
 bool is_message_id(std::string_view s) noexcept;
+/// A consumer id: 1-64 of [0-9a-z-], not starting with '-'.
+bool is_consumer_id(std::string_view s) noexcept;
 /// A single file name: not empty, "." or "..", no '/', no control
 /// character, at most 255 bytes.
 bool is_plain_name(std::string_view s) noexcept;

@@ -57,7 +57,8 @@ namespace ringdrop {
 /// Headers that travel with a message in a small text file beside it
 /// (state/meta/<id>, one `key: value` per line, readable by a human).
 /// Keys are 1-64 characters of [a-z0-9-]; values are at most 1024 printable
-/// bytes with no line break. Anything else is errc::invalid_argument.
+/// bytes with no line break; all of them at most 64 KiB. Anything else is
+/// errc::invalid_argument.
 using DropHeaders = std::map<std::string, std::string, std::less<>>;
 
 /// Header names with a meaning to ringdrop or its users.

@@ -55,6 +55,11 @@ struct DropConsumerStats {
   uint64_t lost_races = 0;        ///< a rename another consumer won first
   uint64_t scans = 0;
   uint64_t inotify_overflows = 0;
+  /// Entries a scan or claim could not move (e.g. another user's file in a
+  /// sticky directory, an I/O error). They are skipped, not fatal: the rest
+  /// of the channel flows, and they are tried again at the next scan.
+  /// last_error_detail() names the latest.
+  uint64_t errors = 0;
 };
 
 /// A read-only memory mapping of a claimed file. Empty for an empty file.
