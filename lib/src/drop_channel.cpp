@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 
 #include "drop_dead_letter.hpp"
 #include "drop_headers.hpp"
@@ -29,10 +30,13 @@ std::string tmp_name(std::string_view id) { return std::string(id) + ".tmp"; }
 Result<std::string> publish_tmp(const detail::DropTree& t, const std::string& id,
                                 const DropHeaders& headers) {
   std::error_code ec;
-  if (!headers.empty()) ec = detail::write_headers(t, id, headers);
+  if (!headers.empty()) {
+    ec = detail::write_headers(t, id, headers);
+    detail::sync_dir(t, Dir::meta);  // durable: no message in new/ without its headers
+  }
   if (!ec) ec = detail::move_entry(t, Dir::tmp, tmp_name(id), Dir::ready, detail::ready_name(id, 0));
   if (ec) {
-    (void)detail::remove_entry(t, Dir::meta, id);
+    detail::discard_entry(t, Dir::meta, id);
     return ec;
   }
   detail::sync_dir(t, Dir::ready);
@@ -62,6 +66,7 @@ Result<DropWriter> DropChannel::begin_publish(DropHeaders headers) {
   const int fd = ::openat(tree_->fd(Dir::tmp), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
                           tree_->options.dir_mode & 0666);
   if (fd < 0) return detail::fs_error(errno, "create", tree_->path(Dir::tmp, name));
+  ::fchmod(fd, tree_->options.dir_mode & 0666);  // the umask does not apply
   return DropWriter(tree_, std::move(id), std::move(headers), fd);
 }
 
@@ -75,13 +80,11 @@ Result<std::string> DropChannel::publish(std::span<const std::byte> payload,
 
 Result<std::string> DropChannel::publish_file(const std::string& path, const DropHeaders& headers) {
   if (auto ec = detail::check_headers(headers)) return ec;
-  struct stat st{};
-  if (::lstat(path.c_str(), &st) != 0) return detail::fs_error(errno, "stat", path);
-  if (const char* unsafe = detail::unsafe_kind(st)) {
-    return detail::fail(errc::unsafe_file, path + " is " + unsafe);
-  }
   const std::string id = detail::new_message_id();
-  if (::renameat(AT_FDCWD, path.c_str(), tree_->fd(Dir::tmp), tmp_name(id).c_str()) != 0) {
+  const std::string tmp = tmp_name(id);
+  // Move first, then look at what arrived: checking the path first would
+  // leave a window in which it could be swapped for a symlink.
+  if (::renameat(AT_FDCWD, path.c_str(), tree_->fd(Dir::tmp), tmp.c_str()) != 0) {
     if (errno == EXDEV) {
       return detail::fail(errc::invalid_argument,
                           path + " is on another file system than " + tree_->root +
@@ -89,18 +92,22 @@ Result<std::string> DropChannel::publish_file(const std::string& path, const Dro
     }
     return detail::fs_error(errno, "rename", path);
   }
-  if (tree_->options.durable) {
-    const int fd = ::openat(tree_->fd(Dir::tmp), tmp_name(id).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd >= 0) {
-      (void)::fsync(fd);
-      ::close(fd);
-    }
+  const auto give_back = [&] {
+    (void)::renameat2(tree_->fd(Dir::tmp), tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE);
+  };
+  const int fd = ::openat(tree_->fd(Dir::tmp), tmp.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  struct stat st{};
+  const char* unsafe = fd < 0                   ? (errno == ELOOP ? "a symbolic link" : "unreadable")
+                       : ::fstat(fd, &st) != 0 ? "unreadable"
+                                               : detail::unsafe_kind(st);
+  if (fd >= 0 && !unsafe && tree_->options.durable) (void)::fsync(fd);
+  if (fd >= 0) ::close(fd);
+  if (unsafe) {
+    give_back();
+    return detail::fail(errc::unsafe_file, path + " is " + unsafe);
   }
   auto published = publish_tmp(*tree_, id, headers);
-  if (!published) {
-    // Give the caller's file back rather than delete it.
-    (void)::renameat(tree_->fd(Dir::tmp), tmp_name(id).c_str(), AT_FDCWD, path.c_str());
-  }
+  if (!published) give_back();  // the caller's file, not ours to delete
   return published;
 }
 
@@ -127,10 +134,12 @@ Result<DeadLetter> DropChannel::dead_letter(std::string_view id) const {
 std::error_code DropChannel::requeue(std::string_view id) {
   auto name = detail::find_dead_letter(*tree_, id);
   if (!name) return name.error();
+  // The reason first: once the message is back in new/, it may fail again
+  // and get a new reason before a later removal could run.
+  detail::discard_entry(*tree_, Dir::failed, detail::reason_name(id));
   if (auto ec = detail::move_entry(*tree_, Dir::failed, *name, Dir::ready, detail::ready_name(id, 0))) {
     return ec;
   }
-  (void)detail::remove_entry(*tree_, Dir::failed, detail::reason_name(id));
   detail::sync_dir(*tree_, Dir::ready);
   return {};
 }
@@ -203,7 +212,10 @@ std::error_code DropWriter::write(std::span<const std::byte> bytes) {
 void DropWriter::abort() noexcept {
   if (fd_ < 0) return;
   ::close(std::exchange(fd_, -1));
-  (void)detail::remove_entry(*tree_, Dir::tmp, tmp_name(id_));
+  char name[160];  // no allocation here: this runs in destructors
+  if (std::snprintf(name, sizeof name, "%s.tmp", id_.c_str()) < static_cast<int>(sizeof name)) {
+    (void)::unlinkat(tree_->fd(Dir::tmp), name, 0);
+  }
 }
 
 Result<std::string> DropWriter::commit() {
@@ -215,7 +227,7 @@ Result<std::string> DropWriter::commit() {
   // close failed is not published.
   if (::close(std::exchange(fd_, -1)) != 0 && !ec) ec = detail::fs_error(errno, "close", path);
   auto published = ec ? Result<std::string>(ec) : publish_tmp(*tree_, id_, headers_);
-  if (!published) (void)detail::remove_entry(*tree_, Dir::tmp, tmp_name(id_));
+  if (!published) detail::discard_entry(*tree_, Dir::tmp, tmp_name(id_));
   return published;
 }
 

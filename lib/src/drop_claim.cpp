@@ -71,7 +71,12 @@ DropClaim& DropClaim::operator=(DropClaim&& o) noexcept {
 }
 
 DropClaim::~DropClaim() {
-  if (!settled()) (void)nack("abandoned: the claim was dropped without ack, nack or reject");
+  if (!settled()) {
+    try {
+      (void)nack("abandoned: the claim was dropped without ack, nack or reject");
+    } catch (...) {  // out of memory: the lease will bring the message back
+    }
+  }
   close_fd();  // when even the nack failed, the lease will bring it back
 }
 

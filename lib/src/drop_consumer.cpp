@@ -43,6 +43,11 @@ struct DropConsumer::Impl {
   void absorb_events() {
     if (!watch) return;
     auto ev = watch->drain();
+    if (ev.broken) {
+      // inotify failed under us: fall back to polling, which always works.
+      watch.reset();
+      detail::DropCounters::add(state->counters.errors);
+    }
     for (auto& n : ev.ready) {
       if (n.front() != '.') candidates.insert(std::move(n));
     }
@@ -52,31 +57,45 @@ struct DropConsumer::Impl {
 
   bool scan_due(Deadline now) const { return rescan || now >= next_scan || now >= next_due; }
 
+  /// A full scan. Every phase runs even when an earlier one failed (an
+  /// unreadable incoming/ must not stop retries, reclaims or claims); the
+  /// first error is returned.
   std::error_code scan() {
     detail::DropCounters::add(state->counters.scans);
     const auto now = Clock::now();
     const int64_t now_ms = detail::wall_ms();
+    const auto interval = tree().options.scan_interval;
     Deadline due = Deadline::max();
     int64_t next_ms = INT64_MAX;
     rescan = false;
-    next_scan = now + tree().options.scan_interval;
-    if (auto ec = ingest.pass(*state, now, due)) return ec;
-    if (auto ec = detail::promote_retries(*state, now_ms, next_ms)) return ec;
-    if (auto ec = detail::reclaim_expired(*state, now_ms, next_ms)) return ec;
+    next_scan = now + interval;
+    std::error_code first;
+    const auto keep = [&](std::error_code ec) {
+      if (ec && !first) first = ec;
+    };
+    keep(ingest.pass(*state, now, due));
+    keep(detail::promote_retries(*state, now_ms, next_ms));
+    keep(detail::reclaim_expired(*state, now_ms, next_ms));
     if (now >= next_sweep) {
       detail::sweep_retention(*state);
       next_sweep = now + kSweepInterval;
     }
     auto names = detail::list_dir(tree(), Dir::ready);
-    if (!names) return names.error();
-    candidates.clear();
-    for (auto& n : *names) {
-      if (n.front() != '.') candidates.insert(std::move(n));
+    if (names) {
+      candidates.clear();
+      for (auto& n : *names) {
+        if (n.front() != '.') candidates.insert(std::move(n));
+      }
     }
-    if (next_ms != INT64_MAX) due = std::min(due, now + std::chrono::milliseconds(next_ms - now_ms));
-    // Never sooner than 1 ms: a move that keeps failing must not spin.
+    keep(names.error());
+    // A time in a name is only a hint of when to look again: a wild one (a
+    // typo in a hand-made name) is clamped to the next scan, and nothing
+    // comes sooner than 1 ms, so an entry that keeps failing cannot spin us.
+    if (next_ms != INT64_MAX) {
+      due = std::min(due, now + std::chrono::milliseconds(std::min<int64_t>(next_ms - now_ms, interval.count())));
+    }
     next_due = std::max(due, now + std::chrono::milliseconds(1));
-    return {};
+    return first;
   }
 
   /// Claims `name` from new/: the claim, or nothing (lost to another
@@ -100,9 +119,16 @@ struct DropConsumer::Impl {
     }
     const int fd = ::openat(t.fd(Dir::work), work.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     struct stat st{};
-    const char* unsafe = fd < 0 ? (errno == ELOOP ? "a symbolic link" : "unreadable")
-                         : ::fstat(fd, &st) != 0 ? "unreadable"
-                                                 : detail::unsafe_kind(st);
+    if (fd < 0 && errno != ELOOP) {
+      // Not the message's fault (no permission, out of descriptors, I/O):
+      // put it back as it was, for this or another consumer to try again.
+      const int err = errno;
+      (void)detail::move_entry(t, Dir::work, work, Dir::ready, name);
+      (void)detail::fs_error(err, "open", t.path(Dir::work, work));
+      detail::DropCounters::add(state->counters.errors);
+      return std::nullopt;
+    }
+    const char* unsafe = fd < 0 ? "a symbolic link" : (::fstat(fd, &st), detail::unsafe_kind(st));
     if (unsafe) {
       if (fd >= 0) ::close(fd);
       const auto ec = detail::move_to_failed(
@@ -176,11 +202,11 @@ Result<DropClaim> DropConsumer::claim_until(Deadline deadline) {
     m.absorb_events();
     // Scan when due even with names in hand: a steady stream of inotify
     // names must not starve retries, lease reclaims and incoming/.
-    if (m.scan_due(Clock::now())) {
-      if (auto ec = m.scan()) return ec;
-    }
+    std::error_code scan_error;
+    if (m.scan_due(Clock::now())) scan_error = m.scan();
     auto c = m.take_next();
     if (c || c.error() != errc::would_block) return c;
+    if (scan_error) return scan_error;  // nothing to hand out, and a reason
     if (Clock::now() >= deadline) return errc::timed_out;
     m.wait(std::min({deadline, m.next_scan, m.next_due}));
   }
@@ -190,13 +216,16 @@ Result<DropClaim> DropConsumer::try_claim() {
   Impl& m = *impl_;
   m.absorb_events();
   const bool due = m.scan_due(Clock::now());
-  if (due) {
-    if (auto ec = m.scan()) return ec;
-  }
+  std::error_code scan_error = due ? m.scan() : std::error_code{};
   auto c = m.take_next();
-  if (c || c.error() != errc::would_block || due) return c;
-  if (auto ec = m.scan()) return ec;  // looking once means looking at the tree
-  return m.take_next();
+  if (c || c.error() != errc::would_block) return c;
+  if (!due) {
+    scan_error = m.scan();  // looking once means looking at the tree
+    c = m.take_next();
+    if (c) return c;
+  }
+  if (scan_error) return scan_error;
+  return c;
 }
 
 std::error_code DropConsumer::scan() { return impl_->scan(); }

@@ -5,7 +5,6 @@
 
 #include <cerrno>
 #include <chrono>
-#include <filesystem>
 
 #include "drop_headers.hpp"
 #include "drop_name.hpp"
@@ -66,27 +65,36 @@ Result<DeadLetter> load_dead_letter(const DropTree& t, const std::string& name) 
   auto text = read_small_file(t, Dir::failed, reason);
   d.reason = text ? *text : "reason: no reason recorded\n";
   d.headers = read_headers(t, d.id);
-  struct stat st{};
-  if (::fstatat(t.fd(Dir::failed), text ? reason.c_str() : name.c_str(), &st,
-                AT_SYMLINK_NOFOLLOW) == 0) {
-    d.failed_at = std::chrono::system_clock::time_point(
-        std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec));
-  }
+  d.failed_at = failed_at(t, d.id, name);
   return d;
 }
 
-std::error_code purge_dead_letter(const DropTree& t, std::string_view id, const std::string& name) {
-  struct stat st{};
-  if (::fstatat(t.fd(Dir::failed), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
-    // A directory someone dropped into incoming/ and we refused.
-    std::error_code ec;
-    std::filesystem::remove_all(t.path(Dir::failed, name), ec);
-    if (ec) return fs_error(ec.value(), "remove", t.path(Dir::failed, name));
-  } else if (auto ec = remove_entry(t, Dir::failed, name)) {
-    return ec;
+std::chrono::system_clock::time_point failed_at(const DropTree& t, std::string_view id,
+                                                const std::string& name) {
+  // The later of the reason file's and the message's ctime: the move into
+  // failed/ sets the message's, the reason is written right after (and
+  // may be missing, or left from an earlier failure).
+  int64_t latest = 0;
+  for (const std::string& n : {reason_name(id), name}) {
+    struct stat st{};
+    if (::fstatat(t.fd(Dir::failed), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      latest = std::max<int64_t>(latest, static_cast<int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 +
+                                             st.st_ctim.tv_nsec);
+    }
   }
-  (void)remove_entry(t, Dir::failed, reason_name(id));
-  (void)remove_entry(t, Dir::meta, id);
+  // Gone meanwhile (requeued, purged): not old, so no sweep acts on a name
+  // that may already belong to the message's next failure.
+  if (latest == 0) return std::chrono::system_clock::now();
+  return std::chrono::system_clock::time_point(std::chrono::nanoseconds(latest));
+}
+
+std::error_code purge_dead_letter(const DropTree& t, std::string_view id, const std::string& name) {
+  // A refused directory goes with its content, without following symlinks.
+  if (auto ec = remove_tree_at(t.fd(Dir::failed), name)) {
+    return fail(ec, "remove " + t.path(Dir::failed, name) + ": " + ec.message());
+  }
+  discard_entry(t, Dir::failed, reason_name(id));
+  discard_entry(t, Dir::meta, std::string(id));
   return {};
 }
 

@@ -6,6 +6,7 @@
 // recorded"), never a reason without its message.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -34,7 +35,11 @@ std::error_code move_to_failed(const DropTree& t, const DeadLetterMove& m);
 Result<std::string> find_dead_letter(const DropTree& t, std::string_view id);
 /// The dead letter stored as failed/<name>.
 Result<DeadLetter> load_dead_letter(const DropTree& t, const std::string& name);
-/// Removes its data, reason and headers.
+/// When dead letter failed/<name> failed.
+std::chrono::system_clock::time_point failed_at(const DropTree& t, std::string_view id,
+                                                const std::string& name);
+/// Removes its data (a refused directory with its content), reason and
+/// headers.
 std::error_code purge_dead_letter(const DropTree& t, std::string_view id, const std::string& name);
 
 }  // namespace ringdrop::detail

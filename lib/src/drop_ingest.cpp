@@ -35,12 +35,9 @@ bool ends_with(std::string_view s, std::string_view suffix) noexcept {
   return s.size() > suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-/// On a local file system, a file whose mtime and ctime are both older than
-/// `settle` has not been written for that long.
-bool quiet_since(const struct stat& st, std::chrono::milliseconds settle) noexcept {
-  const int64_t last = std::max(ns_of(st.st_mtim), ns_of(st.st_ctim));
-  return wall_ns() - last >= std::chrono::nanoseconds(settle).count();
-}
+/// How long ago `st` last changed by the wall clock (ctime moves on every
+/// write and rename and cannot be set).
+int64_t quiet_ns(const struct stat& st) noexcept { return wall_ns() - ns_of(st.st_ctim); }
 
 /// Flushes a file a foreign writer left (best effort: it is theirs).
 void flush_foreign(const DropTree& t, Dir d, const std::string& name) {
@@ -48,6 +45,22 @@ void flush_foreign(const DropTree& t, Dir d, const std::string& name) {
   if (fd < 0) return;
   (void)::fsync(fd);
   ::close(fd);
+}
+
+/// A marker whose data file is gone, left by a consumer that died between
+/// taking the file and removing the marker: removed once it is older than
+/// settle_time (a writer makes the data first, so a young marker may only
+/// be ahead of a listing that missed its file), lest the next file of that
+/// name be taken half-written.
+void drop_orphan_marker(const DropTree& t, const std::vector<std::string>& names,
+                        const std::string& marker) {
+  const std::string data = marker.substr(0, marker.size() - t.options.ingest.marker_suffix.size());
+  if (std::binary_search(names.begin(), names.end(), data)) return;
+  struct stat st{};
+  if (::fstatat(t.fd(Dir::incoming), marker.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return;
+  if (quiet_ns(st) > std::chrono::nanoseconds(t.options.ingest.settle_time).count()) {
+    discard_entry(t, Dir::incoming, marker);
+  }
 }
 
 }  // namespace
@@ -105,7 +118,7 @@ std::error_code Ingest::adopt(DropConsumerState& s, Dir from, const std::string&
     if (!ec) sync_dir(t, Dir::ready);
     if (!ec) DropCounters::add(s.counters.ingested);
   }
-  if (ec) (void)remove_entry(t, Dir::meta, id);
+  if (ec) discard_entry(t, Dir::meta, id);
   return ec;
 }
 
@@ -117,7 +130,11 @@ std::error_code Ingest::pass(DropConsumerState& s, Clock::time_point now, Clock:
   const IngestOptions& o = t.options.ingest;
   const bool by_marker = o.completion == Completion::marker;
   for (const auto& name : *names) {
-    if (name.front() == '.' || (by_marker && ends_with(name, o.marker_suffix))) continue;
+    if (name.front() == '.') continue;
+    if (by_marker && ends_with(name, o.marker_suffix)) {
+      drop_orphan_marker(t, *names, name);
+      continue;
+    }
     struct stat st{};
     if (::fstatat(t.fd(Dir::incoming), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     bool take = unsafe_kind(st) != nullptr;
@@ -125,9 +142,7 @@ std::error_code Ingest::pass(DropConsumerState& s, Clock::time_point now, Clock:
       take = std::binary_search(names->begin(), names->end(), name + o.marker_suffix);
     } else if (!take) {
       const SettleTracker::Look look{st.st_ino, st.st_size, st.st_mtim, st.st_ctim};
-      // Always ask the tracker, so it keeps watching the file either way.
-      const bool stable = settle_.settled(name, look, now, o.settle_time, due);
-      take = stable || (!t.network_fs && quiet_since(st, o.settle_time));
+      take = settle_.settled(name, look, now, o.settle_time, due);
     }
     if (!take) continue;
     const auto ec = adopt(s, Dir::incoming, name);

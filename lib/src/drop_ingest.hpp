@@ -3,10 +3,13 @@
 // A file in incoming/ is taken when it is complete: its marker file exists
 // (Completion::marker), or it has not changed for settle_time
 // (Completion::settle). "Not changed" means the same inode, size, mtime and
-// ctime at every look for settle_time of our own clock; on a local file
-// system a ctime already older than settle_time is proof enough (the writer
-// cannot set ctime, and every write moves it). Taking it is one rename into
-// new/ under a fresh id, after its headers (original-name) are written.
+// ctime at every look for settle_time of the consumer's own steady clock
+// (the writer cannot set ctime, and every write moves it; file times are
+// never compared with our clock, which may step). Taking it is one rename
+// into new/ under a fresh id, after its headers (original-name) are
+// written. In marker mode the marker is removed after the file is taken; a
+// marker left without its file (a consumer died in between) is removed when
+// it is older than settle_time.
 //
 // Only regular files with one link are taken. Symlinks, FIFOs, sockets,
 // devices, directories and hard-linked files are refused: moved to failed/

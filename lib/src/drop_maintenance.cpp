@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <optional>
 #include <chrono>
 #include <set>
 
@@ -14,10 +15,13 @@
 namespace ringdrop::detail {
 namespace {
 
+/// Time since the entry last changed: its ctime, which every write, chmod
+/// and rename moves and no writer can set back (cp -p and tar preserve an
+/// old mtime). A missing entry is not old.
 int64_t age_ns(const DropTree& t, Dir d, const std::string& name, int64_t now_ns) {
   struct stat st{};
   if (::fstatat(t.fd(d), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return 0;
-  return now_ns - (static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec);
+  return now_ns - (static_cast<int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec);
 }
 
 template <class Duration>
@@ -33,40 +37,44 @@ void remove_older(DropConsumerState& s, Dir d, int64_t retention_ns, Pick pick) 
   if (!names) return;
   const int64_t now = wall_ns();
   for (const auto& n : *names) {
-    if (pick(n) && age_ns(t, d, n, now) > retention_ns) (void)remove_entry(t, d, n);
+    if (pick(n) && age_ns(t, d, n, now) > retention_ns) discard_entry(t, d, n);
   }
 }
 
-/// Ids of every message somewhere in the tree. The directories are listed
-/// one after another, so a message that moves from one not yet listed to
-/// one already listed is missed: they are listed forwards and then
-/// backwards, which sees any message that moved once meanwhile.
-std::set<std::string> live_ids(const DropTree& t) {
+/// Ids of every message somewhere in the tree, or nothing when a directory
+/// could not be listed. The directories are listed one after another, so a
+/// message that moves from one not yet listed to one already listed is
+/// missed: they are listed forwards and then backwards, which sees any
+/// message that moved once meanwhile.
+std::optional<std::set<std::string>> live_ids(const DropTree& t) {
   constexpr Dir dirs[] = {Dir::ready, Dir::work, Dir::retry, Dir::failed, Dir::done, Dir::tmp};
   std::set<std::string> ids;
   const auto add = [&](Dir d) {
     auto names = list_dir(t, d);
-    if (!names) return;
+    if (!names) return false;
     for (const auto& n : *names) ids.insert(n.substr(0, n.find('.')));
+    return true;
   };
-  for (Dir d : dirs) add(d);
-  for (auto it = std::rbegin(dirs); it != std::rend(dirs); ++it) add(*it);
+  for (Dir d : dirs) {
+    if (!add(d)) return std::nullopt;
+  }
+  for (auto it = std::rbegin(dirs); it != std::rend(dirs); ++it) {
+    if (!add(*it)) return std::nullopt;
+  }
   return ids;
 }
 
-/// A writer's tmp/<id>.tmp is stale when neither its id (when publishing
-/// began) nor its mtime (the last write) is recent: a file moved in by
-/// publish_file keeps its old mtime but has a fresh id. The headers of a
-/// stale one go with it: the writer died before publishing.
+/// A tmp/ file unchanged for stale_tmp_after was left by a writer that died
+/// (a live writer's writes, and publish_file's rename, move its ctime). The
+/// headers of a stale tmp/<id>.tmp go with it: it was never published.
 void sweep_tmp(const DropTree& t, int64_t stale_ns) {
   auto names = list_dir(t, Dir::tmp);
   if (!names) return;
   const int64_t now = wall_ns();
   for (const auto& n : *names) {
+    if (age_ns(t, Dir::tmp, n, now) <= stale_ns || remove_entry(t, Dir::tmp, n)) continue;
     const std::string id = n.substr(0, n.find('.'));
-    const int64_t started = now - id_time_ns(id);
-    if (age_ns(t, Dir::tmp, n, now) <= stale_ns || started <= stale_ns) continue;
-    if (!remove_entry(t, Dir::tmp, n) && is_message_id(id)) (void)remove_entry(t, Dir::meta, id);
+    if (is_message_id(id)) discard_entry(t, Dir::meta, id);
   }
 }
 
@@ -122,22 +130,21 @@ void sweep_retention(DropConsumerState& s) {
   const DropOptions& o = t.options;
   sweep_tmp(t, ns(o.stale_tmp_after));
   remove_older(s, Dir::keys, ns(o.key_retention), [](const std::string&) { return true; });
-  // Dead letters age by their reason file (written when they failed).
+  // Dead letters age from when they failed (dead_letter_age).
   auto failed = list_dir(t, Dir::failed);
   if (failed) {
-    const int64_t now = wall_ns();
+    const auto cutoff = std::chrono::system_clock::now() - o.dead_letter_retention;
     for (const auto& n : *failed) {
       const auto r = parse_ready(n);
-      if (r && age_ns(t, Dir::failed, reason_name(r->id), now) > ns(o.dead_letter_retention)) {
-        (void)purge_dead_letter(t, r->id, n);
-      }
+      if (r && failed_at(t, r->id, n) < cutoff) (void)purge_dead_letter(t, r->id, n);
     }
   }
   // Orphaned headers (a consumer died between removing a message and its
   // headers) are a few bytes each: they go only after key_retention, so a
   // message that keeps moving while this looks is never stripped of them.
   const auto ids = live_ids(t);
-  remove_older(s, Dir::meta, ns(o.key_retention), [&](const std::string& id) { return !ids.count(id); });
+  if (!ids) return;  // a directory we could not list may hold their messages
+  remove_older(s, Dir::meta, ns(o.key_retention), [&](const std::string& id) { return !ids->count(id); });
 }
 
 }  // namespace ringdrop::detail

@@ -158,9 +158,11 @@ std::string retry_name(std::string_view id, uint32_t attempts, int64_t not_befor
 std::string reason_name(std::string_view id) { return std::string(id) + ".reason"; }
 
 std::string key_file_name(std::string_view key) {
-  bool safe = !key.empty() && key.size() <= 128 && key.front() != '.';
+  // Lower case only: on a case-insensitive file system (SMB, vfat) "Order-1"
+  // and "order-1" would be one file. "h-" is the hashed names' prefix.
+  bool safe = !key.empty() && key.size() <= 128 && key.front() != '.' && !key.starts_with("h-");
   for (char c : key) {
-    safe = safe && (is_id_char(c) || (c >= 'A' && c <= 'Z') || c == '_' || c == '.');
+    safe = safe && (is_id_char(c) || c == '_' || c == '.');
   }
   if (safe) return std::string(key);
   // Two independent 64-bit FNV-1a hashes: a false "already processed" needs

@@ -56,7 +56,8 @@ std::string work_name(std::string_view id, uint32_t attempts, std::string_view c
 std::string retry_name(std::string_view id, uint32_t attempts, int64_t not_before_ms);
 std::string reason_name(std::string_view id);
 /// The file name under state/keys/ that records `key` as processed: the key
-/// itself when it is a safe name, otherwise "h-" and a 128-bit hash.
+/// itself when it is a safe lower-case name, otherwise "h-" and a 128-bit
+/// hash (not cryptographic: producers are trusted not to forge collisions).
 std::string key_file_name(std::string_view key);
 
 std::optional<ReadyName> parse_ready(std::string_view name);

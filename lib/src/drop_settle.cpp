@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "drop_name.hpp"
+#include "ringdrop/error.hpp"
 
 namespace ringdrop::detail {
 
@@ -16,14 +17,22 @@ std::string message_key(const DropHeaders& headers, std::string_view id) {
 }
 
 bool key_processed(const DropTree& t, std::string_view key) {
-  return ::faccessat(t.fd(Dir::keys), key_file_name(key).c_str(), F_OK, 0) == 0;
+  struct stat st{};
+  return ::fstatat(t.fd(Dir::keys), key_file_name(key).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+         S_ISREG(st.st_mode);
 }
 
 std::error_code record_key(const DropTree& t, std::string_view key) {
   const std::string name = key_file_name(key);
-  const int fd = ::openat(t.fd(Dir::keys), name.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+  const int fd = ::openat(t.fd(Dir::keys), name.c_str(),
+                          O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
                           t.options.dir_mode & 0666);
   if (fd < 0) return fs_error(errno, "create", t.path(Dir::keys, name));
+  struct stat st{};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return fail(errc::unsafe_file, t.path(Dir::keys, name) + " is not a regular file");
+  }
   ::futimens(fd, nullptr);  // retention counts from the latest ack
   ::close(fd);
   sync_dir(t, Dir::keys);
@@ -39,7 +48,7 @@ std::error_code finish_message(const DropTree& t, std::string_view id, uint32_t 
     return {};
   }
   if (auto ec = remove_entry(t, Dir::work, work_name)) return ec;
-  (void)remove_entry(t, Dir::meta, id);
+  discard_entry(t, Dir::meta, std::string(id));
   return {};
 }
 

@@ -45,6 +45,12 @@ std::error_code check_options(const DropOptions& o) {
       o.retry_backoff_max < o.retry_backoff || o.ingest.settle_time.count() < 0) {
     return fail(errc::invalid_argument, "lease and scan_interval must be positive, backoffs ordered");
   }
+  // Bounds that keep "now + duration" far from overflow, in any unit.
+  constexpr auto kYear = std::chrono::hours(24 * 366);
+  if (o.lease > kYear || o.scan_interval > kYear || o.retry_backoff_max > kYear ||
+      o.ingest.settle_time > kYear || o.key_retention > 100 * kYear) {
+    return fail(errc::invalid_argument, "durations are limited to a year (key retention: 100)");
+  }
   if (o.key_retention <= o.dead_letter_retention) {
     return fail(errc::invalid_argument,
                 "key_retention must be longer than dead_letter_retention: a requeued dead "
@@ -150,26 +156,56 @@ std::error_code move_entry(const DropTree& t, Dir from, std::string_view from_na
                            std::string_view to_name) {
   const std::string src(from_name), dst(to_name);
   if (::renameat2(t.fd(from), src.c_str(), t.fd(to), dst.c_str(), RENAME_NOREPLACE) == 0) return {};
-  if (errno == EINVAL || errno == ENOSYS) {
-    // No RENAME_NOREPLACE here (some network file systems): link refuses to
-    // replace too. Directories cannot be linked; their names are unique.
-    if (::linkat(t.fd(from), src.c_str(), t.fd(to), dst.c_str(), 0) == 0) {
-      ::unlinkat(t.fd(from), src.c_str(), 0);
-      return {};
-    }
-    if (errno == EPERM &&
-        ::renameat(t.fd(from), src.c_str(), t.fd(to), dst.c_str()) == 0) {
-      return {};
-    }
+  // No RENAME_NOREPLACE here (NFS answers EINVAL to any rename flag): a
+  // plain rename. Every destination name is unique by construction (a fresh
+  // id, or this consumer's id with a deadline), so nothing is replaced; and
+  // link+unlink would not do: two processes could both "win", and a crash
+  // between the two calls leaves two names.
+  if ((errno == EINVAL || errno == ENOSYS) &&
+      ::renameat(t.fd(from), src.c_str(), t.fd(to), dst.c_str()) == 0) {
+    return {};
   }
-  return fs_error(errno, "rename", t.path(from, src) + " -> " + t.path(to, dst));
+  const int err = errno;
+  return fs_error(err, "rename", t.path(from, src) + " -> " + t.path(to, dst));
 }
 
 std::error_code remove_entry(const DropTree& t, Dir d, std::string_view name) {
   const std::string n(name);
   if (::unlinkat(t.fd(d), n.c_str(), 0) == 0) return {};
-  if (errno == EISDIR && ::unlinkat(t.fd(d), n.c_str(), AT_REMOVEDIR) == 0) return {};
-  return fs_error(errno, "unlink", t.path(d, n));
+  const int err = errno;
+  return fs_error(err, "unlink", t.path(d, n));
+}
+
+void discard_entry(const DropTree& t, Dir d, const std::string& name) noexcept {
+  (void)::unlinkat(t.fd(d), name.c_str(), 0);
+}
+
+std::error_code remove_tree_at(int dir_fd, const std::string& name) {
+  // Descends by descriptor with O_NOFOLLOW: whoever owns the tree may swap a
+  // subdirectory for a symlink meanwhile, and must not redirect the removal
+  // outside it (the std::filesystem::remove_all race, CVE-2022-21658).
+  const int fd = ::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno != ENOTDIR && errno != ELOOP) return from_errno(errno);
+    return ::unlinkat(dir_fd, name.c_str(), 0) == 0 ? std::error_code{} : from_errno(errno);
+  }
+  DIR* dir = ::fdopendir(fd);
+  if (!dir) {
+    ::close(fd);
+    return from_errno(errno);
+  }
+  std::vector<std::string> names;
+  while (const dirent* e = ::readdir(dir)) {
+    const std::string_view n = e->d_name;
+    if (n != "." && n != "..") names.emplace_back(n);
+  }
+  std::error_code ec;
+  for (const auto& n : names) {
+    if (auto e = remove_tree_at(::dirfd(dir), n); e && !ec) ec = e;
+  }
+  ::closedir(dir);
+  if (!ec && ::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR) != 0) ec = from_errno(errno);
+  return ec;
 }
 
 std::error_code write_all(int fd, const void* bytes, std::size_t size) {
@@ -192,6 +228,7 @@ std::error_code write_small_file(const DropTree& t, Dir d, std::string_view name
   const int fd = ::openat(t.fd(Dir::tmp), part.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
                           t.options.dir_mode & 0666);
   if (fd < 0) return fs_error(errno, "create", t.path(Dir::tmp, part));
+  ::fchmod(fd, t.options.dir_mode & 0666);  // the umask does not apply
   auto ec = write_all(fd, content.data(), content.size());
   if (!ec && t.options.durable && ::fsync(fd) != 0) ec = fs_error(errno, "fsync", t.path(Dir::tmp, part));
   if (::close(fd) != 0 && !ec) ec = fs_error(errno, "close", t.path(Dir::tmp, part));
@@ -199,7 +236,7 @@ std::error_code write_small_file(const DropTree& t, Dir d, std::string_view name
   if (!ec && ::renameat(t.fd(Dir::tmp), part.c_str(), t.fd(d), dst.c_str()) != 0) {
     ec = fs_error(errno, "rename", t.path(Dir::tmp, part) + " -> " + t.path(d, dst));
   }
-  if (ec) ::unlinkat(t.fd(Dir::tmp), part.c_str(), 0);
+  if (ec) discard_entry(t, Dir::tmp, part);
   return ec;
 }
 

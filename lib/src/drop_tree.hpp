@@ -29,8 +29,7 @@ struct DropTree {
   std::string root;
   DropOptions options;
   std::array<int, kDirCount> fds;
-  /// NFS, CIFS/SMB, FUSE...: inotify does not see remote changes there, and
-  /// another host's ctime is not comparable with our clock.
+  /// NFS, CIFS/SMB, FUSE...: inotify does not see remote changes there.
   bool network_fs = false;
 
   DropTree() { fds.fill(-1); }
@@ -53,8 +52,14 @@ Result<std::shared_ptr<DropTree>> open_tree(std::string root, const DropOptions&
 /// process moved it first), already_exists on a name collision.
 std::error_code move_entry(const DropTree& t, Dir from, std::string_view from_name, Dir to,
                            std::string_view to_name);
-/// Removes `name` from `d`; not_found when it is already gone.
+/// Removes file `name` from `d`; not_found when it is already gone.
 std::error_code remove_entry(const DropTree& t, Dir d, std::string_view name);
+/// Removes `name` if it is there, for cleanup after a failure: reports
+/// nothing, and leaves last_error_detail() naming the failure itself.
+void discard_entry(const DropTree& t, Dir d, const std::string& name) noexcept;
+/// Removes entry `name` of directory `dir_fd` and, if it is a directory,
+/// everything under it, never following a symlink.
+std::error_code remove_tree_at(int dir_fd, const std::string& name);
 /// Writes a small file atomically: into tmp/, then renamed over `name` in `d`.
 std::error_code write_small_file(const DropTree& t, Dir d, std::string_view name,
                                  std::string_view content);

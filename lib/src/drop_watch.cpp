@@ -63,7 +63,9 @@ Watch::Events Watch::drain() {
     const ssize_t n = ::read(fd_, buf, sizeof buf);
     if (n <= 0) {
       if (n < 0 && errno == EINTR) continue;
-      return ev;  // EAGAIN: drained
+      ev.broken = n < 0 && errno != EAGAIN;
+      ev.overflow = ev.overflow || ev.broken;  // whatever was pending is lost
+      return ev;
     }
     for (ssize_t off = 0; off < n;) {
       const auto* e = reinterpret_cast<const inotify_event*>(buf + off);

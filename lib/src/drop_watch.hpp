@@ -21,6 +21,7 @@ class Watch {
     std::vector<std::string> ready;  ///< names that appeared in new/
     bool incoming = false;           ///< something happened in incoming/
     bool overflow = false;           ///< events were lost: rescan everything
+    bool broken = false;             ///< reading failed: stop using inotify
   };
 
   static Result<Watch> open(const DropTree& t);

@@ -107,7 +107,9 @@ struct IngestOptions {
 struct DropOptions {
   /// Create the directory tree when it is missing (otherwise errc::not_found).
   bool create = true;
-  /// Mode of directories this process creates (the umask is not applied).
+  /// Mode of directories this process creates, and (without the x bits) of
+  /// the files it writes; the umask is not applied, so consumers running as
+  /// other users of the group can take the files.
   uint32_t dir_mode = 0770;
   /// How long a claim is held before it counts as abandoned (its consumer
   /// crashed or hung) and the message goes back to new/. Extend it with
@@ -170,7 +172,8 @@ class RINGDROP_API DropChannel {
   static Result<DropChannel> open(std::string root, DropOptions options = {});
 
   /// Publishes `payload` as one message; returns its id. The message is
-  /// complete when it appears in new/ (write to tmp/, fsync, close, link).
+  /// complete when it appears in new/ (write to tmp/, fsync, close, then a
+  /// rename into new/ that never replaces).
   /// Errors: invalid_argument (headers), no_space (the disk or a quota is
   /// full; nothing was published and nothing is left behind).
   Result<std::string> publish(std::span<const std::byte> payload, const DropHeaders& headers = {});
@@ -180,8 +183,9 @@ class RINGDROP_API DropChannel {
   Result<DropWriter> begin_publish(DropHeaders headers = {});
 
   /// Publishes an existing file by moving it into the channel: no bytes are
-  /// copied. The file must be a regular file with one link, on the channel's
-  /// file system (otherwise invalid_argument; copy it with begin_publish).
+  /// copied. The file must be a regular file with one link (otherwise
+  /// unsafe_file), on the channel's file system (otherwise invalid_argument:
+  /// copy it in with begin_publish). On failure the file is moved back.
   Result<std::string> publish_file(const std::string& path, const DropHeaders& headers = {});
 
   /// Dead letters, oldest first.

@@ -8,10 +8,11 @@
 // (at-least-once). A message that fails max_attempts times, by nack or by
 // expired lease, becomes a dead letter instead of killing worker after
 // worker. A message whose key (its idempotency-key header, or its id) is
-// recorded in state/keys/ as processed is never delivered again, so a
-// redelivered message, or one published twice under one key, is processed
-// once (idempotent consumption; docs/file-drop.md says when keys are
-// recorded).
+// recorded in state/keys/ as processed is not delivered again, so a copy
+// claimed after the first was acked — a redelivery, or a second publish
+// under one key — is skipped (idempotent consumption; docs/file-drop.md says
+// when keys are recorded, and why copies processed at the same moment are
+// not prevented).
 //
 // How a consumer finds work: each full scan (every `scan_interval`, and on
 // demand) takes complete files from incoming/, promotes retries whose time
@@ -97,7 +98,9 @@ class RINGDROP_API DropClaim {
   int fd() const noexcept { return fd_; }
   /// The whole content, copied.
   Result<std::vector<std::byte>> read() const;
-  /// The whole content, mapped read-only (no copy).
+  /// The whole content, mapped read-only (no copy). A file truncated by
+  /// someone else while mapped raises SIGBUS when the lost pages are read:
+  /// prefer read() for files from untrusted uploaders.
   Result<MappedFile> map() const;
   std::chrono::system_clock::time_point lease_expires() const noexcept { return lease_end_; }
 
