@@ -5,11 +5,18 @@
 //   shared_throughput.cpp  MPMC and broadcast one-way throughput, N processes
 //   drop_bench.cpp         the file-drop channel: latency, small-message
 //                          throughput, large files by reference vs a socket
+//   alt_thread_queue.cpp   the in-process floor: an SPSC queue between threads
+//   alt_zero_copy.cpp      handing over a written payload without copying it
+//   alt_idle.cpp           CPU burned by a consumer while its producer is idle
+//   alt_rtt.cpp            round trips through the alternatives (pipe, unix,
+//   alt_throughput.cpp     tcp, posixmq, boostmq, zmq; alt_transport.hpp)
+//                          and their one-way throughput
 #pragma once
 
 #include <cstdint>
 #include <string>
 
+#include "alt_transport.hpp"
 #include "harness.hpp"
 #include "report.hpp"
 #include "ring_io.hpp"
@@ -20,6 +27,28 @@ namespace pingpong {
 Row measure_call(const Context& ctx);
 Row measure_atomic_floor(const Context& ctx);
 Row measure_futex_floor(const Context& ctx);
+
+/// An SPSC queue between two threads of this process, 64 B messages.
+Row measure_thread_queue_rtt(const Context& ctx);
+Row measure_thread_queue_throughput(const Context& ctx);
+
+/// An already-written `size`-byte payload handed over through an SPSC ring:
+/// commit, the child reads it (every byte if `read_all`, else only its seq),
+/// releases and acks.
+Row measure_handover(const Context& ctx, uint64_t size, bool read_all);
+/// One in-process memcpy of `size` bytes: the baseline of the above.
+Row measure_memcpy(const Context& ctx, uint64_t size);
+
+/// A consumer's CPU time while it waits in read() for a producer that is
+/// idle for 1 s (0.2 s with --quick).
+Row measure_idle_cpu(const Context& ctx, const NamedMode& mode);
+
+/// Round trips of `size`-byte messages through an alternative (one that
+/// supports the size: see Mechanism::unsupported).
+Row measure_alt_rtt(const Context& ctx, const Mechanism& mechanism, AltWait wait, uint64_t size);
+/// One-way throughput of `size`-byte messages through an alternative.
+Row measure_alt_throughput(const Context& ctx, const Mechanism& mechanism, AltWait wait,
+                           uint64_t size);
 
 /// Round trips of `size`-byte messages: the parent sends on a ping ring, a
 /// child echoes on a pong ring of the same kind. Instantiated for SpscRing,

@@ -1,6 +1,8 @@
 // floors.cpp — the rows every ring is judged against: the harness itself
 // (a function call), and the physical floors of busy-polling IPC (one
-// shared cache line) and of sleep-and-wake IPC (a raw futex).
+// shared cache line) and of sleep-and-wake IPC (a raw futex). CPU time is
+// each process's over the timed round trips (the child's passed back in
+// shared memory); memory is the one shared line (128 bytes, aligned so).
 #include <linux/futex.h>
 #include <sys/syscall.h>
 
@@ -40,6 +42,32 @@ struct alignas(128) SharedFutex {
   std::atomic<uint32_t> word{0};
 };
 
+/// The child's CPU time over the timed round trips.
+struct alignas(128) ChildCpu {
+  std::atomic<uint64_t> ns{0};
+};
+
+/// Runs `step(seq)` for every seq of `counts`, measuring this process's
+/// CPU time from the first timed one on into `cpu`.
+template <class Step>
+void run_steps(Counts counts, ChildCpu& cpu, Step&& step) {
+  uint64_t start = 0;
+  for (uint64_t seq = 0; seq < counts.warmup + counts.iters; ++seq) {
+    if (seq == counts.warmup) start = process_cpu_ns();
+    step(seq);
+  }
+  cpu.ns = process_cpu_ns() - start;
+}
+
+/// A floor row: the samples, and both processes' CPU over 2 messages per round trip.
+Row floor_row(const char* mechanism, const char* mode, std::vector<uint64_t> samples,
+              uint64_t cpu_ns) {
+  Row row = rtt_row(mechanism, mode, "1->1", kFloorSize, std::move(samples));
+  set_cpu(row, cpu_ns, 2 * row.iters);
+  row.memory_bytes = 128;
+  return row;
+}
+
 uint32_t* futex_addr(std::atomic<uint32_t>& word) noexcept {
   static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t));
   return reinterpret_cast<uint32_t*>(&word);
@@ -65,43 +93,56 @@ void futex_store_and_wake(std::atomic<uint32_t>& word, uint32_t value) {
 
 Row measure_call(const Context& ctx) {
   const uint64_t iters = ctx.scaled(kCallIters);
-  auto samples = time_round_trips({iters / 10, iters}, [](uint64_t seq) {
+  const Counts counts{iters / 10, iters};
+  uint64_t cpu_start = 0;
+  auto samples = time_round_trips(counts, [&](uint64_t seq) {
+    if (seq == counts.warmup) cpu_start = process_cpu_ns();
     if (next_of(seq) != seq + 1) throw BenchError("call: wrong result");
   });
-  return rtt_row("call", "inproc", nullptr, kFloorSize, std::move(samples));
+  const uint64_t cpu = process_cpu_ns() - cpu_start;
+  Row row = rtt_row("call", "inproc", nullptr, kFloorSize, std::move(samples));
+  set_cpu(row, cpu, row.iters);  // one call, one "message"
+  return row;
 }
 
 Row measure_atomic_floor(const Context& ctx) {
   SharedMemory<SharedCounter> shared;
+  SharedMemory<ChildCpu> child_cpu;
   std::atomic<uint64_t>& word = shared->value;
   const uint64_t iters = ctx.scaled(kAtomicIters);
   const Counts counts{iters / 10, iters};
   Child child(ctx.cpus.child, [&] {
-    for (uint64_t seq = 0; seq < counts.warmup + counts.iters; ++seq) {
+    run_steps(counts, *child_cpu, [&](uint64_t seq) {
       spin_until_equal(word, 2 * seq + 1);
       word.store(2 * seq + 2, std::memory_order_release);
-    }
+    });
   });
+  uint64_t cpu_start = 0;
   auto samples = time_round_trips(counts, [&](uint64_t seq) {
+    if (seq == counts.warmup) cpu_start = process_cpu_ns();
     word.store(2 * seq + 1, std::memory_order_release);
     spin_until_equal(word, 2 * seq + 2);
   });
+  const uint64_t cpu = process_cpu_ns() - cpu_start;
   child.wait();
-  return rtt_row("atomic", "spin", "1->1", kFloorSize, std::move(samples));
+  return floor_row("atomic", "spin", std::move(samples), cpu + child_cpu->ns);
 }
 
 Row measure_futex_floor(const Context& ctx) {
   SharedMemory<SharedFutex> shared;
+  SharedMemory<ChildCpu> child_cpu;
   std::atomic<uint32_t>& word = shared->word;
   const uint64_t iters = ctx.scaled(kFutexIters);
   const Counts counts{iters / 10, iters};
   Child child(ctx.cpus.child, [&] {
-    for (uint64_t seq = 0; seq < counts.warmup + counts.iters; ++seq) {
+    run_steps(counts, *child_cpu, [&](uint64_t seq) {
       futex_wait_while(word, static_cast<uint32_t>(2 * seq));
       futex_store_and_wake(word, static_cast<uint32_t>(2 * seq + 2));
-    }
+    });
   });
+  uint64_t cpu_start = 0;
   auto samples = time_round_trips(counts, [&](uint64_t seq) {
+    if (seq == counts.warmup) cpu_start = process_cpu_ns();
     const auto ping = static_cast<uint32_t>(2 * seq + 1);
     futex_store_and_wake(word, ping);
     futex_wait_while(word, ping);
@@ -109,8 +150,9 @@ Row measure_futex_floor(const Context& ctx) {
       throw BenchError("futex floor: the child skipped a step");
     }
   });
+  const uint64_t cpu = process_cpu_ns() - cpu_start;
   child.wait();
-  return rtt_row("futex", "sleep", "1->1", kFloorSize, std::move(samples));
+  return floor_row("futex", "sleep", std::move(samples), cpu + child_cpu->ns);
 }
 
 }  // namespace pingpong

@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -163,6 +164,29 @@ Percentiles percentiles(std::vector<uint64_t>& samples) {
     return samples[std::clamp<size_t>(index, 1, samples.size()) - 1];
   };
   return {rank(0.50), rank(0.99), rank(0.999)};
+}
+
+// ================================================================ CPU time
+
+namespace {
+uint64_t timeval_ns(const timeval& tv) noexcept {
+  return static_cast<uint64_t>(tv.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(tv.tv_usec) * 1000;
+}
+uint64_t rusage_cpu_ns(int who) noexcept {
+  rusage usage{};
+  if (::getrusage(who, &usage) != 0) return 0;
+  return timeval_ns(usage.ru_utime) + timeval_ns(usage.ru_stime);
+}
+}  // namespace
+
+uint64_t process_cpu_ns() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+uint64_t self_and_children_cpu_ns() noexcept {
+  return rusage_cpu_ns(RUSAGE_SELF) + rusage_cpu_ns(RUSAGE_CHILDREN);
 }
 
 }  // namespace pingpong

@@ -245,6 +245,47 @@ std::vector<uint64_t> time_round_trips(Counts counts, RoundTrip&& round_trip) {
   return samples;
 }
 
+/// Like time_round_trips, but time-bounded: `limit.warmup` round trips
+/// untimed, then up to `limit.iters` timed ones, stopping early once `budget`
+/// has passed (the sample timestamps tell, at no extra cost) and at least
+/// kMinSamples were taken. For mechanisms whose speed varies by 1000x.
+constexpr uint64_t kMinSamples = 20;
+template <class RoundTrip>
+std::vector<uint64_t> time_round_trips_within(Counts limit, std::chrono::nanoseconds budget,
+                                              RoundTrip&& round_trip) {
+  std::vector<uint64_t> samples(limit.iters);  // touched now, not while timing
+  uint64_t seq = 0;
+  for (; seq < limit.warmup; ++seq) round_trip(seq);
+  auto before = Clock::now();
+  const auto end = before + budget;
+  uint64_t taken = 0;
+  while (taken < limit.iters) {
+    round_trip(seq++);
+    const auto after = Clock::now();
+    samples[taken++] = ns_between(before, after);
+    before = after;
+    if (after >= end && taken >= kMinSamples) break;
+  }
+  samples.resize(taken);
+  return samples;
+}
+
+/// For each seq: prepare(seq) untimed, then timed(seq) between two
+/// timestamps. `counts.warmup` rounds first, not sampled. Returns the timed
+/// parts in ns.
+template <class Prepare, class Timed>
+std::vector<uint64_t> time_each(Counts counts, Prepare&& prepare, Timed&& timed) {
+  std::vector<uint64_t> samples(counts.iters);
+  for (uint64_t seq = 0; seq < counts.warmup + counts.iters; ++seq) {
+    prepare(seq);
+    const auto before = Clock::now();
+    timed(seq);
+    const auto after = Clock::now();
+    if (seq >= counts.warmup) samples[seq - counts.warmup] = ns_between(before, after);
+  }
+  return samples;
+}
+
 /// Counts to every `messages` messages or `bytes` bytes, whichever comes first.
 class Batch {
  public:
@@ -261,6 +302,15 @@ class Batch {
   uint64_t max_messages_, max_bytes_;
   uint64_t messages_ = 0, bytes_ = 0;
 };
+
+// ================================================================ CPU time
+
+/// CPU time of this process so far, every thread (CLOCK_PROCESS_CPUTIME_ID).
+uint64_t process_cpu_ns() noexcept;
+/// CPU time of this process (getrusage RUSAGE_SELF) plus that of every
+/// child it has reaped (RUSAGE_CHILDREN): the difference across a row is
+/// what the row's processes burned, set-up and warm-up included.
+uint64_t self_and_children_cpu_ns() noexcept;
 
 // ================================================================ the run
 

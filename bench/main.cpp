@@ -1,6 +1,8 @@
 // ringdrop-pingpong — cross-process latency and throughput of the SPSC,
 // MPMC and broadcast rings, measured side by side with the physical floors
-// they cannot beat, and with each other; and of the file-drop channel.
+// they cannot beat, with each other, and with the alternatives a user would
+// pick instead (pipe, Unix socket, TCP loopback, POSIX and Boost message
+// queues, ZeroMQ); and of the file-drop channel.
 //
 // Processes are fork()ed children, pinned when there are at least two CPUs:
 // in two-process rows the parent (or the producer) on one CPU and the child
@@ -19,6 +21,11 @@
 //   futex     sleep   The physical floor of sleep-and-wake IPC: the same
 //                     ping-pong on a 32-bit word, but each side sleeps in
 //                     FUTEX_WAIT and the other wakes it with FUTEX_WAKE.
+//   thread-q  spin    The in-process floor: a lock-free SPSC queue between
+//                     two threads of one process (after Rigtorp's
+//                     SPSCQueue; 1024 slots), pinned like the processes: the
+//                     main thread pushes a 64 B message on a ping queue, the
+//                     other pops it and pushes it on a pong queue.
 //   spsc      spin    ringdrop: a ping ring and a pong ring; the parent
 //                     writes a message of `size` bytes into ping (reserve,
 //                     memcpy, commit), the child copies it into pong (read,
@@ -47,6 +54,58 @@
 // shown for the sleeping rows, over the futex floor's p50; "p50/spsc" over
 // the p50 of the SPSC row of the same mode and size.
 //
+// Zero-copy handover ("rtt" section, alt_zero_copy.cpp), through an SPSC
+// ring of 4 MiB, both sides WaitMode::spin; acks on a second, small ring.
+// The parent reserves room and writes the payload in place (not timed: an
+// "already written" payload, as a producer building its data in the ring
+// would have), then the timed part: commit, the child reads the message,
+// releases it and commits an 8-byte ack, the parent reads the ack.
+//   spsc-zc   spin    64 B and 1 MiB: the child touches only the first 8
+//                     bytes (the seq) of the payload.
+//   spsc-read spin    1 MiB: the child reads every byte (sums it as 64-bit
+//                     words, checked) before it releases. The bytes were
+//                     just written on the other CPU, so they cross caches.
+//   memcpy    inproc  1 MiB: the baseline, one memcpy in one process from a
+//                     buffer just written (not timed) into another.
+// 100000 messages of 64 B, 10000 of 1 MiB (a tenth with --quick), after a
+// lap of the ring; one sample per message, the timed part only.
+//
+// The alternatives ("rtt" section, alt_rtt.cpp; alt_transport.hpp has the
+// interface, alt_fd/alt_mq/alt_zmq.cpp the mechanisms): the parent sends a
+// message of `size` bytes, the child receives it whole and sends it back,
+// the parent receives the echo; sizes 64 B, 4 KiB, 64 KiB, 1 MiB.
+//   pipe      two pipes, one each way (default 64 KiB each);
+//   unix      socketpair(AF_UNIX, SOCK_STREAM), default buffers;
+//   tcp       a connection over 127.0.0.1, TCP_NODELAY on both ends;
+//   posixmq   two POSIX message queues (mq_open) 10 messages deep (the
+//             default msg_max). Only up to /proc/sys/fs/mqueue/msgsize_max
+//             (default 8192 B): the benchmark does not raise that
+//             system-wide limit, and 10 messages of 64 KiB or 1 MiB would
+//             exceed RLIMIT_MSGQUEUE (819200 B), which only CAP_SYS_RESOURCE
+//             may raise. A note names the sizes left out;
+//   boostmq   two boost::interprocess::message_queue, 10 messages deep;
+//   zmq       a ZMQ_PAIR socket each side over ipc:// (abstract socket),
+//             each process with its own context and I/O thread. Built only
+//             when pkg-config finds libzmq (Debian: libzmq3-dev); else a
+//             note says so.
+// Streams (pipe, sockets) carry the messages back to back and the receiver
+// reads until it has exactly `size` bytes. Each in two modes, so spinning
+// compares with spinning and blocking with blocking:
+//   block     blocking calls (read/write, mq_send/mq_receive,
+//             timed_send/timed_receive, zmq_send/zmq_recv);
+//   spin      non-blocking calls retried in a busy loop (O_NONBLOCK fds and
+//             queue, try_send/try_receive, ZMQ_DONTWAIT). Two caveats, also
+//             noted in the output: ZeroMQ's I/O thread shares its process's
+//             CPU with the spinning main thread, and runs only when the
+//             scheduler preempts it (2 CPUs for 4 busy threads); Boost's
+//             try_* still take a process-shared pthread mutex, which sleeps
+//             when contended.
+// The rows are time-bounded, not counted (the mechanisms differ a
+// thousandfold): a warm-up of 1000 round trips (64 B, 4 KiB), 200 (64 KiB)
+// or 20 (1 MiB) — a tenth, at least 20, with --quick — then round trips for
+// 1 s (0.1 s), at most 1 M, at least 20. "p50/spsc" is over the SPSC row of
+// the same mode ("block" over the spin_block row).
+//
 // One-way throughput rows ("throughput"), 64 B and larger messages:
 //   spsc      spin/block  The parent sends N messages as fast as it can
 //                     (reserve, memcpy, stage; publish every 32 messages or
@@ -70,6 +129,19 @@
 // 2-core machine) the rows measure time-slicing as much as the ring. See
 // shared_throughput.cpp for the phases and checks. "/spsc" is msgs/s over
 // the SPSC row of the same mode and size.
+//   thread-q  spin    The in-process floor, 64 B: the main thread pushes N
+//                     = 20 M messages (2 M with --quick) into the thread
+//                     queue, one at a time (no batching), after N/10 of
+//                     warm-up; the clock runs until the other thread has
+//                     popped the last. First in the section.
+//   pipe, unix, tcp, posixmq, boostmq, zmq  block/spin  (alt_throughput.cpp)
+//                     The parent sends messages of `size` bytes, one call
+//                     each (no batching), the child receives each whole and
+//                     checks its seq. A warm-up (10000 messages of 64 B,
+//                     2000 of 4 KiB, 200 of 64 KiB, 20 of 1 MiB; a tenth,
+//                     at least 20, with --quick) that the child confirms;
+//                     then the parent sends for 0.5 s (0.05 s) and an end
+//                     marker, and the clock stops when the child has it.
 //
 // File-drop channel rows (drop_bench.cpp), at the end of each section. The
 // parent publishes with a DropChannel, a child consumes with its own
@@ -125,24 +197,82 @@
 // one, skips inodes freed in the last minutes when it allocates, so a run
 // right after heavy file churn (an earlier run) is slower.
 //
+// Idle CPU ("idle" section, alt_idle.cpp): the child calls read() on an
+// empty SPSC ring; the parent sends nothing for 1 s (0.2 s with --quick),
+// then one 64 B message. The row is the child's CPU time
+// (CLOCK_PROCESS_CPUTIME_ID) from just before read() to just after it
+// returned, with how long it waited, and the ratio ("cpu %").
+//   spsc      block   The default strategy (spin_block, spin_for 50 us):
+//                     should spin 50 us, then sleep on the futex (it also
+//                     wakes every liveness_interval, 50 ms, to check that
+//                     its peer lives).
+//   spsc      spin    WaitMode::spin, for contrast: all of the wait.
+//
+// Columns of the rtt and throughput sections:
+//   cpu/msg   CPU time of every process and thread of the row per message;
+//             a round trip is two messages (for "call", per call). The
+//             floors, thread-q and the alternatives measure it themselves
+//             over the timed part: each process's CLOCK_PROCESS_CPUTIME_ID
+//             (the child's passed back in shared memory), summed. Rows
+//             marked "~" (the rings and the drop rows, whose measurements
+//             do not) are charged with the whole row instead — getrusage
+//             of this process and of its reaped children, set-up, warm-up
+//             and the sorting of samples included — over the timed
+//             messages plus the warm-up where known (ring and drop rtt,
+//             drop throughput): a slight overestimate. A spinning side
+//             burns its CPU whether or not a message is there, so spin rows
+//             cost about (round trip or wall time) x 2 CPUs. No figure for
+//             the zero-copy rows (their untimed writing sits between the
+//             samples).
+//   memory    Buffer memory the mechanism sets aside for messages in flight,
+//             the most it holds before a sender must wait (a limit, not a
+//             measured RSS); both directions for rtt rows, one for
+//             throughput rows: ring rows the rings' data capacity; atomic
+//             and futex the 128-byte line; thread-q its slots; pipe the
+//             pipe's capacity (F_GETPIPE_SZ); unix the sender's SO_SNDBUF
+//             (a Unix stream charges bytes in flight there); tcp the
+//             sender's SO_SNDBUF plus the receiver's SO_RCVBUF, read at the
+//             end of the row (TCP autotunes them); posixmq depth x message
+//             size; boostmq the queue's shared-memory segment; zmq its
+//             high-water marks (1000 messages a side, each way) x message
+//             size, kernel socket buffers not counted. "-": unknown or
+//             none (drop rows keep their messages in files).
+//
 // Targets:
 //   - busy-spin 64 B round trip within 1.5x of the atomic floor (p50);
-//   - 64 B one-way throughput of at least 30 M messages/s (spin);
-//   - forced-sleep 64 B round trip within 1.1x of the futex floor (p50).
+//   - busy-spin 64 B round trip at least 4x faster (p50) than the fastest
+//     spinning alternative measured;
+//   - forced-sleep 64 B round trip within 1.1x of the futex floor (p50);
+//   - 64 B one-way throughput of at least 30 M messages/s (spin, batched);
+//   - 64 B one-way throughput at least 1.5x that of the fastest alternative
+//     measured (either mode);
+//   - default mode, peer idle: the waiting consumer burns at most 0.1% of
+//     the idle time (taken as "no CPU burned");
+//   - zero-copy: handing over an already-written 1 MiB costs within 2x of
+//     handing over 64 B (spsc-zc p50s);
+//   - zero-copy with the reader touching every byte of 1 MiB within 1.2x of
+//     one memcpy of 1 MiB (spsc-read over memcpy p50).
 // They are reported at the end; this is a benchmark, not a test, so missing
 // one does not change the exit status.
 //
 // Options:
-//   --quick       10x fewer iterations (a smoke run for CI, about 15 s)
+//   --quick       10x fewer iterations, 10x shorter time-bounded rows (a
+//                 smoke run for CI, about 15-25 s; a full run takes about
+//                 2.5-4 minutes on a 2-core machine)
 //   --json FILE   also write one JSON object per row (JSON lines):
-//                 {"metric":"rtt"|"throughput", "mechanism":"call"|"atomic"|
-//                  "futex"|"spsc"|"mpmc"|"broadcast"|"drop"|"drop-sync"|
-//                  "socket", "mode", "topology"
-//                  ("1->1", "2->1", "1->2", "1->4"; null for "call"),
-//                  "size", "iters", "p50_ns", "p99_ns", "p999_ns",
-//                  "msgs_per_s", "mb_per_s", "ratio_to_floor",
-//                  "floor":"atomic"|"futex", "ratio_to_atomic",
-//                  "ratio_to_spsc"}, null where a field does not apply.
+//                 {"metric":"rtt"|"throughput"|"idle", "mechanism":"call"|
+//                  "atomic"|"futex"|"thread-q"|"spsc"|"mpmc"|"broadcast"|
+//                  "spsc-zc"|"spsc-read"|"memcpy"|"pipe"|"unix"|"tcp"|
+//                  "posixmq"|"boostmq"|"zmq"|"drop"|"drop-sync"|"socket",
+//                  "mode", "topology" ("1->1", "2->1", "1->2", "1->4"; null
+//                  for "call" and "memcpy"), "size", "iters", "p50_ns",
+//                  "p99_ns", "p999_ns", "msgs_per_s", "mb_per_s",
+//                  "cpu_ns_per_msg", "cpu_scope":"timed"|"row",
+//                  "memory_bytes", "idle_ns", "alternative" (true for the
+//                  alternatives), "ratio_to_floor", "floor":"atomic"|"futex",
+//                  "ratio_to_atomic", "ratio_to_spsc"}, null where a field
+//                 does not apply. An idle row has iters 1, idle_ns the wait
+//                 and cpu_ns_per_msg the CPU burned over it.
 //                 ratio_to_floor is p50 over the row's own floor: the futex
 //                 for sleeping rows, the atomic otherwise. ratio_to_spsc is
 //                 p50 (rtt) or msgs/s (throughput) over the SPSC row's of
@@ -150,16 +280,25 @@
 // Exit status: 0 on success, 1 on any error (a ringdrop error is printed with
 // its message and last_error_detail()), 2 on a usage error. Every blocking
 // step has a 10 s timeout; nothing waits forever, and every child is killed
-// and reaped on an error. The shm names (ringdrop-pingpong-<pid>-<n>-<i>)
-// are removed as soon as every process has opened them, so even a killed
-// run leaves nothing in /dev/shm.
+// and reaped on an error (the alternatives' blocking calls are interrupted
+// every second by SIGALRM to check theirs, see WatchdogTimer). The shm names
+// (ringdrop-pingpong-<pid>-<n>-<i>) are removed as soon as every process has
+// opened them, the POSIX and Boost queues as soon as they are made (the
+// processes share them across fork), and ZeroMQ uses an abstract socket, so
+// even a killed run leaves nothing in /dev/shm or /dev/mqueue.
 //
-// Files: harness (processes, timing), report (table, JSON), ring_io (the
-// three ring kinds behind one interface), floors, ring_rtt, spsc_throughput,
-// shared_throughput, drop_bench; benches.hpp lists the measurements.
+// Files: harness (processes, timing, CPU time), report (table, JSON,
+// targets), ring_io (the three ring kinds behind one interface), floors,
+// ring_rtt, spsc_throughput, shared_throughput, drop_bench; alt_transport
+// (the alternatives behind one interface) with alt_fd, alt_mq, alt_zmq,
+// alt_measure (what alt_rtt and alt_throughput share), alt_thread_queue,
+// alt_zero_copy, alt_idle; benches.hpp lists the measurements.
 #include <cstdio>
+#include <iterator>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "benches.hpp"
 
@@ -172,19 +311,110 @@ constexpr uint64_t kSharedThroughputSizes[] = {64, 4 * KiB};
 constexpr Topology kMpmcTopologies[] = {{1, 1, "1->1"}, {2, 1, "2->1"}, {1, 2, "1->2"}};
 constexpr Topology kBroadcastTopologies[] = {{1, 1, "1->1"}, {1, 2, "1->2"}, {1, 4, "1->4"}};
 constexpr uint64_t kDropLargeSize = 64 * MiB;  // 16 MiB with --quick
+constexpr uint64_t kSharedCapacity = 4 * MiB;  // shared_throughput.cpp's ring
+
+// ================================================================ whole-row CPU, memory
+
+/// Runs `measure` and charges its row with the CPU time of every process of
+/// the row from set-up to teardown (this one's and its reaped children's),
+/// over `messages` (a function of the row): for the measurements that do
+/// not time their CPU themselves.
+template <class Measure, class Messages>
+Row with_row_cpu(Measure&& measure, Messages&& messages) {
+  const uint64_t before = self_and_children_cpu_ns();
+  Row row = measure();
+  set_cpu(row, self_and_children_cpu_ns() - before, messages(row));
+  row.cpu_whole_row = true;
+  return row;
+}
+
+/// A ring round-trip row: its warm-up is warmup_for(), two rings of rtt_capacity().
+template <class Ring>
+Row ring_rtt(const Context& ctx, const NamedMode& mode, uint64_t size) {
+  const uint64_t capacity = rtt_capacity<Ring>(size);
+  Row row = with_row_cpu([&] { return measure_ring_rtt<Ring>(ctx, mode, size); },
+                         [&](const Row& r) {
+                           return 2 * (warmup_for<Ring>(r.iters, capacity, size) + r.iters);
+                         });
+  row.memory_bytes = 2 * capacity;
+  return row;
+}
+
+/// Messages of a throughput row, the warm-up lap not counted.
+uint64_t timed_messages(const Row& row) { return row.iters; }
+
+/// spsc_throughput.cpp's rings: 4 MiB of data (16 MiB for 1 MiB messages)
+/// and a 4 KiB ring for the acknowledgements.
+uint64_t spsc_throughput_memory(uint64_t size) { return (size >= MiB ? 16 : 4) * MiB + 4 * KiB; }
+
+// ================================================================ sections
 
 void run_latency(const Context& ctx, Report& report) {
   report.begin_rtt_section();
   report.add(measure_call(ctx));
   report.add(measure_atomic_floor(ctx));
   report.add(measure_futex_floor(ctx));
+  report.add(measure_thread_queue_rtt(ctx));
   for (const NamedMode& mode : {spin_mode(), block_mode(), sleep_mode()}) {
-    for (uint64_t size : kSpscSizes) report.add(measure_ring_rtt<SpscRing>(ctx, mode, size));
+    for (uint64_t size : kSpscSizes) report.add(ring_rtt<SpscRing>(ctx, mode, size));
   }
   for (const NamedMode& mode : {spin_mode(), block_mode()}) {
-    report.add(measure_ring_rtt<MpmcRing>(ctx, mode, kSharedRttSize));
-    report.add(measure_ring_rtt<BroadcastRing>(ctx, mode, kSharedRttSize));
+    report.add(ring_rtt<MpmcRing>(ctx, mode, kSharedRttSize));
+    report.add(ring_rtt<BroadcastRing>(ctx, mode, kSharedRttSize));
   }
+}
+
+void run_zero_copy(const Context& ctx, Report& report) {
+  report.note("zero-copy handover through an spsc ring (spin): the payload is written in place,");
+  report.note("untimed; timed: commit -> child reads (spsc-zc: only the seq; spsc-read: sums");
+  report.note("every byte) -> releases -> acks. memcpy: one in-process copy of 1 MiB");
+  report.add(measure_handover(ctx, 64, false));
+  report.add(measure_handover(ctx, MiB, false));
+  report.add(measure_handover(ctx, MiB, true));
+  report.add(measure_memcpy(ctx, MiB));
+}
+
+/// The sizes a mechanism cannot carry, one note per reason:
+/// "posixmq 64 KiB, 1 MiB: not measured: ...".
+void note_unsupported(const Report& report, const Mechanism& mechanism) {
+  std::vector<std::pair<std::string, std::string>> notes;  // reason, sizes
+  for (uint64_t size : kSpscSizes) {
+    const std::string reason = mechanism.unsupported(size);
+    if (reason.empty()) continue;
+    if (notes.empty() || notes.back().first != reason) notes.push_back({reason, ""});
+    std::string& sizes = notes.back().second;
+    sizes += (sizes.empty() ? "" : ", ") + format_size(size);
+  }
+  for (const auto& [reason, sizes] : notes) {
+    report.note((std::string(mechanism.name) + " " + sizes + ": not measured: " + reason).c_str());
+  }
+}
+
+/// Every alternative, blocking then spinning, at every size it can carry.
+void run_alternatives(const Context& ctx, Report& report, Metric metric) {
+  for (const Mechanism& mechanism : alternatives()) {
+    note_unsupported(report, mechanism);
+    for (const AltWait wait : {AltWait::block, AltWait::spin}) {
+      for (uint64_t size : kSpscSizes) {
+        if (!mechanism.unsupported(size).empty()) continue;
+        report.add(metric == Metric::rtt ? measure_alt_rtt(ctx, mechanism, wait, size)
+                                         : measure_alt_throughput(ctx, mechanism, wait, size));
+      }
+    }
+  }
+}
+
+void note_alternatives(const Report& report) {
+  report.note("alternatives: block = blocking calls, spin = non-blocking calls in a busy loop.");
+  report.note("zmq: each process's I/O thread shares its CPU with the main thread, so a spinning");
+  report.note("main thread gives way only when preempted; boostmq spin: try_* still take a");
+  report.note("process-shared pthread mutex, which sleeps when contended");
+}
+
+void run_alternatives_latency(const Context& ctx, Report& report) {
+  note_alternatives(report);
+  report.note("rtt: fixed-size messages echoed, each round trip timed; 1 s a row (0.1 s --quick)");
+  run_alternatives(ctx, report, Metric::rtt);
 }
 
 void run_drop_latency(const Context& ctx, Report& report) {
@@ -193,7 +423,9 @@ void run_drop_latency(const Context& ctx, Report& report) {
   report.note("notify: inotify; poll: a scan every 10 ms (mostly the wait for it);");
   report.note("drop-sync: durable, publish and ack fsync");
   for (const DropSetup& setup : {drop_notify(), drop_poll(), drop_sync_notify()}) {
-    report.add(measure_drop_latency(ctx, setup));
+    // A tenth of the samples again as warm-up; a round trip is two messages.
+    report.add(with_row_cpu([&] { return measure_drop_latency(ctx, setup); },
+                            [](const Row& r) { return 2 * (r.iters + r.iters / 10); }));
   }
 }
 
@@ -201,15 +433,24 @@ template <class Ring, size_t N>
 void run_shared_throughput(const Context& ctx, Report& report, const Topology (&topologies)[N]) {
   for (uint64_t size : kSharedThroughputSizes) {
     for (const Topology& topology : topologies) {
-      report.add(measure_shared_throughput<Ring>(ctx, topology, size));
+      Row row = with_row_cpu(
+          [&] { return measure_shared_throughput<Ring>(ctx, topology, size); }, timed_messages);
+      row.memory_bytes = kSharedCapacity;
+      report.add(row);
     }
   }
 }
 
 void run_throughput(const Context& ctx, Report& report) {
   report.begin_throughput_section();
+  report.add(measure_thread_queue_throughput(ctx));
   for (const NamedMode& mode : {spin_mode(), block_mode()}) {
-    for (uint64_t size : kSpscSizes) report.add(measure_spsc_throughput(ctx, mode, size));
+    for (uint64_t size : kSpscSizes) {
+      Row row = with_row_cpu([&] { return measure_spsc_throughput(ctx, mode, size); },
+                             timed_messages);
+      row.memory_bytes = spsc_throughput_memory(size);
+      report.add(row);
+    }
   }
   report.note("mpmc, broadcast: one process per producer / consumer, all waiting with spin_block;");
   report.note("producers share one CPU, consumers the other: with more processes than cores,");
@@ -217,6 +458,11 @@ void run_throughput(const Context& ctx, Report& report) {
   report.note("subscriber. /spsc: over the spsc block row of the same size");
   run_shared_throughput<MpmcRing>(ctx, report, kMpmcTopologies);
   run_shared_throughput<BroadcastRing>(ctx, report, kBroadcastTopologies);
+}
+
+void run_alternatives_throughput(const Context& ctx, Report& report) {
+  report.note("alternatives: one call per message, no batching; 0.5 s a row (0.05 s --quick)");
+  run_alternatives(ctx, report, Metric::throughput);
 }
 
 void note_ratio(const Report& report, const Row& row, const Row& baseline) {
@@ -229,18 +475,28 @@ void note_ratio(const Report& report, const Row& row, const Row& baseline) {
 void run_drop_throughput(const Context& ctx, Report& report) {
   report.note("drop 64 B: published as fast as possible, claimed, read and acked by the child");
   for (const DropSetup& setup : {drop_notify(), drop_poll()}) {
-    report.add(measure_drop_throughput(ctx, setup, report));
+    // A warm-up of a tenth first.
+    report.add(with_row_cpu([&] { return measure_drop_throughput(ctx, setup, report); },
+                            [](const Row& r) { return r.iters + r.iters / 10; }));
   }
   report.note("large: socket copies the bytes; drop move renames a written file in, drop write");
   report.note("writes it from memory; the child map()s it; both sum every byte");
   const uint64_t size = ctx.divisor > 1 ? kDropLargeSize / 4 : kDropLargeSize;
-  const Row copied = measure_socket_copy(ctx, size);
+  const auto plus_warmup = [](const Row& r) { return r.iters + 1; };  // one untimed transfer
+  const Row copied = with_row_cpu([&] { return measure_socket_copy(ctx, size); }, plus_warmup);
   report.add(copied);
   for (const LargePublish how : {LargePublish::move, LargePublish::write}) {
-    const Row passed = measure_drop_large(ctx, how, size);
+    const Row passed =
+        with_row_cpu([&] { return measure_drop_large(ctx, how, size); }, plus_warmup);
     report.add(passed);
     note_ratio(report, passed, copied);
   }
+}
+
+void run_idle(const Context& ctx, Report& report) {
+  report.begin_idle_section();
+  report.add(measure_idle_cpu(ctx, block_mode()));
+  report.add(measure_idle_cpu(ctx, spin_mode()));
 }
 
 struct Options {
@@ -286,9 +542,13 @@ int run(const Options& options) {
   Report report(options.json_path);
   print_setup(ctx);
   run_latency(ctx, report);
+  run_zero_copy(ctx, report);
+  run_alternatives_latency(ctx, report);
   run_drop_latency(ctx, report);
   run_throughput(ctx, report);
+  run_alternatives_throughput(ctx, report);
   run_drop_throughput(ctx, report);
+  run_idle(ctx, report);
   report.print_targets();
   const double seconds = static_cast<double>(ns_between(start, Clock::now())) / 1e9;
   std::printf("\ntotal time %.1f s\n", seconds);

@@ -10,6 +10,7 @@ packages=(
   capnproto libcapnp-dev      # typed messages
   libgtest-dev                # tests
   libbenchmark-dev            # micro-benchmarks
+  libzmq3-dev                 # ZeroMQ rows of ringdrop-pingpong (bench only)
 )
 
 missing=()

@@ -1,0 +1,62 @@
+// alt_idle.cpp — what a consumer burns while its producer is idle. The
+// child opens an SPSC ring and calls read() with nothing there; the parent
+// sends nothing for 1 s (0.2 s with --quick), then one 64 B message. The
+// child's CPU time (CLOCK_PROCESS_CPUTIME_ID) from just before read() to
+// just after it returns is the row, with the time it waited:
+//   spsc block  the default strategy (spin_block, spin_for 50 us): it
+//               should spin 50 us, then sleep on the futex until woken;
+//   spsc spin   WaitMode::spin, for contrast: all of the wait.
+#include <thread>
+
+#include "benches.hpp"
+
+namespace pingpong {
+
+namespace {
+
+constexpr std::chrono::nanoseconds kIdle = 1s;
+constexpr uint64_t kSize = 64;
+
+struct IdleReport {
+  alignas(128) std::atomic<uint64_t> cpu_ns{0};
+  std::atomic<uint64_t> waited_ns{0};
+};
+
+struct Ends {
+  ringdrop::SpscProducer tx;
+  ringdrop::SpscConsumer rx;
+};
+
+/// Child side: one read() that has to wait; how long, and at what CPU cost.
+void wait_for_one(const RingNames& names, WaitStrategy wait, IdleReport& report) {
+  Ends ends{open_tx<SpscRing>(names[kPong], OpenMode::open, 0, 0, wait),
+            open_rx<SpscRing>(names[kPing], OpenMode::open, 0, 0, wait)};
+  send_ack(ends.tx, kAttached);
+  const uint64_t cpu_start = process_cpu_ns();
+  const auto start = Clock::now();
+  const auto view = take(ends.rx.read(kTimeout), "idle read");
+  const auto end = Clock::now();
+  report.cpu_ns = process_cpu_ns() - cpu_start;
+  report.waited_ns = ns_between(start, end);
+  if (view.size() != kSize) throw BenchError("idle: a message of the wrong size");
+  release_reads(ends.rx);
+}
+
+}  // namespace
+
+Row measure_idle_cpu(const Context& ctx, const NamedMode& mode) {
+  RingNames names(2);
+  Ends ends{open_tx<SpscRing>(names[kPing], OpenMode::create, 64 * KiB, kSize, mode.wait),
+            open_rx<SpscRing>(names[kPong], OpenMode::create, 4096, 8, mode.wait)};
+  SharedMemory<IdleReport> report;
+  Child child(ctx.cpus.child, [&] { wait_for_one(names, mode.wait, *report); });
+  await_attached(ends.rx, names, child);
+  std::this_thread::sleep_for(ctx.divisor > 1 ? kIdle / 5 : kIdle);
+  std::vector<std::byte> payload(kSize, std::byte{0x5a});
+  write_message(ends.tx, 0, payload);
+  check(ends.tx.commit(kSize), "commit");
+  child.wait();
+  return idle_row("spsc", mode.name, kSize, report->waited_ns, report->cpu_ns);
+}
+
+}  // namespace pingpong
