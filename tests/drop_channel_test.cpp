@@ -31,6 +31,11 @@ using namespace std::chrono_literals;
 using test::to_bytes;
 using test::exists;
 using test::fast_drop;
+using test::open_channel;
+using test::open_consumer;
+using test::publish;
+using test::header;
+using test::expect_nothing_ready;
 using test::list_dir;
 using test::read_text;
 using test::ScopedDir;
@@ -42,24 +47,6 @@ namespace {
 
 using Names = std::vector<std::string>;
 
-DropChannel open_channel(const ScopedDir& dir, DropOptions options = fast_drop()) {
-  auto ch = DropChannel::open(dir.root(), std::move(options));
-  if (!ch) throw std::runtime_error("open " + dir.root() + ": " + ch.error().message() + " — " + last_error_detail());
-  return std::move(*ch);
-}
-
-DropConsumer open_consumer(const DropChannel& ch) {
-  auto rx = DropConsumer::open(ch);
-  if (!rx) throw std::runtime_error("consumer: " + rx.error().message() + " — " + last_error_detail());
-  return std::move(*rx);
-}
-
-std::string publish(DropChannel& ch, std::string_view text, const DropHeaders& headers = {}) {
-  auto id = ch.publish(to_bytes(text), headers);
-  if (!id) throw std::runtime_error("publish: " + id.error().message() + " — " + last_error_detail());
-  return *id;
-}
-
 uint64_t now_ns() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                    std::chrono::system_clock::now().time_since_epoch())
@@ -67,11 +54,6 @@ uint64_t now_ns() {
 }
 
 uint64_t now_ms() { return now_ns() / 1'000'000; }
-
-std::string header(const DropClaim& c, std::string_view key) {
-  auto it = c.headers().find(key);
-  return it == c.headers().end() ? "<missing>" : it->second;
-}
 
 // "<a>.<b>.<c>" split at dots.
 std::vector<std::string> fields(const std::string& name) {
@@ -136,16 +118,6 @@ DropCounts counts(const DropChannel& ch) {
   auto c = ch.counts();
   if (!c) throw std::runtime_error("counts: " + c.error().message());
   return *c;
-}
-
-// Nothing is ready now: a fresh scan finds nothing to claim.
-void expect_nothing_ready(DropConsumer& rx, const std::string& why) {
-  EXPECT_FALSE(rx.scan()) << why;
-  auto c = rx.try_claim();
-  EXPECT_FALSE(c) << why << ": delivered " << (c ? c->id() : "");
-  if (!c) {
-    EXPECT_EQ(c.error(), errc::would_block) << why;
-  }
 }
 
 }  // namespace

@@ -33,6 +33,11 @@ using namespace ringdrop;
 using namespace std::chrono_literals;
 using test::exists;
 using test::fast_drop;
+using test::open_channel;
+using test::open_consumer;
+using test::publish;
+using test::header;
+using test::expect_nothing_ready;
 using test::list_dir;
 using test::read_text;
 using test::ScopedDir;
@@ -43,39 +48,6 @@ using test::to_bytes;
 namespace {
 
 using Names = std::vector<std::string>;
-
-DropChannel open_channel(const ScopedDir& dir, DropOptions options = fast_drop()) {
-  auto ch = DropChannel::open(dir.root(), std::move(options));
-  if (!ch) throw std::runtime_error("open " + dir.root() + ": " + ch.error().message() + " — " + last_error_detail());
-  return std::move(*ch);
-}
-
-DropConsumer open_consumer(const DropChannel& ch) {
-  auto rx = DropConsumer::open(ch);
-  if (!rx) throw std::runtime_error("consumer: " + rx.error().message() + " — " + last_error_detail());
-  return std::move(*rx);
-}
-
-std::string publish(DropChannel& ch, std::string_view text, const DropHeaders& headers = {}) {
-  auto id = ch.publish(to_bytes(text), headers);
-  if (!id) throw std::runtime_error("publish: " + id.error().message() + " — " + last_error_detail());
-  return *id;
-}
-
-std::string header(const DropClaim& c, std::string_view key) {
-  auto it = c.headers().find(key);
-  return it == c.headers().end() ? "<missing>" : it->second;
-}
-
-// Nothing is ready now: a fresh scan finds nothing to claim.
-void expect_nothing_ready(DropConsumer& rx, const std::string& why) {
-  EXPECT_FALSE(rx.scan()) << why;
-  auto c = rx.try_claim();
-  EXPECT_FALSE(c) << why << ": delivered " << (c ? c->id() : "");
-  if (!c) {
-    EXPECT_EQ(c.error(), errc::would_block) << why;
-  }
-}
 
 // A key's file name as the library stores it hashed: "h-" and 32 hex digits.
 bool is_hashed_name(const std::string& n) {

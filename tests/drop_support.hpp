@@ -282,4 +282,40 @@ int in_child(F body) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+
+// --- opening and publishing, failing the test with the library's detail ---
+
+inline DropChannel open_channel(const ScopedDir& dir, DropOptions options = fast_drop()) {
+  auto ch = DropChannel::open(dir.root(), std::move(options));
+  if (!ch) throw std::runtime_error("open " + dir.root() + ": " + ch.error().message() + " — " + last_error_detail());
+  return std::move(*ch);
+}
+
+inline DropConsumer open_consumer(const DropChannel& ch) {
+  auto rx = DropConsumer::open(ch);
+  if (!rx) throw std::runtime_error("consumer: " + rx.error().message() + " — " + last_error_detail());
+  return std::move(*rx);
+}
+
+inline std::string publish(DropChannel& ch, std::string_view text, const DropHeaders& headers = {}) {
+  auto id = ch.publish(to_bytes(text), headers);
+  if (!id) throw std::runtime_error("publish: " + id.error().message() + " — " + last_error_detail());
+  return *id;
+}
+
+inline std::string header(const DropClaim& c, std::string_view key) {
+  auto it = c.headers().find(key);
+  return it == c.headers().end() ? "<missing>" : it->second;
+}
+
+// Nothing is ready now: a fresh scan finds nothing to claim.
+inline void expect_nothing_ready(DropConsumer& rx, const std::string& why) {
+  EXPECT_FALSE(rx.scan()) << why;
+  auto c = rx.try_claim();
+  EXPECT_FALSE(c) << why << ": delivered " << (c ? c->id() : "");
+  if (!c) {
+    EXPECT_EQ(c.error(), errc::would_block) << why;
+  }
+}
+
 }  // namespace ringdrop::test
