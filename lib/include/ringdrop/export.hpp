@@ -1,6 +1,7 @@
 // ringdrop/export.hpp — symbol visibility. The library is built with hidden
-// visibility by default; only what is marked RINGDROP_API is exported from
-// libringdrop.so.
+// visibility by default; RINGDROP_API marks what a linked program may use.
+// libringdrop.so then exports only the C ABI (ringdrop_*: a version script,
+// bindings/c/ringdrop.map); C++ programs link the static library.
 #pragma once
 
 #if defined(RINGDROP_STATIC_DEFINE)
