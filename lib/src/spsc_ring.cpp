@@ -212,8 +212,16 @@ SpscProducer& SpscProducer::operator=(SpscProducer&& o) noexcept {
 
 SpscProducer::~SpscProducer() { detach(); }
 
-uint64_t SpscProducer::max_message_size() const noexcept {
-  return std::min<uint64_t>(capacity_ - kRecordHeader - kEndMarker, UINT32_MAX & ~uint64_t{7});
+namespace {
+uint64_t max_message_for(uint64_t capacity) noexcept {
+  return std::min<uint64_t>(capacity - kRecordHeader - kEndMarker, UINT32_MAX & ~uint64_t{7});
+}
+}  // namespace
+
+uint64_t SpscProducer::max_message_size() const noexcept { return max_message_for(capacity_); }
+
+uint64_t SpscConsumer::max_message_size() const noexcept {
+  return max_message_for(capacity_);
 }
 
 // Room for `bytes` more after what is staged, plus the end marker.

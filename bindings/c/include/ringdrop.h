@@ -19,8 +19,8 @@
  * the SONAME (libringdrop.so.<major>) changes with the major version. Only
  * ringdrop_* symbols are exported from libringdrop.so.
  *
- * This first part is the library itself: versions and errors. Handles for
- * the rings, the file-drop channel and request/response follow. */
+ * Parts: versions and errors; rings. The file-drop channel and
+ * request/response follow. */
 #ifndef RINGDROP_H
 #define RINGDROP_H
 
@@ -82,6 +82,95 @@ const char* ringdrop_strerror(int code);
  * version 7, this library speaks 1"); "" when there is none. The text stays
  * valid until the next ringdrop call on this thread. */
 const char* ringdrop_last_error_message(void);
+
+/* ---------------------------------------------------------------- rings
+ *
+ * One handle type for every ring kind and role: an SPSC producer or
+ * consumer, an MPMC producer or consumer, a broadcast publisher or
+ * subscriber. The semantics are those of the C++ classes
+ * (lib/include/ringdrop/spsc_ring.hpp, mpmc_ring.hpp, broadcast_ring.hpp).
+ *
+ * Timeouts are in nanoseconds: 0 looks once (RINGDROP_ETIMEDOUT if there is
+ * nothing), a negative timeout is RINGDROP_EINVAL (no call waits forever).
+ *
+ * A handle belongs to one thread at a time. */
+
+typedef struct ringdrop_ring ringdrop_ring;
+
+/* Ring kinds. */
+#define RINGDROP_RING_SPSC 1      /* one producer, one consumer */
+#define RINGDROP_RING_MPMC 2      /* producers, competing consumers */
+#define RINGDROP_RING_BROADCAST 3 /* one publisher, every subscriber sees all */
+
+/* Roles (for broadcast: publisher and subscriber). */
+#define RINGDROP_ROLE_PRODUCER 1
+#define RINGDROP_ROLE_CONSUMER 2
+
+/* Opening. */
+#define RINGDROP_OPEN 0           /* it must exist (RINGDROP_ENOTFOUND) */
+#define RINGDROP_CREATE 1         /* it must not (RINGDROP_EEXISTS) */
+#define RINGDROP_OPEN_OR_CREATE 2
+
+/* How a blocked call waits. */
+#define RINGDROP_WAIT_SPIN_BLOCK 0 /* spin briefly, then sleep on a futex (default) */
+#define RINGDROP_WAIT_SPIN 1       /* busy-spin: lowest latency, burns a core */
+#define RINGDROP_WAIT_SPIN_YIELD 2 /* spin, yielding the CPU between checks */
+
+/* Options of ringdrop_ring_open. Fill with ringdrop_ring_options_init(),
+ * then change what you need: fields are only ever added at the end, and
+ * `size` tells the library which ones this program knows. */
+typedef struct ringdrop_ring_options {
+  unsigned long size;            /* sizeof(ringdrop_ring_options), set by _init */
+  unsigned long long capacity;   /* data bytes when creating; 0: 1 MiB (or as found) */
+  unsigned int cell_size;        /* MPMC/broadcast cell bytes (power of two >= 64); 0: 256 */
+  int file_backed;               /* 1: `name` is a file path, not a shm name */
+  int wait_mode;                 /* RINGDROP_WAIT_* */
+  long long spin_ns;             /* spin before sleeping or yielding; < 0: default */
+  long long liveness_ns;         /* how often a waiter checks its peer lives; < 0: default */
+  int overwrite;                 /* broadcast, at creation: lap slow subscribers */
+  int drop_on_consumer_death;    /* MPMC, at creation: a dead consumer's messages are lost */
+  int start_at_oldest;           /* broadcast subscriber: begin at the oldest message kept */
+  unsigned int mode;             /* permission bits when creating; 0: 0600 */
+} ringdrop_ring_options;
+
+void ringdrop_ring_options_init(ringdrop_ring_options* options);
+
+/* Opens (or creates) ring `name` of `kind` in `role`; *ring is the handle.
+ * `options` may be NULL for the defaults. */
+int ringdrop_ring_open(const char* name, int kind, int role, int how,
+                       const ringdrop_ring_options* options, ringdrop_ring** ring);
+/* Leaves the ring (the peer sees RINGDROP_EPEERGONE). NULL: no-op. */
+void ringdrop_ring_close(ringdrop_ring* ring);
+/* Removes the ring's name (a shm name, or a file when file_backed). */
+int ringdrop_ring_remove(const char* name, int file_backed);
+
+/* The largest message this ring can carry, into *size. */
+int ringdrop_ring_max_message_size(const ringdrop_ring* ring, unsigned long long* size);
+
+/* Copies `size` bytes in as one message; waits up to timeout_ns for room. */
+int ringdrop_ring_send(ringdrop_ring* ring, const void* data, unsigned long long size,
+                       long long timeout_ns);
+/* Copies the next message out into `buffer` (`capacity` bytes); its size
+ * into *size. If it does not fit, RINGDROP_EMSGSIZE with *size = the size
+ * needed, and the message stays: the next receive or read returns it. */
+int ringdrop_ring_receive(ringdrop_ring* ring, void* buffer, unsigned long long capacity,
+                          unsigned long long* size, long long timeout_ns);
+
+/* Zero-copy writing: *data points at `size` bytes inside the ring, 8-byte
+ * aligned; write the message there, then commit the bytes used (<= size). */
+int ringdrop_ring_reserve(ringdrop_ring* ring, unsigned long long size, long long timeout_ns,
+                          void** data);
+int ringdrop_ring_commit(ringdrop_ring* ring, unsigned long long used);
+
+/* Zero-copy reading: *data and *size describe the next message in place,
+ * valid until ringdrop_ring_release. Several reads may precede one release,
+ * which hands back everything read. */
+int ringdrop_ring_read(ringdrop_ring* ring, long long timeout_ns, const void** data,
+                       unsigned long long* size);
+int ringdrop_ring_release(ringdrop_ring* ring);
+
+/* Broadcast subscribers: messages missed at the last RINGDROP_EMESSAGELOST. */
+int ringdrop_ring_last_missed(const ringdrop_ring* ring, unsigned long long* missed);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -147,6 +147,8 @@ class RINGDROP_API BroadcastSubscriber {
   uint64_t last_missed() const noexcept { return last_missed_; }
   /// The number of the next message this subscriber will read.
   uint64_t position() const noexcept { return next_; }
+  /// The largest message the ring carries (cell size - 16).
+  uint64_t max_message_size() const noexcept { return cell_size_ - 16; }
   SharedRingStats stats() const;
   const Segment& segment() const noexcept { return segment_; }
 

@@ -184,6 +184,8 @@ class RINGDROP_API SpscConsumer {
   Result<std::vector<std::byte>> receive(std::chrono::nanoseconds timeout);
 
   SpscStats stats() const noexcept;
+  /// The largest message the ring carries (as the producer's).
+  uint64_t max_message_size() const noexcept;
   const Segment& segment() const noexcept { return segment_; }
 
  private:
