@@ -71,6 +71,8 @@ std::error_code fail(std::error_code e, std::string detail) {
   return e;
 }
 
+void clear_last_error() noexcept { t_last_detail.clear(); }
+
 std::error_code from_errno(int err) noexcept {
   switch (err) {
     case EACCES:

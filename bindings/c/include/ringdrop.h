@@ -79,8 +79,9 @@ const char* ringdrop_version_string(void);
 const char* ringdrop_strerror(int code);
 
 /* The detail of the last failure on this thread ("shm:orders has layout
- * version 7, this library speaks 1"); "" when there is none. The text stays
- * valid until the next ringdrop call on this thread. */
+ * version 7, this library speaks 1"); "" when the last call succeeded or its
+ * failure needs no detail (a timeout). The text stays valid until the next
+ * ringdrop call on this thread. */
 const char* ringdrop_last_error_message(void);
 
 /* ---------------------------------------------------------------- rings
@@ -92,6 +93,10 @@ const char* ringdrop_last_error_message(void);
  *
  * Timeouts are in nanoseconds: 0 looks once (RINGDROP_ETIMEDOUT if there is
  * nothing), a negative timeout is RINGDROP_EINVAL (no call waits forever).
+ * A waiter checks that its peer lives every liveness interval (options'
+ * liveness_ns, 50 ms by default): a wait shorter than that reports a dead
+ * peer as RINGDROP_ETIMEDOUT; wait longer to see RINGDROP_EPEERGONE. (Every
+ * message the peer committed is delivered first.)
  *
  * A handle belongs to one thread at a time. */
 
@@ -164,7 +169,8 @@ int ringdrop_ring_commit(ringdrop_ring* ring, unsigned long long used);
 
 /* Zero-copy reading: *data and *size describe the next message in place,
  * valid until ringdrop_ring_release. Several reads may precede one release,
- * which hands back everything read. */
+ * which hands back everything read — including a message a receive kept
+ * because it did not fit (release only after you have it). */
 int ringdrop_ring_read(ringdrop_ring* ring, long long timeout_ns, const void** data,
                        unsigned long long* size);
 int ringdrop_ring_release(ringdrop_ring* ring);

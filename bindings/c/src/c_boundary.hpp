@@ -28,6 +28,7 @@ void note(const char* what) noexcept;
 
 template <class Body>
 int guard(Body&& body) noexcept {
+  detail::clear_last_error();  // a detail belongs to this call's failure, or there is none
   try {
     return to_code(body());
   } catch (const std::bad_alloc&) {

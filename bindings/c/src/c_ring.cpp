@@ -223,7 +223,11 @@ RINGDROP_API int ringdrop_ring_commit(ringdrop_ring* ring, unsigned long long us
           if constexpr (is_consumer<std::decay_t<decltype(end)>>) {
             return invalid("commit: this handle is a consumer");
           } else {
-            return end.commit(static_cast<std::size_t>(used));
+            const auto ec = end.commit(static_cast<std::size_t>(used));
+            if (ec == errc::invalid_argument) {
+              return detail::fail(ec, "commit: nothing reserved, or more than was reserved");
+            }
+            return ec;
           }
         },
         ring->end);

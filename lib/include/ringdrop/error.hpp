@@ -99,6 +99,9 @@ RINGDROP_API std::error_code fail(std::error_code e, std::string detail);
 inline std::error_code fail(errc e, std::string detail) {
   return fail(make_error_code(e), std::move(detail));
 }
+/// Forgets this thread's last detail (the C ABI does so at each call, so a
+/// detail always belongs to the failure just reported).
+RINGDROP_API void clear_last_error() noexcept;
 /// errno as an error_code, mapped to a ringdrop code where one fits.
 RINGDROP_API std::error_code from_errno(int err) noexcept;
 }  // namespace detail
