@@ -1,0 +1,111 @@
+"""ringdrop for Python: a pure-Python (ctypes) binding of libringdrop's C ABI.
+
+    import ringdrop
+
+    with ringdrop.Ring("orders", "spsc", "producer", capacity=1 << 20) as tx:
+        tx.send(b"hello", timeout=1.0)
+
+    with ringdrop.Ring("orders", "spsc", "consumer", "open") as rx:
+        try:
+            print(rx.receive(timeout=0.5))
+        except ringdrop.TimedOut:
+            pass
+
+The C library is loaded from $RINGDROP_LIBRARY if set, else found as
+"ringdrop" by ctypes.util.find_library, else as libringdrop.so.0. See
+bindings/python/README.md and bindings/c/include/ringdrop.h.
+"""
+
+from . import errors
+from ._lib import lib as _clib
+from .errors import (
+    AlreadyExists,
+    BadMessage,
+    CapacityMismatch,
+    Corrupted,
+    DeadlinePassed,
+    ForeignSegment,
+    IncompatibleLayout,
+    InternalError,
+    InvalidArgument,
+    LeaseLost,
+    MessageLost,
+    MessageTooLarge,
+    NoSpace,
+    NotFound,
+    OutOfMemory,
+    PeerGone,
+    PermissionDenied,
+    RingdropError,
+    RoleTaken,
+    SystemFailure,
+    TimedOut,
+    UnsafeFile,
+    WouldBlock,
+    WrongKind,
+    error_class,
+    last_error_message,
+    strerror,
+)
+from .ring import Consumer, How, Kind, Producer, Ring, Role, WaitMode, remove
+
+
+def version():
+    """The version of the loaded library as one number, major * 10000 +
+    minor * 100 + patch (RINGDROP_VERSION of the library)."""
+    return _clib.ringdrop_version()
+
+
+def version_string():
+    """The version of the loaded library as text, e.g. "0.1.0"."""
+    return _clib.ringdrop_version_string().decode("ascii")
+
+
+def library_path():
+    """The path or name the C library was loaded from."""
+    return _clib._name
+
+
+__version__ = version_string()
+
+__all__ = [
+    "version",
+    "version_string",
+    "library_path",
+    "errors",
+    "strerror",
+    "last_error_message",
+    "error_class",
+    "Ring",
+    "Producer",
+    "Consumer",
+    "Kind",
+    "Role",
+    "How",
+    "WaitMode",
+    "remove",
+    "RingdropError",
+    "WouldBlock",
+    "TimedOut",
+    "DeadlinePassed",
+    "PeerGone",
+    "RoleTaken",
+    "MessageLost",
+    "BadMessage",
+    "MessageTooLarge",
+    "Corrupted",
+    "ForeignSegment",
+    "IncompatibleLayout",
+    "WrongKind",
+    "CapacityMismatch",
+    "PermissionDenied",
+    "NotFound",
+    "AlreadyExists",
+    "InvalidArgument",
+    "NoSpace",
+    "LeaseLost",
+    "UnsafeFile",
+    "SystemFailure",
+    "OutOfMemory",
+    "InternalError",
+]

@@ -1,0 +1,129 @@
+"""Loading libringdrop.so and declaring the C prototypes (ringdrop.h).
+
+Nothing here is public: use the names exported by the ``ringdrop`` package.
+
+The library is looked up, in order, at ``$RINGDROP_LIBRARY`` (a path), then
+through :func:`ctypes.util.find_library` ("ringdrop"), then as
+``libringdrop.so.0`` on the dynamic loader's search path.
+"""
+
+import ctypes
+import ctypes.util
+import os
+
+# The major version this binding speaks: the SONAME is libringdrop.so.<major>.
+ABI_MAJOR = 0
+
+c_int = ctypes.c_int
+c_uint = ctypes.c_uint
+c_ulong = ctypes.c_ulong
+c_longlong = ctypes.c_longlong
+c_ulonglong = ctypes.c_ulonglong
+c_void_p = ctypes.c_void_p
+c_char_p = ctypes.c_char_p
+
+# The largest timeout a long long can hold: about 292 years.
+MAX_TIMEOUT_NS = (1 << 63) - 1
+
+
+class RingOptions(ctypes.Structure):
+    """struct ringdrop_ring_options; fields in header order, never reordered."""
+
+    _fields_ = [
+        ("size", c_ulong),
+        ("capacity", c_ulonglong),
+        ("cell_size", c_uint),
+        ("file_backed", c_int),
+        ("wait_mode", c_int),
+        ("spin_ns", c_longlong),
+        ("liveness_ns", c_longlong),
+        ("overwrite", c_int),
+        ("drop_on_consumer_death", c_int),
+        ("start_at_oldest", c_int),
+        ("mode", c_uint),
+    ]
+
+
+class _RingHandle(ctypes.Structure):
+    """The opaque struct ringdrop_ring (only ever used through a pointer)."""
+
+
+RingPtr = ctypes.POINTER(_RingHandle)
+
+# name: (restype, argtypes), one entry per function of ringdrop.h.
+_PROTOTYPES = {
+    # versions
+    "ringdrop_version": (c_int, []),
+    "ringdrop_version_string": (c_char_p, []),
+    # errors
+    "ringdrop_strerror": (c_char_p, [c_int]),
+    "ringdrop_last_error_message": (c_char_p, []),
+    # rings
+    "ringdrop_ring_options_init": (None, [ctypes.POINTER(RingOptions)]),
+    "ringdrop_ring_open": (
+        c_int,
+        [c_char_p, c_int, c_int, c_int, ctypes.POINTER(RingOptions), ctypes.POINTER(RingPtr)],
+    ),
+    "ringdrop_ring_close": (None, [RingPtr]),
+    "ringdrop_ring_remove": (c_int, [c_char_p, c_int]),
+    "ringdrop_ring_max_message_size": (c_int, [RingPtr, ctypes.POINTER(c_ulonglong)]),
+    "ringdrop_ring_send": (c_int, [RingPtr, c_void_p, c_ulonglong, c_longlong]),
+    "ringdrop_ring_receive": (
+        c_int,
+        [RingPtr, c_void_p, c_ulonglong, ctypes.POINTER(c_ulonglong), c_longlong],
+    ),
+    "ringdrop_ring_reserve": (c_int, [RingPtr, c_ulonglong, c_longlong, ctypes.POINTER(c_void_p)]),
+    "ringdrop_ring_commit": (c_int, [RingPtr, c_ulonglong]),
+    "ringdrop_ring_read": (
+        c_int,
+        [RingPtr, c_longlong, ctypes.POINTER(c_void_p), ctypes.POINTER(c_ulonglong)],
+    ),
+    "ringdrop_ring_release": (c_int, [RingPtr]),
+    "ringdrop_ring_last_missed": (c_int, [RingPtr, ctypes.POINTER(c_ulonglong)]),
+}
+
+
+def _candidates():
+    explicit = os.environ.get("RINGDROP_LIBRARY")
+    if explicit:
+        # An explicit choice is the only one tried: a wrong path should fail
+        # loudly, not fall back to some other copy of the library.
+        return [explicit]
+    found = ctypes.util.find_library("ringdrop")
+    names = [found] if found else []
+    names.append("libringdrop.so.%d" % ABI_MAJOR)
+    return names
+
+
+def _load():
+    errors = []
+    for name in _candidates():
+        try:
+            return ctypes.CDLL(name)
+        except OSError as e:
+            errors.append(str(e))
+    raise ImportError(
+        "ringdrop: cannot load the C library (set RINGDROP_LIBRARY to the path "
+        "of libringdrop.so.%d): %s" % (ABI_MAJOR, "; ".join(errors))
+    )
+
+
+def _declare(lib):
+    for name, (restype, argtypes) in _PROTOTYPES.items():
+        try:
+            fn = getattr(lib, name)
+        except AttributeError:
+            raise ImportError("ringdrop: %s lacks %s (too old a library?)" % (lib._name, name))
+        fn.restype = restype
+        fn.argtypes = argtypes
+    return lib
+
+
+lib = _declare(_load())
+
+_major = lib.ringdrop_version() // 10000
+if _major != ABI_MAJOR:
+    raise ImportError(
+        "ringdrop: %s is version %s, this binding speaks major version %d"
+        % (lib._name, lib.ringdrop_version_string().decode(), ABI_MAJOR)
+    )

@@ -1,0 +1,217 @@
+"""Error codes of the C ABI and the exceptions they become.
+
+Every failing call raises a :class:`RingdropError` subclass chosen by the
+RINGDROP_E* code. The exception carries the code (``.code``, negative, as in
+ringdrop.h), the library's short description of it (``.description``,
+``ringdrop_strerror``) and the detail of this failure (``.detail``,
+``ringdrop_last_error_message``: which name, which field, which system call).
+"""
+
+from ._lib import lib
+
+# The RINGDROP_E* codes of ringdrop.h.
+OK = 0
+EWOULDBLOCK = -1
+ETIMEDOUT = -2
+EDEADLINE = -3
+EPEERGONE = -4
+EROLETAKEN = -5
+EMESSAGELOST = -6
+EBADMESSAGE = -7
+EMSGSIZE = -8
+ECORRUPTED = -9
+EFOREIGN = -10
+EINCOMPATIBLE = -11
+EWRONGKIND = -12
+ECAPACITY = -13
+EPERM = -14
+ENOTFOUND = -15
+EEXISTS = -16
+EINVAL = -17
+ENOSPACE = -18
+ELEASELOST = -19
+EUNSAFEFILE = -20
+ESYSTEM = -100
+ENOMEM = -101
+EINTERNAL = -102
+
+
+def strerror(code):
+    """The library's short description of `code` (0 or a RINGDROP_E* code)."""
+    return lib.ringdrop_strerror(code).decode("utf-8", "replace")
+
+
+def last_error_message():
+    """The detail of the last failure of a ringdrop call on this thread ("" if none)."""
+    return lib.ringdrop_last_error_message().decode("utf-8", "replace")
+
+
+class RingdropError(Exception):
+    """A ringdrop call failed.
+
+    Attributes:
+        code: the negative RINGDROP_E* code.
+        description: ``ringdrop_strerror(code)``.
+        detail: ``ringdrop_last_error_message()`` right after the failure.
+    """
+
+    def __init__(self, code, detail="", description=None):
+        self.code = code
+        self.detail = detail
+        self.description = strerror(code) if description is None else description
+        message = self.description
+        if detail:
+            message = "%s: %s" % (message, detail)
+        super().__init__(message)
+
+    def __reduce__(self):  # picklable (e.g. through multiprocessing)
+        return (self.__class__, (self.code, self.detail, self.description))
+
+
+class WouldBlock(RingdropError):
+    """Nothing to read or no room now (RINGDROP_EWOULDBLOCK)."""
+
+
+class TimedOut(RingdropError):
+    """The wait's timeout passed; nothing was lost (RINGDROP_ETIMEDOUT)."""
+
+
+class DeadlinePassed(RingdropError):
+    """A message's own deadline passed (RINGDROP_EDEADLINE)."""
+
+
+class PeerGone(RingdropError):
+    """The peer process died or left, and everything it sent has been read
+    (RINGDROP_EPEERGONE)."""
+
+
+class RoleTaken(RingdropError):
+    """Another live process holds the role (RINGDROP_EROLETAKEN)."""
+
+
+class MessageLost(RingdropError):
+    """A message is known to be lost (RINGDROP_EMESSAGELOST); for a broadcast
+    subscriber, :attr:`Ring.last_missed` says how many."""
+
+
+class BadMessage(RingdropError):
+    """Malformed, truncated or of the wrong type (RINGDROP_EBADMESSAGE)."""
+
+
+class MessageTooLarge(RingdropError):
+    """Larger than the ring can ever hold, or than the buffer given
+    (RINGDROP_EMSGSIZE). ``.size_needed`` is the message's size when the
+    failure was a too-small receive buffer, else None."""
+
+    def __init__(self, code, detail="", description=None, size_needed=None):
+        super().__init__(code, detail, description)
+        self.size_needed = size_needed
+
+    def __reduce__(self):
+        return (self.__class__, (self.code, self.detail, self.description, self.size_needed))
+
+
+class Corrupted(RingdropError):
+    """The segment is damaged (RINGDROP_ECORRUPTED)."""
+
+
+class ForeignSegment(RingdropError):
+    """Not a ringdrop segment (RINGDROP_EFOREIGN)."""
+
+
+class IncompatibleLayout(RingdropError):
+    """Another layout version (RINGDROP_EINCOMPATIBLE)."""
+
+
+class WrongKind(RingdropError):
+    """The ring exists but is of another kind (RINGDROP_EWRONGKIND)."""
+
+
+class CapacityMismatch(RingdropError):
+    """The ring exists with another capacity than asked for (RINGDROP_ECAPACITY)."""
+
+
+class PermissionDenied(RingdropError):
+    """Permission denied (RINGDROP_EPERM)."""
+
+
+class NotFound(RingdropError):
+    """No such ring, channel or message (RINGDROP_ENOTFOUND)."""
+
+
+class AlreadyExists(RingdropError):
+    """It already exists (RINGDROP_EEXISTS)."""
+
+
+class InvalidArgument(RingdropError, ValueError):
+    """A bad argument, name or option (RINGDROP_EINVAL); also a ValueError."""
+
+
+class NoSpace(RingdropError):
+    """The disk or a quota is full (RINGDROP_ENOSPACE)."""
+
+
+class LeaseLost(RingdropError):
+    """A drop-channel claim's lease expired (RINGDROP_ELEASELOST)."""
+
+
+class UnsafeFile(RingdropError):
+    """A symlink, FIFO, hard link... refused (RINGDROP_EUNSAFEFILE)."""
+
+
+class SystemFailure(RingdropError):
+    """An operating-system error no other code names (RINGDROP_ESYSTEM)."""
+
+
+class OutOfMemory(RingdropError, MemoryError):
+    """Out of memory (RINGDROP_ENOMEM); also a MemoryError."""
+
+
+class InternalError(RingdropError):
+    """A bug in ringdrop: please report it (RINGDROP_EINTERNAL)."""
+
+
+_CLASSES = {
+    EWOULDBLOCK: WouldBlock,
+    ETIMEDOUT: TimedOut,
+    EDEADLINE: DeadlinePassed,
+    EPEERGONE: PeerGone,
+    EROLETAKEN: RoleTaken,
+    EMESSAGELOST: MessageLost,
+    EBADMESSAGE: BadMessage,
+    EMSGSIZE: MessageTooLarge,
+    ECORRUPTED: Corrupted,
+    EFOREIGN: ForeignSegment,
+    EINCOMPATIBLE: IncompatibleLayout,
+    EWRONGKIND: WrongKind,
+    ECAPACITY: CapacityMismatch,
+    EPERM: PermissionDenied,
+    ENOTFOUND: NotFound,
+    EEXISTS: AlreadyExists,
+    EINVAL: InvalidArgument,
+    ENOSPACE: NoSpace,
+    ELEASELOST: LeaseLost,
+    EUNSAFEFILE: UnsafeFile,
+    ESYSTEM: SystemFailure,
+    ENOMEM: OutOfMemory,
+    EINTERNAL: InternalError,
+}
+
+
+def error_class(code):
+    """The exception class for RINGDROP_E* `code` (RingdropError if unknown)."""
+    return _CLASSES.get(code, RingdropError)
+
+
+def make_error(code, **extra):
+    """The exception for a failed call's `code`, with this thread's detail.
+
+    Must be called right after the failing call, on the same thread."""
+    return error_class(code)(code, last_error_message(), **extra)
+
+
+def check(code):
+    """Raises the matching exception if `code` is negative; returns it otherwise."""
+    if code < 0:
+        raise make_error(code)
+    return code

@@ -1,0 +1,500 @@
+"""Tests of the pure-Python binding (ringdrop/, ctypes over libringdrop.so).
+
+Run by ctest (bindings/python/CMakeLists.txt), or by hand:
+
+    RINGDROP_LIBRARY=build/release/lib/libringdrop.so.0 \\
+        python3 -m unittest discover -s bindings/python/tests -v
+
+Standard library only. No sleeps and no timing thresholds: a child process
+says it is ready on a line of its stdout, and timeouts only bound a wait
+that a correct library ends early.
+"""
+
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PACKAGE_ROOT = os.path.dirname(HERE)  # bindings/python: holds ringdrop/
+HEADER = os.path.join(PACKAGE_ROOT, "..", "c", "include", "ringdrop.h")
+if PACKAGE_ROOT not in sys.path:
+    sys.path.insert(0, PACKAGE_ROOT)
+
+import ringdrop  # noqa: E402
+
+KINDS = ("spsc", "mpmc", "broadcast")
+# Bounds a wait that ends as soon as the awaited thing happens; never
+# reached by a correct library, so its size is no timing threshold.
+LONG = 60.0
+
+
+def unique_name(tag):
+    return "rdpy-%s-%d-%s" % (tag, os.getpid(), uuid.uuid4().hex[:8])
+
+
+class RingCase(unittest.TestCase):
+    """Helpers: rings with unique names, removed and closed after the test."""
+
+    def name(self, tag="t"):
+        name = unique_name(tag)
+        self.addCleanup(ringdrop.remove, name, missing_ok=True)
+        return name
+
+    def ring(self, *args, **kwargs):
+        ring = ringdrop.Ring(*args, **kwargs)
+        self.addCleanup(ring.close)
+        return ring
+
+    def pair(self, kind, **options):
+        """A producer and a consumer on a new ring of `kind` (the consumer
+        opened first, so that a broadcast subscriber sees everything)."""
+        name = self.name(kind)
+        rx = self.ring(name, kind, "consumer", "create", **options)
+        tx = self.ring(name, kind, "producer", "open", **options)
+        return tx, rx
+
+
+class VersionTest(unittest.TestCase):
+    def header_version(self):
+        with open(HEADER) as f:
+            text = f.read()
+        parts = [
+            int(re.search(r"#define RINGDROP_VERSION_%s (\d+)" % p, text).group(1))
+            for p in ("MAJOR", "MINOR", "PATCH")
+        ]
+        return parts
+
+    def test_version_is_the_header_version(self):
+        major, minor, patch = self.header_version()
+        self.assertEqual(ringdrop.version(), major * 10000 + minor * 100 + patch)
+        self.assertEqual(ringdrop.version_string(), "%d.%d.%d" % (major, minor, patch))
+        self.assertEqual(ringdrop.__version__, ringdrop.version_string())
+
+    def test_strerror_and_error_classes(self):
+        self.assertEqual(ringdrop.strerror(0), "success")
+        self.assertTrue(ringdrop.strerror(ringdrop.errors.ETIMEDOUT))
+        self.assertEqual(ringdrop.strerror(-12345), "unknown ringdrop error code")
+        self.assertIs(ringdrop.error_class(ringdrop.errors.EPEERGONE), ringdrop.PeerGone)
+        self.assertIs(ringdrop.error_class(-12345), ringdrop.RingdropError)
+        self.assertTrue(issubclass(ringdrop.InvalidArgument, ValueError))
+        # Every code of ringdrop.h has its class.
+        with open(HEADER) as f:
+            codes = [int(c) for c in re.findall(r"#define RINGDROP_E\w+ \((-\d+)\)", f.read())]
+        self.assertGreaterEqual(len(codes), 23)
+        for code in codes:
+            with self.subTest(code=code):
+                self.assertIsNot(ringdrop.error_class(code), ringdrop.RingdropError)
+                self.assertEqual(ringdrop.error_class(code)(code).code, code)
+
+
+class RoundTripTest(RingCase):
+    def test_round_trip_per_kind(self):
+        messages = [b"hello", b"", b"x" * 200, bytes(range(7)), b"last"]
+        for kind in KINDS:
+            with self.subTest(kind=kind):
+                tx, rx = self.pair(kind)
+                for m in messages:
+                    tx.send(m, timeout=LONG)
+                self.assertEqual([rx.receive(LONG) for _ in messages], messages)
+                with self.assertRaises(ringdrop.TimedOut):
+                    rx.receive(0)
+
+    def test_bytes_like_arguments(self):
+        tx, rx = self.pair("spsc")
+        tx.send(bytearray(b"from a bytearray"), timeout=LONG)
+        tx.send(memoryview(b"from a read-only view"), timeout=LONG)
+        tx.send(memoryview(b"-a strided view-")[::2], timeout=LONG)
+        self.assertEqual(rx.receive(LONG), b"from a bytearray")
+        self.assertEqual(rx.receive(LONG), b"from a read-only view")
+        self.assertEqual(rx.receive(LONG), b"-a strided view-"[::2])
+
+    def test_message_larger_than_the_receive_buffer(self):
+        for kind, options in (("spsc", {}), ("mpmc", {"cell_size": 4096}), ("broadcast", {"cell_size": 4096})):
+            with self.subTest(kind=kind):
+                tx, rx = self.pair(kind, buffer_size=16, **options)
+                big = bytes(i % 251 for i in range(3000))
+                tx.send(b"small", timeout=LONG)
+                tx.send(big, timeout=LONG)
+                tx.send(b"after", timeout=LONG)
+                self.assertEqual(rx.receive(LONG), b"small")
+                self.assertEqual(rx.receive(LONG), big)
+                self.assertEqual(rx.receive(LONG), b"after")
+
+    def test_receive_into_reports_the_size_needed_and_keeps_the_message(self):
+        tx, rx = self.pair("spsc")
+        tx.send(b"0123456789", timeout=LONG)
+        small = bytearray(4)
+        with self.assertRaises(ringdrop.MessageTooLarge) as caught:
+            rx.receive_into(small, LONG)
+        self.assertEqual(caught.exception.code, ringdrop.errors.EMSGSIZE)
+        self.assertEqual(caught.exception.size_needed, 10)
+        buffer = bytearray(32)
+        self.assertEqual(rx.receive_into(buffer, 0), 10)
+        self.assertEqual(bytes(buffer[:10]), b"0123456789")
+
+    def test_file_backed_ring(self):
+        directory = tempfile.mkdtemp(prefix="rdpy-")
+        self.addCleanup(os.rmdir, directory)
+        path = os.path.join(directory, "ring")
+        self.addCleanup(ringdrop.remove, path, file_backed=True, missing_ok=True)
+        with ringdrop.Producer(path, "spsc", "create", file_backed=True, capacity=4096) as tx:
+            with ringdrop.Consumer(path, "spsc", "open", file_backed=True) as rx:
+                self.assertEqual(rx.max_message_size, 4096 - 16)
+                tx.send(b"on disk", timeout=LONG)
+                self.assertEqual(rx.receive(LONG), b"on disk")
+        self.assertTrue(os.path.exists(path))
+        ringdrop.remove(path, file_backed=True)
+        self.assertFalse(os.path.exists(path))
+
+    def test_messages_iterates_until_the_producer_leaves(self):
+        tx, rx = self.pair("spsc", liveness_interval=0.001)
+        for i in range(5):
+            tx.send(b"m%d" % i, timeout=LONG)
+        tx.close()
+        self.assertEqual(list(rx.messages(LONG)), [b"m%d" % i for i in range(5)])
+
+
+class ZeroCopyTest(RingCase):
+    def test_read_gives_views_of_the_ring_until_release(self):
+        for kind in KINDS:
+            with self.subTest(kind=kind):
+                tx, rx = self.pair(kind)
+                tx.send(b"first", timeout=LONG)
+                tx.send(b"second", timeout=LONG)
+                a = rx.read(LONG)
+                b = rx.read(LONG)  # several reads, one release
+                self.assertIsInstance(a, memoryview)
+                self.assertTrue(a.readonly)
+                self.assertEqual((a.tobytes(), bytes(b)), (b"first", b"second"))
+                self.assertEqual(a[1], ord("i"))
+                with self.assertRaises(TypeError):
+                    a[0] = 0
+                rx.release()
+                with self.assertRaises(ValueError):
+                    a.tobytes()  # revoked: the ring owns those bytes again
+                with self.assertRaises(ringdrop.TimedOut):
+                    rx.read(0)
+
+    def test_reserve_commit(self):
+        for kind in KINDS:
+            with self.subTest(kind=kind):
+                tx, rx = self.pair(kind)
+                view = tx.reserve(64, LONG)
+                self.assertFalse(view.readonly)
+                self.assertEqual(len(view), 64)
+                view[:11] = b"in the ring"
+                tx.commit(11)
+                with self.assertRaises(ValueError):
+                    view[0] = 1  # revoked by commit
+                whole = tx.reserve(3, LONG)
+                whole[:] = b"abc"
+                tx.commit()  # all of it
+                self.assertEqual(rx.receive(LONG), b"in the ring")
+                self.assertEqual(rx.receive(LONG), b"abc")
+
+    def test_commit_more_than_reserved_is_refused_and_the_reservation_stays(self):
+        tx, rx = self.pair("spsc")
+        view = tx.reserve(8, LONG)
+        view[:] = b"12345678"
+        with self.assertRaises(ringdrop.InvalidArgument) as caught:
+            tx.commit(9)
+        self.assertEqual(caught.exception.code, ringdrop.errors.EINVAL)
+        tx.commit(8)
+        self.assertEqual(rx.receive(LONG), b"12345678")
+
+    def test_commit_without_reserve_is_refused(self):
+        tx, _ = self.pair("spsc")
+        with self.assertRaises(ringdrop.InvalidArgument):
+            tx.commit(1)
+
+
+class ErrorTest(RingCase):
+    def test_open_missing_ring_is_not_found(self):
+        name = unique_name("missing")
+        with self.assertRaises(ringdrop.NotFound) as caught:
+            ringdrop.Ring(name, "spsc", "consumer", "open")
+        error = caught.exception
+        self.assertIsInstance(error, ringdrop.RingdropError)
+        self.assertEqual(error.code, ringdrop.errors.ENOTFOUND)
+        self.assertIn(name, error.detail)
+        self.assertEqual(error.description, ringdrop.strerror(error.code))
+        self.assertIn(name, str(error))
+
+    def test_create_existing_ring_already_exists(self):
+        name = self.name()
+        self.ring(name, "mpmc", "producer", "create")
+        with self.assertRaises(ringdrop.AlreadyExists) as caught:
+            ringdrop.Ring(name, "mpmc", "consumer", ringdrop.How.CREATE)
+        self.assertEqual(caught.exception.code, ringdrop.errors.EEXISTS)
+
+    def test_receive_on_empty_with_zero_timeout_times_out(self):
+        for kind in KINDS:
+            with self.subTest(kind=kind):
+                _, rx = self.pair(kind)
+                with self.assertRaises(ringdrop.TimedOut) as caught:
+                    rx.receive(0)
+                self.assertEqual(caught.exception.code, ringdrop.errors.ETIMEDOUT)
+
+    def test_wrong_kind(self):
+        name = self.name()
+        self.ring(name, "spsc", "producer", "create")
+        for kind in ("mpmc", "broadcast"):
+            with self.subTest(kind=kind):
+                with self.assertRaises(ringdrop.WrongKind) as caught:
+                    ringdrop.Ring(name, kind, "consumer", "open")
+                self.assertEqual(caught.exception.code, ringdrop.errors.EWRONGKIND)
+
+    def test_role_taken(self):
+        name = self.name()
+        self.ring(name, "spsc", "consumer", "create")
+        with self.assertRaises(ringdrop.RoleTaken) as caught:
+            ringdrop.Ring(name, "spsc", "consumer", "open")
+        self.assertEqual(caught.exception.code, ringdrop.errors.EROLETAKEN)
+
+    def test_wrong_direction_and_bad_arguments(self):
+        tx, rx = self.pair("spsc")
+        with self.assertRaises(ringdrop.InvalidArgument):
+            rx.send(b"x", timeout=0)
+        with self.assertRaises(ringdrop.InvalidArgument):
+            tx.receive(0)
+        with self.assertRaises(ringdrop.InvalidArgument):
+            tx.read(0)
+        with self.assertRaises(ringdrop.InvalidArgument):
+            rx.reserve(8, 0)
+        with self.assertRaises(ringdrop.InvalidArgument):
+            rx.last_missed  # only broadcast subscribers
+        with self.assertRaises(ringdrop.InvalidArgument) as caught:
+            rx.receive(-1)  # no call waits forever, and none backwards
+        self.assertEqual(caught.exception.code, ringdrop.errors.EINVAL)
+        with self.assertRaises(ValueError):
+            rx.receive(math.nan)
+        with self.assertRaises(TypeError):
+            rx.receive("1s")
+        with self.assertRaises(ValueError):
+            ringdrop.Ring(self.name(), "ring-of-fire", "producer")
+        with self.assertRaises(ValueError):
+            ringdrop.Ring(self.name(), "spsc", "reader")
+
+    def test_message_too_large_for_the_ring(self):
+        tx, _ = self.pair("mpmc", cell_size=64)
+        self.assertEqual(tx.max_message_size, 48)
+        tx.send(b"x" * 48, timeout=LONG)
+        with self.assertRaises(ringdrop.MessageTooLarge) as caught:
+            tx.send(b"x" * 49, timeout=LONG)  # at once, never waited for
+        self.assertEqual(caught.exception.code, ringdrop.errors.EMSGSIZE)
+
+    def test_remove(self):
+        name = unique_name("rm")
+        ringdrop.Ring(name, "spsc", "producer", "create").close()
+        ringdrop.remove(name)
+        with self.assertRaises(ringdrop.NotFound):
+            ringdrop.remove(name)
+        ringdrop.remove(name, missing_ok=True)
+        ringdrop.Ring.remove(name, missing_ok=True)
+
+    def test_detail_belongs_to_this_failure(self):
+        _, rx = self.pair("spsc")
+        with self.assertRaises(ringdrop.NotFound):
+            ringdrop.Ring(unique_name("missing"), "spsc", "consumer", "open")
+        with self.assertRaises(ringdrop.TimedOut) as caught:
+            rx.receive(0)
+        self.assertNotIn("missing", caught.exception.detail)
+
+
+class LifetimeTest(RingCase):
+    def test_context_manager_closes(self):
+        name = self.name()
+        with ringdrop.Consumer(name, "spsc", "create", liveness_interval=0.001) as rx:
+            with ringdrop.Producer(name, "spsc", "open") as tx:
+                self.assertFalse(tx.closed)
+                tx.send(b"bye", timeout=LONG)
+            self.assertTrue(tx.closed)
+            with self.assertRaises(ValueError):
+                tx.send(b"x", timeout=0)
+            tx.close()  # twice: harmless
+            # The producer left: its message, then PeerGone.
+            self.assertEqual(rx.receive(LONG), b"bye")
+            with self.assertRaises(ringdrop.PeerGone):
+                rx.receive(LONG)
+            # Its role is free again.
+            with ringdrop.Producer(name, "spsc", "open") as again:
+                again.send(b"again", timeout=LONG)
+                self.assertEqual(rx.receive(LONG), b"again")
+        self.assertTrue(rx.closed)
+
+    def test_views_are_revoked_by_close(self):
+        tx, rx = self.pair("spsc")
+        tx.send(b"held", timeout=LONG)
+        view = rx.read(LONG)
+        reservation = tx.reserve(8, LONG)
+        rx.close()
+        tx.close()
+        with self.assertRaises(ValueError):
+            view.tobytes()
+        with self.assertRaises(ValueError):
+            reservation[0] = 1
+
+    def test_receive_releases_earlier_reads(self):
+        tx, rx = self.pair("spsc")
+        tx.send(b"read", timeout=LONG)
+        tx.send(b"received", timeout=LONG)
+        view = rx.read(LONG)
+        self.assertEqual(rx.receive(LONG), b"received")
+        with self.assertRaises(ValueError):
+            view.tobytes()
+
+    def test_broadcast_lapped_subscriber_counts_what_it_missed(self):
+        tx, rx = self.pair("broadcast", capacity=4096, cell_size=64, overwrite=True)
+        sent = 500
+        for i in range(sent):
+            tx.send(b"%d" % i, timeout=LONG)  # overwrite: never waits
+        with self.assertRaises(ringdrop.MessageLost) as caught:
+            rx.receive(0)
+        self.assertEqual(caught.exception.code, ringdrop.errors.EMESSAGELOST)
+        missed = rx.last_missed
+        self.assertGreater(missed, 0)
+        got = []
+        while True:
+            try:
+                got.append(int(rx.receive(0)))
+            except ringdrop.TimedOut:
+                break
+        # Exact accounting: what it missed and what it got are everything,
+        # and what it got is the newest, in order.
+        self.assertEqual(missed + len(got), sent)
+        self.assertEqual(got, list(range(missed, sent)))
+
+
+CHILD = textwrap.dedent(
+    """
+    import sys
+    import ringdrop
+
+    name, kind, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    tx = ringdrop.Producer(name, kind, "open")
+    for i in range(count):
+        tx.send(b"message %d" % i, timeout=60)
+    # Killed between reserve and commit: this one must not arrive.
+    view = tx.reserve(16, 60)
+    view[:] = b"never committed!"
+    print("ready", flush=True)
+    sys.stdin.read()  # until killed
+    """
+)
+
+
+class CrossProcessTest(RingCase):
+    def child_env(self):
+        env = dict(os.environ)
+        path = env.get("PYTHONPATH")
+        env["PYTHONPATH"] = PACKAGE_ROOT + (os.pathsep + path if path else "")
+        return env
+
+    def test_killed_producer_consumer_gets_everything_then_peer_gone(self):
+        count = 100
+        for kind in KINDS:
+            with self.subTest(kind=kind):
+                name = self.name(kind)
+                rx = self.ring(name, kind, "consumer", "create", liveness_interval=0.001)
+                child = subprocess.Popen(
+                    [sys.executable, "-c", CHILD, name, kind, str(count)],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    env=self.child_env(),
+                )
+                try:
+                    line = child.stdout.readline()
+                    if line != b"ready\n":
+                        child.wait()
+                        self.fail("child: %r %s" % (line, child.stderr.read().decode()))
+                    os.kill(child.pid, signal.SIGKILL)
+                    self.assertEqual(child.wait(), -signal.SIGKILL)
+                finally:
+                    if child.poll() is None:
+                        child.kill()
+                        child.wait()
+                    for stream in (child.stdin, child.stdout, child.stderr):
+                        stream.close()
+                received = [rx.receive(LONG) for _ in range(count)]
+                self.assertEqual(received, [b"message %d" % i for i in range(count)])
+                with self.assertRaises(ringdrop.PeerGone) as caught:
+                    rx.receive(LONG)
+                self.assertEqual(caught.exception.code, ringdrop.errors.EPEERGONE)
+
+    @unittest.skipUnless(os.path.exists("/proc/self/stat"), "needs /proc")
+    def test_a_long_wait_lets_ctrl_c_through(self):
+        name = self.name("sigint")
+        tx = self.ring(name, "spsc", "producer", "create")  # alive: no PeerGone
+        script = textwrap.dedent(
+            """
+            import math, signal, sys
+            import ringdrop
+
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            rx = ringdrop.Consumer(sys.argv[1], "spsc", "open")
+            try:
+                print("waiting", flush=True)
+                rx.receive(math.inf)
+            except KeyboardInterrupt:
+                print("interrupted", flush=True)
+            """
+        )
+        child = subprocess.Popen(
+            [sys.executable, "-c", script, name],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=self.child_env(),
+        )
+        try:
+            self.assertEqual(child.stdout.readline(), b"waiting\n")
+            # Wait until the child sleeps (in the ring's futex: it does
+            # nothing else), so that the signal comes during the C call.
+            while self.process_state(child.pid) not in ("S", "Z"):
+                os.sched_yield()
+            os.kill(child.pid, signal.SIGINT)
+            out, err = child.communicate(timeout=LONG)  # a bound, not a measure
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.communicate()
+        self.assertEqual(out, b"interrupted\n", err)
+        self.assertEqual(child.returncode, 0)
+
+    @staticmethod
+    def process_state(pid):
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+
+
+class ForkTest(RingCase):
+    @unittest.skipUnless(hasattr(os, "fork"), "needs fork()")
+    def test_a_forked_child_cannot_use_the_parents_handle(self):
+        tx, rx = self.pair("spsc")
+        pid = os.fork()
+        if pid == 0:  # the child: report through the exit status only
+            code = 1
+            try:
+                tx.send(b"from the child", timeout=0)
+            except RuntimeError:
+                code = 0
+            except BaseException:
+                code = 2
+            os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+        with self.assertRaises(ringdrop.TimedOut):
+            rx.receive(0)  # nothing was sent
+        tx.send(b"from the parent", timeout=LONG)  # the parent's handle still works
+        self.assertEqual(rx.receive(LONG), b"from the parent")
+
+
+if __name__ == "__main__":
+    unittest.main()
