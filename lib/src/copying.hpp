@@ -21,7 +21,8 @@ std::error_code send_copy(Producer& p, std::span<const std::byte> message, How..
     else return p.reserve(message.size(), how...);
   }();
   if (!span) return span.error();
-  std::memcpy(span->data(), message.data(), message.size());
+  // An empty message may come with a null pointer, which memcpy must not get.
+  if (!message.empty()) std::memcpy(span->data(), message.data(), message.size());
   return p.commit(message.size());
 }
 

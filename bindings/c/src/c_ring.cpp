@@ -1,6 +1,7 @@
 // The rings part of the C ABI: one opaque handle over the six C++ ring
 // endpoints, dispatched with std::visit.
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -138,6 +139,10 @@ RINGDROP_API int ringdrop_ring_open(const char* name, int kind, int role, int ho
     }
     if (how < RINGDROP_OPEN || how > RINGDROP_OPEN_OR_CREATE) {
       return invalid("how must be RINGDROP_OPEN, _CREATE or _OPEN_OR_CREATE");
+    }
+    if (options && options->size >= offsetof(ringdrop_ring_options, spin_ns) &&
+        (options->wait_mode < RINGDROP_WAIT_SPIN_BLOCK || options->wait_mode > RINGDROP_WAIT_SPIN_YIELD)) {
+      return invalid("options->wait_mode must be one of RINGDROP_WAIT_*");
     }
     ringdrop_ring_options o;
     ringdrop_ring_options_init(&o);
@@ -283,7 +288,7 @@ RINGDROP_API int ringdrop_ring_receive(ringdrop_ring* ring, void* buffer, unsign
                                                                std::to_string(capacity) + " bytes, the message " +
                                                                std::to_string(view->size()));
             }
-            std::memcpy(buffer, view->data(), view->size());
+            if (!view->empty()) std::memcpy(buffer, view->data(), view->size());  // buffer may be NULL
             return release_end(*ring);
           }
         },
