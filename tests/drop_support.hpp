@@ -237,19 +237,9 @@ class DropPeer {
   /// Waits at most `timeout` for the peer to exit: its exit code (128+signal
   /// when killed), or nothing if it still runs.
   std::optional<int> wait_for(std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
-    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
-    if (pidfd < 0) throw std::runtime_error("pidfd_open");
-    pollfd p{pidfd, POLLIN, 0};
-    int ready;
-    do {
-      ready = ::poll(&p, 1, static_cast<int>(timeout.count()));
-    } while (ready < 0 && errno == EINTR);
-    ::close(pidfd);
-    if (ready <= 0) return std::nullopt;
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    auto code = wait_exit_for(pid_, timeout);
+    if (code) pid_ = -1;
+    return code;
   }
 
  private:

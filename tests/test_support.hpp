@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,23 @@ class ScopedName {
  private:
   std::string name_;
 };
+
+/// Waits at most `timeout` for child `pid` to exit, and reaps it: its exit
+/// code, or 128+signal; nothing if it still runs (it is left running).
+inline std::optional<int> wait_exit_for(pid_t pid, std::chrono::milliseconds timeout) {
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) throw std::runtime_error("pidfd_open");
+  pollfd p{pidfd, POLLIN, 0};
+  int ready;
+  do {
+    ready = ::poll(&p, 1, static_cast<int>(timeout.count()));
+  } while (ready < 0 && errno == EINTR);
+  ::close(pidfd);
+  if (ready <= 0) return std::nullopt;
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
 
 /// A child process running ringdrop-test-peer, killed (if still running)
 /// and reaped when it goes out of scope.
@@ -141,16 +159,9 @@ class Peer {
   /// gives it, or nothing if it still runs (it is then left running). For a
   /// peer that must finish but might hang: the test fails instead of hanging.
   std::optional<int> wait_for(std::chrono::milliseconds timeout) {
-    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
-    if (pidfd < 0) throw std::runtime_error("pidfd_open");
-    pollfd p{pidfd, POLLIN, 0};
-    int ready;
-    do {
-      ready = ::poll(&p, 1, static_cast<int>(timeout.count()));
-    } while (ready < 0 && errno == EINTR);
-    ::close(pidfd);
-    if (ready <= 0) return std::nullopt;
-    return wait();
+    auto code = wait_exit_for(pid_, timeout);
+    if (code) pid_ = -1;
+    return code;
   }
 
   /// Sends `sig` (e.g. SIGTERM to a peer that waits for it to leave cleanly).
