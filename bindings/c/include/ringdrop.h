@@ -19,8 +19,8 @@
  * the SONAME (libringdrop.so.<major>) changes with the major version. Only
  * ringdrop_* symbols are exported from libringdrop.so.
  *
- * Parts: versions and errors; rings. The file-drop channel and
- * request/response follow. */
+ * Parts: versions and errors; rings; the file-drop channel.
+ * Request/response and typed messages follow. */
 #ifndef RINGDROP_H
 #define RINGDROP_H
 
@@ -177,6 +177,105 @@ int ringdrop_ring_release(ringdrop_ring* ring);
 
 /* Broadcast subscribers: messages missed at the last RINGDROP_EMESSAGELOST. */
 int ringdrop_ring_last_missed(const ringdrop_ring* ring, unsigned long long* missed);
+
+/* ----------------------------------------------------- file-drop channel
+ *
+ * A watched directory as a message channel (C++: ringdrop/drop_channel.hpp
+ * and drop_consumer.hpp; the tree: docs/file-drop.md). A channel handle
+ * publishes and manages dead letters; a consumer handle claims; a claim
+ * handle reads and settles one message. Any closing order is allowed. */
+
+typedef struct ringdrop_drop ringdrop_drop;
+typedef struct ringdrop_drop_consumer ringdrop_drop_consumer;
+typedef struct ringdrop_drop_claim ringdrop_drop_claim;
+
+/* When a file in incoming/ counts as complete. */
+#define RINGDROP_COMPLETION_SETTLE 0 /* unchanged for settle_ms */
+#define RINGDROP_COMPLETION_MARKER 1 /* <name><marker_suffix> exists */
+/* How consumers notice new files. */
+#define RINGDROP_DISCOVERY_AUTOMATIC 0 /* inotify, polling on network file systems */
+#define RINGDROP_DISCOVERY_INOTIFY 1
+#define RINGDROP_DISCOVERY_POLLING 2
+
+/* Room for a message id and its terminating NUL. */
+#define RINGDROP_DROP_ID_MAX 129
+
+/* Options of ringdrop_drop_open; fill with ringdrop_drop_options_init()
+ * (fields are only ever added at the end). Times in milliseconds. */
+typedef struct ringdrop_drop_options {
+  unsigned long size;           /* sizeof(ringdrop_drop_options), set by _init */
+  int create;                   /* create a missing tree (default 1) */
+  unsigned int dir_mode;        /* default 0770; files get it without x bits */
+  long long lease_ms;           /* default 30000 */
+  unsigned int max_attempts;    /* default 5 */
+  long long retry_backoff_ms;   /* default 1000, doubling per attempt... */
+  long long retry_backoff_max_ms; /* ...up to this, default 300000 */
+  int archive;                  /* 1: acked messages go to done/ (default 0: deleted) */
+  int durable;                  /* 1: fsync on publish (default 1) */
+  int completion;               /* RINGDROP_COMPLETION_* (default SETTLE) */
+  long long settle_ms;          /* default 2000 */
+  const char* marker_suffix;    /* NULL: ".done"; copied by ringdrop_drop_open */
+  int discovery;                /* RINGDROP_DISCOVERY_* */
+  long long scan_interval_ms;   /* full scan period, default 1000 */
+} ringdrop_drop_options;
+
+void ringdrop_drop_options_init(ringdrop_drop_options* options);
+
+/* Opens the channel rooted at `root` (options may be NULL). */
+int ringdrop_drop_open(const char* root, const ringdrop_drop_options* options,
+                       ringdrop_drop** channel);
+void ringdrop_drop_close(ringdrop_drop* channel);
+
+/* Publishes `size` bytes as one message with `count` headers (keys[i]:
+ * values[i]; keys of [a-z0-9-]; may be NULL when count is 0). The id is
+ * written to `id` (`id_capacity` >= RINGDROP_DROP_ID_MAX), which may be NULL.
+ * RINGDROP_ENOSPACE when the disk is full: nothing was published. */
+int ringdrop_drop_publish(ringdrop_drop* channel, const void* data, unsigned long long size,
+                          const char* const* keys, const char* const* values,
+                          unsigned long count, char* id, unsigned long id_capacity);
+/* Publishes the file at `path` by moving it in (no copy; same file system;
+ * a regular file with one link, else RINGDROP_EUNSAFEFILE). */
+int ringdrop_drop_publish_file(ringdrop_drop* channel, const char* path,
+                               const char* const* keys, const char* const* values,
+                               unsigned long count, char* id, unsigned long id_capacity);
+
+/* The ids of the dead letters, oldest first, one per line, NUL-terminated,
+ * into `ids`; *needed is the bytes required. RINGDROP_EMSGSIZE when
+ * `capacity` is smaller (nothing written); `ids` may be NULL to ask. */
+int ringdrop_drop_dead_letters(ringdrop_drop* channel, char* ids, unsigned long capacity,
+                               unsigned long* needed);
+/* Back to new/ with the attempt count reset; or deleted with its reason. */
+int ringdrop_drop_requeue(ringdrop_drop* channel, const char* id);
+int ringdrop_drop_purge(ringdrop_drop* channel, const char* id);
+
+int ringdrop_drop_consumer_open(ringdrop_drop* channel, ringdrop_drop_consumer** consumer);
+void ringdrop_drop_consumer_close(ringdrop_drop_consumer* consumer);
+/* The oldest ready message, waiting up to timeout_ns (RINGDROP_ETIMEDOUT). */
+int ringdrop_drop_consumer_claim(ringdrop_drop_consumer* consumer, long long timeout_ns,
+                                 ringdrop_drop_claim** claim);
+
+/* What a claim holds. Strings stay valid until the claim is closed (the
+ * path until the next extend). */
+int ringdrop_drop_claim_id(const ringdrop_drop_claim* claim, const char** id);
+int ringdrop_drop_claim_attempt(const ringdrop_drop_claim* claim, unsigned int* attempt);
+/* A header's value; RINGDROP_ENOTFOUND when the message has no such header. */
+int ringdrop_drop_claim_header(const ringdrop_drop_claim* claim, const char* key,
+                               const char** value);
+int ringdrop_drop_claim_path(const ringdrop_drop_claim* claim, const char** path);
+/* The content, mapped read-only (no copy), valid until the claim is closed. */
+int ringdrop_drop_claim_data(ringdrop_drop_claim* claim, const void** data,
+                             unsigned long long* size);
+
+/* Heartbeat: the lease now ends lease_ms from now (0: the channel's lease).
+ * RINGDROP_ELEASELOST when another consumer took it back meanwhile. */
+int ringdrop_drop_claim_extend(ringdrop_drop_claim* claim, long long lease_ms);
+/* Settling: done; failed this time (retried with backoff, or a dead letter
+ * after max_attempts); failed for good (a dead letter now). */
+int ringdrop_drop_claim_ack(ringdrop_drop_claim* claim);
+int ringdrop_drop_claim_nack(ringdrop_drop_claim* claim, const char* reason);
+int ringdrop_drop_claim_reject(ringdrop_drop_claim* claim, const char* reason);
+/* Frees the claim; one never settled is nacked ("abandoned"). */
+void ringdrop_drop_claim_close(ringdrop_drop_claim* claim);
 
 #ifdef __cplusplus
 } /* extern "C" */
