@@ -12,7 +12,9 @@
  *   - After a failure, ringdrop_last_error_message() says what went wrong in a
  *     sentence (which name, which field, which system call), for this thread.
  *   - Handles are opaque pointers. Destroying a NULL handle is a harmless
- *     no-op.
+ *     no-op; passing a NULL handle or out-pointer elsewhere is
+ *     RINGDROP_EINVAL. A function that makes a handle sets it to NULL when
+ *     it fails.
  *
  * ABI policy (docs: bindings/README.md): within a major version, functions,
  * codes and struct layouts are only ever added, never changed or removed;
@@ -227,8 +229,9 @@ int ringdrop_drop_open(const char* root, const ringdrop_drop_options* options,
 void ringdrop_drop_close(ringdrop_drop* channel);
 
 /* Publishes `size` bytes as one message with `count` headers (keys[i]:
- * values[i]; keys of [a-z0-9-]; may be NULL when count is 0). The id is
- * written to `id` (`id_capacity` >= RINGDROP_DROP_ID_MAX), which may be NULL.
+ * values[i]; keys of [a-z0-9-], each at most once; may be NULL when count is
+ * 0). The id is written to `id`, which may be NULL; `id_capacity` below
+ * RINGDROP_DROP_ID_MAX is RINGDROP_EINVAL before anything is published.
  * RINGDROP_ENOSPACE when the disk is full: nothing was published. */
 int ringdrop_drop_publish(ringdrop_drop* channel, const void* data, unsigned long long size,
                           const char* const* keys, const char* const* values,
@@ -240,8 +243,9 @@ int ringdrop_drop_publish_file(ringdrop_drop* channel, const char* path,
                                unsigned long count, char* id, unsigned long id_capacity);
 
 /* The ids of the dead letters, oldest first, one per line, NUL-terminated,
- * into `ids`; *needed is the bytes required. RINGDROP_EMSGSIZE when
- * `capacity` is smaller (nothing written); `ids` may be NULL to ask. */
+ * into `ids`; *needed is the bytes required (1 for none). RINGDROP_EMSGSIZE
+ * when `ids` is NULL or `capacity` smaller (nothing written): call with
+ * NULL, 0 to ask for the size. */
 int ringdrop_drop_dead_letters(ringdrop_drop* channel, char* ids, unsigned long capacity,
                                unsigned long* needed);
 /* Back to new/ with the attempt count reset; or deleted with its reason. */

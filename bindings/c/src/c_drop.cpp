@@ -80,7 +80,9 @@ Result<DropHeaders> headers_of(const char* const* keys, const char* const* value
   DropHeaders h;
   for (unsigned long i = 0; i < count; ++i) {
     if (!keys[i] || !values[i]) return invalid("a header key or value is NULL");
-    h.insert_or_assign(keys[i], values[i]);
+    if (!h.emplace(keys[i], values[i]).second) {
+      return detail::fail(errc::invalid_argument, std::string("header ") + keys[i] + " given twice");
+    }
   }
   return h;
 }
