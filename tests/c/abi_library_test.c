@@ -4,17 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "abi_check.h"
 #include "ringdrop.h"
-
-static int failures = 0;
-
-#define CHECK(cond)                                                   \
-  do {                                                                \
-    if (!(cond)) {                                                    \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                     \
-    }                                                                 \
-  } while (0)
 
 static void versions_agree(void) {
   char expected[32];
