@@ -31,6 +31,9 @@ class Category final : public std::error_category {
       case errc::no_space: return "no space: the disk or a quota is full; nothing was moved";
       case errc::lease_lost: return "lease lost: the claim expired and the message was taken back";
       case errc::unsafe_file: return "unsafe file refused: symlink, special file, hard link or bad name";
+      case errc::remote_error: return "remote error: the server answered with an error";
+      case errc::circuit_open: return "circuit open: the service failed recently, call not sent";
+      case errc::unknown_type: return "message type not handled: no handler or schema for it";
     }
     return "unknown ringdrop error " + std::to_string(code);
   }

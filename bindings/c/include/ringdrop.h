@@ -71,6 +71,9 @@ const char* ringdrop_version_string(void);
 #define RINGDROP_ENOSPACE (-18)           /* the disk or a quota is full */
 #define RINGDROP_ELEASELOST (-19)         /* a drop-channel claim's lease expired */
 #define RINGDROP_EUNSAFEFILE (-20)        /* a symlink, FIFO, hard link... refused */
+#define RINGDROP_EREMOTE (-21)            /* the server answered with an error */
+#define RINGDROP_ECIRCUITOPEN (-22)       /* the service failed recently: not sent */
+#define RINGDROP_EUNKNOWNTYPE (-23)       /* a message type nobody handles */
 /* Codes of the C ABI itself. */
 #define RINGDROP_ESYSTEM (-100)           /* an operating-system error no code above names */
 #define RINGDROP_ENOMEM (-101)            /* out of memory */

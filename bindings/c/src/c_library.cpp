@@ -7,7 +7,7 @@
 static_assert(RINGDROP_VERSION_MAJOR * 10000 + RINGDROP_VERSION_MINOR * 100 + RINGDROP_VERSION_PATCH ==
                   RINGDROP_VERSION,
               "ringdrop.h and the build agree on the version");
-static_assert(RINGDROP_EUNSAFEFILE == -static_cast<int>(ringdrop::errc::unsafe_file),
+static_assert(RINGDROP_EUNKNOWNTYPE == -static_cast<int>(ringdrop::errc::unknown_type),
               "the C codes are the negated errc values");
 
 namespace ringdrop::c {
@@ -41,13 +41,13 @@ RINGDROP_API const char* ringdrop_strerror(int code) {
     case RINGDROP_EINTERNAL: return "internal error in ringdrop";
     default: break;
   }
-  if (code < 0 && code >= RINGDROP_EUNSAFEFILE) {
+  if (code < 0 && code >= RINGDROP_EUNKNOWNTYPE) {
     try {
       // The C++ category's texts, kept as static strings: the C caller may
       // hold the pointer for as long as it likes.
       static const std::string* const texts = [] {
-        auto* t = new std::string[-RINGDROP_EUNSAFEFILE + 1];
-        for (int c = 1; c <= -RINGDROP_EUNSAFEFILE; ++c) {
+        auto* t = new std::string[-RINGDROP_EUNKNOWNTYPE + 1];
+        for (int c = 1; c <= -RINGDROP_EUNKNOWNTYPE; ++c) {
           t[c] = ringdrop::make_error_code(static_cast<ringdrop::errc>(c)).message();
         }
         return t;

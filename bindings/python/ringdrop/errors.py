@@ -31,6 +31,9 @@ EINVAL = -17
 ENOSPACE = -18
 ELEASELOST = -19
 EUNSAFEFILE = -20
+EREMOTE = -21
+ECIRCUITOPEN = -22
+EUNKNOWNTYPE = -23
 ESYSTEM = -100
 ENOMEM = -101
 EINTERNAL = -102
@@ -159,6 +162,18 @@ class UnsafeFile(RingdropError):
     """A symlink, FIFO, hard link... refused (RINGDROP_EUNSAFEFILE)."""
 
 
+class RemoteError(RingdropError):
+    """The server answered with an error of its own (RINGDROP_EREMOTE)."""
+
+
+class CircuitOpen(RingdropError):
+    """The service failed recently; the call was not sent (RINGDROP_ECIRCUITOPEN)."""
+
+
+class UnknownType(RingdropError):
+    """A message type nobody handles (RINGDROP_EUNKNOWNTYPE)."""
+
+
 class SystemFailure(RingdropError):
     """An operating-system error no other code names (RINGDROP_ESYSTEM)."""
 
@@ -192,6 +207,9 @@ _CLASSES = {
     ENOSPACE: NoSpace,
     ELEASELOST: LeaseLost,
     EUNSAFEFILE: UnsafeFile,
+    EREMOTE: RemoteError,
+    ECIRCUITOPEN: CircuitOpen,
+    EUNKNOWNTYPE: UnknownType,
     ESYSTEM: SystemFailure,
     ENOMEM: OutOfMemory,
     EINTERNAL: InternalError,

@@ -78,6 +78,18 @@ enum class errc : int {
   /// a directory, a file with more than one hard link, or a name that is not
   /// a plain file name (a path, "..", a control character).
   unsafe_file = 20,
+
+  // --- request/response -------------------------------------------------------
+  /// The server handled the request and answered with an error of its own;
+  /// its code and text travel back in the reply's envelope.
+  remote_error = 21,
+  /// The client's circuit breaker for this service is open: recent calls
+  /// failed (timed out, or the server died), so this one failed fast without
+  /// being sent. It closes again after a cool-down and one good trial call.
+  circuit_open = 22,
+  /// A well-formed message of a type the receiver has no handler or schema
+  /// for (e.g. from a newer producer). It is reported, never misread.
+  unknown_type = 23,
 };
 
 /// The category of `ringdrop::errc`; its name is "ringdrop".

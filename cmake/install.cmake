@@ -1,0 +1,1 @@
+# cmake/install.cmake — install rules, pkg-config file and CMake package config.
