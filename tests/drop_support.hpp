@@ -143,13 +143,15 @@ inline std::string describe(const DropCounts& c) {
 /// A child process running ringdrop-drop-peer (tests/drop_peer_main.cpp),
 /// its stdout and stdin connected to this process. Killed (if still running)
 /// and reaped when it goes out of scope.
-class DropPeer {
+/// A child process running `program` (fork + exec) with pipes to its
+/// stdin and stdout; killed and reaped when it goes out of scope.
+class ExecPeer {
  public:
-  explicit DropPeer(std::vector<std::string> args) {
+  ExecPeer(const char* program, std::vector<std::string> args) {
     ::signal(SIGPIPE, SIG_IGN);  // a peer that died must fail a test, not kill it
     int out[2], in[2];
     if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(in, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-    args.insert(args.begin(), RINGDROP_DROP_PEER);
+    args.insert(args.begin(), program);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -166,13 +168,13 @@ class DropPeer {
     out_ = out[0];
     in_ = in[1];
   }
-  ~DropPeer() {
+  ~ExecPeer() {
     if (pid_ > 0) kill9();
     if (out_ >= 0) ::close(out_);
     if (in_ >= 0) ::close(in_);
   }
-  DropPeer(const DropPeer&) = delete;
-  DropPeer& operator=(const DropPeer&) = delete;
+  ExecPeer(const ExecPeer&) = delete;
+  ExecPeer& operator=(const ExecPeer&) = delete;
 
   int out_fd() const { return out_; }
   pid_t pid() const { return pid_; }
@@ -246,6 +248,12 @@ class DropPeer {
   pid_t pid_ = -1;
   int out_ = -1, in_ = -1;
   std::string buf_;
+};
+
+/// ringdrop-drop-peer in a child process.
+class DropPeer : public ExecPeer {
+ public:
+  explicit DropPeer(std::vector<std::string> args) : ExecPeer(RINGDROP_DROP_PEER, std::move(args)) {}
 };
 
 /// Runs `body` in a forked child (no exec) and returns its exit code, or

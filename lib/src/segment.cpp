@@ -35,6 +35,12 @@ Location Location::file(std::filesystem::path path) { return Location(path.strin
 
 std::string Location::describe() const { return (is_file_ ? "file:" : "shm:") + name_; }
 
+std::optional<Location> Location::parse(std::string_view d) {
+  if (d.size() > 4 && d.starts_with("shm:")) return shm(std::string(d.substr(4)));
+  if (d.size() > 5 && d.starts_with("file:")) return file(std::string(d.substr(5)));
+  return std::nullopt;
+}
+
 const char* to_string(RingKind kind) noexcept {
   switch (kind) {
     case RingKind::spsc: return "spsc";

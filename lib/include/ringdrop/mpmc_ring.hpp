@@ -123,6 +123,12 @@ class RINGDROP_API MpmcProducer : public MpmcEndpoint {
   std::error_code send(std::span<const std::byte> message, Deadline deadline);
   std::error_code send(std::span<const std::byte> message, std::chrono::nanoseconds timeout);
 
+  /// Whether every consumer that ever attached has died or left and none is
+  /// attached now (dead ones are reaped first): what a waiting reserve()
+  /// reports as errc::peer_gone. A request/response client asks this while
+  /// it waits for an answer.
+  bool consumers_gone() noexcept { return peers_gone(false); }
+
  private:
   using MpmcEndpoint::MpmcEndpoint;
   void close() noexcept;

@@ -33,6 +33,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
+#include <string_view>
 #include <memory>
 #include <string>
 #include <sys/types.h>
@@ -56,6 +58,9 @@ class RINGDROP_API Location {
   const std::string& name() const noexcept { return name_; }
   /// Human-readable form, e.g. "shm:orders" or "file:/var/lib/x.ring".
   std::string describe() const;
+  /// The inverse of describe(): "shm:<name>" or "file:<path>"; nullopt for
+  /// anything else (the name itself is checked when the segment is opened).
+  static std::optional<Location> parse(std::string_view described);
 
  private:
   Location(std::string name, bool is_file) : name_(std::move(name)), is_file_(is_file) {}

@@ -1,0 +1,97 @@
+// ringdrop/rpc.hpp — what request/response clients and servers share:
+// a server's answer (Status), a reply the caller owns (Reply<T>), and the
+// per-call options (deadline aside: every call takes one).
+//
+// The wire: a request is an Envelope of kind `request` whose replyTo names
+// the caller's reply ring and whose messageId the response carries back as
+// its correlationId. A response whose `error.code` is not 0 failed:
+//   code > 0  the handler's own error: the caller gets errc::remote_error,
+//             the code and text in Client::last_remote_error();
+//   code < 0  the server library's, a ringdrop errc negated: the caller gets
+//             that errc (unknown_type: no handler for the request's type;
+//             bad_message: the request did not parse).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "ringdrop/message.hpp"
+
+namespace ringdrop {
+
+/// A handler's answer: ok, or an application error that travels back.
+struct Status {
+  int32_t code = 0;  ///< 0: ok; > 0: the application's own code
+  std::string message;
+
+  static Status ok() { return {}; }
+  /// `code` must be > 0 (the negative range belongs to the library).
+  static Status error(int32_t code, std::string message) { return {code, std::move(message)}; }
+  bool is_ok() const noexcept { return code == 0; }
+};
+
+/// The code a server sends when a handler throws (an exception never
+/// crosses the process boundary; its what() becomes the message).
+inline constexpr int32_t kHandlerThrew = 0x7fffffff;
+
+/// The server's own error from the last call that failed with remote_error.
+struct RemoteError {
+  int32_t code = 0;
+  std::string message;
+};
+
+/// How often a blocking call of an idempotent request is tried, and how
+/// long it waits between tries. A retry reuses the request's message id, so
+/// a server that already ran it answers from its memory (dedupe) instead of
+/// running it again. Only timed_out and peer_gone are retried: any answer,
+/// even an error, is final.
+struct RetryPolicy {
+  uint32_t attempts = 1;  ///< tries in all; 1: no retry
+  std::chrono::nanoseconds backoff = std::chrono::milliseconds(10);  ///< before the 2nd try
+  std::chrono::nanoseconds max_backoff = std::chrono::seconds(1);
+  uint32_t multiplier = 2;  ///< backoff growth per try
+};
+
+struct CallOptions {
+  /// The request may be retried (per the client's RetryPolicy) and is
+  /// remembered by the server so a repeat is answered, not re-run.
+  bool idempotent = false;
+  /// How long one try waits for its answer before the next try; 0: all the
+  /// time left to the call's deadline (so no retry after a timeout).
+  std::chrono::nanoseconds attempt_timeout{0};
+  uint16_t schema_version = 0;
+  std::span<const std::pair<std::string_view, std::string_view>> headers{};
+};
+
+/// A message the caller owns: a copy of a reply, taken out of the reply
+/// ring so that it outlives the ring slot (and async replies can wait).
+class RINGDROP_API OwnedMessage {
+ public:
+  /// Copies `bytes` and validates the copy; errc::bad_message if malformed.
+  static Result<OwnedMessage> copy_of(std::span<const std::byte> bytes);
+  const IncomingMessage& message() const noexcept { return *message_; }
+
+ private:
+  OwnedMessage() = default;
+  std::unique_ptr<capnp::word[]> words_;  // stable across moves
+  std::optional<IncomingMessage> message_;
+};
+
+/// A typed reply: the response payload and its envelope.
+template <class T>
+class Reply {
+ public:
+  explicit Reply(OwnedMessage m) : m_(std::move(m)) {}
+  typename T::Reader get() const { return m_.message().envelope().getPayload().template getAs<T>(); }
+  typename T::Reader operator*() const { return get(); }
+  const IncomingMessage& message() const noexcept { return m_.message(); }
+
+ private:
+  OwnedMessage m_;
+};
+
+}  // namespace ringdrop

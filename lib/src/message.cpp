@@ -1,0 +1,213 @@
+// Typed messages: the in-place builder, flat writing and validated reading.
+#include "ringdrop/message.hpp"
+
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+namespace ringdrop {
+
+namespace {
+
+constexpr size_t kWord = sizeof(capnp::word);
+
+// Nesting depth a real schema never needs; deeper is an attack or a bug.
+constexpr int kNestingLimit = 32;
+
+uint64_t random64() noexcept {
+  uint64_t r = 0;
+  if (::getrandom(&r, sizeof r, GRND_NONBLOCK) != sizeof r) {
+    r = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+        (static_cast<uint64_t>(::getpid()) << 40);
+  }
+  return r;
+}
+
+capnp::ReaderOptions limits_for(size_t words) noexcept {
+  capnp::ReaderOptions o;
+  // Validation walks the message once; the budget leaves the reader room to
+  // walk it three more times, and stops a small message with pointers that
+  // all alias one big list from costing unbounded work.
+  o.traversalLimitInWords = std::max<uint64_t>(4 * words, 4096);
+  o.nestingLimit = kNestingLimit;
+  return o;
+}
+
+}  // namespace
+
+uint64_t next_message_id() noexcept {
+  // A process-wide counter over a random base. The base is drawn again in a
+  // forked child (a new pid), so parent and child never share ids.
+  static std::atomic<uint64_t> base{0};
+  static std::atomic<pid_t> owner{0};
+  static std::atomic<uint64_t> counter{0};
+  const pid_t me = ::getpid();
+  // relaxed: ids need uniqueness, not ordering; a race between two threads
+  // drawing a base at once just draws it twice.
+  if (owner.load(std::memory_order_relaxed) != me) {
+    base.store(random64() | 1, std::memory_order_relaxed);
+    owner.store(me, std::memory_order_relaxed);
+  }
+  const uint64_t id = base.load(std::memory_order_relaxed) + counter.fetch_add(1, std::memory_order_relaxed);
+  return id ? id : 1;  // 0 means "none" in envelopes
+}
+
+int64_t to_envelope_time(Deadline deadline) noexcept {
+  if (deadline == Deadline::max()) return 0;
+  const int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count();
+  return ns > 0 ? ns : 1;
+}
+
+Deadline from_envelope_time(int64_t ns) noexcept {
+  if (ns <= 0) return Deadline::max();
+  return Deadline(std::chrono::duration_cast<Deadline::duration>(std::chrono::nanoseconds(ns)));
+}
+
+void fill_envelope(Envelope::Builder env, uint64_t type_id, const MessageOptions& o) {
+  env.setMessageId(next_message_id());
+  env.setCorrelationId(o.correlation_id);
+  if (!o.reply_to.empty()) env.setReplyTo(capnp::Text::Reader(o.reply_to.data(), o.reply_to.size()));
+  env.setTypeId(type_id);
+  env.setSchemaVersion(o.schema_version);
+  env.setSentAtNs(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch()).count());
+  env.setDeadlineNs(to_envelope_time(o.deadline));
+  env.setAttempt(o.attempt);
+  env.setKind(o.kind);
+  env.setIdempotent(o.idempotent);
+  if (!o.headers.empty()) {
+    auto list = env.initHeaders(static_cast<unsigned>(o.headers.size()));
+    for (unsigned i = 0; i < o.headers.size(); ++i) {
+      const auto& [k, v] = o.headers[i];
+      list[i].setKey(capnp::Text::Reader(k.data(), k.size()));
+      list[i].setValue(capnp::Text::Reader(v.data(), v.size()));
+    }
+  }
+}
+
+// ------------------------------------------------------------------ reading
+
+Result<IncomingMessage> IncomingMessage::open(std::span<const std::byte> bytes) {
+  if (bytes.empty()) return detail::fail(errc::bad_message, "an empty record (a cancelled message)");
+  if (bytes.size() % kWord != 0 || reinterpret_cast<uintptr_t>(bytes.data()) % kWord != 0) {
+    return detail::fail(errc::bad_message, "a typed message is whole 8-byte words; got " +
+                                               std::to_string(bytes.size()) + " bytes");
+  }
+  IncomingMessage m;
+  m.bytes_ = bytes;
+  const auto words = kj::arrayPtr(reinterpret_cast<const capnp::word*>(bytes.data()), bytes.size() / kWord);
+  try {
+    m.reader_ = std::make_unique<capnp::FlatArrayMessageReader>(words, limits_for(words.size()));
+    auto root = m.reader_->getRoot<Envelope>();
+    (void)root.totalSize();  // walks every pointer: bounds, nesting, budget
+    auto payload = root.getPayload();
+    if (!payload.isNull() && !payload.isStruct()) {
+      return detail::fail(errc::bad_message, "the envelope's payload is not a struct");
+    }
+    m.envelope_ = root;
+  } catch (const kj::Exception& e) {
+    return detail::from_capnp(e, "reading a message");
+  }
+  return m;
+}
+
+uint64_t peek_correlation_id(std::span<const std::byte> bytes) noexcept {
+  if (bytes.empty() || bytes.size() % kWord != 0 || reinterpret_cast<uintptr_t>(bytes.data()) % kWord != 0) return 0;
+  const auto words = kj::arrayPtr(reinterpret_cast<const capnp::word*>(bytes.data()), bytes.size() / kWord);
+  try {
+    capnp::FlatArrayMessageReader reader(words, limits_for(words.size()));
+    return reader.getRoot<Envelope>().getCorrelationId();  // a data field: no pointer followed
+  } catch (...) {
+    return 0;
+  }
+}
+
+std::string_view IncomingMessage::header(std::string_view key) const noexcept {
+  for (auto h : envelope_.getHeaders()) {
+    auto k = h.getKey();
+    if (std::string_view(k.cStr(), k.size()) == key) {
+      auto v = h.getValue();
+      return {v.cStr(), v.size()};
+    }
+  }
+  return {};
+}
+
+std::error_code IncomingMessage::wrong_type(uint64_t wanted) const {
+  char text[96];
+  std::snprintf(text, sizeof text, "the message carries type 0x%016llx, not 0x%016llx",
+                static_cast<unsigned long long>(type_id()), static_cast<unsigned long long>(wanted));
+  return detail::fail(errc::bad_message, text);
+}
+
+// ------------------------------------------------------------------ writing
+
+namespace detail {
+
+RingMessageBuilder::RingMessageBuilder(std::span<std::byte> span, size_t zero_bytes)
+    : span_(span), zero_words_((zero_bytes + kWord - 1) / kWord) {}
+
+RingMessageBuilder::~RingMessageBuilder() = default;
+
+kj::ArrayPtr<capnp::word> RingMessageBuilder::allocateSegment(unsigned minimum_words) {
+  const size_t room = span_.size() / kWord;  // words of the span
+  if (!first_given_) {
+    first_given_ = true;
+    if (room > 1 && minimum_words <= room - 1) {
+      // Word 0 is the segment table of a one-segment message.
+      const size_t words = std::min(room - 1, std::max<size_t>(minimum_words, zero_words_));
+      auto* first = reinterpret_cast<capnp::word*>(span_.data()) + 1;
+      std::memset(first, 0, words * kWord);
+      first_in_ring_ = true;
+      return kj::arrayPtr(first, words);
+    }
+  }
+  // Outgrown (or too big from the start): heap segments, copied in at the end.
+  const size_t words = std::max<size_t>(minimum_words, 1024);
+  heap_.push_back(kj::heapArray<capnp::word>(words));
+  std::memset(heap_.back().begin(), 0, words * kWord);
+  return heap_.back();
+}
+
+size_t RingMessageBuilder::finish_in_place() {
+  const auto segments = getSegmentsForOutput();
+  const auto words = static_cast<uint32_t>(segments[0].size());
+  const uint32_t table[2] = {0, words};  // segment count - 1, then each size in words
+  std::memcpy(span_.data(), table, sizeof table);
+  return (1 + size_t{words}) * kWord;
+}
+
+size_t flat_size(kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments) noexcept {
+  size_t words = segments.size() / 2 + 1;  // the table, padded to a word
+  for (auto s : segments) words += s.size();
+  return words * kWord;
+}
+
+void write_flat(kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments,
+                std::span<std::byte> out) noexcept {
+  const size_t table_words = segments.size() / 2 + 1;
+  auto* table = reinterpret_cast<uint32_t*>(out.data());
+  std::memset(table, 0, table_words * kWord);
+  table[0] = static_cast<uint32_t>(segments.size() - 1);
+  for (size_t i = 0; i < segments.size(); ++i) table[1 + i] = static_cast<uint32_t>(segments[i].size());
+  std::byte* at = out.data() + table_words * kWord;
+  for (auto s : segments) {
+    std::memcpy(at, s.begin(), s.size() * kWord);
+    at += s.size() * kWord;
+  }
+}
+
+std::error_code from_capnp(const kj::Exception& e, const char* doing) {
+  return fail(errc::bad_message, std::string(doing) + ": " + e.getDescription().cStr());
+}
+
+}  // namespace detail
+
+HeapMessage::HeapMessage() : envelope_(builder_.initRoot<Envelope>()) {}
+
+}  // namespace ringdrop

@@ -1,0 +1,328 @@
+// Request/response, the caller's side: send, match replies by correlation
+// id, end every call exactly once (reply, timeout, peer gone, error).
+#include "ringdrop/rpc_client.hpp"
+
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "ringdrop/mpmc_ring.hpp"
+
+namespace ringdrop {
+
+namespace {
+
+Location reply_location() {
+  uint32_t r = 0;
+  if (::getrandom(&r, sizeof r, GRND_NONBLOCK) != sizeof r) r = static_cast<uint32_t>(next_message_id());
+  char name[64];
+  std::snprintf(name, sizeof name, "ringdrop.reply.%d.%08x", static_cast<int>(::getpid()), r);
+  return Location::shm(name);
+}
+
+bool retryable(std::error_code ec) noexcept { return ec == errc::timed_out || ec == errc::peer_gone; }
+
+}  // namespace
+
+// ------------------------------------------------------------ OwnedMessage
+
+Result<OwnedMessage> OwnedMessage::copy_of(std::span<const std::byte> bytes) {
+  OwnedMessage m;
+  const size_t words = (bytes.size() + sizeof(capnp::word) - 1) / sizeof(capnp::word);
+  m.words_.reset(new capnp::word[words ? words : 1]);
+  std::memcpy(m.words_.get(), bytes.data(), bytes.size());
+  auto msg = IncomingMessage::open(std::span(reinterpret_cast<const std::byte*>(m.words_.get()), bytes.size()));
+  if (!msg) return msg.error();
+  m.message_.emplace(std::move(*msg));
+  return m;
+}
+
+// ------------------------------------------------------------------ state
+
+struct Client::State {
+  struct Pending {
+    Deadline deadline;
+    uint64_t resp_type = 0;
+    DoneFn done;                                 // async calls
+    std::optional<Result<OwnedMessage>> result;  // blocking calls: set when it ends
+  };
+
+  ClientOptions options;
+  Location request_loc;
+  Location reply_loc;
+  MpmcProducer requests;
+  MpmcConsumer replies;
+  MpmcProducer reply_keeper;  // so the reply ring never reports its producers gone
+  CircuitBreaker breaker;
+  SenderState sender;
+  std::unordered_map<uint64_t, Pending> pending;
+  ClientStats stats;
+  RemoteError last_remote;
+  Deadline next_liveness = Deadline::min();
+  pid_t owner = ::getpid();
+
+  State(ClientOptions o, Location req, Location rep, MpmcProducer p, MpmcConsumer c, MpmcProducer k)
+      : options(std::move(o)), request_loc(std::move(req)), reply_loc(std::move(rep)), requests(std::move(p)),
+        replies(std::move(c)), reply_keeper(std::move(k)), breaker(options.breaker) {}
+  ~State() {
+    if (::getpid() == owner) (void)Segment::remove(reply_loc);  // mappings stay valid until closed
+  }
+
+  Result<OwnedMessage> settle(Result<OwnedMessage> r, uint64_t resp_type);
+  void complete(uint64_t id, Result<OwnedMessage> r);
+  void end_all(std::error_code why, bool only_overdue, Clock::time_point now);
+  Deadline earliest(Deadline until) const;
+  std::error_code pump(Deadline until, uint64_t watch);
+  void take(std::span<const std::byte> view);
+  std::error_code send(uint64_t id, uint64_t type, const PayloadFn& payload, Deadline deadline,
+                       const CallOptions& o, uint16_t attempt);
+};
+
+// What a reply says, as the call's result.
+Result<OwnedMessage> Client::State::settle(Result<OwnedMessage> r, uint64_t resp_type) {
+  if (!r) {
+    ++stats.bad_replies;
+    return r;
+  }
+  auto err = r->message().envelope().getError();
+  if (err.getCode() != 0) {
+    ++stats.remote_errors;
+    last_remote = {err.getCode(), err.getMessage().cStr()};
+    const int code = err.getCode();
+    if (code < 0 && -code <= static_cast<int>(errc::unknown_type)) {
+      return detail::fail(static_cast<errc>(-code), "the server says: " + last_remote.message);
+    }
+    return detail::fail(errc::remote_error, "the server says (" + std::to_string(code) + "): " + last_remote.message);
+  }
+  if (r->message().type_id() != resp_type) {
+    ++stats.bad_replies;
+    char text[96];
+    std::snprintf(text, sizeof text, "the reply carries type 0x%016llx, not the expected 0x%016llx",
+                  static_cast<unsigned long long>(r->message().type_id()),
+                  static_cast<unsigned long long>(resp_type));
+    return detail::fail(errc::bad_message, text);
+  }
+  ++stats.ok;
+  return r;
+}
+
+// Ends call `id` with `r`: a blocking call keeps it for its caller, an
+// async one runs its callback (after leaving the table, so the callback
+// may start new calls).
+void Client::State::complete(uint64_t id, Result<OwnedMessage> r) {
+  auto it = pending.find(id);
+  if (it == pending.end()) return;
+  if (!r && r.error() == errc::timed_out) ++stats.timed_out;
+  if (!r && r.error() == errc::peer_gone) ++stats.peer_gone;
+  breaker.record(r ? std::error_code{} : r.error());
+  if (!it->second.done) {
+    it->second.result.emplace(std::move(r));
+    return;
+  }
+  DoneFn done = std::move(it->second.done);
+  pending.erase(it);
+  done(std::move(r));
+}
+
+// Ends every open call (or those past their deadline) with `why`.
+void Client::State::end_all(std::error_code why, bool only_overdue, Clock::time_point now) {
+  std::vector<uint64_t> ids;
+  for (const auto& [id, p] : pending) {
+    if (!p.result && (!only_overdue || p.deadline <= now)) ids.push_back(id);
+  }
+  for (uint64_t id : ids) complete(id, why);
+}
+
+Deadline Client::State::earliest(Deadline until) const {
+  for (const auto& [id, p] : pending) {
+    if (!p.result) until = std::min(until, p.deadline);
+  }
+  return until;
+}
+
+// Reads replies until call `watch` has ended (or, with watch 0, every call
+// has), or until `until` passes.
+// Takes one reply off the ring: ends the call it answers, or counts it.
+void Client::State::take(std::span<const std::byte> view) {
+  auto copy = OwnedMessage::copy_of(view);
+  if (!copy) {  // malformed: end the call it was for, if that can be told
+    const auto why = copy.error();
+    const uint64_t id = peek_correlation_id(view);
+    replies.release();
+    ++stats.bad_replies;
+    auto it = pending.find(id);
+    if (id != 0 && it != pending.end() && !it->second.result) complete(id, why);
+    return;
+  }
+  replies.release();
+  const uint64_t id = copy->message().envelope().getCorrelationId();
+  auto it = pending.find(id);
+  if (it == pending.end() || it->second.result) {
+    ++stats.late_replies;
+    return;
+  }
+  complete(id, settle(std::move(copy), it->second.resp_type));
+}
+
+// Reads replies until call `watch` has ended (or, with watch 0, every call
+// has), or until `until` passes. Replies already waiting are taken even
+// when nothing is in flight, so late and bad ones are counted.
+std::error_code Client::State::pump(Deadline until, uint64_t watch) {
+  for (;;) {
+    const auto now = Clock::now();
+    end_all(errc::timed_out, true, now);
+    if (watch ? pending.at(watch).result.has_value() : pending.empty()) {
+      if (watch) return {};
+      auto view = replies.try_read();
+      if (!view) return view.error() == errc::would_block ? std::error_code{} : view.error();
+      take(*view);
+      continue;
+    }
+    if (now >= until) return errc::timed_out;
+    if (now >= next_liveness) {
+      next_liveness = now + options.wait.liveness_interval;
+      if (requests.consumers_gone()) {
+        end_all(detail::fail(errc::peer_gone, "every server of " + request_loc.describe() + " is gone"), false, now);
+        continue;
+      }
+    }
+    auto view = replies.read(std::min(earliest(until), next_liveness));
+    if (!view) {
+      if (view.error() == errc::timed_out) continue;
+      return view.error();  // the reply ring is damaged: nothing to wait for
+    }
+    take(*view);
+  }
+}
+
+std::error_code Client::State::send(uint64_t id, uint64_t type, const PayloadFn& payload, Deadline deadline,
+                                    const CallOptions& o, uint16_t attempt) {
+  const std::string reply_to = reply_loc.describe();
+  MessageOptions mo;
+  mo.kind = MessageKind::REQUEST;
+  mo.reply_to = reply_to;
+  mo.deadline = deadline;
+  mo.attempt = attempt;
+  mo.idempotent = o.idempotent;
+  mo.schema_version = o.schema_version;
+  mo.headers = o.headers;
+  return detail::build_and_send(
+      requests, type, deadline,
+      [&](Envelope::Builder env) {
+        env.setMessageId(id);  // the same id on every try: the server's dedupe key
+        payload(env);
+      },
+      mo, sender);
+}
+
+// ------------------------------------------------------------------ client
+
+Client::Client(std::unique_ptr<State> s) noexcept : s_(std::move(s)) {}
+Client::Client(Client&&) noexcept = default;
+Client& Client::operator=(Client&&) noexcept = default;
+Client::~Client() = default;
+
+Result<Client> Client::connect(std::string_view service, const ClientOptions& options) {
+  auto registry = ServiceRegistry::open(options.registry);
+  if (!registry) return registry.error();
+  auto entry = registry->find(service);
+  if (!entry) return entry.error();
+  return connect(entry->ring, options);
+}
+
+Result<Client> Client::connect(const Location& request_ring, const ClientOptions& options) {
+  MpmcOptions ro;
+  ro.wait = options.wait;
+  auto requests = MpmcProducer::open(request_ring, OpenMode::open, ro);
+  if (!requests) return requests.error();
+  const Location reply = reply_location();
+  ro.cell_size = options.reply_cell_size;
+  ro.capacity = uint64_t{options.reply_cell_size} * options.reply_cells;
+  ro.on_consumer_death = OnConsumerDeath::drop;  // a dead client's replies have no reader
+  auto replies = MpmcConsumer::open(reply, OpenMode::create, ro);
+  if (!replies) return replies.error();
+  auto keeper = MpmcProducer::open(reply, OpenMode::open, ro);
+  if (!keeper) {
+    (void)Segment::remove(reply);
+    return keeper.error();
+  }
+  return Client(std::make_unique<State>(options, request_ring, reply, std::move(*requests), std::move(*replies),
+                                        std::move(*keeper)));
+}
+
+Result<OwnedMessage> Client::call_raw(uint64_t req_type, uint64_t resp_type, const PayloadFn& payload,
+                                      Deadline deadline, const CallOptions& o) {
+  State& s = *s_;
+  const uint32_t attempts = o.idempotent ? std::max<uint32_t>(1, s.options.retry.attempts) : 1;
+  auto backoff = s.options.retry.backoff;
+  const uint64_t id = next_message_id();
+  for (uint32_t attempt = 1;; ++attempt) {
+    if (auto ec = s.breaker.admit()) {
+      ++s.stats.rejected;
+      return detail::fail(ec, "the circuit breaker of " + s.request_loc.describe() + " is open");
+    }
+    const Deadline try_deadline =
+        o.attempt_timeout.count() > 0 ? std::min(deadline, deadline_after(o.attempt_timeout)) : deadline;
+    ++(attempt == 1 ? s.stats.calls : s.stats.retries);
+    Result<OwnedMessage> r = errc::timed_out;
+    if (auto ec = s.send(id, req_type, payload, deadline, o, static_cast<uint16_t>(attempt))) {
+      s.breaker.record(ec);
+      r = ec;
+    } else {
+      s.pending[id] = State::Pending{try_deadline, resp_type, {}, {}};
+      auto ec2 = s.pump(try_deadline, id);
+      auto it = s.pending.find(id);
+      r = it->second.result ? std::move(*it->second.result) : Result<OwnedMessage>(ec2 ? ec2 : errc::timed_out);
+      s.pending.erase(it);
+    }
+    if (r || !retryable(r.error()) || attempt >= attempts || Clock::now() >= deadline) return r;
+    std::this_thread::sleep_until(std::min(deadline, deadline_after(backoff)));  // the policy's pause
+    backoff = std::min(s.options.retry.max_backoff, backoff * s.options.retry.multiplier);
+  }
+}
+
+Result<uint64_t> Client::call_async_raw(uint64_t req_type, uint64_t resp_type, const PayloadFn& payload,
+                                        Deadline deadline, DoneFn done, const CallOptions& o) {
+  State& s = *s_;
+  if (auto ec = s.breaker.admit()) {
+    ++s.stats.rejected;
+    return detail::fail(ec, "the circuit breaker of " + s.request_loc.describe() + " is open");
+  }
+  const uint64_t id = next_message_id();
+  if (auto ec = s.send(id, req_type, payload, deadline, o, 1)) {
+    s.breaker.record(ec);
+    return ec;
+  }
+  ++s.stats.calls;
+  s.pending[id] = State::Pending{deadline, resp_type, std::move(done), {}};
+  return id;
+}
+
+std::error_code Client::notify_raw(uint64_t type, const PayloadFn& payload, Deadline deadline,
+                                   const MessageOptions& options) {
+  auto ec = detail::build_and_send(s_->requests, type, deadline, payload, options, s_->sender);
+  if (!ec) ++s_->stats.notifications;
+  return ec;
+}
+
+std::error_code Client::poll(Deadline until) { return s_->pump(until, 0); }
+
+size_t Client::in_flight() const noexcept { return s_->pending.size(); }
+
+ClientStats Client::stats() const {
+  ClientStats st = s_->stats;
+  st.in_flight = s_->pending.size();
+  st.breaker = s_->breaker.stats();
+  return st;
+}
+
+const RemoteError& Client::last_remote_error() const noexcept { return s_->last_remote; }
+const Location& Client::request_ring() const noexcept { return s_->request_loc; }
+const Location& Client::reply_ring() const noexcept { return s_->reply_loc; }
+
+}  // namespace ringdrop

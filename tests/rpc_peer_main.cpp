@@ -1,0 +1,199 @@
+// ringdrop-rpc-peer — the other process in the request/response and typed
+// message tests. Talks to the test over stdin/stdout, one line at a time.
+//
+//   serve <ring>                 a Server on <ring>; prints "ready"
+//   serve-registered <dir> <svc> a Server registered as <svc> in registry <dir>
+//     options (after the mode's arguments):
+//       --wait-go                read a line from stdin before serving
+//       --remember N             remembered replies (dedupe); default 1024
+//     handlers: Echo (echoes, with pid and run count); Fail (Status::error);
+//     Hold (prints "holding <seq>", waits for a stdin line, then echoes);
+//     notification Stop (ends the loop). At the end prints
+//     "stats runs=<echo runs> duplicates=<n> expired=<n> unknown=<n>".
+//   bad-replier <ring>           answers three requests badly: a reply whose
+//                                payload points outside the message, a reply
+//                                of the wrong type, then plain garbage
+//   publish <ring> <n>           a typed publisher on broadcast <ring>: waits
+//                                for a stdin line, then publishes n rounds of
+//                                Echo{seq=i} and Stranger{x=i}, and exits
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "ringdrop/broadcast_ring.hpp"
+#include "ringdrop/rpc_server.hpp"
+#include "ringdrop/typed_ring.hpp"
+#include "rpc_test.capnp.h"
+
+using namespace ringdrop;
+using namespace std::chrono_literals;
+
+namespace {
+
+int fail(const char* what, std::error_code ec) {
+  std::printf("error %s: %s (%s)\n", what, ec.message().c_str(), last_error_detail().c_str());
+  std::fflush(stdout);
+  return 2;
+}
+
+void say(const std::string& line) {
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+std::string wait_line() {
+  std::string line;
+  std::getline(std::cin, line);
+  return line;
+}
+
+ServerOptions quick_server(int argc, char** argv, int first) {
+  ServerOptions o;
+  o.wait.liveness_interval = 10ms;
+  o.cells = 16;
+  for (int i = first; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--remember") == 0 && i + 1 < argc) o.remembered_replies = std::stoul(argv[++i]);
+  }
+  return o;
+}
+
+bool has_flag(int argc, char** argv, const char* flag) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], flag) == 0) return true;
+  }
+  return false;
+}
+
+int serve(Server& server, bool wait_go) {
+  uint64_t runs = 0;
+  bool stop = false;
+  server.handle<rdtest::Echo, rdtest::EchoReply>([&](rdtest::Echo::Reader in, rdtest::EchoReply::Builder out) {
+    ++runs;
+    out.setSeq(in.getSeq());
+    out.setText(in.getText());
+    out.setData(in.getData());
+    out.setServer(static_cast<uint32_t>(::getpid()));
+    out.setRuns(runs);
+    return Status::ok();
+  });
+  server.handle<rdtest::Fail, rdtest::EchoReply>([](rdtest::Fail::Reader in, rdtest::EchoReply::Builder) {
+    return Status::error(in.getCode(), in.getMessage().cStr());
+  });
+  server.handle<rdtest::Hold, rdtest::EchoReply>([&](rdtest::Hold::Reader in, rdtest::EchoReply::Builder out) {
+    say("holding " + std::to_string(in.getSeq()));
+    wait_line();
+    out.setSeq(in.getSeq());
+    return Status::ok();
+  });
+  server.on_notification<rdtest::Stop>([&](rdtest::Stop::Reader) { stop = true; });
+  say("ready");
+  if (wait_go) wait_line();
+  while (!stop) {
+    if (auto ec = server.serve_one(deadline_after(10s)); ec && ec != errc::timed_out &&
+                                                           ec != errc::unknown_type && ec != errc::bad_message &&
+                                                           ec != errc::deadline_exceeded) {
+      return fail("serve", ec);
+    }
+  }
+  const auto s = server.stats();
+  say("stats runs=" + std::to_string(runs) + " duplicates=" + std::to_string(s.duplicates) +
+      " expired=" + std::to_string(s.expired) + " unknown=" + std::to_string(s.unknown_type));
+  return 0;
+}
+
+// The reply to `request`: an EchoReply (or a Stranger), flattened.
+std::vector<capnp::word> reply_to(const IncomingMessage& request, bool wrong_type) {
+  HeapMessage m;
+  MessageOptions o;
+  o.kind = MessageKind::RESPONSE;
+  o.correlation_id = request.id();
+  if (wrong_type) {
+    m.init<rdtest::Stranger>(o).setX(1);
+  } else {
+    m.init<rdtest::EchoReply>(o).setText("the last thing built");  // at the end of the segment
+  }
+  std::vector<capnp::word> flat(m.size() / sizeof(capnp::word));
+  detail::write_flat(m.builder().getSegmentsForOutput(), std::as_writable_bytes(std::span(flat)));
+  return flat;
+}
+
+int bad_replier(const Location& where) {
+  MpmcOptions o;
+  o.cell_size = 4096;
+  o.capacity = 4096 * 16;
+  auto rx = MpmcConsumer::open(where, OpenMode::open_or_create, o);
+  if (!rx) return fail("open", rx.error());
+  say("ready");
+  for (int i = 0; i < 3; ++i) {
+    auto view = rx->read(deadline_after(30s));
+    if (!view) return fail("read", view.error());
+    auto msg = IncomingMessage::open(*view);
+    if (!msg) return fail("parse", msg.error());
+    auto tx = MpmcProducer::open(*Location::parse(msg->envelope().getReplyTo().cStr()), OpenMode::open);
+    if (!tx) return fail("open reply", tx.error());
+    auto flat = reply_to(*msg, i == 1);
+    if (i == 0) {
+      // The segment table now claims two words fewer: the text's pointer
+      // points past the end of the message (the envelope itself is intact).
+      reinterpret_cast<uint32_t*>(flat.data())[1] -= 2;
+    }
+    std::vector<std::byte> bytes(std::as_bytes(std::span(flat)).begin(), std::as_bytes(std::span(flat)).end());
+    if (i == 2) bytes.assign(24, std::byte{0xff});
+    if (auto ec = tx->send(bytes, deadline_after(10s))) return fail("send", ec);
+    rx->release();
+    say("sent " + std::to_string(i));
+  }
+  wait_line();
+  return 0;
+}
+
+int publish(const Location& where, int rounds) {
+  auto pub = BroadcastPublisher::open(where, OpenMode::open);
+  if (!pub) return fail("open", pub.error());
+  TypedSender tx(std::move(*pub));
+  say("ready");
+  wait_line();
+  for (int i = 0; i < rounds; ++i) {
+    auto ec = tx.send<rdtest::Echo>([&](rdtest::Echo::Builder e) {
+      e.setSeq(static_cast<uint64_t>(i));
+      e.setText("event " + std::to_string(i));
+    }, deadline_after(10s));
+    if (ec) return fail("echo", ec);
+    ec = tx.send<rdtest::Stranger>([&](rdtest::Stranger::Builder x) { x.setX(static_cast<uint32_t>(i)); },
+                                   deadline_after(10s));
+    if (ec) return fail("stranger", ec);
+  }
+  say("published");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: ringdrop-rpc-peer <mode> ...\n");
+    return 64;
+  }
+  const std::string mode = argv[1];
+  if (mode == "serve") {
+    auto server = Server::open_ring(Location::shm(argv[2]), quick_server(argc, argv, 3));
+    if (!server) return fail("open", server.error());
+    return serve(*server, has_flag(argc, argv, "--wait-go"));
+  }
+  if (mode == "serve-registered" && argc >= 4) {
+    auto o = quick_server(argc, argv, 4);
+    o.registry = argv[2];
+    o.info = "test server";
+    auto server = Server::open(argv[3], o);
+    if (!server) return fail("open", server.error());
+    return serve(*server, has_flag(argc, argv, "--wait-go"));
+  }
+  if (mode == "bad-replier") return bad_replier(Location::shm(argv[2]));
+  if (mode == "publish" && argc >= 4) return publish(Location::shm(argv[2]), std::stoi(argv[3]));
+  std::fprintf(stderr, "ringdrop-rpc-peer: unknown mode %s\n", mode.c_str());
+  return 64;
+}
