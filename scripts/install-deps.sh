@@ -11,6 +11,8 @@ packages=(
   libgtest-dev                # tests
   libbenchmark-dev            # micro-benchmarks
   libzmq3-dev                 # ZeroMQ rows of ringdrop-pingpong (bench only)
+  gnucobol3                   # examples/cobol: cobc (GnuCOBOL 3)
+  gfortran                    # examples/fortran
 )
 
 missing=()

@@ -51,6 +51,7 @@ from .errors import (
     strerror,
 )
 from .ring import Consumer, How, Kind, Producer, Ring, Role, WaitMode, remove
+from .drop import Claim, ClaimHeaders, Completion, Discovery, DropChannel, DropConsumer
 
 
 def version():
@@ -87,6 +88,12 @@ __all__ = [
     "How",
     "WaitMode",
     "remove",
+    "DropChannel",
+    "DropConsumer",
+    "Claim",
+    "ClaimHeaders",
+    "Completion",
+    "Discovery",
     "RingdropError",
     "WouldBlock",
     "TimedOut",

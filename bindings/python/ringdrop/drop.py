@@ -1,0 +1,661 @@
+"""The file-drop channel: a watched directory as a message channel
+(ringdrop_drop_* of the C ABI; the tree: docs/file-drop.md).
+
+    import ringdrop
+
+    with ringdrop.DropChannel("/var/spool/orders") as ch:
+        ch.publish(b"order 42", headers={"content-type": "text/plain"})
+
+        with ch.consumer() as rx, rx.claim(timeout=5) as claim:
+            handle(claim.data, claim.headers.get("content-type"))
+            claim.ack()
+
+A :class:`DropChannel` publishes and manages dead letters; a
+:class:`DropConsumer` claims; a :class:`Claim` reads and settles one
+message. They may be closed in any order. Times are in seconds.
+"""
+
+import ctypes
+import os
+import time
+
+from . import errors
+from ._lib import lib
+from .ring import _SLICE_NS, _fsname, _ns, _release_view
+
+__all__ = [
+    "DropChannel",
+    "DropConsumer",
+    "Claim",
+    "ClaimHeaders",
+    "Completion",
+    "Discovery",
+    "DROP_ID_MAX",
+]
+
+c_int = ctypes.c_int
+c_uint = ctypes.c_uint
+c_ulong = ctypes.c_ulong
+c_longlong = ctypes.c_longlong
+c_ulonglong = ctypes.c_ulonglong
+c_void_p = ctypes.c_void_p
+c_char_p = ctypes.c_char_p
+
+#: RINGDROP_DROP_ID_MAX: room for a message id and its NUL.
+DROP_ID_MAX = 129
+
+
+class Completion:
+    """When a file written into incoming/ counts as complete
+    (RINGDROP_COMPLETION_*); the option also takes "settle" / "marker"."""
+
+    SETTLE = 0  #: unchanged for settle_time
+    MARKER = 1  #: <name><marker_suffix> exists
+
+
+class Discovery:
+    """How consumers notice new files (RINGDROP_DISCOVERY_*); the option
+    also takes "automatic" / "inotify" / "polling"."""
+
+    AUTOMATIC = 0
+    INOTIFY = 1
+    POLLING = 2
+
+
+class _DropOptions(ctypes.Structure):
+    """struct ringdrop_drop_options; fields in header order, never reordered."""
+
+    _fields_ = [
+        ("size", c_ulong),
+        ("create", c_int),
+        ("dir_mode", c_uint),
+        ("lease_ms", c_longlong),
+        ("max_attempts", c_uint),
+        ("retry_backoff_ms", c_longlong),
+        ("retry_backoff_max_ms", c_longlong),
+        ("archive", c_int),
+        ("durable", c_int),
+        ("completion", c_int),
+        ("settle_ms", c_longlong),
+        ("marker_suffix", c_char_p),
+        ("discovery", c_int),
+        ("scan_interval_ms", c_longlong),
+    ]
+
+
+class _Drop(ctypes.Structure):
+    """The opaque struct ringdrop_drop."""
+
+
+class _DropConsumer(ctypes.Structure):
+    """The opaque struct ringdrop_drop_consumer."""
+
+
+class _DropClaim(ctypes.Structure):
+    """The opaque struct ringdrop_drop_claim."""
+
+
+_DropPtr = ctypes.POINTER(_Drop)
+_ConsumerPtr = ctypes.POINTER(_DropConsumer)
+_ClaimPtr = ctypes.POINTER(_DropClaim)
+_StrArray = ctypes.POINTER(c_char_p)
+_P = ctypes.POINTER
+
+# The drop-channel prototypes of ringdrop.h, declared on the shared library
+# object of _lib (which declares the rings' part).
+_PROTOTYPES = {
+    "ringdrop_drop_options_init": (None, [_P(_DropOptions)]),
+    "ringdrop_drop_open": (c_int, [c_char_p, _P(_DropOptions), _P(_DropPtr)]),
+    "ringdrop_drop_close": (None, [_DropPtr]),
+    "ringdrop_drop_publish": (
+        c_int,
+        [_DropPtr, c_void_p, c_ulonglong, _StrArray, _StrArray, c_ulong, c_char_p, c_ulong],
+    ),
+    "ringdrop_drop_publish_file": (
+        c_int,
+        [_DropPtr, c_char_p, _StrArray, _StrArray, c_ulong, c_char_p, c_ulong],
+    ),
+    "ringdrop_drop_dead_letters": (c_int, [_DropPtr, c_char_p, c_ulong, _P(c_ulong)]),
+    "ringdrop_drop_requeue": (c_int, [_DropPtr, c_char_p]),
+    "ringdrop_drop_purge": (c_int, [_DropPtr, c_char_p]),
+    "ringdrop_drop_consumer_open": (c_int, [_DropPtr, _P(_ConsumerPtr)]),
+    "ringdrop_drop_consumer_close": (None, [_ConsumerPtr]),
+    "ringdrop_drop_consumer_claim": (c_int, [_ConsumerPtr, c_longlong, _P(_ClaimPtr)]),
+    "ringdrop_drop_claim_id": (c_int, [_ClaimPtr, _P(c_char_p)]),
+    "ringdrop_drop_claim_attempt": (c_int, [_ClaimPtr, _P(c_uint)]),
+    "ringdrop_drop_claim_header": (c_int, [_ClaimPtr, c_char_p, _P(c_char_p)]),
+    "ringdrop_drop_claim_path": (c_int, [_ClaimPtr, _P(c_char_p)]),
+    "ringdrop_drop_claim_data": (c_int, [_ClaimPtr, _P(c_void_p), _P(c_ulonglong)]),
+    "ringdrop_drop_claim_extend": (c_int, [_ClaimPtr, c_longlong]),
+    "ringdrop_drop_claim_ack": (c_int, [_ClaimPtr]),
+    "ringdrop_drop_claim_nack": (c_int, [_ClaimPtr, c_char_p]),
+    "ringdrop_drop_claim_reject": (c_int, [_ClaimPtr, c_char_p]),
+    "ringdrop_drop_claim_close": (None, [_ClaimPtr]),
+}
+
+for _name, (_restype, _argtypes) in _PROTOTYPES.items():
+    try:
+        _fn = getattr(lib, _name)
+    except AttributeError:
+        raise ImportError("ringdrop: %s lacks %s (too old a library?)" % (lib._name, _name))
+    _fn.restype = _restype
+    _fn.argtypes = _argtypes
+del _name, _restype, _argtypes, _fn
+
+
+def _check(rc):
+    if rc < 0:
+        raise errors.make_error(rc)
+
+
+def _ms(seconds, what):
+    """Seconds as whole milliseconds for the C ABI (negative: passed on, and
+    refused by the library with InvalidArgument)."""
+    return _ns(seconds, what) // 1_000_000
+
+
+def _text(value, what):
+    """A str or bytes argument as NUL-free bytes."""
+    if isinstance(value, str):
+        value = value.encode("utf-8")
+    elif not isinstance(value, (bytes, bytearray)):
+        raise TypeError("%s must be str or bytes, not %r" % (what, type(value).__name__))
+    value = bytes(value)
+    if b"\0" in value:
+        raise ValueError("%s cannot contain NUL bytes: %r" % (what, value))
+    return value
+
+
+def _header_arrays(headers):
+    """(keys, values, count) C arrays for a mapping (or pairs) of headers.
+    The arrays hold the bytes objects alive as long as they live."""
+    if not headers:
+        return None, None, 0
+    items = list(headers.items()) if hasattr(headers, "items") else list(headers)
+    keys = (c_char_p * len(items))()
+    values = (c_char_p * len(items))()
+    for i, (key, value) in enumerate(items):
+        keys[i] = _text(key, "a header key")
+        values[i] = _text(value, "a header value")
+    return keys, values, len(items)
+
+
+def _sliced(timeout, call):
+    """call(timeout_ns) -> rc in slices (so that Ctrl-C gets through between
+    them) until it returns anything but RINGDROP_ETIMEDOUT or `timeout`
+    has passed. A claim that timed out did nothing, so cutting is harmless."""
+    ns = _ns(timeout)
+    if ns <= _SLICE_NS:
+        return call(ns)
+    deadline = time.monotonic_ns() + ns
+    while True:
+        remaining = deadline - time.monotonic_ns()
+        if remaining <= _SLICE_NS:
+            return call(max(remaining, 0))
+        rc = call(_SLICE_NS)
+        if rc != errors.ETIMEDOUT:
+            return rc
+
+
+def _choice(cls, value, what):
+    if isinstance(value, str):
+        key = value.strip().upper()
+        if hasattr(cls, key) and not key.startswith("_"):
+            return getattr(cls, key)
+        raise ValueError("%s must be one of %s, not %r" % (
+            what, ", ".join(repr(k.lower()) for k in vars(cls) if k.isupper()), value))
+    return int(value)
+
+
+class _Handle:
+    """Owns one C handle: closed once, usable only in the opening process."""
+
+    _handle = None
+    _kind = "handle"
+
+    def _set(self, handle):
+        self._pid = os.getpid()
+        self._handle = handle
+
+    def _h(self):
+        handle = self._handle
+        if handle is None:
+            raise ValueError("operation on a closed %s" % self._kind)
+        if self._pid != os.getpid():
+            raise RuntimeError(
+                "this %s belongs to process %d; after fork() open it again" % (self._kind, self._pid)
+            )
+        return handle
+
+    @property
+    def closed(self):
+        """True once close() was called."""
+        return self._handle is None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: modules may be half gone
+            pass
+
+
+class DropChannel(_Handle):
+    """The drop channel rooted at directory `root` (str, bytes or path).
+
+    Options (keyword-only; None keeps the library's default):
+      create: create a missing tree (default True; False: NotFound).
+      dir_mode: mode of the directories created (default 0o770).
+      lease: seconds a claim is held before it counts as abandoned (30).
+      max_attempts: deliveries before a failing message is a dead letter (5).
+      retry_backoff, retry_backoff_max: seconds a nacked message waits,
+        doubling per attempt, at most the second (1, 300).
+      archive: keep acked messages in done/ instead of deleting them.
+      durable: fsync on publish (default True).
+      completion: when a file in incoming/ is complete, "settle" (unchanged
+        for settle_time) or "marker" (<name><marker_suffix> exists).
+      settle_time: seconds (2); marker_suffix: default ".done".
+      discovery: "automatic" (inotify, polling on network file systems),
+        "inotify" or "polling"; scan_interval: seconds between full scans (1).
+
+    A context manager; a handle is used by one thread at a time, and only
+    in the process that opened it.
+    """
+
+    _kind = "drop channel"
+
+    def __init__(
+        self,
+        root,
+        *,
+        create=None,
+        dir_mode=None,
+        lease=None,
+        max_attempts=None,
+        retry_backoff=None,
+        retry_backoff_max=None,
+        archive=None,
+        durable=None,
+        completion=None,
+        settle_time=None,
+        marker_suffix=None,
+        discovery=None,
+        scan_interval=None,
+    ):
+        self.root = root
+        options = _DropOptions()
+        lib.ringdrop_drop_options_init(ctypes.byref(options))
+        if create is not None:
+            options.create = 1 if create else 0
+        if dir_mode is not None:
+            options.dir_mode = dir_mode
+        if lease is not None:
+            options.lease_ms = _ms(lease, "lease")
+        if max_attempts is not None:
+            options.max_attempts = max_attempts
+        if retry_backoff is not None:
+            options.retry_backoff_ms = _ms(retry_backoff, "retry_backoff")
+        if retry_backoff_max is not None:
+            options.retry_backoff_max_ms = _ms(retry_backoff_max, "retry_backoff_max")
+        if archive is not None:
+            options.archive = 1 if archive else 0
+        if durable is not None:
+            options.durable = 1 if durable else 0
+        if completion is not None:
+            options.completion = _choice(Completion, completion, "completion")
+        if settle_time is not None:
+            options.settle_ms = _ms(settle_time, "settle_time")
+        if marker_suffix is not None:
+            options.marker_suffix = _text(marker_suffix, "marker_suffix")  # copied by open
+        if discovery is not None:
+            options.discovery = _choice(Discovery, discovery, "discovery")
+        if scan_interval is not None:
+            options.scan_interval_ms = _ms(scan_interval, "scan_interval")
+        handle = _DropPtr()
+        _check(lib.ringdrop_drop_open(_fsname(root), ctypes.byref(options), ctypes.byref(handle)))
+        self._set(handle)
+        self._id = ctypes.create_string_buffer(DROP_ID_MAX)
+
+    def close(self):
+        """Closes the handle (consumers and claims made from it go on).
+        Closing twice is harmless."""
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            lib.ringdrop_drop_close(handle)
+
+    def __repr__(self):
+        return "<ringdrop.DropChannel %r, %s>" % (self.root, "closed" if self.closed else "open")
+
+    # ------------------------------------------------------------ publishing
+
+    def publish(self, data, headers=None):
+        """Publishes `data` (bytes or any bytes-like object) as one message;
+        returns its id (str).
+
+        `headers`: a mapping (or pairs) of keys of [a-z0-9-] to one-line
+        values (str or bytes), e.g. {"content-type": "text/csv",
+        "idempotency-key": "batch-2024-01-31"}. Raises InvalidArgument (bad
+        headers), NoSpace (disk or quota full: nothing was published)."""
+        handle = self._h()
+        keys, values, count = _header_arrays(headers)
+        if isinstance(data, bytes):
+            pointer, size = (data if data else None), len(data)
+        else:
+            view = memoryview(data)
+            if view.readonly or not view.c_contiguous:
+                data = view.tobytes()
+                pointer, size = (data if data else None), len(data)
+            else:
+                view = view.cast("B")
+                size = view.nbytes
+                pointer = (ctypes.c_char * size).from_buffer(view) if size else None
+        _check(lib.ringdrop_drop_publish(handle, pointer, size, keys, values, count, self._id, DROP_ID_MAX))
+        return self._id.value.decode("ascii")
+
+    def publish_file(self, path, headers=None):
+        """Publishes the file at `path` by moving it into the channel (no
+        copy); returns the id. It must be a regular file with one link
+        (UnsafeFile otherwise) on the channel's file system; on failure it
+        stays where it was."""
+        handle = self._h()
+        keys, values, count = _header_arrays(headers)
+        _check(
+            lib.ringdrop_drop_publish_file(
+                handle, _fsname(path), keys, values, count, self._id, DROP_ID_MAX
+            )
+        )
+        return self._id.value.decode("ascii")
+
+    # ---------------------------------------------------------- dead letters
+
+    def dead_letters(self):
+        """The ids of the dead letters (failed/), oldest first."""
+        handle = self._h()
+        needed = c_ulong()
+        size = 256
+        while True:
+            buffer = ctypes.create_string_buffer(size)
+            rc = lib.ringdrop_drop_dead_letters(handle, buffer, size, ctypes.byref(needed))
+            if rc == errors.EMSGSIZE and needed.value > size:
+                size = needed.value + 256  # it may grow meanwhile
+                continue
+            _check(rc)
+            return [line for line in buffer.value.decode("ascii").split("\n") if line]
+
+    def requeue(self, message_id):
+        """Puts dead letter `message_id` back into new/ with its attempt
+        count reset. NotFound if there is no such dead letter."""
+        _check(lib.ringdrop_drop_requeue(self._h(), _text(message_id, "message_id")))
+
+    def purge(self, message_id):
+        """Deletes dead letter `message_id` with its reason and headers."""
+        _check(lib.ringdrop_drop_purge(self._h(), _text(message_id, "message_id")))
+
+    # ------------------------------------------------------------ consuming
+
+    def consumer(self):
+        """A new :class:`DropConsumer` of this channel."""
+        return DropConsumer(self)
+
+
+class DropConsumer(_Handle):
+    """A consumer of a :class:`DropChannel`: any number of them, in any
+    processes, compete for its messages. A context manager."""
+
+    _kind = "drop consumer"
+
+    def __init__(self, channel):
+        handle = _ConsumerPtr()
+        _check(lib.ringdrop_drop_consumer_open(channel._h(), ctypes.byref(handle)))
+        self._set(handle)
+        self.channel_root = channel.root
+
+    def close(self):
+        """Closes the consumer (its open claims go on). Closing twice is
+        harmless."""
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            lib.ringdrop_drop_consumer_close(handle)
+
+    def __repr__(self):
+        return "<ringdrop.DropConsumer of %r, %s>" % (
+            self.channel_root, "closed" if self.closed else "open")
+
+    def claim(self, timeout):
+        """The oldest ready message as a :class:`Claim`, waiting up to
+        `timeout` seconds (0 looks once; math.inf waits as long as it takes).
+        Raises TimedOut when nothing came."""
+        handle = self._h()
+        claim = _ClaimPtr()
+        _check(_sliced(timeout, lambda ns: lib.ringdrop_drop_consumer_claim(handle, ns, ctypes.byref(claim))))
+        return Claim(claim)
+
+    def claims(self, timeout):
+        """Yields claims until none comes within `timeout` seconds: drains
+        what is there (timeout=0) or serves for as long as messages come.
+        Settle (or close) each one before asking for the next."""
+        while True:
+            try:
+                claim = self.claim(timeout)
+            except errors.TimedOut:
+                return
+            yield claim
+
+
+class ClaimHeaders:
+    """The headers of a claimed message, looked up by key.
+
+    ``headers["content-type"]``, ``headers.get("schema-id")``,
+    ``"producer" in headers``. Besides those published, ``published-at``
+    (ns since the epoch, from the id) and, for a file taken from incoming/,
+    ``original-name``. Values are str (UTF-8, undecodable bytes escaped).
+
+    Lookup only: the C ABI answers one key at a time and cannot list the
+    keys a message has, so this is not a dict (no len(), no iteration);
+    :meth:`known` collects the well-known keys.
+    """
+
+    #: The keys docs/file-drop.md names.
+    WELL_KNOWN = (
+        "content-type",
+        "correlation-id",
+        "schema-id",
+        "producer",
+        "idempotency-key",
+        "original-name",
+        "published-at",
+    )
+
+    def __init__(self, claim):
+        self._claim = claim
+
+    def get(self, key, default=None):
+        value = c_char_p()
+        rc = lib.ringdrop_drop_claim_header(
+            self._claim._h(), _text(key, "a header key"), ctypes.byref(value)
+        )
+        if rc == errors.ENOTFOUND:
+            return default
+        _check(rc)
+        return value.value.decode("utf-8", "surrogateescape")
+
+    def __getitem__(self, key):
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key):
+        return self.get(key) is not None
+
+    def known(self, *extra):
+        """A dict of the well-known keys (and the `extra` ones) this message
+        has."""
+        found = {}
+        for key in self.WELL_KNOWN + tuple(extra):
+            value = self.get(key)
+            if value is not None:
+                found[key] = value
+        return found
+
+    def __repr__(self):
+        return "<ringdrop.ClaimHeaders %r>" % (self.known(),)
+
+
+class Claim(_Handle):
+    """One claimed message, held under a lease until it is settled.
+
+    Read it: :attr:`id`, :attr:`attempt` (1 on the first delivery),
+    :attr:`headers`, :attr:`data` (bytes, a copy), :meth:`view` (a
+    read-only memoryview of the file mapped in place), :attr:`path`.
+    Settle it once: :meth:`ack` (done), :meth:`nack` (failed this time:
+    retried after a backoff, a dead letter after max_attempts),
+    :meth:`reject` (failed for good: a dead letter now). :meth:`extend`
+    renews the lease while processing takes long.
+
+    As a context manager: leaving the ``with`` block without settling nacks
+    the message — the safe choice, at-least-once: it is delivered again
+    after the backoff (and becomes a dead letter after max_attempts), never
+    lost and never acked by accident. The reason recorded is the exception
+    that left the block, or "abandoned: ...". Then the claim is closed.
+    close() (or garbage collection) of an unsettled claim also nacks it
+    (the library's "abandoned").
+    """
+
+    _kind = "claim"
+
+    def __init__(self, handle):
+        self._set(handle)
+        self.settled = False
+        self._views = []
+        self._data = None
+        text = c_char_p()
+        _check(lib.ringdrop_drop_claim_id(handle, ctypes.byref(text)))
+        self.id = text.value.decode("ascii")
+        attempt = c_uint()
+        _check(lib.ringdrop_drop_claim_attempt(handle, ctypes.byref(attempt)))
+        self.attempt = attempt.value
+
+    def __repr__(self):
+        state = "closed" if self.closed else ("settled" if self.settled else "held")
+        return "<ringdrop.Claim %s attempt %d, %s>" % (self.id, self.attempt, state)
+
+    # ------------------------------------------------------------ lifetime
+
+    def close(self):
+        """Frees the claim; one never settled is nacked ("abandoned").
+        Views from view() become unusable. Closing twice is harmless."""
+        handle, self._handle = self._handle, None
+        if handle is None:
+            return
+        views, self._views = self._views, []
+        for view in views:
+            _release_view(view)
+        lib.ringdrop_drop_claim_close(handle)
+
+    def __exit__(self, exc_type, exc, tb):
+        if not self.closed and not self.settled:
+            if exc_type is None:
+                reason = "abandoned: the with block ended without ack, nack or reject"
+            else:
+                reason = "%s: %s" % (exc_type.__name__, exc)
+            try:
+                self.nack(" ".join(reason.split())[:1000])  # one line
+            except errors.RingdropError:
+                pass  # e.g. LeaseLost: the message is back in the channel anyway
+        self.close()
+        return False
+
+    # ------------------------------------------------------------- reading
+
+    @property
+    def headers(self):
+        """The message's headers (:class:`ClaimHeaders`, lookup by key)."""
+        # Made on each access: a ClaimHeaders stored here would be a
+        # reference cycle, and an unclosed claim dropped by its last owner
+        # would keep its lease until the cycle collector ran.
+        return ClaimHeaders(self)
+
+    def header(self, key, default=None):
+        """The value of header `key`, or `default`."""
+        return self.headers.get(key, default)
+
+    @property
+    def path(self):
+        """The message file's current path under work/ (it changes when the
+        lease is extended)."""
+        text = c_char_p()
+        _check(lib.ringdrop_drop_claim_path(self._h(), ctypes.byref(text)))
+        return os.fsdecode(text.value)
+
+    def _mapped(self):
+        pointer, size = c_void_p(), c_ulonglong()
+        _check(lib.ringdrop_drop_claim_data(self._h(), ctypes.byref(pointer), ctypes.byref(size)))
+        return pointer.value, size.value
+
+    def view(self):
+        """The content as a read-only memoryview of the file mapped in
+        place (no copy), valid until the claim is closed; after that it
+        raises ValueError. Slices and objects built on it are not revoked:
+        copy what must outlive the claim.
+
+        Like :attr:`data`, it reads the mapping: a file that another process
+        truncates while it is mapped raises SIGBUS when the lost pages are
+        read (the C ABI has no copying read). Channels fed by untrusted
+        uploaders are better read with ``open(claim.path, "rb")``."""
+        pointer, size = self._mapped()
+        if size == 0 or not pointer:
+            return memoryview(b"")
+        view = memoryview((ctypes.c_char * size).from_address(pointer)).cast("B").toreadonly()
+        self._views.append(view)
+        return view
+
+    @property
+    def data(self):
+        """The content, copied out as bytes (read once, then cached)."""
+        if self._data is None:
+            pointer, size = self._mapped()
+            self._data = ctypes.string_at(pointer, size) if size and pointer else b""
+        return self._data
+
+    @property
+    def size(self):
+        """The content's size in bytes."""
+        return self._mapped()[1]
+
+    # ------------------------------------------------------------ settling
+
+    def _settle(self, rc):
+        if rc == errors.ELEASELOST:
+            # Another consumer took the message back: nothing more to do here.
+            self.settled = True
+        _check(rc)
+        self.settled = True
+
+    def ack(self):
+        """Done: the message is deleted (or archived). LeaseLost when the
+        lease had expired and the message went back (its key is recorded,
+        so the other copy is skipped, not processed again)."""
+        self._settle(lib.ringdrop_drop_claim_ack(self._h()))
+
+    def nack(self, reason=""):
+        """Failed this time: delivered again after the backoff, or a dead
+        letter (with `reason`) if this was the last attempt."""
+        self._settle(lib.ringdrop_drop_claim_nack(self._h(), _text(reason, "reason")))
+
+    def reject(self, reason=""):
+        """Failed for good: a dead letter now, with `reason`."""
+        self._settle(lib.ringdrop_drop_claim_reject(self._h(), _text(reason, "reason")))
+
+    def extend(self, lease=None):
+        """Heartbeat: the lease now ends `lease` seconds from now (None: the
+        channel's lease). LeaseLost when another consumer took the message
+        back meanwhile."""
+        ms = 0 if lease is None else _ms(lease, "lease")
+        _check(lib.ringdrop_drop_claim_extend(self._h(), ms))
