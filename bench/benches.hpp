@@ -11,6 +11,8 @@
 //   alt_rtt.cpp            round trips through the alternatives (pipe, unix,
 //   alt_throughput.cpp     tcp, posixmq, boostmq, zmq; alt_transport.hpp)
 //                          and their one-way throughput
+//   rpc_bench.cpp          request/response: a Client calling a Server in a
+//                          child, 1, 8 or 64 calls in flight
 #pragma once
 
 #include <cstdint>
@@ -113,6 +115,24 @@ Row measure_drop_large(const Context& ctx, LargePublish how, uint64_t size);
 /// The baseline: the same bytes through a Unix stream socket, read into a
 /// buffer and summed.
 Row measure_socket_copy(const Context& ctx, uint64_t size);
+
+/// The request/response payload: a 64 B Data field (bench.capnp's Ping),
+/// echoed in a Pong.
+constexpr uint64_t kRpcSize = 64;
+
+/// One request/response measurement, reported twice: each call's latency
+/// (an rtt row) and the calls per second of the same timed calls (a
+/// throughput row; its msgs/s are calls/s).
+struct RpcRows {
+  Row latency;
+  Row rate;
+  uint64_t warmup = 0;  // untimed calls before them
+};
+
+/// A Client in this process calls a Server in a child (default wait
+/// strategy on both sides), 64 B requests echoed: `in_flight` 1 with
+/// blocking call(), 8 or 64 with call_async() + poll().
+RpcRows measure_rpc(const Context& ctx, unsigned in_flight);
 
 extern template Row measure_ring_rtt<SpscRing>(const Context&, const NamedMode&, uint64_t);
 extern template Row measure_ring_rtt<MpmcRing>(const Context&, const NamedMode&, uint64_t);

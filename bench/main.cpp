@@ -44,6 +44,24 @@
 //                     policy): the child is the one subscriber of ping and
 //                     publishes the echo on pong, of which the parent is the
 //                     one subscriber.
+//   rpc-call  block   Request/response (rpc_bench.cpp): a ringdrop::Client
+//                     in the parent calls a ringdrop::Server in the child
+//                     with a bench.capnp Ping whose Data field holds 64 B;
+//                     the handler echoes it in a Pong, the parent checks it.
+//                     Blocking call(), one call in flight. Both sides wait
+//                     with the default strategy (spin_block), so the raw
+//                     baseline is the "mpmc block" 64 B row just above it
+//                     (requests and replies travel through MPMC rings): a
+//                     note gives p50 over that row's p50.
+//   rpc-8, rpc-64  block  The same with call_async() and 8 or 64 calls in
+//                     flight, topped up from the reply callbacks inside one
+//                     poll(). A sample is one call from call_async() to its
+//                     callback, waiting behind the calls ahead of it
+//                     included. 200000 calls a row (a tenth with --quick)
+//                     after a warm-up of a tenth (at least a lap of the
+//                     256-cell request ring); the rings are the library's
+//                     defaults (256 request cells and 64 reply cells of
+//                     4 KiB).
 // The floors are measured at 8 bytes, the SPSC ring at 64 B, 4 KiB, 64 KiB
 // and 1 MiB (so large rows include three memcpy's of the payload per round
 // trip), MPMC and broadcast at 64 B (in 128-byte cells). A latency ring
@@ -129,6 +147,13 @@
 // 2-core machine) the rows measure time-slicing as much as the ring. See
 // shared_throughput.cpp for the phases and checks. "/spsc" is msgs/s over
 // the SPSC row of the same mode and size.
+//   rpc-call, rpc-8, rpc-64  block  The calls per second of the rpc rtt rows'
+//                     timed calls (the same measurement, reported again
+//                     here): msgs/s counts calls (a request and its reply),
+//                     iters the calls completed from the first timed call's
+//                     issue to the last reply. Notes give each over the raw
+//                     MPMC ring's one-way rate (mpmc block 1->1 64 B above)
+//                     and the windowed rows over rpc-call.
 //   thread-q  spin    The in-process floor, 64 B: the main thread pushes N
 //                     = 20 M messages (2 M with --quick) into the thread
 //                     queue, one at a time (no batching), after N/10 of
@@ -214,7 +239,7 @@
 //             floors, thread-q and the alternatives measure it themselves
 //             over the timed part: each process's CLOCK_PROCESS_CPUTIME_ID
 //             (the child's passed back in shared memory), summed. Rows
-//             marked "~" (the rings and the drop rows, whose measurements
+//             marked "~" (the rings, rpc and drop rows, whose measurements
 //             do not) are charged with the whole row instead — getrusage
 //             of this process and of its reaped children, set-up, warm-up
 //             and the sorting of samples included — over the timed
@@ -227,7 +252,8 @@
 //   memory    Buffer memory the mechanism sets aside for messages in flight,
 //             the most it holds before a sender must wait (a limit, not a
 //             measured RSS); both directions for rtt rows, one for
-//             throughput rows: ring rows the rings' data capacity; atomic
+//             throughput rows: ring rows the rings' data capacity (rpc
+//             rows: the request ring's cells and the reply ring's); atomic
 //             and futex the 128-byte line; thread-q its slots; pipe the
 //             pipe's capacity (F_GETPIPE_SZ); unix the sender's SO_SNDBUF
 //             (a Unix stream charges bytes in flight there); tcp the
@@ -263,7 +289,8 @@
 //                 {"metric":"rtt"|"throughput"|"idle", "mechanism":"call"|
 //                  "atomic"|"futex"|"thread-q"|"spsc"|"mpmc"|"broadcast"|
 //                  "spsc-zc"|"spsc-read"|"memcpy"|"pipe"|"unix"|"tcp"|
-//                  "posixmq"|"boostmq"|"zmq"|"drop"|"drop-sync"|"socket",
+//                  "posixmq"|"boostmq"|"zmq"|"drop"|"drop-sync"|"socket"|
+//                  "rpc-call"|"rpc-8"|"rpc-64",
 //                  "mode", "topology" ("1->1", "2->1", "1->2", "1->4"; null
 //                  for "call" and "memcpy"), "size", "iters", "p50_ns",
 //                  "p99_ns", "p999_ns", "msgs_per_s", "mb_per_s",
@@ -292,8 +319,10 @@
 // ring_rtt, spsc_throughput, shared_throughput, drop_bench; alt_transport
 // (the alternatives behind one interface) with alt_fd, alt_mq, alt_zmq,
 // alt_measure (what alt_rtt and alt_throughput share), alt_thread_queue,
-// alt_zero_copy, alt_idle; benches.hpp lists the measurements.
+// alt_zero_copy, alt_idle; rpc_bench (request/response, with the
+// bench-only schema schemas/bench.capnp); benches.hpp lists the measurements.
 #include <cstdio>
+#include <cstring>
 #include <iterator>
 #include <optional>
 #include <string>
@@ -312,6 +341,7 @@ constexpr Topology kMpmcTopologies[] = {{1, 1, "1->1"}, {2, 1, "2->1"}, {1, 2, "
 constexpr Topology kBroadcastTopologies[] = {{1, 1, "1->1"}, {1, 2, "1->2"}, {1, 4, "1->4"}};
 constexpr uint64_t kDropLargeSize = 64 * MiB;  // 16 MiB with --quick
 constexpr uint64_t kSharedCapacity = 4 * MiB;  // shared_throughput.cpp's ring
+constexpr unsigned kRpcInFlight[] = {1, 8, 64};
 
 // ================================================================ whole-row CPU, memory
 
@@ -349,7 +379,49 @@ uint64_t spsc_throughput_memory(uint64_t size) { return (size >= MiB ? 16 : 4) *
 
 // ================================================================ sections
 
-void run_latency(const Context& ctx, Report& report) {
+/// "mechanism mode [topology] size".
+std::string row_label(const Row& r, bool topology) {
+  std::string label = std::string(r.mechanism) + " " + r.mode;
+  if (topology && r.topology) label += std::string(" ") + r.topology;
+  return label + " " + format_size(r.size);
+}
+
+/// "rpc-call block 64 B over mpmc block 64 B (p50): 3.10x"; `what` is "p50"
+/// (rtt rows) or "calls/s" (throughput rows: msgs/s over msgs/s).
+void note_rpc_ratio(const Report& report, const Row& row, const Row& baseline, const char* what) {
+  const bool rate = row.metric == Metric::throughput;
+  const double value = rate ? row.msgs_per_s : static_cast<double>(row.latency.p50);
+  const double reference = rate ? baseline.msgs_per_s : static_cast<double>(baseline.latency.p50);
+  if (reference <= 0) return;
+  char ratio[32];
+  std::snprintf(ratio, sizeof ratio, "%.2fx", value / reference);
+  report.note((row_label(row, rate) + " over " + row_label(baseline, rate) + " (" + what + "): " + ratio)
+                  .c_str());
+}
+
+/// The request/response rows, after the raw MPMC round trip of the same
+/// mode (`raw`, measured just before); their calls/s go to `rates`, for the
+/// throughput section. CPU: the whole row (set-up, warm-up), both rows.
+void run_rpc_latency(const Context& ctx, Report& report, const Row& raw, std::vector<Row>& rates) {
+  report.note("rpc: a Client (parent) calls a Server (child), 64 B Data echoed; both sides wait");
+  report.note("with the default spin_block (mode block). rpc-call: blocking call(), 1 in flight;");
+  report.note("rpc-8, rpc-64: call_async + poll, 8 / 64 in flight, each call timed from call_async");
+  report.note("to its callback (queueing behind the others included). raw: mpmc block 64 B above");
+  for (unsigned in_flight : kRpcInFlight) {
+    const uint64_t before = self_and_children_cpu_ns();
+    RpcRows rows = measure_rpc(ctx, in_flight);
+    const uint64_t cpu = self_and_children_cpu_ns() - before;
+    for (Row* row : {&rows.latency, &rows.rate}) {  // a call is two messages
+      set_cpu(*row, cpu, 2 * (rows.warmup + rows.latency.iters));
+      row->cpu_whole_row = true;
+    }
+    report.add(rows.latency);
+    note_rpc_ratio(report, rows.latency, raw, "p50");
+    rates.push_back(rows.rate);
+  }
+}
+
+void run_latency(const Context& ctx, Report& report, std::vector<Row>& rpc_rates) {
   report.begin_rtt_section();
   report.add(measure_call(ctx));
   report.add(measure_atomic_floor(ctx));
@@ -358,10 +430,14 @@ void run_latency(const Context& ctx, Report& report) {
   for (const NamedMode& mode : {spin_mode(), block_mode(), sleep_mode()}) {
     for (uint64_t size : kSpscSizes) report.add(ring_rtt<SpscRing>(ctx, mode, size));
   }
+  std::optional<Row> raw;  // the rpc rows' baseline: mpmc block, 64 B
   for (const NamedMode& mode : {spin_mode(), block_mode()}) {
-    report.add(ring_rtt<MpmcRing>(ctx, mode, kSharedRttSize));
+    const Row mpmc = ring_rtt<MpmcRing>(ctx, mode, kSharedRttSize);
+    report.add(mpmc);
+    if (std::strcmp(mode.name, "block") == 0) raw = mpmc;
     report.add(ring_rtt<BroadcastRing>(ctx, mode, kSharedRttSize));
   }
+  run_rpc_latency(ctx, report, *raw, rpc_rates);
 }
 
 void run_zero_copy(const Context& ctx, Report& report) {
@@ -429,19 +505,36 @@ void run_drop_latency(const Context& ctx, Report& report) {
   }
 }
 
+/// Returns the 1->1 row at kRpcSize (the rpc rows' raw baseline).
 template <class Ring, size_t N>
-void run_shared_throughput(const Context& ctx, Report& report, const Topology (&topologies)[N]) {
+std::optional<Row> run_shared_throughput(const Context& ctx, Report& report,
+                                         const Topology (&topologies)[N]) {
+  std::optional<Row> one_to_one;
   for (uint64_t size : kSharedThroughputSizes) {
     for (const Topology& topology : topologies) {
       Row row = with_row_cpu(
           [&] { return measure_shared_throughput<Ring>(ctx, topology, size); }, timed_messages);
       row.memory_bytes = kSharedCapacity;
       report.add(row);
+      if (size == kRpcSize && topology.producers == 1 && topology.consumers == 1) one_to_one = row;
     }
+  }
+  return one_to_one;
+}
+
+/// The calls/s of the rpc rows (measured in the rtt section), over the raw
+/// MPMC ring's one-way rate and the windowed ones over the blocking call.
+void run_rpc_throughput(Report& report, const std::vector<Row>& rates, const std::optional<Row>& raw) {
+  report.note("rpc: calls/s of the rpc rtt rows (msgs/s = calls/s, a call is a request and its");
+  report.note("reply), default spin_block; raw: the mpmc block 1->1 64 B one-way rate above");
+  for (const Row& row : rates) {
+    report.add(row);
+    if (raw) note_rpc_ratio(report, row, *raw, "calls/s");
+    if (&row != &rates.front()) note_rpc_ratio(report, row, rates.front(), "calls/s");
   }
 }
 
-void run_throughput(const Context& ctx, Report& report) {
+void run_throughput(const Context& ctx, Report& report, const std::vector<Row>& rpc_rates) {
   report.begin_throughput_section();
   report.add(measure_thread_queue_throughput(ctx));
   for (const NamedMode& mode : {spin_mode(), block_mode()}) {
@@ -456,8 +549,9 @@ void run_throughput(const Context& ctx, Report& report) {
   report.note("producers share one CPU, consumers the other: with more processes than cores,");
   report.note("they time-slice. broadcast msgs/s: messages published, each received by every");
   report.note("subscriber. /spsc: over the spsc block row of the same size");
-  run_shared_throughput<MpmcRing>(ctx, report, kMpmcTopologies);
+  const std::optional<Row> raw = run_shared_throughput<MpmcRing>(ctx, report, kMpmcTopologies);
   run_shared_throughput<BroadcastRing>(ctx, report, kBroadcastTopologies);
+  run_rpc_throughput(report, rpc_rates, raw);
 }
 
 void run_alternatives_throughput(const Context& ctx, Report& report) {
@@ -541,11 +635,12 @@ int run(const Options& options) {
   pin_to(ctx.cpus.parent);
   Report report(options.json_path);
   print_setup(ctx);
-  run_latency(ctx, report);
+  std::vector<Row> rpc_rates;  // measured with the rpc rtt rows, reported with the throughput
+  run_latency(ctx, report, rpc_rates);
   run_zero_copy(ctx, report);
   run_alternatives_latency(ctx, report);
   run_drop_latency(ctx, report);
-  run_throughput(ctx, report);
+  run_throughput(ctx, report, rpc_rates);
   run_alternatives_throughput(ctx, report);
   run_drop_throughput(ctx, report);
   run_idle(ctx, report);

@@ -17,8 +17,10 @@ Writes into DIR (default results/latest):
   results.csv     one row per JSON line, every field seen in any line;
   results.md      the machine and date, then Markdown tables: round-trip
                   latency with its ratio to the floors of the same run,
-                  throughput with its ratio to the best alternative, the
-                  micro-benchmarks next to memcpy;
+                  throughput with its ratio to the best alternative,
+                  request/response (the rpc-* rows) over the raw MPMC ring
+                  of the same run, the micro-benchmarks next to memcpy (and
+                  the typed ones next to their raw baseline);
   latency.png     p50 round trip against message size (log-log);
   throughput.png  MB/s against message size (log-log).
 Without matplotlib the plots are skipped with a note; the rest is written.
@@ -40,7 +42,7 @@ from pathlib import Path
 # Mechanisms of ringdrop itself, and the physical floors; any other
 # mechanism in the JSON (socket, and whatever alternative transports the
 # benchmark grows) is an "alternative".
-RINGDROP = {"spsc", "mpmc", "broadcast", "drop", "drop-sync"}
+RINGDROP = {"spsc", "mpmc", "broadcast", "drop", "drop-sync", "rpc-call", "rpc-8", "rpc-64"}
 FLOORS = {"call", "atomic", "futex"}
 NOT_SHARED_MEMORY = {"call", "drop", "drop-sync"}  # a ratio to a floor would mean nothing
 SPINNING_MODES = {"spin", "inproc"}
@@ -226,6 +228,48 @@ def latency_table(rows: list[dict]) -> str:
     return text + ("\n\nFloors of this run: " + "; ".join(notes) + "." if notes else "")
 
 
+def rpc_in_flight(mechanism) -> int | None:
+    """Calls in flight of a request/response row: rpc-call 1, rpc-N N; None otherwise."""
+    if mechanism == "rpc-call":
+        return 1
+    if isinstance(mechanism, str) and mechanism.startswith("rpc-") and mechanism[4:].isdigit():
+        return int(mechanism[4:])
+    return None
+
+
+def rpc_table(rows: list[dict]) -> str | None:
+    """The request/response rows (rtt and the calls/s of the same calls),
+    over the raw MPMC ring of the same mode and size; None without any."""
+    rpc = [r for r in rows if r.get("metric") == "rtt" and rpc_in_flight(r.get("mechanism"))]
+    if not rpc:
+        return None
+
+    def find_topology(metric, mechanism, mode, size, topology):
+        return next((r for r in rows if r.get("metric") == metric and r.get("mechanism") == mechanism
+                     and r.get("mode") == mode and r.get("size") == size
+                     and r.get("topology") == topology), None)
+
+    out = []
+    for r in rpc:
+        mech, mode, size = r.get("mechanism"), r.get("mode"), r.get("size")
+        rate_row = find(rows, "throughput", mech, mode, size)
+        rate = rate_row and rate_row.get("msgs_per_s")
+        blocking = find(rows, "throughput", "rpc-call", mode, size)
+        raw = find(rows, "rtt", "mpmc", mode, size)
+        raw_one_way = find_topology("throughput", "mpmc", mode, size, "1->1")
+        out.append([mech, mode or "-", str(rpc_in_flight(mech)), fmt_size(size),
+                    fmt_num(r.get("iters"), 0), fmt_ns(r.get("p50_ns")), fmt_ns(r.get("p99_ns")),
+                    fmt_ns(r.get("p999_ns")), fmt_rate(rate),
+                    fmt_ratio(ratio(r.get("p50_ns"), raw and raw.get("p50_ns"))),
+                    fmt_ratio(ratio(rate, blocking and blocking.get("msgs_per_s")))
+                    if mech != "rpc-call" else "-",
+                    fmt_ratio(ratio(rate, raw_one_way and raw_one_way.get("msgs_per_s"))),
+                    fmt_ns(r.get("cpu_ns_per_msg"))])
+    header = ["mechanism", "mode", "in flight", "size", "calls", "p50", "p99", "p99.9", "calls/s",
+              "p50 / raw rtt", "calls/s / rpc-call", "calls/s / raw one-way", "CPU ns/msg"]
+    return md_table(header, out, set(range(2, len(header))))
+
+
 def throughput_table(rows: list[dict]) -> str:
     tp = [r for r in rows if r.get("metric") == "throughput"]
     if not tp:
@@ -282,20 +326,32 @@ def micro_table(runs: list[dict]) -> str:
 
     memcpy = {split(r["run_name"] if "run_name" in r else r.get("name", ""))[1]: ns(r, "cpu_time")
               for r in runs if r.get("name", "").startswith("memcpy/")}
+    # Benchmarks named group/variant/size (typed_publish/in_place/64) are
+    # also shown over the group's "raw" variant of the same size, when there
+    # is one: the baseline measured next to them.
+    raw = {}
+    for r in runs:
+        op, size = split(r.get("run_name") or r.get("name", "?"))
+        if op.endswith("/raw") and not r.get("error_occurred"):
+            raw[(op[: -len("/raw")], size)] = ns(r, "cpu_time")
+    with_raw = bool(raw)
     out = []
     for r in runs:
         op, size = split(r.get("run_name") or r.get("name", "?"))
         if r.get("error_occurred"):
-            out.append([op, fmt_size(size), "-", "-", "-", "-", "error: " + str(r.get("error_message"))])
+            out.append([op, fmt_size(size), "-", "-", "-", "-", "error: " + str(r.get("error_message"))]
+                       + (["-"] if with_raw else []))
             continue
         cpu = ns(r, "cpu_time")
         bps = r.get("bytes_per_second")
         over = None if op == "memcpy" else ratio(cpu, memcpy.get(size))
+        group = op.rpartition("/")[0]
+        over_raw = None if op.endswith("/raw") else ratio(cpu, raw.get((group, size)))
         out.append([op, fmt_size(size), fmt_num(r.get("iterations"), 0), fmt_ns(cpu),
                     fmt_ns(ns(r, "real_time")), "-" if bps is None else f"{bps / 1e9:.2f}",
-                    fmt_ratio(over)])
+                    fmt_ratio(over)] + ([fmt_ratio(over_raw)] if with_raw else []))
     header = ["benchmark", "size", "iterations", "CPU time / op", "real time / op", "GB/s",
-              "CPU time / memcpy"]
+              "CPU time / memcpy"] + (["CPU time / raw"] if with_raw else [])
     return md_table(header, out, set(range(1, len(header))))
 
 
@@ -354,6 +410,25 @@ def write_markdown(rows, micro_ctx, micro_runs, args, path: Path) -> None:
         "",
         throughput_table(rows),
         "",
+    ]
+    rpc = rpc_table(rows)
+    if rpc:
+        lines += [
+            "## Request/response",
+            "",
+            "A ringdrop Client calling a Server in another process (`rpc-*` rows above, gathered "
+            "here): a 64 B Data field echoed, both sides waiting with the default spin_block "
+            "(mode block). rpc-call is a blocking call(), one in flight; rpc-N keeps N calls in "
+            "flight with call_async() + poll(), each call timed from call_async() to its callback "
+            "(queueing behind the others included). \"p50 / raw rtt\" is over the raw MPMC ring "
+            "round trip of the same mode and size (the rings requests and replies travel "
+            "through); \"calls/s / raw one-way\" over the raw MPMC ring's one-way 1->1 rate "
+            "(messages, where a call is two), both of the same run.",
+            "",
+            rpc,
+            "",
+        ]
+    lines += [
         "## Micro-benchmarks",
         "",
     ]
@@ -362,7 +437,9 @@ def write_markdown(rows, micro_ctx, micro_runs, args, path: Path) -> None:
             "ringdrop-micro: each ring operation with producer and consumer in one thread, so no "
             "cache line crosses cores (the cost of the calls, not a latency). Payload copied in or "
             "out in every ring operation; GB/s is payload bytes over CPU time. \"CPU time / memcpy\" "
-            "compares with a plain memcpy of the same size.",
+            "compares with a plain memcpy of the same size; \"CPU time / raw\" compares a typed "
+            "(Cap'n Proto) benchmark with the raw bytes of the same size through the same ring "
+            "(its group's raw row).",
             "",
             micro_table(micro_runs),
         ]

@@ -28,11 +28,41 @@
 //
 // Options are Google Benchmark's (--benchmark_filter=spsc,
 // --benchmark_out=FILE --benchmark_out_format=json, ...); the default
-// --benchmark_min_time is 0.2 s here, about 12 s for the whole run.
+// --benchmark_min_time is 0.2 s here: about 35 s for the whole run, 12 s of
+// it the ring benchmarks (the typed ones drain and refill more).
 // scripts/bench.sh runs it and tools/bench_report.py tabulates its JSON.
 //
-// Typed Cap'n Proto benchmarks (building and reading a message in place in
-// the ring) will come with their own issue.
+// Typed messages (message.hpp; a bench.capnp Ping whose Data field holds the
+// N bytes, N = 64 B, 4 KiB, 64 KiB), through one SPSC ring big enough for
+// 64 KiB messages and the in-place builder's reservation (at least 1 MiB;
+// batches as above, sized by the typed record), each against the raw bytes
+// through the same ring:
+//   typed_publish/raw/N       the baseline: try_reserve, memcpy the N
+//                             payload bytes in, commit.
+//   typed_publish/in_place/N  send_message<Ping> with a SenderState: the
+//                             message is built in the ring's memory (the
+//                             estimate, twice the last message, zeroed
+//                             first). After the warm-up lap the estimate has
+//                             settled: the benchmark fails (SkipWithError)
+//                             unless every timed message was built in place
+//                             (state.in_place grew by the iterations,
+//                             state.copied did not).
+//   typed_publish/in_place_hint/N  the same with MessageOptions::size_hint
+//                             set to the record's exact size: only that is
+//                             zeroed (the best case of in place).
+//   typed_publish/heap/N      a HeapMessage built on the heap (a new one per
+//                             message, as a caller that does not know the
+//                             size would), then send_heap: one copy into
+//                             the ring.
+//   typed_read/raw/N          the baseline: try_read, memcpy the N bytes
+//                             out, release.
+//   typed_read/in_place/N     try_read, IncomingMessage::open (validates the
+//                             whole message), payload<Ping>(), memcpy the
+//                             Data field's N bytes out, release.
+// Bytes/s counts the N payload bytes; the counter record_B is the typed
+// record's size in the ring (envelope and segment table included).
+// tools/bench_report.py shows each typed row over the raw row of its group
+// and size ("CPU time / raw").
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -48,7 +78,9 @@
 #include <system_error>
 #include <vector>
 
+#include "bench.capnp.h"
 #include "ringdrop/broadcast_ring.hpp"
+#include "ringdrop/message.hpp"
 #include "ringdrop/mpmc_ring.hpp"
 #include "ringdrop/segment.hpp"
 #include "ringdrop/spsc_ring.hpp"
@@ -305,6 +337,196 @@ void send_receive(benchmark::State& state) {
   });
 }
 
+// ================================================================ typed messages
+
+constexpr uint64_t kTypedMinCapacity = 1024 * KiB;  // the typed benchmarks' ring, at least
+
+/// The flat size of a Ping carrying `data`: what one record of it holds.
+uint64_t typed_record_size(capnp::Data::Reader data) {
+  ringdrop::HeapMessage m;
+  auto ping = m.init<rdbench::Ping>();
+  ping.setSeq(0);
+  ping.setData(data);
+  return m.size();
+}
+
+/// An SPSC ring with both ends open in this thread, for typed messages of
+/// `size` payload bytes and the raw baseline of the same bytes. Batches are
+/// sized by the typed record; the ring holds two batches and the in-place
+/// builder's reservation (twice the record) with room to spare, so it never
+/// fills: the benchmarks drain it between batches.
+class TypedRing {
+ public:
+  explicit TypedRing(uint64_t size)
+      : size_(size),
+        payload_(size, std::byte{0x5a}),
+        sink_(size),
+        data_(reinterpret_cast<const kj::byte*>(payload_.data()), size),
+        record_(typed_record_size(data_)),
+        batch_(std::clamp(kBatchBytes / Spsc::footprint(record_), kMinBatch, kMaxBatch)),
+        capacity_(std::max<uint64_t>(
+            kTypedMinCapacity, std::bit_ceil(2 * batch_ * Spsc::footprint(record_) + 4 * record_))),
+        tx_(open<ringdrop::SpscProducer>(capacity_, ringdrop::OpenMode::create)),
+        rx_(open<ringdrop::SpscConsumer>(0, ringdrop::OpenMode::open)) {
+    name_.remove();
+    hint_.size_hint = record_;
+  }
+
+  uint64_t batch() const { return batch_; }
+  uint64_t record() const { return record_; }
+  const ringdrop::SenderState& sender() const { return sender_; }
+
+  /// One lap of the ring and a bit with `write` (of `bytes`-byte records),
+  /// each message read back: every page touched, the estimate settled.
+  template <class Write>
+  void warm_up(Write write, uint64_t bytes) {
+    new_deadline();
+    for (uint64_t i = 0; i < capacity_ / Spsc::footprint(bytes) + 16; ++i) {
+      write();
+      drain(1);
+    }
+  }
+  /// Before each batch: every wait of the batch ends by this (none should wait).
+  void new_deadline() { deadline_ = ringdrop::deadline_after(std::chrono::seconds(10)); }
+
+  void write_raw() {
+    auto span = tx_.try_reserve(size_);
+    std::memcpy(need(span, "reserve").data(), payload_.data(), size_);
+    need(tx_.commit(size_), "commit");
+  }
+  void write_in_place(const ringdrop::MessageOptions& options) {
+    need(ringdrop::send_message<rdbench::Ping>(
+             tx_, deadline_,
+             [&](rdbench::Ping::Builder ping) {
+               ping.setSeq(seq_++);
+               ping.setData(data_);
+             },
+             options, &sender_),
+         "send_message");
+  }
+  void write_in_place() { write_in_place(ringdrop::MessageOptions{}); }
+  void write_in_place_hint() { write_in_place(hint_); }
+  void write_heap() {
+    ringdrop::HeapMessage m;
+    auto ping = m.init<rdbench::Ping>();
+    ping.setSeq(seq_++);
+    ping.setData(data_);
+    need(ringdrop::send_heap(tx_, m, deadline_), "send_heap");
+  }
+
+  void read_raw() {
+    auto view = rx_.try_read();
+    const auto& bytes = need(view, "read");
+    if (bytes.size() != size_) throw std::runtime_error("read a message of the wrong size");
+    std::memcpy(sink_.data(), bytes.data(), size_);
+    benchmark::DoNotOptimize(sink_.data());
+    rx_.release();
+  }
+  void read_typed() {
+    auto view = rx_.try_read();
+    auto message = ringdrop::IncomingMessage::open(need(view, "read"));
+    auto ping = need(message, "open").payload<rdbench::Ping>();
+    const capnp::Data::Reader data = need(ping, "payload").getData();
+    if (data.size() != size_) throw std::runtime_error("read a message of the wrong size");
+    std::memcpy(sink_.data(), data.begin(), size_);
+    benchmark::DoNotOptimize(sink_.data());
+    rx_.release();
+  }
+
+  /// Untimed between batches.
+  void drain(uint64_t count) {
+    for (uint64_t i = 0; i < count; ++i) {
+      auto view = rx_.try_read();
+      (void)need(view, "read");
+      rx_.release();
+    }
+  }
+
+ private:
+  template <class Handle>
+  Handle open(uint64_t capacity, ringdrop::OpenMode how) {
+    auto r = Handle::open(name_.where(), how, Spsc::options(capacity, size_));
+    return std::move(need(r, "open"));
+  }
+
+  uint64_t size_;
+  std::vector<std::byte> payload_;
+  std::vector<std::byte> sink_;
+  capnp::Data::Reader data_;
+  uint64_t record_;
+  uint64_t batch_;
+  uint64_t capacity_;
+  ShmName name_;  // before the handles: removed after them on an early error
+  ringdrop::SpscProducer tx_;
+  ringdrop::SpscConsumer rx_;
+  ringdrop::SenderState sender_;
+  ringdrop::MessageOptions hint_;
+  ringdrop::Deadline deadline_{};
+  uint64_t seq_ = 0;
+};
+
+enum class Publish { raw, in_place, in_place_hint, heap };
+
+template <Publish how>
+void typed_publish(benchmark::State& state) {
+  run(state, [&](uint64_t size) {
+    TypedRing ring(size);
+    const auto write = [&] {
+      if constexpr (how == Publish::raw) ring.write_raw();
+      if constexpr (how == Publish::in_place) ring.write_in_place();
+      if constexpr (how == Publish::in_place_hint) ring.write_in_place_hint();
+      if constexpr (how == Publish::heap) ring.write_heap();
+    };
+    ring.warm_up(write, how == Publish::raw ? size : ring.record());
+    const ringdrop::SenderState before = ring.sender();
+    while (state.KeepRunningBatch(static_cast<benchmark::IterationCount>(ring.batch()))) {
+      for (uint64_t i = 0; i < ring.batch(); ++i) write();
+      state.PauseTiming();
+      ring.drain(ring.batch());
+      ring.new_deadline();
+      state.ResumeTiming();
+    }
+    if constexpr (how == Publish::in_place || how == Publish::in_place_hint) {
+      const auto built = ring.sender().in_place - before.in_place;
+      if (built != static_cast<uint64_t>(state.iterations()) || ring.sender().copied != before.copied) {
+        throw std::runtime_error("not every message was built in place: " + std::to_string(built) +
+                                 " in place, " + std::to_string(ring.sender().copied - before.copied) +
+                                 " copied, of " + std::to_string(state.iterations()));
+      }
+    }
+    state.counters["record_B"] = static_cast<double>(ring.record());
+  });
+}
+
+template <bool typed>
+void typed_read(benchmark::State& state) {
+  run(state, [&](uint64_t size) {
+    TypedRing ring(size);
+    const auto write = [&] {
+      if constexpr (typed) {
+        ring.write_in_place();
+      } else {
+        ring.write_raw();
+      }
+    };
+    ring.warm_up(write, typed ? ring.record() : size);
+    while (state.KeepRunningBatch(static_cast<benchmark::IterationCount>(ring.batch()))) {
+      state.PauseTiming();
+      ring.new_deadline();
+      for (uint64_t i = 0; i < ring.batch(); ++i) write();
+      state.ResumeTiming();
+      for (uint64_t i = 0; i < ring.batch(); ++i) {
+        if constexpr (typed) {
+          ring.read_typed();
+        } else {
+          ring.read_raw();
+        }
+      }
+    }
+    state.counters["record_B"] = static_cast<double>(ring.record());
+  });
+}
+
 void register_all() {
   const auto sizes = [](benchmark::internal::Benchmark* b) {
     b->Arg(64)->Arg(4 * KiB)->Arg(64 * KiB);
@@ -320,13 +542,20 @@ void register_all() {
       ->Arg(kCellPayload);
   benchmark::RegisterBenchmark("broadcast/read_release", read_release<Broadcast>)
       ->Arg(kCellPayload);
+  sizes(benchmark::RegisterBenchmark("typed_publish/raw", typed_publish<Publish::raw>));
+  sizes(benchmark::RegisterBenchmark("typed_publish/in_place", typed_publish<Publish::in_place>));
+  sizes(benchmark::RegisterBenchmark("typed_publish/in_place_hint",
+                                     typed_publish<Publish::in_place_hint>));
+  sizes(benchmark::RegisterBenchmark("typed_publish/heap", typed_publish<Publish::heap>));
+  sizes(benchmark::RegisterBenchmark("typed_read/raw", typed_read<false>));
+  sizes(benchmark::RegisterBenchmark("typed_read/in_place", typed_read<true>));
 }
 
 }  // namespace
 
-// Google Benchmark's default of 0.5 s per benchmark would take about 40 s
+// Google Benchmark's default of 0.5 s per benchmark would take about 90 s
 // in all (the untimed drains and refills come on top); 0.2 s keeps the run
-// under 20 s with stable figures. A --benchmark_min_time on the command line
+// near 35 s with stable figures. A --benchmark_min_time on the command line
 // comes later and wins. (A bare number of seconds: the form every version
 // of the library accepts.)
 int main(int argc, char** argv) {
