@@ -228,14 +228,18 @@ Result<Server> Server::open_ring(const Location& where, const ServerOptions& opt
 }
 
 Result<Server> Server::open(std::string_view service, const ServerOptions& options) {
+  if (!ServiceRegistry::valid_service_name(service)) {
+    return detail::fail(errc::invalid_argument, "\"" + std::string(service) + "\" is not a service name");
+  }
   auto registry = ServiceRegistry::open(options.registry);
   if (!registry) return registry.error();
+  // The ring first, then the registration: a client that finds the entry
+  // can open the ring.
   const Location where = Location::shm("ringdrop.svc." + std::string(service));
-  // Register first: it checks the name before a ring is made from it.
-  auto registration = registry->register_service(service, where, options.info);
-  if (!registration) return registration.error();
   auto server = open_ring(where, options);
   if (!server) return server.error();
+  auto registration = registry->register_service(service, where, options.info);
+  if (!registration) return registration.error();
   server->s_->registration.emplace(std::move(*registration));
   return server;
 }

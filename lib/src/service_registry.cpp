@@ -425,6 +425,8 @@ void ServiceRegistration::release() noexcept {
 
 // --- ServiceRegistry -------------------------------------------------------------
 
+bool ServiceRegistry::valid_service_name(std::string_view service) noexcept { return is_service_name(service); }
+
 fs::path ServiceRegistry::default_directory() {
   if (const char* env = std::getenv("RINGDROP_SERVICE_DIR"); env != nullptr && *env != '\0') {
     return env;

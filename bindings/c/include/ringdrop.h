@@ -21,8 +21,8 @@
  * the SONAME (libringdrop.so.<major>) changes with the major version. Only
  * ringdrop_* symbols are exported from libringdrop.so.
  *
- * Parts: versions and errors; rings; the file-drop channel.
- * Request/response and typed messages follow. */
+ * Parts: versions and errors; rings; the file-drop channel; typed
+ * messages; request/response. */
 #ifndef RINGDROP_H
 #define RINGDROP_H
 
@@ -283,6 +283,378 @@ int ringdrop_drop_claim_nack(ringdrop_drop_claim* claim, const char* reason);
 int ringdrop_drop_claim_reject(ringdrop_drop_claim* claim, const char* reason);
 /* Frees the claim; one never settled is nacked ("abandoned"). */
 void ringdrop_drop_claim_close(ringdrop_drop_claim* claim);
+
+/* -------------------------------------------------------- typed messages
+ *
+ * A typed message is one Cap'n Proto message whose root is an Envelope
+ * (lib/schemas/envelope.capnp; docs/messaging.md) carrying the
+ * application's struct as its payload. C has no Cap'n Proto code of its
+ * own here: a C program passes the payload as an encoded Cap'n Proto
+ * message — the standard flat (unpacked) serialization, segment table
+ * first, whose root is the payload struct, as `capnp encode`, capnp-c or
+ * pycapnp produce — together with the payload's 64-bit type id (the
+ * struct's Cap'n Proto id, or any number both sides agree on), and gets
+ * payloads back the same way, to hand to its own decoder.
+ *
+ * A payload is validated before use (bounds, nesting at most 30 deep, no
+ * capabilities, no aliased pointers, no bytes after its last segment):
+ * RINGDROP_EBADMESSAGE otherwise, and nothing is built or sent. A NULL
+ * payload of size 0 is "no payload" (receivers read the struct's defaults);
+ * so is a payload whose root pointer is null. Any alignment will do (an
+ * unaligned payload is copied first).
+ *
+ * Received messages are validated once, when a ringdrop_message handle is
+ * made; the accessors then never fail on its content. */
+
+typedef struct ringdrop_message ringdrop_message;
+
+/* Message kinds (Envelope.kind). */
+#define RINGDROP_MESSAGE_NOTIFICATION 0 /* one-way */
+#define RINGDROP_MESSAGE_REQUEST 1
+#define RINGDROP_MESSAGE_RESPONSE 2
+#define RINGDROP_MESSAGE_EVENT 3        /* published to subscribers */
+
+/* The envelope fields a sender chooses (the library sets the message id,
+ * the type id and the send time). Fill with ringdrop_message_options_init()
+ * (fields are only ever added at the end). */
+typedef struct ringdrop_message_options {
+  unsigned long size;                /* sizeof(ringdrop_message_options), set by _init */
+  int kind;                          /* RINGDROP_MESSAGE_* (default NOTIFICATION) */
+  unsigned long long correlation_id; /* 0: none (default) */
+  const char* reply_to;              /* the ring a response goes to ("shm:<name>"); NULL: none */
+  long long timeout_ns;              /* the message's deadline, ns from now; 0: none (default) */
+  unsigned int schema_version;       /* 0-65535 (default 0) */
+  unsigned int attempt;              /* 0-65535 (default 1) */
+  int idempotent;                    /* 1: may be sent again (default 0) */
+  const char* const* header_keys;    /* header_count keys and values (any text); */
+  const char* const* header_values;  /*   may be NULL when header_count is 0 */
+  unsigned long header_count;
+} ringdrop_message_options;
+
+void ringdrop_message_options_init(ringdrop_message_options* options);
+
+/* Builds a message around the payload (`payload_size` bytes, type
+ * `type_id`; `options` may be NULL) into `buffer`, its size into *size.
+ * RINGDROP_EMSGSIZE when `buffer` is NULL or `capacity` smaller, with *size
+ * the bytes needed (nothing written): call with NULL, 0 to ask. Each call
+ * makes a new message (a new id, send time and deadline). */
+int ringdrop_message_build(unsigned long long type_id, const void* payload,
+                           unsigned long long payload_size,
+                           const ringdrop_message_options* options, void* buffer,
+                           unsigned long long capacity, unsigned long long* size);
+
+/* Builds the message straight into a ring (a producer handle of any kind:
+ * reserve, build in place, commit; no copy of the envelope), waiting up to
+ * timeout_ns for room. The ring's errors (RINGDROP_ETIMEDOUT,
+ * RINGDROP_EMSGSIZE when it can never hold the message...). */
+int ringdrop_message_send(ringdrop_ring* ring, unsigned long long type_id, const void* payload,
+                          unsigned long long payload_size,
+                          const ringdrop_message_options* options, long long timeout_ns);
+
+/* Validates `size` bytes as a typed message (RINGDROP_EBADMESSAGE if
+ * malformed or truncated) and makes a handle of it. _open copies the bytes:
+ * the handle lives on its own. _view does not: `data` (8-byte aligned, as
+ * ringdrop_ring_read gives it; else RINGDROP_EINVAL) must stay valid and
+ * unchanged until the handle is closed — with a ring view, close the handle
+ * before ringdrop_ring_release. An empty record (a sender's cancelled
+ * message) is RINGDROP_EBADMESSAGE. */
+int ringdrop_message_open(const void* data, unsigned long long size, ringdrop_message** message);
+int ringdrop_message_view(const void* data, unsigned long long size, ringdrop_message** message);
+/* NULL: no-op. */
+void ringdrop_message_close(ringdrop_message* message);
+
+/* What a message says. Strings stay valid while the handle lives (with
+ * _view, while its bytes do); a text field holding a NUL byte reads as far
+ * as that byte. A handle belongs to one thread at a time. */
+int ringdrop_message_id(const ringdrop_message* message, unsigned long long* id);
+int ringdrop_message_correlation_id(const ringdrop_message* message, unsigned long long* id);
+int ringdrop_message_type_id(const ringdrop_message* message, unsigned long long* type_id);
+/* RINGDROP_MESSAGE_* (or a kind a newer sender knows, as its number). */
+int ringdrop_message_kind(const ringdrop_message* message, int* kind);
+int ringdrop_message_schema_version(const ringdrop_message* message, unsigned int* version);
+int ringdrop_message_attempt(const ringdrop_message* message, unsigned int* attempt);
+int ringdrop_message_idempotent(const ringdrop_message* message, int* idempotent);
+/* The deadline as CLOCK_MONOTONIC nanoseconds (the clock every process on
+ * the host shares); 0: none. */
+int ringdrop_message_deadline(const ringdrop_message* message, long long* monotonic_ns);
+/* Nanoseconds until the deadline: negative once it has passed; LLONG_MAX
+ * when there is none. */
+int ringdrop_message_time_left(const ringdrop_message* message, long long* ns);
+/* When it was sent: wall-clock nanoseconds since the Unix epoch. */
+int ringdrop_message_sent_at(const ringdrop_message* message, long long* wall_ns);
+/* The ring a response goes to; "" when none. */
+int ringdrop_message_reply_to(const ringdrop_message* message, const char** reply_to);
+/* Headers: by key (the first with that key; RINGDROP_ENOTFOUND if none),
+ * or by index below the count (RINGDROP_ENOTFOUND past it). */
+int ringdrop_message_header(const ringdrop_message* message, const char* key, const char** value);
+int ringdrop_message_header_count(const ringdrop_message* message, unsigned long* count);
+int ringdrop_message_header_at(const ringdrop_message* message, unsigned long index,
+                               const char** key, const char** value);
+/* A response's error: *code 0 and *text "" when it carries none; > 0 the
+ * server's handler's own code; < 0 a RINGDROP_E* code its library sent. */
+int ringdrop_message_error(const ringdrop_message* message, int* code, const char** text);
+/* The payload as its own flat Cap'n Proto message (root: the payload
+ * struct; a null root when there is none), for the caller's decoder. Made
+ * on the first call (one copy), then kept: *data is 8-byte aligned and
+ * valid while the handle lives. */
+int ringdrop_message_payload(const ringdrop_message* message, const void** data,
+                             unsigned long long* size);
+/* The whole message (envelope and payload) as it was validated. */
+int ringdrop_message_bytes(const ringdrop_message* message, const void** data,
+                           unsigned long long* size);
+
+/* ------------------------------------------------------ request/response
+ *
+ * C++: ringdrop/rpc_client.hpp and rpc_server.hpp; the design:
+ * docs/messaging.md. A server takes requests from its request ring
+ * ("ringdrop.svc.<service>", registered by service name in the registry
+ * directory) and answers each on its caller's reply ring; a client calls by
+ * service name or by the request ring's location ("shm:<name>" or
+ * "file:<path>"). Payloads are flat Cap'n Proto bytes, as above; request
+ * and response type ids are chosen per call and per handler.
+ *
+ * Every call has a timeout (ns; 0 looks once; negative is RINGDROP_EINVAL).
+ * A call ends in exactly one of: the reply (a ringdrop_message the caller
+ * closes); RINGDROP_ETIMEDOUT; RINGDROP_EPEERGONE (every server of the
+ * request ring died or left while it was in flight, seen within the
+ * liveness interval); RINGDROP_EBADMESSAGE (the reply did not parse or
+ * carried another type than resp_type; or the request payload was
+ * malformed: not sent); RINGDROP_EREMOTE (the handler's error: see
+ * ringdrop_client_last_remote_error) or the code the server's library sent
+ * back (RINGDROP_EUNKNOWNTYPE: no handler for req_type); RINGDROP_ECIRCUITOPEN
+ * (the circuit breaker failed it fast, unsent); the request ring's errors
+ * when sending (RINGDROP_EMSGSIZE: larger than its cells).
+ *
+ * A client or server handle belongs to one thread at a time; a forked
+ * child must not use its parent's. */
+
+typedef struct ringdrop_client ringdrop_client;
+typedef struct ringdrop_server ringdrop_server;
+typedef struct ringdrop_reply ringdrop_reply;
+
+/* Options of ringdrop_client_connect*; fill with ringdrop_client_options_init()
+ * (fields are only ever added at the end). Times in nanoseconds. */
+typedef struct ringdrop_client_options {
+  unsigned long size;               /* sizeof(ringdrop_client_options), set by _init */
+  unsigned int retry_attempts;      /* tries in all of a call marked idempotent (default 1) */
+  long long retry_backoff_ns;       /* pause before the 2nd try (default 10 ms)... */
+  long long retry_max_backoff_ns;   /* ...growing up to this (default 1 s)... */
+  unsigned int retry_multiplier;    /* ...by this factor per try (default 2) */
+  unsigned int breaker_threshold;   /* consecutive timeouts/peer-gones that open the circuit
+                                       breaker (default 5; 0: never opens) */
+  long long breaker_cool_down_ns;   /* how long it stays open (default 1 s) */
+  unsigned int reply_cell_size;     /* reply ring cells (default 4096; a reply is 16 less) */
+  unsigned int reply_cells;         /* a power of two (default 64) */
+  int wait_mode;                    /* RINGDROP_WAIT_* */
+  long long spin_ns;                /* < 0: default */
+  long long liveness_ns;            /* how often a call checks its servers live; <= 0: 50 ms */
+  const char* registry_dir;         /* NULL: $RINGDROP_SERVICE_DIR, else
+                                       /dev/shm/ringdrop-services-<uid>; copied */
+} ringdrop_client_options;
+
+void ringdrop_client_options_init(ringdrop_client_options* options);
+
+/* Per-call options (NULL: the defaults); fill with ringdrop_call_options_init(). */
+typedef struct ringdrop_call_options {
+  unsigned long size;               /* sizeof(ringdrop_call_options), set by _init */
+  int idempotent;                   /* 1: retried per the client's policy (blocking calls),
+                                       and answered from the server's memory if repeated */
+  long long attempt_timeout_ns;     /* one try's wait before the next; 0: the whole timeout */
+  unsigned int schema_version;      /* 0-65535 */
+  const char* const* header_keys;   /* as in ringdrop_message_options */
+  const char* const* header_values;
+  unsigned long header_count;
+} ringdrop_call_options;
+
+void ringdrop_call_options_init(ringdrop_call_options* options);
+
+/* Connects to the newest live server registered as `service`
+ * (RINGDROP_ENOTFOUND if none), or to the request ring at `location`
+ * ("shm:<name>" or "file:<path>"; RINGDROP_ENOTFOUND if it does not exist).
+ * The client creates its own reply ring, removed when it is closed.
+ * `options` may be NULL. */
+int ringdrop_client_connect(const char* service, const ringdrop_client_options* options,
+                            ringdrop_client** client);
+int ringdrop_client_connect_ring(const char* location, const ringdrop_client_options* options,
+                                 ringdrop_client** client);
+/* Async calls still in flight are dropped (their callbacks never run). NULL: no-op. */
+void ringdrop_client_close(ringdrop_client* client);
+
+/* Sends a request (type req_type, payload as above) and waits up to
+ * timeout_ns for its reply, which must carry resp_type: *reply is then a
+ * message the caller closes (ringdrop_message_payload has the response).
+ * *reply is NULL after a failure. _call_ex takes per-call options. */
+int ringdrop_client_call(ringdrop_client* client, unsigned long long req_type,
+                         const void* req_payload, unsigned long long req_size,
+                         unsigned long long resp_type, long long timeout_ns,
+                         ringdrop_message** reply);
+int ringdrop_client_call_ex(ringdrop_client* client, unsigned long long req_type,
+                            const void* req_payload, unsigned long long req_size,
+                            unsigned long long resp_type, long long timeout_ns,
+                            const ringdrop_call_options* options, ringdrop_message** reply);
+
+/* How an async call ended: `result` is 0 or a code as for ringdrop_client_call;
+ * on 0 `reply` is the reply, owned by the callback from then on (close it
+ * with ringdrop_message_close, now or later), else NULL. It runs on the
+ * thread that calls ringdrop_client_poll or _call, which may make further
+ * calls from it, but must not close the client. */
+typedef void (*ringdrop_call_done_fn)(void* user, unsigned long long call_id, int result,
+                                      ringdrop_message* reply);
+
+/* Sends a request and returns at once; *call_id (may be NULL) identifies it.
+ * `done` runs exactly once, from a later ringdrop_client_poll (or _call) on
+ * this client, unless the client is closed first. Async calls are not
+ * retried. */
+int ringdrop_client_call_async(ringdrop_client* client, unsigned long long req_type,
+                               const void* req_payload, unsigned long long req_size,
+                               unsigned long long resp_type, long long timeout_ns,
+                               const ringdrop_call_options* options, ringdrop_call_done_fn done,
+                               void* user, unsigned long long* call_id);
+/* Delivers replies (and timeouts, and RINGDROP_EPEERGONE) of async calls to
+ * their callbacks until none is in flight (0) or timeout_ns passes
+ * (RINGDROP_ETIMEDOUT, some still in flight). */
+int ringdrop_client_poll(ringdrop_client* client, long long timeout_ns);
+
+/* One-way: sends a notification (no reply), waiting up to timeout_ns for
+ * room in the request ring. `options` (may be NULL) as for
+ * ringdrop_message_send; its kind is ignored (always a notification). */
+int ringdrop_client_notify(ringdrop_client* client, unsigned long long type_id, const void* payload,
+                           unsigned long long payload_size,
+                           const ringdrop_message_options* options, long long timeout_ns);
+
+/* The server's error of the last call that ended in RINGDROP_EREMOTE (or in
+ * a code the server's library sent): its code and text ("" and 0 before
+ * any), valid until the next call on this client. */
+int ringdrop_client_last_remote_error(const ringdrop_client* client, int* code, const char** text);
+
+/* Circuit breaker states. */
+#define RINGDROP_CIRCUIT_CLOSED 0
+#define RINGDROP_CIRCUIT_OPEN 1
+#define RINGDROP_CIRCUIT_HALF_OPEN 2
+
+/* Counters of a client. Set `size` to sizeof(ringdrop_client_stats) before
+ * the call; the library fills that many bytes (fields are only ever added
+ * at the end; any it does not know are zeroed). */
+typedef struct ringdrop_client_stats {
+  unsigned long size;
+  unsigned long long calls;          /* sent (a retried call once) */
+  unsigned long long ok;
+  unsigned long long timed_out;
+  unsigned long long peer_gone;
+  unsigned long long remote_errors;  /* answered with an error (any code) */
+  unsigned long long bad_replies;    /* did not parse, or had the wrong type */
+  unsigned long long retries;        /* tries after the first */
+  unsigned long long late_replies;   /* came after their call ended: dropped */
+  unsigned long long rejected;       /* failed fast with RINGDROP_ECIRCUITOPEN */
+  unsigned long long notifications;
+  unsigned long long in_flight;
+  int breaker_state;                 /* RINGDROP_CIRCUIT_* */
+  unsigned int breaker_consecutive_failures;
+  unsigned long long breaker_opened;
+  unsigned long long breaker_trials;
+} ringdrop_client_stats;
+
+int ringdrop_client_get_stats(const ringdrop_client* client, ringdrop_client_stats* stats);
+
+/* Options of ringdrop_server_open*; fill with ringdrop_server_options_init()
+ * (fields are only ever added at the end). */
+typedef struct ringdrop_server_options {
+  unsigned long size;               /* sizeof(ringdrop_server_options), set by _init */
+  unsigned int cell_size;           /* request ring cells, when creating it (default 4096;
+                                       a request is 16 less) */
+  unsigned int cells;               /* a power of two (default 256) */
+  int wait_mode;                    /* RINGDROP_WAIT_* */
+  long long spin_ns;                /* < 0: default */
+  long long liveness_ns;            /* <= 0: 50 ms */
+  const char* registry_dir;         /* as for clients; copied */
+  const char* info;                 /* free text listed with the registration; NULL: none */
+  unsigned long long remembered_replies; /* replies of idempotent requests kept (default 1024) */
+  unsigned int reply_rings;         /* callers' reply rings kept open (default 32) */
+  long long reply_timeout_ns;       /* how long a reply waits for room (default 100 ms) */
+  unsigned long long scratch_bytes; /* replies are built in this much reused memory (64 KiB) */
+} ringdrop_server_options;
+
+void ringdrop_server_options_init(ringdrop_server_options* options);
+
+/* Opens (or creates) the request ring "ringdrop.svc.<service>" and registers
+ * it under `service` (1-100 of [A-Za-z0-9._-]) for as long as the server
+ * lives; or serves the request ring at `location`, unregistered. Request
+ * rings outlive their servers (remove them with ringdrop_ring_remove).
+ * `options` may be NULL. */
+int ringdrop_server_open(const char* service, const ringdrop_server_options* options,
+                         ringdrop_server** server);
+int ringdrop_server_open_ring(const char* location, const ringdrop_server_options* options,
+                              ringdrop_server** server);
+/* Unregisters and leaves the ring. NULL: no-op. */
+void ringdrop_server_close(ringdrop_server* server);
+
+/* The request ring's location ("shm:ringdrop.svc.<service>"), valid while
+ * the server lives. */
+int ringdrop_server_request_ring(const ringdrop_server* server, const char** location);
+
+/* A request handler. It gets the request (valid during the call only: do
+ * not close it), the request's payload as its own flat Cap'n Proto message
+ * (8-byte aligned, valid during the call), and the reply to fill: set the
+ * response payload with ringdrop_reply_set_payload (none set: a response
+ * without payload), or an error with ringdrop_reply_set_error, and return
+ * 0. Returning a code instead fails the call with RINGDROP_EREMOTE at the
+ * caller: a code > 0 travels as the error code; a negative one (a
+ * RINGDROP_E* from a nested call) as RINGDROP_HANDLER_FAILED with its
+ * description. A handler must return (no longjmp, no C++ exception). */
+typedef int (*ringdrop_handler_fn)(void* user, const ringdrop_message* request,
+                                   const void* payload, unsigned long long payload_size,
+                                   ringdrop_reply* reply);
+
+/* The error code a caller sees when a handler returned a negative code (or,
+ * in C++, threw). */
+#define RINGDROP_HANDLER_FAILED 0x7fffffff
+
+/* The response payload (validated as above, and copied; a second call
+ * replaces the first). RINGDROP_EBADMESSAGE: nothing set. */
+int ringdrop_reply_set_payload(ringdrop_reply* reply, const void* payload,
+                               unsigned long long payload_size);
+/* Fails the call: the caller gets RINGDROP_EREMOTE with `code` (> 0, else
+ * RINGDROP_EINVAL) and `text` (may be NULL). Wins over a payload. */
+int ringdrop_reply_set_error(ringdrop_reply* reply, int code, const char* text);
+
+/* Requests of type req_type go to `handler`, answered with type resp_type
+ * (replacing any handler of req_type). Other types are answered with
+ * RINGDROP_EUNKNOWNTYPE. */
+int ringdrop_server_handle(ringdrop_server* server, unsigned long long req_type,
+                           unsigned long long resp_type, ringdrop_handler_fn handler, void* user);
+
+/* A notification handler: the message and its payload, as for requests. */
+typedef void (*ringdrop_notification_fn)(void* user, const ringdrop_message* message,
+                                         const void* payload, unsigned long long payload_size);
+/* Notifications (and events) of type `type_id` go to `handler`. */
+int ringdrop_server_on_notification(ringdrop_server* server, unsigned long long type_id,
+                                    ringdrop_notification_fn handler, void* user);
+
+/* Handles one message, waiting up to timeout_ns for it: 0 when one was
+ * handled (answered, even with an error); RINGDROP_ETIMEDOUT when none came;
+ * RINGDROP_EBADMESSAGE, RINGDROP_EUNKNOWNTYPE (a notification nobody
+ * handles) or RINGDROP_EDEADLINE (a request past its deadline: not run)
+ * when one was taken but not run; a damaged ring's errors. */
+int ringdrop_server_serve_one(ringdrop_server* server, long long timeout_ns);
+/* Handles messages for timeout_ns, then returns 0; or the first error that
+ * is not about a single message (a damaged ring). */
+int ringdrop_server_serve(ringdrop_server* server, long long timeout_ns);
+
+/* Counters of a server; `size` as for ringdrop_client_stats. */
+typedef struct ringdrop_server_stats {
+  unsigned long size;
+  unsigned long long requests;       /* taken from the ring */
+  unsigned long long replies;        /* delivered */
+  unsigned long long notifications;  /* handled */
+  unsigned long long handler_errors; /* handlers that failed the call */
+  unsigned long long unknown_type;   /* messages no handler knew */
+  unsigned long long malformed;      /* messages that did not parse */
+  unsigned long long expired;        /* requests past their deadline: not run */
+  unsigned long long duplicates;     /* idempotent repeats answered from memory */
+  unsigned long long undeliverable;  /* replies whose ring was gone, full or too small */
+} ringdrop_server_stats;
+
+int ringdrop_server_get_stats(const ringdrop_server* server, ringdrop_server_stats* stats);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -52,6 +52,16 @@ from .errors import (
 )
 from .ring import Consumer, How, Kind, Producer, Ring, Role, WaitMode, remove
 from .drop import Claim, ClaimHeaders, Completion, Discovery, DropChannel, DropConsumer
+from .rpc import (
+    HANDLER_FAILED,
+    Client,
+    HandlerError,
+    Message,
+    MessageKind,
+    Server,
+    build_message,
+    send_message,
+)
 
 
 def version():
@@ -94,6 +104,14 @@ __all__ = [
     "ClaimHeaders",
     "Completion",
     "Discovery",
+    "Message",
+    "MessageKind",
+    "build_message",
+    "send_message",
+    "Client",
+    "Server",
+    "HandlerError",
+    "HANDLER_FAILED",
     "RingdropError",
     "WouldBlock",
     "TimedOut",

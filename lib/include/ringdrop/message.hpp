@@ -118,7 +118,8 @@ class RINGDROP_API IncomingMessage {
   uint64_t id() const noexcept { return envelope_.getMessageId(); }
   /// The message's own deadline (Deadline::max() when it has none).
   Deadline deadline() const noexcept { return from_envelope_time(envelope_.getDeadlineNs()); }
-  /// The value of header `key`, or empty.
+  /// The value of header `key`, or empty (also once the reader's traversal
+  /// budget is spent: each lookup walks the header list again).
   std::string_view header(std::string_view key) const noexcept;
 
   template <class T>

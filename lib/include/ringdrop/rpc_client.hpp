@@ -146,8 +146,17 @@ class RINGDROP_API Client {
   const Location& request_ring() const noexcept;
   const Location& reply_ring() const noexcept;
 
+  // The untyped calls the templates above are built on, for callers that
+  // know type ids only at run time (the C ABI). `payload(env)` fills the
+  // envelope's payload; the reply's type is checked against `resp_type`.
   using PayloadFn = std::function<void(Envelope::Builder)>;
   using DoneFn = std::function<void(Result<OwnedMessage>)>;
+  Result<OwnedMessage> call_raw(uint64_t req_type, uint64_t resp_type, const PayloadFn& payload,
+                                Deadline deadline, const CallOptions& options);
+  Result<uint64_t> call_async_raw(uint64_t req_type, uint64_t resp_type, const PayloadFn& payload,
+                                  Deadline deadline, DoneFn done, const CallOptions& options);
+  std::error_code notify_raw(uint64_t type, const PayloadFn& payload, Deadline deadline,
+                             const MessageOptions& options);
 
  private:
   struct State;
@@ -159,12 +168,6 @@ class RINGDROP_API Client {
       detail::call_fill<T>(fill, env.getPayload().template initAs<T>(), env);
     };
   }
-  Result<OwnedMessage> call_raw(uint64_t req_type, uint64_t resp_type, const PayloadFn& payload,
-                                Deadline deadline, const CallOptions& options);
-  Result<uint64_t> call_async_raw(uint64_t req_type, uint64_t resp_type, const PayloadFn& payload,
-                                  Deadline deadline, DoneFn done, const CallOptions& options);
-  std::error_code notify_raw(uint64_t type, const PayloadFn& payload, Deadline deadline,
-                             const MessageOptions& options);
 
   std::unique_ptr<State> s_;
 };

@@ -128,14 +128,17 @@ class RINGDROP_API Server {
   ServerStats stats() const noexcept;
   const Location& request_ring() const noexcept;
 
+  // The untyped registrations the templates above are built on, for callers
+  // that know type ids only at run time (the C ABI). A handler sets the
+  // reply's type id itself (`reply.setTypeId`) and fills its payload.
   using HandlerFn = std::function<Status(const IncomingMessage&, Envelope::Builder)>;
   using NotificationFn = std::function<void(const IncomingMessage&)>;
+  void add_handler(uint64_t type, HandlerFn fn);
+  void add_notification(uint64_t type, NotificationFn fn);
 
  private:
   struct State;
   explicit Server(std::unique_ptr<State> s) noexcept;
-  void add_handler(uint64_t type, HandlerFn fn);
-  void add_notification(uint64_t type, NotificationFn fn);
   std::unique_ptr<State> s_;
 };
 

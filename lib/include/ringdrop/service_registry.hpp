@@ -128,6 +128,10 @@ class RINGDROP_API ServiceRegistry {
   /// like the shm rings it points to).
   static std::filesystem::path default_directory();
 
+  /// Whether `service` is a name a registration can have: 1-100 of
+  /// [A-Za-z0-9._-], not starting with '.'.
+  static bool valid_service_name(std::string_view service) noexcept;
+
   /// Opens the registry directory `dir`, creating it (one level: its parent
   /// must exist) with permission bits `mode` when it is missing (the umask
   /// is not applied). Entry files get `mode` without the x bits, so a mode

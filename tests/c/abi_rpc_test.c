@@ -1,0 +1,793 @@
+/* The request/response part of the C ABI, from C99 (compiled -std=c99
+ * -pedantic -Werror, linked against libringdrop.so): a server and a client
+ * in one process (asynchronous calls, served in between), then servers in
+ * forked children for blocking calls, remote errors, timeouts, the circuit
+ * breaker and a server killed with kill -9 mid-call. Children announce on
+ * pipes; no check depends on timing (a timeout only ever meets a server
+ * that cannot answer yet). Exit 0 when all checks pass. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "abi_check.h"
+#include "ringdrop.h"
+
+/* Type ids both sides agree on. */
+#define T_ECHO 0x1000000000000001ULL       /* Value -> Value: v + 1 (+ header "add") */
+#define T_ECHO_REPLY 0x1000000000000002ULL
+#define T_FAIL 0x1000000000000003ULL       /* answered with error 42 */
+#define T_RETURN 0x1000000000000004ULL     /* the handler returns v (as an int) */
+#define T_HOLD 0x1000000000000005ULL       /* blocks until the parent says go */
+#define T_DIE 0x1000000000000006ULL        /* the server kills itself (kill -9) */
+#define T_STRANGER 0x1000000000000007ULL   /* nobody handles it */
+#define T_NOTE 0x1000000000000008ULL       /* a notification */
+#define T_STOP 0x1000000000000009ULL       /* a notification: the server ends */
+
+/* How often a waiting client checks its servers live. */
+#define LIVENESS (2 * MS)
+
+/* A payload, hand-encoded: the Cap'n Proto struct `struct Value { v @0
+ * :UInt64; }` as a flat (unpacked, single-segment) message of 3 words,
+ * little-endian:
+ *   word 0  segment table: uint32 segment count - 1 = 0, then uint32 size
+ *           of segment 0 in words = 2
+ *   word 1  (segment word 0) the root pointer: a struct pointer —
+ *           bits 0-1 = 0 (struct), bits 2-31 = offset 0 (its data follows
+ *           the pointer), bits 32-47 = 1 data word, bits 48-63 = 0
+ *           pointers: 0x0000000100000000
+ *   word 2  (segment word 1) the struct's data section: v */
+#define VALUE_WORDS 3
+static void encode_value(uint64_t out[VALUE_WORDS], uint64_t v) {
+  const uint32_t table[2] = {0, 2};
+  memcpy(&out[0], table, sizeof table);
+  out[1] = 0x0000000100000000ULL;
+  out[2] = v;
+}
+
+/* Reads `v` from a flat single-segment message whose root is a struct; a
+ * null root or no data section is 0. 0 if it is not such a message. */
+static int decode_value(const void* data, unsigned long long size, uint64_t* v) {
+  uint64_t w[64];
+  uint32_t table[2];
+  uint64_t ptr;
+  int32_t offset;
+  unsigned long long at;
+  if (size < 16 || size % 8 != 0 || size > sizeof w) return 0;
+  memcpy(w, data, (size_t)size);
+  memcpy(table, &w[0], sizeof table);
+  if (table[0] != 0 || (unsigned long long)table[1] + 1 != size / 8) return 0;
+  ptr = w[1];
+  *v = 0;
+  if (ptr == 0) return 1;
+  if ((ptr & 3) != 0) return 0;
+  offset = (int32_t)(uint32_t)(ptr & 0xffffffffu) / 4;
+  if (((ptr >> 32) & 0xffff) == 0) return 1;
+  at = 2 + (unsigned long long)(long long)offset;
+  if (at >= size / 8) return 0;
+  *v = w[at];
+  return 1;
+}
+
+static int reply_is(ringdrop_message* reply, uint64_t expected) {
+  const void* data = NULL;
+  unsigned long long size = 0;
+  uint64_t v = 0;
+  if (reply == NULL || ringdrop_message_payload(reply, &data, &size) != RINGDROP_OK) return 0;
+  return decode_value(data, size, &v) && v == expected;
+}
+
+static char registry[64]; /* a registry directory of this test's own */
+#define NAME_LEN 96
+static void make_service(char* out, const char* what) {
+  static int serial = 0;
+  snprintf(out, NAME_LEN, "rdctest-%ld-%s-%d", (long)getpid(), what, serial++);
+}
+static void remove_request_ring(const char* service) {
+  char ring[NAME_LEN + 16];
+  snprintf(ring, sizeof ring, "ringdrop.svc.%s", service);
+  (void)ringdrop_ring_remove(ring, 0);
+}
+
+static ringdrop_client_options client_options(void) {
+  ringdrop_client_options o;
+  ringdrop_client_options_init(&o);
+  o.registry_dir = registry;
+  o.liveness_ns = LIVENESS;
+  return o;
+}
+static ringdrop_server_options server_options(void) {
+  ringdrop_server_options o;
+  ringdrop_server_options_init(&o);
+  o.registry_dir = registry;
+  return o;
+}
+
+/* ------------------------------------------------------------- handlers
+ * The server side of every case. `user` of request handlers is a
+ * struct handler_state (in the forked servers: its pipes). */
+
+struct handler_state {
+  int up, down;     /* forked servers: to and from the parent */
+  int held;         /* a HOLD request was answered */
+  int stop;         /* a STOP notification came */
+  int notes;        /* NOTE notifications seen */
+  uint64_t note_v;  /* the last one's value */
+  int checks_failed;
+};
+
+static void put_byte(int fd, char b) {
+  if (write(fd, &b, 1) != 1) { /* the other side went: its checks say so */
+  }
+}
+static char get_byte(int fd) {
+  char b = 0;
+  return read(fd, &b, 1) == 1 ? b : 0;
+}
+
+static int value_of(const void* payload, unsigned long long size, uint64_t* v) {
+  return decode_value(payload, size, v);
+}
+
+static int echo(void* user, const ringdrop_message* request, const void* payload, unsigned long long size,
+                ringdrop_reply* reply) {
+  struct handler_state* st = (struct handler_state*)user;
+  uint64_t v = 0, out[VALUE_WORDS];
+  const char* add = NULL;
+  int kind = -1;
+  if (!value_of(payload, size, &v)) ++st->checks_failed;
+  if (ringdrop_message_kind(request, &kind) != RINGDROP_OK || kind != RINGDROP_MESSAGE_REQUEST) ++st->checks_failed;
+  if (ringdrop_message_header(request, "add", &add) == RINGDROP_OK) v += (uint64_t)strtoull(add, NULL, 10);
+  encode_value(out, v + 1);
+  return ringdrop_reply_set_payload(reply, out, sizeof out);
+}
+
+static int fail(void* user, const ringdrop_message* request, const void* payload, unsigned long long size,
+                ringdrop_reply* reply) {
+  uint64_t out[VALUE_WORDS];
+  (void)user, (void)request, (void)payload, (void)size;
+  encode_value(out, 1);
+  (void)ringdrop_reply_set_payload(reply, out, sizeof out); /* the error wins over it */
+  return ringdrop_reply_set_error(reply, 42, "refused: no such order");
+}
+
+static int return_v(void* user, const ringdrop_message* request, const void* payload, unsigned long long size,
+                    ringdrop_reply* reply) {
+  uint64_t v = 0;
+  (void)request, (void)reply;
+  if (!value_of(payload, size, &v)) ++((struct handler_state*)user)->checks_failed;
+  return (int)(int64_t)v;
+}
+
+static int hold(void* user, const ringdrop_message* request, const void* payload, unsigned long long size,
+                ringdrop_reply* reply) {
+  struct handler_state* st = (struct handler_state*)user;
+  uint64_t out[VALUE_WORDS];
+  (void)request, (void)payload, (void)size;
+  put_byte(st->up, 'H');
+  (void)get_byte(st->down); /* the parent says go (or went) */
+  st->held = 1;
+  encode_value(out, 7);
+  return ringdrop_reply_set_payload(reply, out, sizeof out);
+}
+
+static int die(void* user, const ringdrop_message* request, const void* payload, unsigned long long size,
+               ringdrop_reply* reply) {
+  (void)user, (void)request, (void)payload, (void)size, (void)reply;
+  kill(getpid(), SIGKILL); /* mid-call, holding the request */
+  return 0;
+}
+
+static void note(void* user, const ringdrop_message* message, const void* payload, unsigned long long size) {
+  struct handler_state* st = (struct handler_state*)user;
+  int kind = -1;
+  if (ringdrop_message_kind(message, &kind) != RINGDROP_OK || kind != RINGDROP_MESSAGE_NOTIFICATION) {
+    ++st->checks_failed;
+  }
+  if (!value_of(payload, size, &st->note_v)) ++st->checks_failed;
+  ++st->notes;
+}
+
+static void stop(void* user, const ringdrop_message* message, const void* payload, unsigned long long size) {
+  (void)message, (void)payload, (void)size;
+  ((struct handler_state*)user)->stop = 1;
+}
+
+/* The in-process handler that tries the reply API's refusals. */
+static int picky(void* user, const ringdrop_message* request, const void* payload, unsigned long long size,
+                 ringdrop_reply* reply) {
+  struct handler_state* st = (struct handler_state*)user;
+  uint64_t out[VALUE_WORDS];
+  (void)request;
+  CHECK_FAILS(ringdrop_reply_set_payload(reply, payload, size - 3), RINGDROP_EBADMESSAGE);
+  CHECK_FAILS(ringdrop_reply_set_payload(reply, NULL, 8), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_reply_set_payload(NULL, payload, size), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_reply_set_error(reply, 0, "no"), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_reply_set_error(reply, -4, "no"), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_reply_set_error(NULL, 4, "no"), RINGDROP_EINVAL);
+  encode_value(out, 1000);
+  CHECK_OK(ringdrop_reply_set_payload(reply, out, sizeof out));
+  encode_value(out, 2000);
+  CHECK_OK(ringdrop_reply_set_payload(reply, out, sizeof out)); /* replaces */
+  ++st->notes;
+  return 0;
+}
+
+/* A handler that sets nothing: a response without payload. */
+static int silent(void* user, const ringdrop_message* request, const void* payload, unsigned long long size,
+                  ringdrop_reply* reply) {
+  (void)user, (void)request, (void)payload, (void)size, (void)reply;
+  return 0;
+}
+
+/* ---------------------------------------------------- async completions */
+
+struct done_record {
+  int calls;
+  int result;
+  unsigned long long id;
+  ringdrop_message* reply;
+};
+
+static void record_done(void* user, unsigned long long call_id, int result, ringdrop_message* reply) {
+  struct done_record* d = (struct done_record*)user;
+  ++d->calls;
+  d->result = result;
+  d->id = call_id;
+  ringdrop_message_close(d->reply);
+  d->reply = reply;
+}
+
+/* Sends `type` with v asynchronously, serves one message, polls: the result. */
+static int round_trip(ringdrop_client* c, ringdrop_server* s, uint64_t type, uint64_t v, uint64_t resp_type,
+                      struct done_record* d) {
+  uint64_t p[VALUE_WORDS];
+  unsigned long long id = 0;
+  int rc;
+  encode_value(p, v);
+  d->calls = 0;
+  rc = ringdrop_client_call_async(c, type, p, sizeof p, resp_type, LONG_WAIT, NULL, record_done, d, &id);
+  if (rc != RINGDROP_OK) return rc;
+  CHECK(id != 0);
+  CHECK_OK(ringdrop_server_serve_one(s, LONG_WAIT));
+  CHECK_OK(ringdrop_client_poll(c, LONG_WAIT));
+  CHECK(d->calls == 1 && d->id == id);
+  return d->result;
+}
+
+/* ------------------------------------------------------------------ cases */
+
+static void options_and_null_handles(void) {
+  ringdrop_client_options co;
+  ringdrop_server_options so;
+  ringdrop_call_options ca;
+  context = "options";
+  ringdrop_client_options_init(&co);
+  CHECK(co.size == sizeof co && co.retry_attempts == 1 && co.retry_multiplier == 2);
+  CHECK(co.breaker_threshold == 5 && co.breaker_cool_down_ns == 1000 * MS);
+  CHECK(co.reply_cell_size == 4096 && co.reply_cells == 64 && co.registry_dir == NULL);
+  CHECK(co.spin_ns < 0 && co.liveness_ns < 0 && co.wait_mode == RINGDROP_WAIT_SPIN_BLOCK);
+  ringdrop_server_options_init(&so);
+  CHECK(so.size == sizeof so && so.cell_size == 4096 && so.cells == 256 && so.remembered_replies == 1024);
+  CHECK(so.reply_rings == 32 && so.reply_timeout_ns == 100 * MS && so.scratch_bytes == 65536);
+  CHECK(so.registry_dir == NULL && so.info == NULL);
+  ringdrop_call_options_init(&ca);
+  CHECK(ca.size == sizeof ca && ca.idempotent == 0 && ca.attempt_timeout_ns == 0 && ca.header_count == 0);
+  ringdrop_client_options_init(NULL);
+  ringdrop_server_options_init(NULL);
+  ringdrop_call_options_init(NULL);
+  ringdrop_client_close(NULL);
+  ringdrop_server_close(NULL);
+}
+
+static void bad_arguments_are_einval(void) {
+  char service[NAME_LEN];
+  ringdrop_client_options co = client_options();
+  ringdrop_server_options so = server_options();
+  ringdrop_client* c = NULL;
+  ringdrop_server* s = NULL;
+  context = "bad arguments";
+  make_service(service, "args");
+  CHECK_FAILS(ringdrop_client_connect(service, &co, NULL), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_client_connect(NULL, &co, &c), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_client_connect_ring(NULL, &co, &c), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_client_connect_ring("no-scheme", &co, &c), RINGDROP_EINVAL);
+  CHECK(c == NULL);
+  co.size = 0;
+  CHECK_FAILS(ringdrop_client_connect(service, &co, &c), RINGDROP_EINVAL);
+  co = client_options();
+  co.wait_mode = 9;
+  CHECK_FAILS(ringdrop_client_connect(service, &co, &c), RINGDROP_EINVAL);
+  co = client_options();
+  co.retry_backoff_ns = -1;
+  CHECK_FAILS(ringdrop_client_connect(service, &co, &c), RINGDROP_EINVAL);
+  co = client_options();
+  /* Nothing to find. */
+  CHECK_FAILS(ringdrop_client_connect(service, &co, &c), RINGDROP_ENOTFOUND);
+  CHECK_FAILS(ringdrop_client_connect_ring("shm:rdctest-no-such-ring", &co, &c), RINGDROP_ENOTFOUND);
+  CHECK(c == NULL);
+
+  CHECK_FAILS(ringdrop_server_open(service, &so, NULL), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_server_open(NULL, &so, &s), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_server_open("bad/name", &so, &s), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_server_open_ring("neither", &so, &s), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_server_open_ring(NULL, &so, &s), RINGDROP_EINVAL);
+  so.reply_timeout_ns = -1;
+  CHECK_FAILS(ringdrop_server_open(service, &so, &s), RINGDROP_EINVAL);
+  so = server_options();
+  so.size = sizeof so + 1;
+  CHECK_FAILS(ringdrop_server_open(service, &so, &s), RINGDROP_EINVAL);
+  CHECK(s == NULL);
+
+  /* NULL handles. */
+  {
+    uint64_t p[VALUE_WORDS];
+    ringdrop_message* reply = NULL;
+    ringdrop_client_stats cs;
+    ringdrop_server_stats ss;
+    int code;
+    const char* text;
+    encode_value(p, 1);
+    CHECK_FAILS(ringdrop_client_call(NULL, T_ECHO, p, sizeof p, T_ECHO_REPLY, 0, &reply), RINGDROP_EINVAL);
+    CHECK_FAILS(ringdrop_client_call_ex(NULL, T_ECHO, p, sizeof p, T_ECHO_REPLY, 0, NULL, &reply),
+                RINGDROP_EINVAL);
+    CHECK_FAILS(ringdrop_client_call_async(NULL, T_ECHO, p, sizeof p, T_ECHO_REPLY, 0, NULL, record_done, NULL,
+                                           NULL),
+                RINGDROP_EINVAL);
+    CHECK_FAILS(ringdrop_client_poll(NULL, 0), RINGDROP_EINVAL);
+    CHECK_FAILS(ringdrop_client_notify(NULL, T_NOTE, p, sizeof p, NULL, 0), RINGDROP_EINVAL);
+    CHECK_FAILS(ringdrop_client_last_remote_error(NULL, &code, &text), RINGDROP_EINVAL);
+    cs.size = sizeof cs;
+    CHECK_FAILS(ringdrop_client_get_stats(NULL, &cs), RINGDROP_EINVAL);
+    CHECK_FAILS(ringdrop_server_handle(NULL, T_ECHO, T_ECHO_REPLY, echo, NULL), RINGDROP_EINVAL);
+    CHECK_FAILS(ringdrop_server_on_notification(NULL, T_NOTE, note, NULL), RINGDROP_EINVAL);
+    CHECK_FAILS(ringdrop_server_serve_one(NULL, 0), RINGDROP_EINVAL);
+    CHECK_FAILS(ringdrop_server_serve(NULL, 0), RINGDROP_EINVAL);
+    CHECK_FAILS(ringdrop_server_request_ring(NULL, &text), RINGDROP_EINVAL);
+    ss.size = sizeof ss;
+    CHECK_FAILS(ringdrop_server_get_stats(NULL, &ss), RINGDROP_EINVAL);
+  }
+}
+
+/* Server and client in this process: asynchronous calls, the server served
+ * in between, so that every outcome is in sequence. */
+static void in_process(void) {
+  static const char* const keys[] = {"add"};
+  static const char* const values[] = {"100"};
+  char service[NAME_LEN];
+  ringdrop_client_options co = client_options();
+  ringdrop_server_options so = server_options();
+  ringdrop_client* c = NULL;
+  ringdrop_client* c2 = NULL;
+  ringdrop_server* s = NULL;
+  struct handler_state st;
+  struct done_record d;
+  ringdrop_call_options ca;
+  ringdrop_client_stats cs;
+  ringdrop_server_stats ss;
+  uint64_t p[VALUE_WORDS];
+  const char* text = NULL;
+  const char* location = NULL;
+  int code = 0;
+  unsigned long long u = 0, id = 0;
+  ringdrop_message* reply = (ringdrop_message*)(void*)&st;
+  context = "in process";
+  memset(&st, 0, sizeof st);
+  memset(&d, 0, sizeof d);
+  make_service(service, "inproc");
+  so.cell_size = 256; /* requests up to 240 bytes */
+  so.info = "abi_rpc_test";
+  CHECK_OK(ringdrop_server_open(service, &so, &s));
+  if (s == NULL) return;
+  CHECK_OK(ringdrop_server_request_ring(s, &location));
+  CHECK(location != NULL && strncmp(location, "shm:ringdrop.svc.", 17) == 0 && strstr(location, service) != NULL);
+  CHECK_OK(ringdrop_server_handle(s, T_ECHO, T_ECHO_REPLY, echo, &st));
+  CHECK_OK(ringdrop_server_handle(s, T_FAIL, T_ECHO_REPLY, fail, &st));
+  CHECK_OK(ringdrop_server_handle(s, T_RETURN, T_ECHO_REPLY, return_v, &st));
+  CHECK_OK(ringdrop_server_handle(s, T_HOLD, T_ECHO_REPLY, picky, &st)); /* HOLD: picky here */
+  CHECK_OK(ringdrop_server_handle(s, T_DIE, T_ECHO_REPLY, silent, &st)); /* DIE: silent here */
+  CHECK_OK(ringdrop_server_on_notification(s, T_NOTE, note, &st));
+  CHECK_FAILS(ringdrop_server_handle(s, T_ECHO, T_ECHO_REPLY, NULL, &st), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_server_on_notification(s, T_NOTE, NULL, &st), RINGDROP_EINVAL);
+  CHECK_OK(ringdrop_client_connect(service, &co, &c));
+  if (c == NULL) goto done;
+  CHECK_OK(ringdrop_client_connect_ring(location, &co, &c2));
+
+  /* A plain call and its reply's envelope. */
+  CHECK_RC(round_trip(c, s, T_ECHO, 41, T_ECHO_REPLY, &d), RINGDROP_OK);
+  CHECK(reply_is(d.reply, 42));
+  if (d.reply) {
+    int kind = -1;
+    CHECK_OK(ringdrop_message_kind(d.reply, &kind));
+    CHECK(kind == RINGDROP_MESSAGE_RESPONSE);
+    CHECK_OK(ringdrop_message_correlation_id(d.reply, &u));
+    CHECK(u == d.id); /* the call id is the request's message id */
+    CHECK_OK(ringdrop_message_type_id(d.reply, &u));
+    CHECK(u == T_ECHO_REPLY);
+  }
+  /* Per-call options travel: the header adds 100. */
+  ringdrop_call_options_init(&ca);
+  ca.header_keys = keys;
+  ca.header_values = values;
+  ca.header_count = 1;
+  ca.schema_version = 2;
+  encode_value(p, 1);
+  d.calls = 0;
+  CHECK_OK(ringdrop_client_call_async(c, T_ECHO, p, sizeof p, T_ECHO_REPLY, LONG_WAIT, &ca, record_done, &d, NULL));
+  CHECK_OK(ringdrop_server_serve_one(s, LONG_WAIT));
+  CHECK_OK(ringdrop_client_poll(c, LONG_WAIT));
+  CHECK(d.calls == 1 && d.result == RINGDROP_OK && reply_is(d.reply, 102));
+  /* The second client, connected by location. */
+  if (c2) {
+    CHECK_RC(round_trip(c2, s, T_ECHO, 9, T_ECHO_REPLY, &d), RINGDROP_OK);
+    CHECK(reply_is(d.reply, 10));
+  }
+
+  /* The handler's own error: EREMOTE, its code and text. */
+  CHECK_RC(round_trip(c, s, T_FAIL, 0, T_ECHO_REPLY, &d), RINGDROP_EREMOTE);
+  CHECK(d.reply == NULL);
+  CHECK_OK(ringdrop_client_last_remote_error(c, &code, &text));
+  CHECK(code == 42 && strcmp(text, "refused: no such order") == 0);
+  /* A handler returning a positive code, then a negative one. */
+  CHECK_RC(round_trip(c, s, T_RETURN, 17, T_ECHO_REPLY, &d), RINGDROP_EREMOTE);
+  CHECK_OK(ringdrop_client_last_remote_error(c, &code, &text));
+  CHECK(code == 17);
+  CHECK_RC(round_trip(c, s, T_RETURN, (uint64_t)(int64_t)RINGDROP_ENOTFOUND, T_ECHO_REPLY, &d), RINGDROP_EREMOTE);
+  CHECK_OK(ringdrop_client_last_remote_error(c, &code, &text));
+  CHECK(code == RINGDROP_HANDLER_FAILED && strstr(text, ringdrop_strerror(RINGDROP_ENOTFOUND)) != NULL);
+  /* Nobody handles the type. */
+  CHECK_RC(round_trip(c, s, T_STRANGER, 0, T_ECHO_REPLY, &d), RINGDROP_EUNKNOWNTYPE);
+  CHECK_OK(ringdrop_client_last_remote_error(c, &code, &text));
+  CHECK(code == RINGDROP_EUNKNOWNTYPE);
+  /* A reply of another type than expected. */
+  CHECK_RC(round_trip(c, s, T_ECHO, 1, T_NOTE, &d), RINGDROP_EBADMESSAGE);
+  /* The reply API's refusals (checked in the handler), then a payload. */
+  CHECK_RC(round_trip(c, s, T_HOLD, 5, T_ECHO_REPLY, &d), RINGDROP_OK);
+  CHECK(reply_is(d.reply, 2000));
+  /* A response without payload: the payload of none. */
+  CHECK_RC(round_trip(c, s, T_DIE, 5, T_ECHO_REPLY, &d), RINGDROP_OK);
+  CHECK(reply_is(d.reply, 0));
+
+  /* A malformed request payload is refused before sending. */
+  encode_value(p, 1);
+  CHECK_FAILS(ringdrop_client_call_async(c, T_ECHO, p, 20, T_ECHO_REPLY, LONG_WAIT, NULL, record_done, &d, &id),
+              RINGDROP_EBADMESSAGE);
+  CHECK_FAILS(ringdrop_client_call(c, T_ECHO, p, 20, T_ECHO_REPLY, LONG_WAIT, &reply), RINGDROP_EBADMESSAGE);
+  CHECK(reply == NULL);
+  CHECK_FAILS(ringdrop_client_notify(c, T_NOTE, p, 20, NULL, LONG_WAIT), RINGDROP_EBADMESSAGE);
+  /* Too large for the request ring's 256-byte cells. */
+  {
+    uint64_t big[40];
+    const uint32_t table[2] = {0, 39};
+    memset(big, 0, sizeof big);
+    memcpy(&big[0], table, sizeof table);
+    big[1] = 0x0000002600000000ULL; /* struct: 38 data words */
+    CHECK_FAILS(ringdrop_client_call_async(c, T_ECHO, big, sizeof big, T_ECHO_REPLY, LONG_WAIT, NULL, record_done,
+                                           &d, &id),
+                RINGDROP_EMSGSIZE);
+  }
+  CHECK_RC(ringdrop_server_serve_one(s, 0), RINGDROP_ETIMEDOUT); /* nothing was sent */
+  /* Bad arguments on live handles. */
+  CHECK_FAILS(ringdrop_client_call(c, T_ECHO, p, sizeof p, T_ECHO_REPLY, -1, &reply), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_client_call(c, T_ECHO, p, sizeof p, T_ECHO_REPLY, 0, NULL), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_client_call_async(c, T_ECHO, p, sizeof p, T_ECHO_REPLY, 0, NULL, NULL, &d, &id),
+              RINGDROP_EINVAL);
+  ca.size = 3;
+  CHECK_FAILS(ringdrop_client_call_ex(c, T_ECHO, p, sizeof p, T_ECHO_REPLY, 0, &ca, &reply), RINGDROP_EINVAL);
+  ringdrop_call_options_init(&ca);
+  ca.attempt_timeout_ns = -5;
+  CHECK_FAILS(ringdrop_client_call_ex(c, T_ECHO, p, sizeof p, T_ECHO_REPLY, 0, &ca, &reply), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_client_poll(c, -1), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_client_notify(c, T_NOTE, p, sizeof p, NULL, -1), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_client_last_remote_error(c, NULL, &text), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_client_last_remote_error(c, &code, NULL), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_server_serve_one(s, -1), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_server_serve(s, -1), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_server_request_ring(s, NULL), RINGDROP_EINVAL);
+
+  /* Notifications: handled, and one nobody handles. */
+  encode_value(p, 5150);
+  CHECK_OK(ringdrop_client_notify(c, T_NOTE, p, sizeof p, NULL, LONG_WAIT));
+  CHECK_OK(ringdrop_server_serve_one(s, LONG_WAIT));
+  CHECK(st.notes == 2 && st.note_v == 5150); /* picky counted one */
+  CHECK_OK(ringdrop_client_notify(c, T_STRANGER, p, sizeof p, NULL, LONG_WAIT));
+  CHECK_FAILS(ringdrop_server_serve_one(s, LONG_WAIT), RINGDROP_EUNKNOWNTYPE);
+
+  /* An async call nobody serves in time: ETIMEDOUT from poll's callback;
+   * the server then finds it past its deadline and does not run it. */
+  encode_value(p, 1);
+  d.calls = 0;
+  CHECK_OK(ringdrop_client_call_async(c, T_ECHO, p, sizeof p, T_ECHO_REPLY, 1 * MS, NULL, record_done, &d, &id));
+  CHECK_OK(ringdrop_client_poll(c, LONG_WAIT));
+  CHECK(d.calls == 1 && d.result == RINGDROP_ETIMEDOUT && d.reply == NULL && d.id == id);
+  CHECK_FAILS(ringdrop_server_serve_one(s, LONG_WAIT), RINGDROP_EDEADLINE);
+  /* poll with nothing in flight: at once. */
+  CHECK_OK(ringdrop_client_poll(c, LONG_WAIT));
+  /* serve for a moment: nothing comes, 0. */
+  CHECK_OK(ringdrop_server_serve(s, 1 * MS));
+
+  /* The counters. */
+  cs.size = sizeof cs;
+  CHECK_OK(ringdrop_client_get_stats(c, &cs));
+  CHECK(cs.size == sizeof cs);
+  CHECK(cs.calls == 10 && cs.ok == 4 && cs.remote_errors == 4 && cs.bad_replies == 1);
+  CHECK(cs.timed_out == 1 && cs.notifications == 2 && cs.in_flight == 0 && cs.rejected == 0);
+  CHECK(cs.breaker_state == RINGDROP_CIRCUIT_CLOSED && cs.breaker_consecutive_failures == 1);
+  ss.size = sizeof ss;
+  CHECK_OK(ringdrop_server_get_stats(s, &ss));
+  CHECK(ss.requests == 11 && ss.replies == 10 && ss.notifications == 1 && ss.unknown_type == 2);
+  CHECK(ss.handler_errors == 3 && ss.expired == 1 && ss.malformed == 0);
+  /* An older program's shorter struct: only its fields are written. */
+  {
+    unsigned char raw[sizeof(ringdrop_client_stats) + 16];
+    ringdrop_client_stats* small = (ringdrop_client_stats*)(void*)raw;
+    const size_t small_size = sizeof(unsigned long) + 2 * sizeof(unsigned long long);
+    memset(raw, 0xab, sizeof raw);
+    small->size = small_size;
+    CHECK_OK(ringdrop_client_get_stats(c, small));
+    CHECK(small->calls == 10 && small->ok == 4);
+    CHECK(raw[small_size] == 0xab);
+    small->size = 2;
+    CHECK_FAILS(ringdrop_client_get_stats(c, small), RINGDROP_EINVAL);
+    CHECK_FAILS(ringdrop_client_get_stats(c, NULL), RINGDROP_EINVAL);
+  }
+  CHECK(st.checks_failed == 0);
+done:
+  ringdrop_message_close(d.reply);
+  ringdrop_client_close(c);
+  ringdrop_client_close(c2);
+  ringdrop_server_close(s);
+  remove_request_ring(service);
+}
+
+/* The forked server: serves `service` until STOP, announcing 'R' when it
+ * is ready, 'H' when a HOLD request is in its handler and 'D' once that
+ * one is answered. Exits with the number of its own failed checks. */
+static void server_child(const char* service, int up, int down) {
+  ringdrop_server_options so = server_options();
+  ringdrop_server* s = NULL;
+  struct handler_state st;
+  memset(&st, 0, sizeof st);
+  st.up = up;
+  st.down = down;
+  if (ringdrop_server_open(service, &so, &s) != RINGDROP_OK ||
+      ringdrop_server_handle(s, T_ECHO, T_ECHO_REPLY, echo, &st) != RINGDROP_OK ||
+      ringdrop_server_handle(s, T_FAIL, T_ECHO_REPLY, fail, &st) != RINGDROP_OK ||
+      ringdrop_server_handle(s, T_HOLD, T_ECHO_REPLY, hold, &st) != RINGDROP_OK ||
+      ringdrop_server_handle(s, T_DIE, T_ECHO_REPLY, die, &st) != RINGDROP_OK ||
+      ringdrop_server_on_notification(s, T_STOP, stop, &st) != RINGDROP_OK) {
+    fprintf(stderr, "server child: %s\n", ringdrop_last_error_message());
+    put_byte(up, 'F');
+    _exit(100);
+  }
+  put_byte(up, 'R');
+  while (!st.stop) {
+    const int rc = ringdrop_server_serve_one(s, LONG_WAIT);
+    if (st.held) {
+      st.held = 0;
+      put_byte(up, 'D');
+    }
+    if (rc != RINGDROP_OK && rc != RINGDROP_ETIMEDOUT && rc != RINGDROP_EUNKNOWNTYPE) {
+      fprintf(stderr, "server child: serve_one: %d %s\n", rc, ringdrop_last_error_message());
+      ++st.checks_failed;
+      break;
+    }
+  }
+  ringdrop_server_close(s);
+  _exit(st.checks_failed);
+}
+
+/* Forks a server of `service`; its pipes into up/down. 0 if it failed. */
+static pid_t spawn_server(const char* service, int* up, int* down) {
+  int u[2], d[2];
+  pid_t pid;
+  if (pipe(u) != 0 || pipe(d) != 0) {
+    CHECK(!"pipe");
+    return 0;
+  }
+  fflush(NULL);
+  pid = fork();
+  if (pid < 0) {
+    CHECK(!"fork");
+    return 0;
+  }
+  if (pid == 0) {
+    close(u[0]);
+    close(d[1]);
+    server_child(service, u[1], d[0]);
+  }
+  close(u[1]);
+  close(d[0]);
+  *up = u[0];
+  *down = d[1];
+  if (get_byte(*up) != 'R') {
+    CHECK(!"the server child is ready");
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return 0;
+  }
+  return pid;
+}
+
+/* Blocking calls against a server in another process. */
+static void blocking_calls(void) {
+  static const char* const keys[] = {"add"};
+  static const char* const values[] = {"1000"};
+  char service[NAME_LEN];
+  ringdrop_client_options co = client_options();
+  ringdrop_client *c = NULL, *c2 = NULL;
+  ringdrop_message* reply = NULL;
+  ringdrop_call_options ca;
+  ringdrop_client_stats cs;
+  uint64_t p[VALUE_WORDS];
+  int up = -1, down = -1, status = 0, code = 0;
+  const char* text = NULL;
+  pid_t pid;
+  context = "blocking calls";
+  make_service(service, "blocking");
+  pid = spawn_server(service, &up, &down);
+  if (pid == 0) return;
+  /* Opens at the first failure, and stays open for this test. */
+  co.breaker_threshold = 1;
+  co.breaker_cool_down_ns = LONG_WAIT * 10;
+  CHECK_OK(ringdrop_client_connect(service, &co, &c));
+  if (c == NULL) goto done;
+
+  encode_value(p, 1);
+  CHECK_OK(ringdrop_client_call(c, T_ECHO, p, sizeof p, T_ECHO_REPLY, LONG_WAIT, &reply));
+  CHECK(reply_is(reply, 2));
+  ringdrop_message_close(reply);
+  reply = NULL;
+  ringdrop_call_options_init(&ca);
+  ca.header_keys = keys;
+  ca.header_values = values;
+  ca.header_count = 1;
+  ca.idempotent = 1;
+  CHECK_OK(ringdrop_client_call_ex(c, T_ECHO, p, sizeof p, T_ECHO_REPLY, LONG_WAIT, &ca, &reply));
+  CHECK(reply_is(reply, 1002));
+  ringdrop_message_close(reply);
+  reply = NULL;
+
+  CHECK_FAILS(ringdrop_client_call(c, T_FAIL, p, sizeof p, T_ECHO_REPLY, LONG_WAIT, &reply), RINGDROP_EREMOTE);
+  CHECK(reply == NULL);
+  CHECK_OK(ringdrop_client_last_remote_error(c, &code, &text));
+  CHECK(code == 42 && strcmp(text, "refused: no such order") == 0);
+  CHECK_FAILS(ringdrop_client_call(c, T_STRANGER, p, sizeof p, T_ECHO_REPLY, LONG_WAIT, &reply),
+              RINGDROP_EUNKNOWNTYPE);
+  CHECK_FAILS(ringdrop_client_call(c, T_ECHO, p, sizeof p, T_NOTE, LONG_WAIT, &reply), RINGDROP_EBADMESSAGE);
+
+  /* The server holds the request until told: the call times out. */
+  CHECK_RC(ringdrop_client_call(c, T_HOLD, p, sizeof p, T_ECHO_REPLY, 10 * MS, &reply), RINGDROP_ETIMEDOUT);
+  CHECK(reply == NULL);
+  CHECK(get_byte(up) == 'H');
+  /* One failure opened the breaker: the next call fails fast, unsent. */
+  CHECK_FAILS(ringdrop_client_call(c, T_ECHO, p, sizeof p, T_ECHO_REPLY, LONG_WAIT, &reply),
+              RINGDROP_ECIRCUITOPEN);
+  /* The held request is answered now: a late reply, counted and dropped. */
+  put_byte(down, 'G');
+  CHECK(get_byte(up) == 'D');
+  CHECK_OK(ringdrop_client_poll(c, 0));
+  cs.size = sizeof cs;
+  CHECK_OK(ringdrop_client_get_stats(c, &cs));
+  CHECK(cs.calls == 6 && cs.ok == 2 && cs.remote_errors == 2 && cs.bad_replies == 1 && cs.timed_out == 1);
+  CHECK(cs.late_replies == 1 && cs.rejected == 1 && cs.in_flight == 0);
+  CHECK(cs.breaker_state == RINGDROP_CIRCUIT_OPEN && cs.breaker_opened == 1);
+
+  /* The server kills itself (kill -9) in the handler: EPEERGONE, not a
+   * timeout (the call would wait LONG_WAIT). */
+  CHECK_OK(ringdrop_client_connect(service, &co, &c2));
+  if (c2 != NULL) {
+    CHECK_RC(ringdrop_client_call(c2, T_DIE, p, sizeof p, T_ECHO_REPLY, LONG_WAIT, &reply), RINGDROP_EPEERGONE);
+    CHECK(reply == NULL);
+    cs.size = sizeof cs;
+    CHECK_OK(ringdrop_client_get_stats(c2, &cs));
+    CHECK(cs.peer_gone == 1);
+  }
+  CHECK(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  pid = 0;
+done:
+  ringdrop_client_close(c);
+  ringdrop_client_close(c2);
+  if (pid != 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+  }
+  close(up);
+  close(down);
+  remove_request_ring(service);
+}
+
+/* An async call in flight when the parent kills the server (kill -9). */
+static void server_killed_mid_async_call(void) {
+  char service[NAME_LEN];
+  ringdrop_client_options co = client_options();
+  ringdrop_client* c = NULL;
+  struct done_record d;
+  uint64_t p[VALUE_WORDS];
+  int up = -1, down = -1, status = 0;
+  pid_t pid;
+  context = "kill -9 mid async call";
+  memset(&d, 0, sizeof d);
+  make_service(service, "killed");
+  pid = spawn_server(service, &up, &down);
+  if (pid == 0) return;
+  CHECK_OK(ringdrop_client_connect(service, &co, &c));
+  if (c != NULL) {
+    encode_value(p, 3);
+    CHECK_OK(ringdrop_client_call_async(c, T_HOLD, p, sizeof p, T_ECHO_REPLY, LONG_WAIT, NULL, record_done, &d,
+                                        NULL));
+    CHECK(get_byte(up) == 'H'); /* in the handler */
+  }
+  kill(pid, SIGKILL);
+  CHECK(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  if (c != NULL) {
+    CHECK_OK(ringdrop_client_poll(c, LONG_WAIT));
+    CHECK(d.calls == 1 && d.result == RINGDROP_EPEERGONE && d.reply == NULL);
+  }
+  ringdrop_client_close(c);
+  close(up);
+  close(down);
+  remove_request_ring(service);
+}
+
+/* A server that stops on a notification, and exits cleanly. */
+static void notify_stops_a_forked_server(void) {
+  char service[NAME_LEN];
+  ringdrop_client_options co = client_options();
+  ringdrop_client* c = NULL;
+  int up = -1, down = -1, status = 0;
+  pid_t pid;
+  context = "notify";
+  make_service(service, "stop");
+  pid = spawn_server(service, &up, &down);
+  if (pid == 0) return;
+  CHECK_OK(ringdrop_client_connect(service, &co, &c));
+  CHECK_OK(ringdrop_client_notify(c, T_STOP, NULL, 0, NULL, LONG_WAIT));
+  CHECK(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ringdrop_client_close(c);
+  close(up);
+  close(down);
+  remove_request_ring(service);
+}
+
+static void remove_registry(void) {
+  DIR* dir = opendir(registry);
+  struct dirent* e;
+  char path[512];
+  if (dir == NULL) return;
+  while ((e = readdir(dir)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    snprintf(path, sizeof path, "%s/%s", registry, e->d_name);
+    (void)unlink(path);
+  }
+  closedir(dir);
+  (void)rmdir(registry);
+}
+
+int main(void) {
+  signal(SIGPIPE, SIG_IGN); /* a child that died early shows as a failed check */
+  strcpy(registry, "/tmp/ringdrop-c-rpc-XXXXXX");
+  if (mkdtemp(registry) == NULL) {
+    perror("mkdtemp");
+    return 1;
+  }
+  options_and_null_handles();
+  bad_arguments_are_einval();
+  in_process();
+  blocking_calls();
+  server_killed_mid_async_call();
+  notify_stops_a_forked_server();
+  remove_registry();
+  if (failures == 0) printf("abi_rpc_test: all checks passed\n");
+  return failures == 0 ? 0 : 1;
+}
