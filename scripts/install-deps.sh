@@ -13,6 +13,7 @@ packages=(
   libzmq3-dev                 # ZeroMQ rows of ringdrop-pingpong (bench only)
   gnucobol3                   # examples/cobol: cobc (GnuCOBOL 3)
   gfortran                    # examples/fortran
+  python3                     # the Python binding's tests and the demo's subscriber
 )
 
 missing=()
