@@ -86,7 +86,8 @@ const char* ringdrop_strerror(int code);
 /* The detail of the last failure on this thread ("shm:orders has layout
  * version 7, this library speaks 1"); "" when the last call succeeded or its
  * failure needs no detail (a timeout). The text stays valid until the next
- * ringdrop call on this thread. */
+ * ringdrop call on this thread; ringdrop_strerror, ringdrop_version* and
+ * this function itself do not count (they never change it). */
 const char* ringdrop_last_error_message(void);
 
 /* ---------------------------------------------------------------- rings
@@ -136,7 +137,7 @@ typedef struct ringdrop_ring_options {
   int file_backed;               /* 1: `name` is a file path, not a shm name */
   int wait_mode;                 /* RINGDROP_WAIT_* */
   long long spin_ns;             /* spin before sleeping or yielding; < 0: default */
-  long long liveness_ns;         /* how often a waiter checks its peer lives; < 0: default */
+  long long liveness_ns;         /* how often a waiter checks its peer lives; <= 0: default (50 ms) */
   int overwrite;                 /* broadcast, at creation: lap slow subscribers */
   int drop_on_consumer_death;    /* MPMC, at creation: a dead consumer's messages are lost */
   int start_at_oldest;           /* broadcast subscriber: begin at the oldest message kept */
