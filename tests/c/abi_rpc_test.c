@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "abi_check.h"
+#include "abi_payload.h"
 #include "ringdrop.h"
 
 /* Type ids both sides agree on. */
@@ -34,54 +35,9 @@
 /* How often a waiting client checks its servers live. */
 #define LIVENESS (2 * MS)
 
-/* A payload, hand-encoded: the Cap'n Proto struct `struct Value { v @0
- * :UInt64; }` as a flat (unpacked, single-segment) message of 3 words,
- * little-endian:
- *   word 0  segment table: uint32 segment count - 1 = 0, then uint32 size
- *           of segment 0 in words = 2
- *   word 1  (segment word 0) the root pointer: a struct pointer —
- *           bits 0-1 = 0 (struct), bits 2-31 = offset 0 (its data follows
- *           the pointer), bits 32-47 = 1 data word, bits 48-63 = 0
- *           pointers: 0x0000000100000000
- *   word 2  (segment word 1) the struct's data section: v */
-#define VALUE_WORDS 3
-static void encode_value(uint64_t out[VALUE_WORDS], uint64_t v) {
-  const uint32_t table[2] = {0, 2};
-  memcpy(&out[0], table, sizeof table);
-  out[1] = 0x0000000100000000ULL;
-  out[2] = v;
-}
-
-/* Reads `v` from a flat single-segment message whose root is a struct; a
- * null root or no data section is 0. 0 if it is not such a message. */
-static int decode_value(const void* data, unsigned long long size, uint64_t* v) {
-  uint64_t w[64];
-  uint32_t table[2];
-  uint64_t ptr;
-  int32_t offset;
-  unsigned long long at;
-  if (size < 16 || size % 8 != 0 || size > sizeof w) return 0;
-  memcpy(w, data, (size_t)size);
-  memcpy(table, &w[0], sizeof table);
-  if (table[0] != 0 || (unsigned long long)table[1] + 1 != size / 8) return 0;
-  ptr = w[1];
-  *v = 0;
-  if (ptr == 0) return 1;
-  if ((ptr & 3) != 0) return 0;
-  offset = (int32_t)(uint32_t)(ptr & 0xffffffffu) / 4;
-  if (((ptr >> 32) & 0xffff) == 0) return 1;
-  at = 2 + (unsigned long long)(long long)offset;
-  if (at >= size / 8) return 0;
-  *v = w[at];
-  return 1;
-}
-
+/* The payloads, Values, are hand-encoded by abi_payload.h. */
 static int reply_is(ringdrop_message* reply, uint64_t expected) {
-  const void* data = NULL;
-  unsigned long long size = 0;
-  uint64_t v = 0;
-  if (reply == NULL || ringdrop_message_payload(reply, &data, &size) != RINGDROP_OK) return 0;
-  return decode_value(data, size, &v) && v == expected;
+  return payload_value_is(reply, expected, 0);
 }
 
 static char registry[64]; /* a registry directory of this test's own */

@@ -1,4 +1,7 @@
-"""Loading libringdrop.so and declaring the C prototypes (ringdrop.h).
+"""Loading libringdrop.so and declaring the C prototypes (ringdrop.h), and
+the ctypes plumbing the modules share: declaring a module's own prototypes
+(:func:`declare`), str/bytes arguments (:func:`text_arg`), header arrays
+(:func:`header_arrays`) and the owner of a C handle (:class:`Handle`).
 
 Nothing here is public: use the names exported by the ``ringdrop`` package.
 
@@ -108,8 +111,10 @@ def _load():
     )
 
 
-def _declare(lib):
-    for name, (restype, argtypes) in _PROTOTYPES.items():
+def _declare(lib, prototypes):
+    """Sets restype and argtypes of each `prototypes` entry, name: (restype,
+    argtypes), on `lib`; ImportError if the library lacks one."""
+    for name, (restype, argtypes) in prototypes.items():
         try:
             fn = getattr(lib, name)
         except AttributeError:
@@ -119,7 +124,7 @@ def _declare(lib):
     return lib
 
 
-lib = _declare(_load())
+lib = _declare(_load(), _PROTOTYPES)
 
 _major = lib.ringdrop_version() // 10000
 if _major != ABI_MAJOR:
@@ -127,3 +132,82 @@ if _major != ABI_MAJOR:
         "ringdrop: %s is version %s, this binding speaks major version %d"
         % (lib._name, lib.ringdrop_version_string().decode(), ABI_MAJOR)
     )
+
+
+def declare(prototypes):
+    """Declares a module's part of ringdrop.h (name: (restype, argtypes)) on
+    the shared library object."""
+    _declare(lib, prototypes)
+
+
+def text_arg(value, what, paths=False):
+    """A str or bytes argument (with `paths`, also an os.PathLike) as the
+    NUL-free bytes the C ABI takes; `what` names it in the errors."""
+    if isinstance(value, str):
+        value = value.encode("utf-8")
+    elif paths and isinstance(value, os.PathLike):
+        value = os.fsencode(value)
+    elif not isinstance(value, (bytes, bytearray)):
+        raise TypeError("%s must be str or bytes, not %r" % (what, type(value).__name__))
+    value = bytes(value)
+    if b"\0" in value:
+        raise ValueError("%s cannot contain NUL bytes: %r" % (what, value))
+    return value
+
+
+def header_arrays(headers, paths=False):
+    """(keys, values, count) C arrays for a mapping (or pairs) of headers,
+    each converted by :func:`text_arg`. The arrays hold the bytes objects
+    alive as long as they live."""
+    if not headers:
+        return None, None, 0
+    items = list(headers.items()) if hasattr(headers, "items") else list(headers)
+    keys = (c_char_p * len(items))()
+    values = (c_char_p * len(items))()
+    for i, (key, value) in enumerate(items):
+        keys[i] = text_arg(key, "a header key", paths)
+        values[i] = text_arg(value, "a header value", paths)
+    return keys, values, len(items)
+
+
+class Handle:
+    """Owns one C handle: closed once, usable only in the opening process.
+
+    A subclass sets ``_kind`` (its name in errors), calls :meth:`_set` once
+    the handle is open, gets it back through :meth:`_h`, and defines
+    ``close()``, which the context manager and garbage collection call."""
+
+    _handle = None
+    _kind = "handle"
+
+    def _set(self, handle):
+        self._pid = os.getpid()
+        self._handle = handle
+
+    def _h(self):
+        handle = self._handle
+        if handle is None:
+            raise ValueError("operation on a closed %s" % self._kind)
+        if self._pid != os.getpid():
+            raise RuntimeError(
+                "this %s belongs to process %d; after fork() open it again" % (self._kind, self._pid)
+            )
+        return handle
+
+    @property
+    def closed(self):
+        """True once close() was called."""
+        return self._handle is None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: modules may be half gone
+            pass

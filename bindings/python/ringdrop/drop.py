@@ -20,8 +20,12 @@ import os
 import time
 
 from . import errors
-from ._lib import lib
-from .ring import _SLICE_NS, _fsname, _ns, _release_view
+from ._lib import Handle as _Handle
+from ._lib import c_char_p, c_int, c_longlong, c_uint, c_ulong, c_ulonglong, c_void_p, declare, lib
+from ._lib import header_arrays as _header_arrays
+from ._lib import text_arg as _text
+from .errors import check as _check
+from .ring import _SLICE_NS, _bytes_arg, _fsname, _ns, _release_view
 
 __all__ = [
     "DropChannel",
@@ -32,14 +36,6 @@ __all__ = [
     "Discovery",
     "DROP_ID_MAX",
 ]
-
-c_int = ctypes.c_int
-c_uint = ctypes.c_uint
-c_ulong = ctypes.c_ulong
-c_longlong = ctypes.c_longlong
-c_ulonglong = ctypes.c_ulonglong
-c_void_p = ctypes.c_void_p
-c_char_p = ctypes.c_char_p
 
 #: RINGDROP_DROP_ID_MAX: room for a message id and its NUL.
 DROP_ID_MAX = 129
@@ -133,51 +129,13 @@ _PROTOTYPES = {
     "ringdrop_drop_claim_close": (None, [_ClaimPtr]),
 }
 
-for _name, (_restype, _argtypes) in _PROTOTYPES.items():
-    try:
-        _fn = getattr(lib, _name)
-    except AttributeError:
-        raise ImportError("ringdrop: %s lacks %s (too old a library?)" % (lib._name, _name))
-    _fn.restype = _restype
-    _fn.argtypes = _argtypes
-del _name, _restype, _argtypes, _fn
-
-
-def _check(rc):
-    if rc < 0:
-        raise errors.make_error(rc)
+declare(_PROTOTYPES)
 
 
 def _ms(seconds, what):
     """Seconds as whole milliseconds for the C ABI (negative: passed on, and
     refused by the library with InvalidArgument)."""
     return _ns(seconds, what) // 1_000_000
-
-
-def _text(value, what):
-    """A str or bytes argument as NUL-free bytes."""
-    if isinstance(value, str):
-        value = value.encode("utf-8")
-    elif not isinstance(value, (bytes, bytearray)):
-        raise TypeError("%s must be str or bytes, not %r" % (what, type(value).__name__))
-    value = bytes(value)
-    if b"\0" in value:
-        raise ValueError("%s cannot contain NUL bytes: %r" % (what, value))
-    return value
-
-
-def _header_arrays(headers):
-    """(keys, values, count) C arrays for a mapping (or pairs) of headers.
-    The arrays hold the bytes objects alive as long as they live."""
-    if not headers:
-        return None, None, 0
-    items = list(headers.items()) if hasattr(headers, "items") else list(headers)
-    keys = (c_char_p * len(items))()
-    values = (c_char_p * len(items))()
-    for i, (key, value) in enumerate(items):
-        keys[i] = _text(key, "a header key")
-        values[i] = _text(value, "a header value")
-    return keys, values, len(items)
 
 
 def _sliced(timeout, call):
@@ -205,45 +163,6 @@ def _choice(cls, value, what):
         raise ValueError("%s must be one of %s, not %r" % (
             what, ", ".join(repr(k.lower()) for k in vars(cls) if k.isupper()), value))
     return int(value)
-
-
-class _Handle:
-    """Owns one C handle: closed once, usable only in the opening process."""
-
-    _handle = None
-    _kind = "handle"
-
-    def _set(self, handle):
-        self._pid = os.getpid()
-        self._handle = handle
-
-    def _h(self):
-        handle = self._handle
-        if handle is None:
-            raise ValueError("operation on a closed %s" % self._kind)
-        if self._pid != os.getpid():
-            raise RuntimeError(
-                "this %s belongs to process %d; after fork() open it again" % (self._kind, self._pid)
-            )
-        return handle
-
-    @property
-    def closed(self):
-        """True once close() was called."""
-        return self._handle is None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:  # interpreter shutdown: modules may be half gone
-            pass
 
 
 class DropChannel(_Handle):
@@ -344,17 +263,7 @@ class DropChannel(_Handle):
         headers), NoSpace (disk or quota full: nothing was published)."""
         handle = self._h()
         keys, values, count = _header_arrays(headers)
-        if isinstance(data, bytes):
-            pointer, size = (data if data else None), len(data)
-        else:
-            view = memoryview(data)
-            if view.readonly or not view.c_contiguous:
-                data = view.tobytes()
-                pointer, size = (data if data else None), len(data)
-            else:
-                view = view.cast("B")
-                size = view.nbytes
-                pointer = (ctypes.c_char * size).from_buffer(view) if size else None
+        pointer, size = _bytes_arg(data)
         _check(lib.ringdrop_drop_publish(handle, pointer, size, keys, values, count, self._id, DROP_ID_MAX))
         return self._id.value.decode("ascii")
 

@@ -25,12 +25,16 @@ A handler returns the response payload (bytes, or None for none) or raises
 reaches the caller as code :data:`HANDLER_FAILED`. Times are in seconds.
 """
 
+import contextlib
 import ctypes
 import enum
 import os
 
 from . import errors
-from ._lib import RingPtr, lib
+from ._lib import Handle as _Handle
+from ._lib import RingPtr, c_char_p, c_int, c_longlong, c_uint, c_ulong, c_ulonglong, c_void_p, declare, lib
+from ._lib import header_arrays, text_arg
+from .errors import check as _check
 from .ring import _ns
 
 __all__ = [
@@ -44,13 +48,6 @@ __all__ = [
     "HANDLER_FAILED",
 ]
 
-c_int = ctypes.c_int
-c_uint = ctypes.c_uint
-c_ulong = ctypes.c_ulong
-c_longlong = ctypes.c_longlong
-c_ulonglong = ctypes.c_ulonglong
-c_void_p = ctypes.c_void_p
-c_char_p = ctypes.c_char_p
 _P = ctypes.POINTER
 _StrArray = _P(c_char_p)
 
@@ -258,33 +255,24 @@ _PROTOTYPES = {
     "ringdrop_server_get_stats": (c_int, [_ServerPtr, _P(_ServerStats)]),
 }
 
-for _name, (_restype, _argtypes) in _PROTOTYPES.items():
-    try:
-        _fn = getattr(lib, _name)
-    except AttributeError:
-        raise ImportError("ringdrop: %s lacks %s (too old a library?)" % (lib._name, _name))
-    _fn.restype = _restype
-    _fn.argtypes = _argtypes
-del _name, _restype, _argtypes, _fn
-
-
-def _check(rc):
-    if rc < 0:
-        raise errors.make_error(rc)
-    return rc
+declare(_PROTOTYPES)
 
 
 def _text(value, what):
-    if isinstance(value, str):
-        value = value.encode("utf-8")
-    elif isinstance(value, os.PathLike):
-        value = os.fsencode(value)
-    elif not isinstance(value, (bytes, bytearray)):
-        raise TypeError("%s must be str or bytes, not %r" % (what, type(value).__name__))
-    value = bytes(value)
-    if b"\0" in value:
-        raise ValueError("%s cannot contain NUL bytes" % what)
-    return value
+    """A str, bytes or path argument as NUL-free bytes."""
+    return text_arg(value, what, paths=True)
+
+
+def _optional_text(value, what):
+    """_text(value), or None for None (a char* left NULL)."""
+    return None if value is None else _text(value, what)
+
+
+def _decoded(text):
+    """A char* result (c_char_p or its bytes value) as str."""
+    if isinstance(text, c_char_p):
+        text = text.value
+    return text.decode("utf-8", "replace")
 
 
 def _payload(data):
@@ -295,17 +283,11 @@ def _payload(data):
     return (data or None), len(data)
 
 
-def _headers(headers):
-    """(keys, values, count, keep-alive) C arrays for a mapping or pairs."""
-    if not headers:
-        return None, None, 0
-    items = list(headers.items()) if hasattr(headers, "items") else list(headers)
-    keys = (c_char_p * len(items))()
-    values = (c_char_p * len(items))()
-    for i, (k, v) in enumerate(items):
-        keys[i] = _text(k, "a header key")
-        values[i] = _text(v, "a header value")
-    return keys, values, len(items)
+def _set_headers(o, headers):
+    """Points the header arrays of options struct `o` at `headers` (a
+    mapping or pairs); the arrays live as long as the struct."""
+    o.header_keys, o.header_values, o.header_count = header_arrays(headers, paths=True)
+    o._keep = (o.header_keys, o.header_values)
 
 
 def _message_options(kind=MessageKind.NOTIFICATION, correlation_id=0, reply_to=None, timeout=None,
@@ -314,13 +296,12 @@ def _message_options(kind=MessageKind.NOTIFICATION, correlation_id=0, reply_to=N
     lib.ringdrop_message_options_init(ctypes.byref(o))
     o.kind = int(kind)
     o.correlation_id = correlation_id
-    o.reply_to = None if reply_to is None else _text(reply_to, "reply_to")
+    o.reply_to = _optional_text(reply_to, "reply_to")
     o.timeout_ns = 0 if timeout is None else _ns(timeout, "the message's timeout")
     o.schema_version = schema_version
     o.attempt = attempt
     o.idempotent = 1 if idempotent else 0
-    o.header_keys, o.header_values, o.header_count = _headers(headers)
-    o._keep = (o.header_keys, o.header_values)  # the arrays live as long as the struct
+    _set_headers(o, headers)
     return o
 
 
@@ -330,8 +311,7 @@ def _call_options(idempotent=False, attempt_timeout=0, schema_version=0, headers
     o.idempotent = 1 if idempotent else 0
     o.attempt_timeout_ns = _ns(attempt_timeout, "attempt_timeout")
     o.schema_version = schema_version
-    o.header_keys, o.header_values, o.header_count = _headers(headers)
-    o._keep = (o.header_keys, o.header_values)
+    _set_headers(o, headers)
     return o
 
 
@@ -362,11 +342,13 @@ def send_message(ring, type_id, payload=None, timeout=0.0, **envelope):
     _check(lib.ringdrop_message_send(ring._h(), type_id, data, size, ctypes.byref(o), _ns(timeout)))
 
 
-class Message:
+class Message(_Handle):
     """A validated typed message (ringdrop_message). Use
     :meth:`Message.parse` on received bytes; replies of :class:`Client`
     calls and the requests a :class:`Server` handler gets are Messages too
     (a handler's request only during the handler's call)."""
+
+    _kind = "message"
 
     def __init__(self, _handle=None, _owned=True):
         if _handle is None:
@@ -388,19 +370,8 @@ class Message:
         if handle is not None and self._owned:
             lib.ringdrop_message_close(handle)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
     def _h(self):
+        # Not tied to a process: the message is in this process's memory.
         if self._handle is None:
             raise ValueError("the message is closed (or was a handler's request, used after the handler)")
         return self._handle
@@ -461,7 +432,7 @@ class Message:
 
     @property
     def reply_to(self):
-        return self._get(lib.ringdrop_message_reply_to, c_char_p).decode("utf-8", "replace")
+        return _decoded(self._get(lib.ringdrop_message_reply_to, c_char_p))
 
     def header(self, key, default=None):
         value = c_char_p()
@@ -469,7 +440,7 @@ class Message:
         if rc == errors.ENOTFOUND:
             return default
         _check(rc)
-        return value.value.decode("utf-8", "replace")
+        return _decoded(value)
 
     @property
     def headers(self):
@@ -479,15 +450,14 @@ class Message:
         key, value = c_char_p(), c_char_p()
         for i in range(count):
             _check(lib.ringdrop_message_header_at(self._h(), i, ctypes.byref(key), ctypes.byref(value)))
-            out.setdefault(key.value.decode("utf-8", "replace"), value.value.decode("utf-8", "replace"))
+            out.setdefault(_decoded(key), _decoded(value))
         return out
 
     @property
     def error(self):
         """(code, text) of a response's error, or None."""
-        code, text = c_int(), c_char_p()
-        _check(lib.ringdrop_message_error(self._h(), ctypes.byref(code), ctypes.byref(text)))
-        return (code.value, text.value.decode("utf-8", "replace")) if code.value else None
+        code, text = _check_code_and_text(lib.ringdrop_message_error, self._h())
+        return (code, text) if code else None
 
     def _span(self, fn):
         data, size = c_void_p(), c_ulonglong()
@@ -510,28 +480,102 @@ class Message:
         return "<ringdrop.Message %s type=0x%016x id=%d>" % (self.kind, self.type_id, self.id)
 
 
+@contextlib.contextmanager
+def _borrowed(pointer):
+    """A Message over a message the library owns, for the duration of a
+    callback: unusable afterwards (the library frees it then)."""
+    message = Message(pointer, _owned=False)
+    try:
+        yield message
+    finally:
+        message._handle = None
+
+
+def _code_and_text(fn, handle):
+    """(rc, code, text) of fn(handle, &code, &text); text is None unless
+    rc is 0."""
+    code, text = c_int(), c_char_p()
+    rc = fn(handle, ctypes.byref(code), ctypes.byref(text))
+    return rc, code.value, (_decoded(text) if rc == 0 else None)
+
+
+def _check_code_and_text(fn, handle):
+    """(code, text) of fn(handle, &code, &text); raises if it failed."""
+    rc, code, text = _code_and_text(fn, handle)
+    _check(rc)
+    return code, text
+
+
 def _remote_error(client, rc):
     """The exception of a failed call, with the server's code and text."""
     e = errors.make_error(rc)
-    code, text = c_int(), c_char_p()
-    if lib.ringdrop_client_last_remote_error(client, ctypes.byref(code), ctypes.byref(text)) == 0:
-        if rc == errors.EREMOTE or code.value < 0:
-            e.remote_code = code.value
-            e.remote_text = text.value.decode("utf-8", "replace")
+    got, code, text = _code_and_text(lib.ringdrop_client_last_remote_error, client)
+    if got == 0:
+        if rc == errors.EREMOTE or code < 0:
+            e.remote_code = code
+            e.remote_text = text
     return e
 
 
-class Client:
+def _completed(rc):
+    """True for success, False for RINGDROP_ETIMEDOUT; raises otherwise."""
+    if rc == errors.ETIMEDOUT:
+        return False
+    _check(rc)
+    return True
+
+
+def _running_callbacks(owner, call):
+    """(rc, raised) of call(), during which ctypes callbacks park what they
+    raise in owner._raised (an exception must never go through ctypes)."""
+    owner._raised = None
+    rc = call()
+    raised, owner._raised = owner._raised, None
+    return rc, raised
+
+
+def _stats(fn, handle, struct):
+    """The `struct` (sized) fn(handle, &stats) filled in."""
+    s = struct()
+    s.size = ctypes.sizeof(s)
+    _check(fn(handle, ctypes.byref(s)))
+    return s
+
+
+def _check_endpoint(service, location):
+    if (service is None) == (location is None):
+        raise ValueError("give a service name or a location, not both")
+
+
+def _endpoint_options(o, registry_dir, liveness_interval):
+    """The options clients and servers share, set on their struct `o`."""
+    if liveness_interval is not None:
+        o.liveness_ns = _ns(liveness_interval, "liveness_interval")
+    o.registry_dir = _optional_text(registry_dir, "registry_dir")
+
+
+def _open_endpoint(service, location, by_name, by_location, o, pointer_type):
+    """A handle (`pointer_type`) opened with options `o` by service name
+    (`by_name`) or by request ring location (`by_location`)."""
+    handle = pointer_type()
+    if service is not None:
+        _check(by_name(_text(service, "service"), ctypes.byref(o), ctypes.byref(handle)))
+    else:
+        _check(by_location(_text(location, "location"), ctypes.byref(o), ctypes.byref(handle)))
+    return handle
+
+
+class Client(_Handle):
     """Calls a service: by name (found in the registry) or by the request
     ring's `location` ("shm:<name>"). A context manager; one thread at a
     time; not usable in a child after fork()."""
 
+    _kind = "client"
+
     def __init__(self, service=None, *, location=None, registry_dir=None, retry_attempts=1,
                  retry_backoff=0.01, retry_max_backoff=1.0, retry_multiplier=2, breaker_threshold=5,
                  breaker_cool_down=1.0, reply_cell_size=4096, reply_cells=64, liveness_interval=None):
-        self._handle = None
-        if (service is None) == (location is None):
-            raise ValueError("give a service name or a location, not both")
+        _check_endpoint(service, location)
         o = _ClientOptions()
         lib.ringdrop_client_options_init(ctypes.byref(o))
         o.retry_attempts = retry_attempts
@@ -542,19 +586,12 @@ class Client:
         o.breaker_cool_down_ns = _ns(breaker_cool_down, "breaker_cool_down")
         o.reply_cell_size = reply_cell_size
         o.reply_cells = reply_cells
-        if liveness_interval is not None:
-            o.liveness_ns = _ns(liveness_interval, "liveness_interval")
-        o.registry_dir = None if registry_dir is None else _text(registry_dir, "registry_dir")
-        handle = _ClientPtr()
-        if service is not None:
-            _check(lib.ringdrop_client_connect(_text(service, "service"), ctypes.byref(o), ctypes.byref(handle)))
-        else:
-            _check(lib.ringdrop_client_connect_ring(_text(location, "location"), ctypes.byref(o),
-                                                    ctypes.byref(handle)))
-        self._pid = os.getpid()
+        _endpoint_options(o, registry_dir, liveness_interval)
+        handle = _open_endpoint(service, location, lib.ringdrop_client_connect,
+                                lib.ringdrop_client_connect_ring, o, _ClientPtr)
+        self._set(handle)
         self._pending = {}  # call id -> the ctypes callback, alive until it ran
         self._raised = None
-        self._handle = handle
 
     def close(self):
         """Closes the client; async calls in flight are dropped."""
@@ -562,25 +599,6 @@ class Client:
         if handle is not None and self._pid == os.getpid():
             lib.ringdrop_client_close(handle)
         self._pending.clear()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def _h(self):
-        if self._handle is None:
-            raise ValueError("operation on a closed client")
-        if self._pid != os.getpid():
-            raise RuntimeError("this client belongs to process %d" % self._pid)
-        return self._handle
 
     def call(self, req_type, payload, resp_type, timeout, **call_options):
         """Sends a request and waits up to `timeout` seconds for its reply
@@ -627,15 +645,10 @@ class Client:
         """Runs the callbacks of async calls that ended; waits up to
         `timeout` seconds. True when none is in flight, False if some still
         are. An exception a callback raised is raised here."""
-        self._raised = None
-        rc = lib.ringdrop_client_poll(self._h(), _ns(timeout))
-        raised, self._raised = self._raised, None
+        rc, raised = _running_callbacks(self, lambda: lib.ringdrop_client_poll(self._h(), _ns(timeout)))
         if raised is not None:
             raise raised
-        if rc == errors.ETIMEDOUT:
-            return False
-        _check(rc)
-        return True
+        return _completed(rc)
 
     def notify(self, type_id, payload=None, timeout=1.0, **envelope):
         """Sends a one-way notification, waiting up to `timeout` seconds for
@@ -647,14 +660,10 @@ class Client:
     @property
     def last_remote_error(self):
         """(code, text) of the server's error of the last failed call."""
-        code, text = c_int(), c_char_p()
-        _check(lib.ringdrop_client_last_remote_error(self._h(), ctypes.byref(code), ctypes.byref(text)))
-        return code.value, text.value.decode("utf-8", "replace")
+        return _check_code_and_text(lib.ringdrop_client_last_remote_error, self._h())
 
     def stats(self):
-        s = _ClientStats()
-        s.size = ctypes.sizeof(s)
-        _check(lib.ringdrop_client_get_stats(self._h(), ctypes.byref(s)))
+        s = _stats(lib.ringdrop_client_get_stats, self._h(), _ClientStats)
         out = {n: getattr(s, n) for n in _CLIENT_STATS}
         out["breaker_state"] = ("closed", "open", "half_open")[s.breaker_state]
         out["breaker_opened"] = s.breaker_opened
@@ -673,67 +682,41 @@ class HandlerError(Exception):
         self.text = text
 
 
-class Server:
+class Server(_Handle):
     """Serves a service: by name (its request ring "ringdrop.svc.<service>",
     registered in the registry while the server lives) or the request ring
     at `location`. A context manager; one thread at a time."""
 
+    _kind = "server"
+
     def __init__(self, service=None, *, location=None, registry_dir=None, info=None, cell_size=4096,
                  cells=256, liveness_interval=None, remembered_replies=1024, reply_timeout=0.1):
-        self._handle = None
-        if (service is None) == (location is None):
-            raise ValueError("give a service name or a location, not both")
+        _check_endpoint(service, location)
         o = _ServerOptions()
         lib.ringdrop_server_options_init(ctypes.byref(o))
         o.cell_size = cell_size
         o.cells = cells
-        if liveness_interval is not None:
-            o.liveness_ns = _ns(liveness_interval, "liveness_interval")
-        o.registry_dir = None if registry_dir is None else _text(registry_dir, "registry_dir")
-        o.info = None if info is None else _text(info, "info")
+        _endpoint_options(o, registry_dir, liveness_interval)
+        o.info = _optional_text(info, "info")
         o.remembered_replies = remembered_replies
         o.reply_timeout_ns = _ns(reply_timeout, "reply_timeout")
-        handle = _ServerPtr()
-        if service is not None:
-            _check(lib.ringdrop_server_open(_text(service, "service"), ctypes.byref(o), ctypes.byref(handle)))
-        else:
-            _check(lib.ringdrop_server_open_ring(_text(location, "location"), ctypes.byref(o),
-                                                 ctypes.byref(handle)))
-        self._pid = os.getpid()
+        handle = _open_endpoint(service, location, lib.ringdrop_server_open,
+                                lib.ringdrop_server_open_ring, o, _ServerPtr)
+        self._set(handle)
         self._callbacks = {}  # type id -> ctypes callback, alive as long as the server
         self._raised = None
-        self._handle = handle
 
     def close(self):
         handle, self._handle = self._handle, None
         if handle is not None and self._pid == os.getpid():
             lib.ringdrop_server_close(handle)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
-    def _h(self):
-        if self._handle is None:
-            raise ValueError("operation on a closed server")
-        if self._pid != os.getpid():
-            raise RuntimeError("this server belongs to process %d" % self._pid)
-        return self._handle
-
     @property
     def request_ring(self):
         """The request ring's location, "shm:ringdrop.svc.<service>"."""
         location = c_char_p()
         _check(lib.ringdrop_server_request_ring(self._h(), ctypes.byref(location)))
-        return location.value.decode("utf-8", "replace")
+        return _decoded(location)
 
     def handle(self, req_type, resp_type, fn):
         """Requests of `req_type` go to `fn(payload, request)`, which returns
@@ -741,23 +724,19 @@ class Server:
         :class:`HandlerError`."""
 
         def trampoline(user, request, payload, size, reply):
-            message = Message(request, _owned=False)
-            try:
-                out = fn(ctypes.string_at(payload, size), message)
-                if out is not None:
-                    data, n = _payload(out)
-                    rc = lib.ringdrop_reply_set_payload(reply, data, n)
-                    if rc < 0:
-                        raise errors.make_error(rc)
-            except HandlerError as e:
-                lib.ringdrop_reply_set_error(reply, e.code, _text(str(e.text), "text"))
-            except BaseException as e:  # never through ctypes
-                text = ("%s: %s" % (type(e).__name__, e)).encode("utf-8", "replace").replace(b"\0", b"?")
-                lib.ringdrop_reply_set_error(reply, HANDLER_FAILED, text)
-                if not isinstance(e, Exception):
-                    self._raised = e  # KeyboardInterrupt, SystemExit: raised by serve()
-            finally:
-                message._handle = None  # the request is the server's: gone after the call
+            with _borrowed(request) as message:
+                try:
+                    out = fn(ctypes.string_at(payload, size), message)
+                    if out is not None:
+                        data, n = _payload(out)
+                        _check(lib.ringdrop_reply_set_payload(reply, data, n))
+                except HandlerError as e:
+                    lib.ringdrop_reply_set_error(reply, e.code, _text(str(e.text), "text"))
+                except BaseException as e:  # never through ctypes
+                    text = ("%s: %s" % (type(e).__name__, e)).encode("utf-8", "replace").replace(b"\0", b"?")
+                    lib.ringdrop_reply_set_error(reply, HANDLER_FAILED, text)
+                    if not isinstance(e, Exception):
+                        self._raised = e  # KeyboardInterrupt, SystemExit: raised by serve()
             return 0
 
         fn_c = _HandlerFn(trampoline)
@@ -768,22 +747,18 @@ class Server:
         """Notifications of `type_id` go to `fn(payload, message)`."""
 
         def trampoline(user, message_ptr, payload, size):
-            message = Message(message_ptr, _owned=False)
-            try:
-                fn(ctypes.string_at(payload, size), message)
-            except BaseException as e:
-                self._raised = e
-            finally:
-                message._handle = None
+            with _borrowed(message_ptr) as message:
+                try:
+                    fn(ctypes.string_at(payload, size), message)
+                except BaseException as e:
+                    self._raised = e
 
         fn_c = _NotificationFn(trampoline)
         _check(lib.ringdrop_server_on_notification(self._h(), type_id, fn_c, None))
         self._callbacks[("notification", type_id)] = fn_c
 
     def _serving(self, call):
-        self._raised = None
-        rc = call()
-        raised, self._raised = self._raised, None
+        rc, raised = _running_callbacks(self, call)
         if raised is not None and not isinstance(raised, Exception):
             raise raised
         return rc, raised
@@ -796,10 +771,7 @@ class Server:
         rc, raised = self._serving(lambda: lib.ringdrop_server_serve_one(self._h(), _ns(timeout)))
         if raised is not None:
             raise raised
-        if rc == errors.ETIMEDOUT:
-            return False
-        _check(rc)
-        return True
+        return _completed(rc)
 
     def serve(self, timeout):
         """Handles messages for `timeout` seconds."""
@@ -807,7 +779,5 @@ class Server:
         _check(rc)
 
     def stats(self):
-        s = _ServerStats()
-        s.size = ctypes.sizeof(s)
-        _check(lib.ringdrop_server_get_stats(self._h(), ctypes.byref(s)))
+        s = _stats(lib.ringdrop_server_get_stats, self._h(), _ServerStats)
         return {n: getattr(s, n) for n in _SERVER_STATS}
