@@ -49,6 +49,21 @@ struct ServerPeer : ExecPeer {
   }
 };
 
+// A Hold call (its handler waits for a line on the server's stdin) made on
+// another thread, so the test can act while the call is in flight.
+struct HoldCall {
+  std::optional<Result<Reply<rdtest::EchoReply>>> result;
+  std::thread caller;
+  HoldCall(Client& c, Deadline deadline)
+      : caller([this, &c, deadline] {
+          result = c.call<rdtest::Hold, rdtest::EchoReply>([](rdtest::Hold::Builder h) { h.setSeq(1); }, deadline);
+        }) {}
+  Result<Reply<rdtest::EchoReply>>& wait() {
+    caller.join();
+    return *result;
+  }
+};
+
 Result<Reply<rdtest::EchoReply>> echo(Client& c, uint64_t seq, Deadline deadline, CallOptions o = {}) {
   return c.call<rdtest::Echo, rdtest::EchoReply>(
       [&](rdtest::Echo::Builder e) {
@@ -107,16 +122,13 @@ TEST(Rpc, NoAnswerByTheDeadlineIsTimedOutAndTheLateReplyIsDiscarded) {
   ScopedName name;
   ServerPeer server(name);
   auto client = Client::connect(name.location(), quick_client()).value();
-  // The handler holds the request until told to go on.
-  std::optional<Result<Reply<rdtest::EchoReply>>> r;
-  std::thread caller([&] {
-    r = client.call<rdtest::Hold, rdtest::EchoReply>([](rdtest::Hold::Builder h) { h.setSeq(1); },
-                                                     deadline_after(300ms));
-  });
+  // The handler holds the request until told to go on. (The deadline only
+  // has to leave the idle server time to start the handler.)
+  HoldCall call(client, deadline_after(2s));
   EXPECT_EQ(server.read_line(), "holding 1");
-  caller.join();  // the call's deadline passes while the handler holds
-  ASSERT_FALSE(*r);
-  EXPECT_EQ(r->error(), errc::timed_out);
+  auto& r = call.wait();  // the call's deadline passes while the handler holds
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), errc::timed_out);
   server.send_line("go");
   // The next call meets the late reply first: discarded, counted.
   auto next = echo(client, 2, deadline_after(10s));
@@ -130,16 +142,12 @@ TEST(Rpc, AServerKilledWhileHandlingIsPeerGoneNotATimeout) {
   ScopedName name;
   ServerPeer server(name);
   auto client = Client::connect(name.location(), quick_client()).value();
-  std::optional<Result<Reply<rdtest::EchoReply>>> r;
-  std::thread caller([&] {
-    r = client.call<rdtest::Hold, rdtest::EchoReply>([](rdtest::Hold::Builder h) { h.setSeq(1); },
-                                                     deadline_after(60s));
-  });
+  HoldCall call(client, deadline_after(60s));
   EXPECT_EQ(server.read_line(), "holding 1");
   server.kill9();
-  caller.join();
-  ASSERT_FALSE(*r);
-  EXPECT_EQ(r->error(), errc::peer_gone) << last_error_detail();
+  auto& r = call.wait();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), errc::peer_gone) << last_error_detail();
   EXPECT_EQ(client.stats().peer_gone, 1u);
 }
 
@@ -203,7 +211,7 @@ TEST(Rpc, AsyncCallsPastTheirDeadlineEndTimedOut) {
   auto client = Client::connect(name.location(), quick_client()).value();
   std::vector<std::error_code> ends;
   auto id = client.call_async<rdtest::Hold, rdtest::EchoReply>(
-      [](rdtest::Hold::Builder h) { h.setSeq(1); }, deadline_after(200ms),
+      [](rdtest::Hold::Builder h) { h.setSeq(1); }, deadline_after(2s),  // time to start the handler
       [&](Result<Reply<rdtest::EchoReply>> r) { ends.push_back(r.error()); });
   ASSERT_TRUE(id);
   EXPECT_EQ(server.read_line(), "holding 1");

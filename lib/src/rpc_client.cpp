@@ -266,8 +266,11 @@ Result<OwnedMessage> Client::call_raw(uint64_t req_type, uint64_t resp_type, con
       ++s.stats.rejected;
       return detail::fail(ec, "the circuit breaker of " + s.request_loc.describe() + " is open");
     }
-    const Deadline try_deadline =
-        o.attempt_timeout.count() > 0 ? std::min(deadline, deadline_after(o.attempt_timeout)) : deadline;
+    // Each try waits attempt_timeout, the last one until the call's deadline.
+    const bool last = attempt >= attempts;
+    const Deadline try_deadline = !last && o.attempt_timeout.count() > 0
+                                      ? std::min(deadline, deadline_after(o.attempt_timeout))
+                                      : deadline;
     ++(attempt == 1 ? s.stats.calls : s.stats.retries);
     Result<OwnedMessage> r = errc::timed_out;
     if (auto ec = s.send(id, req_type, payload, deadline, o, static_cast<uint16_t>(attempt))) {

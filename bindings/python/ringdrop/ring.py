@@ -7,7 +7,7 @@ import os
 import time
 
 from . import errors
-from ._lib import MAX_TIMEOUT_NS, RingOptions, RingPtr, lib
+from ._lib import MAX_TIMEOUT_NS, Handle, RingOptions, RingPtr, lib
 
 __all__ = [
     "Kind",
@@ -146,7 +146,7 @@ def remove(name, file_backed=False, missing_ok=False):
     _check_result(rc)
 
 
-class Ring:
+class Ring(Handle):
     """One end of a ring: an SPSC, MPMC or broadcast producer or consumer.
 
     ``Ring(name, kind, role, how="open_or_create", **options)`` opens (or
@@ -187,6 +187,8 @@ class Ring:
     A handle is used by one thread at a time, and only in the process that
     opened it (not in a child after fork()).
     """
+
+    _kind = "ring"
 
     def __init__(
         self,
@@ -243,8 +245,7 @@ class Ring:
             _fsname(name), self.kind, self.role, how, ctypes.byref(options), ctypes.byref(handle)
         )
         _check_result(rc)
-        self._pid = os.getpid()
-        self._handle = handle
+        self._set(handle)
 
         size = ctypes.c_ulonglong()
         _check_result(lib.ringdrop_ring_max_message_size(handle, ctypes.byref(size)))
@@ -267,24 +268,6 @@ class Ring:
         # parent's role in the ring is left alone.
         lib.ringdrop_ring_close(handle)
 
-    @property
-    def closed(self):
-        """True once close() was called."""
-        return self._handle is None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:  # interpreter shutdown: modules may be half gone
-            pass
-
     def __repr__(self):
         state = "closed" if self.closed else "open"
         return "<ringdrop.Ring %r %s %s, %s>" % (
@@ -298,17 +281,6 @@ class Ring:
         if self.kind == Kind.BROADCAST:
             return "publisher" if self.role == Role.PRODUCER else "subscriber"
         return self.role.name.lower()
-
-    def _h(self):
-        handle = self._handle
-        if handle is None:
-            raise ValueError("operation on a closed ring")
-        if self._pid != os.getpid():
-            raise RuntimeError(
-                "this ring handle belongs to process %d; after fork() open the ring again"
-                % self._pid
-            )
-        return handle
 
     def _wait(self, timeout, call):
         """call(timeout_ns) -> rc, in slices (see _SLICE_NS) until it

@@ -60,8 +60,9 @@ struct CallOptions {
   /// The request may be retried (per the client's RetryPolicy) and is
   /// remembered by the server so a repeat is answered, not re-run.
   bool idempotent = false;
-  /// How long one try waits for its answer before the next try; 0: all the
-  /// time left to the call's deadline (so no retry after a timeout).
+  /// How long one try waits for its answer before the next try (the last
+  /// try waits until the call's deadline); 0: all the time left to the
+  /// deadline (so no retry after a timeout, only after peer_gone).
   std::chrono::nanoseconds attempt_timeout{0};
   uint16_t schema_version = 0;
   std::span<const std::pair<std::string_view, std::string_view>> headers{};
