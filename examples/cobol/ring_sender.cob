@@ -34,12 +34,10 @@
        WORKING-STORAGE SECTION.
       *--- ringdrop.h constants, as C ints --------------------------*
        01  RD-CONSTANTS.
-           05  RD-OK                 USAGE BINARY-LONG VALUE 0.
            05  RD-RING-SPSC          USAGE BINARY-LONG VALUE 1.
            05  RD-ROLE-PRODUCER      USAGE BINARY-LONG VALUE 1.
            05  RD-OPEN-OR-CREATE     USAGE BINARY-LONG VALUE 2.
       *--- arguments and results of the calls ----------------------*
-       01  RD-RC                     USAGE BINARY-LONG VALUE 0.
        01  RD-RING                   USAGE POINTER VALUE NULL.
       *    NULL options: the library's defaults (a 1 MiB ring).
        01  RD-NO-OPTIONS             USAGE POINTER VALUE NULL.
@@ -53,21 +51,15 @@
       *--- the ring name: a C string (NUL-terminated, no padding) ---*
        01  WS-RING-ARG               PIC X(200) VALUE SPACES.
        01  WS-RING-NAME              PIC X(201) VALUE LOW-VALUES.
-      *--- error reporting -----------------------------------------*
-       01  WS-STEP                   PIC X(40) VALUE SPACES.
-       01  WS-RC-EDIT                PIC -(5)9.
-       01  WS-C-PTR                  USAGE POINTER.
-       01  WS-C-TEXT                 PIC X(256).
-       01  WS-C-LEN                  PIC 9(4) COMP-5.
-       01  WS-ERR-TEXT               PIC X(256).
-       01  WS-ERR-DETAIL             PIC X(256).
+      *--- RD-OK, RD-RC and the error report (CHECK-RC) ------------*
+           COPY "rdcheckw.cpy".
       *--- the order table and the 80-byte records (a copybook:
       *    drop_writer.cob uses the same layout) -------------------*
            COPY "orders.cpy".
 
        LINKAGE SECTION.
-      *    A C string returned by the library, looked at in place.
-       01  LK-C-STRING               PIC X(256).
+      *    A C string returned by the library (C-STRING-TO-TEXT).
+           COPY "rdcheckl.cpy".
 
        PROCEDURE DIVISION.
        MAIN-PARA.
@@ -171,45 +163,7 @@
                SET RD-RING TO NULL
            END-IF.
 
-      *--- every call's result goes through here -------------------*
-       CHECK-RC.
-           IF RD-RC NOT = RD-OK
-      *        The detail first: it belongs to the last ringdrop call.
-               CALL "ringdrop_last_error_message"
-                    RETURNING WS-C-PTR
-               END-CALL
-               PERFORM C-STRING-TO-TEXT
-               MOVE WS-C-TEXT TO WS-ERR-DETAIL
-               CALL "ringdrop_strerror" USING BY VALUE RD-RC
-                    RETURNING WS-C-PTR
-               END-CALL
-               PERFORM C-STRING-TO-TEXT
-               MOVE WS-C-TEXT TO WS-ERR-TEXT
-               MOVE RD-RC TO WS-RC-EDIT
-               DISPLAY "RING-SENDER: " FUNCTION TRIM(WS-STEP)
-                       " failed, rc " FUNCTION TRIM(WS-RC-EDIT)
-                       ": " FUNCTION TRIM(WS-ERR-TEXT)
-                       UPON SYSERR
-               IF WS-ERR-DETAIL NOT = SPACES
-                   DISPLAY "RING-SENDER:   "
-                           FUNCTION TRIM(WS-ERR-DETAIL)
-                           UPON SYSERR
-               END-IF
-               PERFORM CLOSE-RING
-               MOVE 8 TO RETURN-CODE
-               STOP RUN
-           END-IF.
-
-      *--- a C string (WS-C-PTR) into WS-C-TEXT, space-padded ------*
-      *    Reads up to the NUL and no further (at most 256 bytes).
-       C-STRING-TO-TEXT.
-           MOVE SPACES TO WS-C-TEXT
-           IF WS-C-PTR NOT = NULL
-               SET ADDRESS OF LK-C-STRING TO WS-C-PTR
-               PERFORM VARYING WS-C-LEN FROM 1 BY 1
-                       UNTIL WS-C-LEN > 256
-                          OR LK-C-STRING(WS-C-LEN:1) = X"00"
-                   MOVE LK-C-STRING(WS-C-LEN:1)
-                     TO WS-C-TEXT(WS-C-LEN:1)
-               END-PERFORM
-           END-IF.
+      *--- CHECK-RC and C-STRING-TO-TEXT ---------------------------*
+           COPY "rdcheck.cpy" REPLACING
+                ==:RD-PROG:==    BY =="RING-SENDER"==
+                ==:RD-CLEANUP:== BY ==CLOSE-RING==.

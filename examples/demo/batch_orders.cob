@@ -34,10 +34,7 @@
 
        DATA DIVISION.
        WORKING-STORAGE SECTION.
-      *--- ringdrop.h constants ------------------------------------*
-       01  RD-OK                     USAGE BINARY-LONG VALUE 0.
       *--- arguments and results of the calls ----------------------*
-       01  RD-RC                     USAGE BINARY-LONG VALUE 0.
        01  RD-DROP                   USAGE POINTER VALUE NULL.
       *    NULL options: the defaults (create the tree, fsync each
       *    file before it is published).
@@ -96,21 +93,16 @@
                       VALUE "ZENITH OPTICAL INSTRUMENTS INC".
        01  CUSTOMER-TABLE REDEFINES CUSTOMER-NAMES.
            05  CUSTOMER-NAME         PIC X(30) OCCURS 8 TIMES.
-      *--- error reporting -----------------------------------------*
-       01  WS-STEP                   PIC X(40) VALUE SPACES.
-       01  WS-RC-EDIT                PIC -(5)9.
-       01  WS-C-PTR                  USAGE POINTER.
-       01  WS-C-TEXT                 PIC X(256).
-       01  WS-C-LEN                  PIC 9(4) COMP-5.
-       01  WS-ERR-TEXT               PIC X(256).
-       01  WS-ERR-DETAIL             PIC X(256).
+      *--- RD-OK, RD-RC and the error report (CHECK-RC) ------------*
+           COPY "rdcheckw.cpy".
       *--- the 80-byte records, the interface contract shared with
       *    examples/cobol (DETAIL-REC, TRAILER-REC, WS-COUNT,
       *    WS-TOTAL; its ORDER-TABLE is not used here) --------------*
            COPY "orders.cpy".
 
        LINKAGE SECTION.
-       01  LK-C-STRING               PIC X(256).
+      *    A C string returned by the library (C-STRING-TO-TEXT).
+           COPY "rdcheckl.cpy".
 
        PROCEDURE DIVISION.
        MAIN-PARA.
@@ -277,44 +269,7 @@
                SET RD-DROP TO NULL
            END-IF.
 
-      *--- every call's result goes through here -------------------*
-       CHECK-RC.
-           IF RD-RC NOT = RD-OK
-               CALL "ringdrop_last_error_message"
-                    RETURNING WS-C-PTR
-               END-CALL
-               PERFORM C-STRING-TO-TEXT
-               MOVE WS-C-TEXT TO WS-ERR-DETAIL
-               CALL "ringdrop_strerror" USING BY VALUE RD-RC
-                    RETURNING WS-C-PTR
-               END-CALL
-               PERFORM C-STRING-TO-TEXT
-               MOVE WS-C-TEXT TO WS-ERR-TEXT
-               MOVE RD-RC TO WS-RC-EDIT
-               DISPLAY "BATCH-ORDERS: " FUNCTION TRIM(WS-STEP)
-                       " failed, rc " FUNCTION TRIM(WS-RC-EDIT)
-                       ": " FUNCTION TRIM(WS-ERR-TEXT)
-                       UPON SYSERR
-               IF WS-ERR-DETAIL NOT = SPACES
-                   DISPLAY "BATCH-ORDERS:   "
-                           FUNCTION TRIM(WS-ERR-DETAIL)
-                           UPON SYSERR
-               END-IF
-               PERFORM CLOSE-CHANNEL
-               MOVE 8 TO RETURN-CODE
-               STOP RUN
-           END-IF.
-
-      *--- a C string (WS-C-PTR) into WS-C-TEXT, space-padded ------*
-      *    Reads up to the NUL and no further (at most 256 bytes).
-       C-STRING-TO-TEXT.
-           MOVE SPACES TO WS-C-TEXT
-           IF WS-C-PTR NOT = NULL
-               SET ADDRESS OF LK-C-STRING TO WS-C-PTR
-               PERFORM VARYING WS-C-LEN FROM 1 BY 1
-                       UNTIL WS-C-LEN > 256
-                          OR LK-C-STRING(WS-C-LEN:1) = X"00"
-                   MOVE LK-C-STRING(WS-C-LEN:1)
-                     TO WS-C-TEXT(WS-C-LEN:1)
-               END-PERFORM
-           END-IF.
+      *--- CHECK-RC and C-STRING-TO-TEXT ---------------------------*
+           COPY "rdcheck.cpy" REPLACING
+                ==:RD-PROG:==    BY =="BATCH-ORDERS"==
+                ==:RD-CLEANUP:== BY ==CLOSE-CHANNEL==.
