@@ -233,3 +233,35 @@ TEST(TypedMessage, MessageIdsAreUniqueAndDifferInAForkedChild) {
   ::close(fds[1]);
   EXPECT_NE(child, b + 1) << "the child drew its own base";
 }
+
+TEST(TypedMessage, AnEnvelopeTextWithoutItsNulIsBadMessageAtOpen) {
+  HeapMessage m;
+  MessageOptions o;
+  o.reply_to = "shm:zzzz";
+  m.init<rdtest::Echo>(o);
+  std::vector<capnp::word> flat(m.size() / 8);
+  auto bytes = std::as_writable_bytes(std::span(flat));
+  detail::write_flat(m.builder().getSegmentsForOutput(), bytes);
+  ASSERT_TRUE(IncomingMessage::open(bytes));
+  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  const auto at = text.find("shm:zzzz");
+  ASSERT_NE(at, std::string_view::npos);
+  bytes[at + 8] = std::byte{'!'};  // the NUL that ends the Text
+  auto msg = IncomingMessage::open(bytes);
+  ASSERT_FALSE(msg) << "caught by open(), not by a later reader";
+  EXPECT_EQ(msg.error(), errc::bad_message);
+}
+
+TEST(TypedMessage, AMovedReceiverHoldingAMessageReleasesItOnce) {
+  ScopedName name;
+  TypedSender tx(BroadcastPublisher::open(name.location(), OpenMode::create).value());
+  TypedReceiver rx(BroadcastSubscriber::open(name.location(), OpenMode::open).value());
+  for (uint64_t seq : {1, 2}) {
+    ASSERT_FALSE(tx.send<rdtest::Echo>([&](rdtest::Echo::Builder e) { e.setSeq(seq); }, deadline_after(1s)));
+  }
+  ASSERT_TRUE(rx.receive(deadline_after(1s)));
+  TypedReceiver moved(std::move(rx));  // rx's destructor must not release through a moved-from ring
+  auto next = moved.receive(deadline_after(1s));
+  ASSERT_TRUE(next) << next.error().message();
+  EXPECT_EQ((*next)->payload<rdtest::Echo>().value().getSeq(), 2u);
+}

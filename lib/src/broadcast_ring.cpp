@@ -400,7 +400,9 @@ BroadcastSubscriber::BroadcastSubscriber(BroadcastSubscriber&& o) noexcept
       next_(o.next_),
       released_(o.released_),
       last_missed_(o.last_missed_),
-      held_(std::move(o.held_)) {}
+      held_(std::move(o.held_)) {
+  o.released_ = o.next_;  // the moved-from handle holds nothing to release
+}
 
 BroadcastSubscriber& BroadcastSubscriber::operator=(BroadcastSubscriber&& o) noexcept {
   if (this != &o) {

@@ -30,12 +30,24 @@ uint64_t random64() noexcept {
 
 capnp::ReaderOptions limits_for(size_t words) noexcept {
   capnp::ReaderOptions o;
-  // Validation walks the message once; the budget leaves the reader room to
-  // walk it three more times, and stops a small message with pointers that
-  // all alias one big list from costing unbounded work.
-  o.traversalLimitInWords = std::max<uint64_t>(4 * words, 4096);
+  // Aliasing pointers (the amplification attack the budget exists for) are
+  // refused by open(); what is left only has to bound a reader that reads
+  // the same fields over and over: 64 times the message, at least 512 KiB.
+  o.traversalLimitInWords = std::max<uint64_t>(64 * words, 64 * 1024);
   o.nestingLimit = kNestingLimit;
   return o;
+}
+
+// Reads every pointer field of the envelope itself once: a Text that is not
+// NUL-terminated or a pointer of the wrong kind throws here, inside open(),
+// not later in a caller that trusted a validated message.
+void touch_envelope(Envelope::Reader env) {
+  (void)env.getReplyTo();
+  for (auto h : env.getHeaders()) {
+    (void)h.getKey();
+    (void)h.getValue();
+  }
+  if (env.hasError()) (void)env.getError().getMessage();
 }
 
 }  // namespace
@@ -104,7 +116,15 @@ Result<IncomingMessage> IncomingMessage::open(std::span<const std::byte> bytes) 
   try {
     m.reader_ = std::make_unique<capnp::FlatArrayMessageReader>(words, limits_for(words.size()));
     auto root = m.reader_->getRoot<Envelope>();
-    (void)root.totalSize();  // walks every pointer: bounds, nesting, budget
+    // One walk of every pointer: bounds, nesting, budget. A well-formed
+    // message is never larger read than it is long; one that is reuses
+    // (aliases) its objects, to make a small message costly to read.
+    const uint64_t read_words = root.totalSize().wordCount;
+    if (read_words > words.size()) {
+      return detail::fail(errc::bad_message, "pointers overlap: " + std::to_string(words.size()) +
+                                                 " words would read as " + std::to_string(read_words));
+    }
+    touch_envelope(root);
     auto payload = root.getPayload();
     if (!payload.isNull() && !payload.isStruct()) {
       return detail::fail(errc::bad_message, "the envelope's payload is not a struct");

@@ -78,6 +78,8 @@ struct Client::State {
   void end_all(std::error_code why, bool only_overdue, Clock::time_point now);
   Deadline earliest(Deadline until) const;
   std::error_code pump(Deadline until, uint64_t watch);
+  std::error_code drain();
+  size_t open_calls() const;
   void take(std::span<const std::byte> view);
   std::error_code send(uint64_t id, uint64_t type, const PayloadFn& payload, Deadline deadline,
                        const CallOptions& o, uint16_t attempt);
@@ -94,7 +96,7 @@ Result<OwnedMessage> Client::State::settle(Result<OwnedMessage> r, uint64_t resp
     ++stats.remote_errors;
     last_remote = {err.getCode(), err.getMessage().cStr()};
     const int code = err.getCode();
-    if (code < 0 && -code <= static_cast<int>(errc::unknown_type)) {
+    if (code < 0 && code >= -static_cast<int>(errc::unknown_type)) {
       return detail::fail(static_cast<errc>(-code), "the server says: " + last_remote.message);
     }
     return detail::fail(errc::remote_error, "the server says (" + std::to_string(code) + "): " + last_remote.message);
@@ -160,7 +162,7 @@ void Client::State::take(std::span<const std::byte> view) {
     return;
   }
   replies.release();
-  const uint64_t id = copy->message().envelope().getCorrelationId();
+  const uint64_t id = copy->message().envelope().getCorrelationId();  // a data field: cannot throw
   auto it = pending.find(id);
   if (it == pending.end() || it->second.result) {
     ++stats.late_replies;
@@ -174,15 +176,12 @@ void Client::State::take(std::span<const std::byte> view) {
 // when nothing is in flight, so late and bad ones are counted.
 std::error_code Client::State::pump(Deadline until, uint64_t watch) {
   for (;;) {
+    // Replies that already came are taken before any call is declared
+    // overdue: an answer that arrived in time is never reported timed_out.
+    if (auto ec = drain()) return ec;
     const auto now = Clock::now();
     end_all(errc::timed_out, true, now);
-    if (watch ? pending.at(watch).result.has_value() : pending.empty()) {
-      if (watch) return {};
-      auto view = replies.try_read();
-      if (!view) return view.error() == errc::would_block ? std::error_code{} : view.error();
-      take(*view);
-      continue;
-    }
+    if (watch ? pending.at(watch).result.has_value() : open_calls() == 0) return {};
     if (now >= until) return errc::timed_out;
     if (now >= next_liveness) {
       next_liveness = now + options.wait.liveness_interval;
@@ -198,6 +197,23 @@ std::error_code Client::State::pump(Deadline until, uint64_t watch) {
     }
     take(*view);
   }
+}
+
+// Takes every reply already in the ring, without waiting.
+std::error_code Client::State::drain() {
+  for (;;) {
+    auto view = replies.try_read();
+    if (!view) return view.error() == errc::would_block ? std::error_code{} : view.error();
+    take(*view);
+  }
+}
+
+// Calls still waiting for their end (a blocking call's ended entry waits
+// only for its caller to collect it).
+size_t Client::State::open_calls() const {
+  size_t n = 0;
+  for (const auto& [id, p] : pending) n += !p.result;
+  return n;
 }
 
 std::error_code Client::State::send(uint64_t id, uint64_t type, const PayloadFn& payload, Deadline deadline,
@@ -274,14 +290,20 @@ Result<OwnedMessage> Client::call_raw(uint64_t req_type, uint64_t resp_type, con
     ++(attempt == 1 ? s.stats.calls : s.stats.retries);
     Result<OwnedMessage> r = errc::timed_out;
     if (auto ec = s.send(id, req_type, payload, deadline, o, static_cast<uint16_t>(attempt))) {
-      s.breaker.record(ec);
+      if (CircuitBreaker::is_failure(ec)) s.breaker.record(ec);  // not sent for our own reasons: no verdict
       r = ec;
     } else {
       s.pending[id] = State::Pending{try_deadline, resp_type, {}, {}};
+      // However the wait ends (an async callback may throw through it), the
+      // entry goes: a stale one would keep poll() waiting forever.
+      struct Forget {
+        State& s;
+        uint64_t id;
+        ~Forget() { s.pending.erase(id); }
+      } forget{s, id};
       auto ec2 = s.pump(try_deadline, id);
-      auto it = s.pending.find(id);
-      r = it->second.result ? std::move(*it->second.result) : Result<OwnedMessage>(ec2 ? ec2 : errc::timed_out);
-      s.pending.erase(it);
+      auto& p = s.pending.at(id);
+      r = p.result ? std::move(*p.result) : Result<OwnedMessage>(ec2 ? ec2 : errc::timed_out);
     }
     if (r || !retryable(r.error()) || attempt >= attempts || Clock::now() >= deadline) return r;
     std::this_thread::sleep_until(std::min(deadline, deadline_after(backoff)));  // the policy's pause
@@ -292,13 +314,17 @@ Result<OwnedMessage> Client::call_raw(uint64_t req_type, uint64_t resp_type, con
 Result<uint64_t> Client::call_async_raw(uint64_t req_type, uint64_t resp_type, const PayloadFn& payload,
                                         Deadline deadline, DoneFn done, const CallOptions& o) {
   State& s = *s_;
+  if (!done) return detail::fail(errc::invalid_argument, "call_async needs a callback");
+  // Make room first: replies nobody polled for would fill the reply ring
+  // and leave servers waiting for space in it.
+  if (auto ec = s.drain()) return ec;
   if (auto ec = s.breaker.admit()) {
     ++s.stats.rejected;
     return detail::fail(ec, "the circuit breaker of " + s.request_loc.describe() + " is open");
   }
   const uint64_t id = next_message_id();
   if (auto ec = s.send(id, req_type, payload, deadline, o, 1)) {
-    s.breaker.record(ec);
+    if (CircuitBreaker::is_failure(ec)) s.breaker.record(ec);
     return ec;
   }
   ++s.stats.calls;

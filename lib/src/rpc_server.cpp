@@ -44,7 +44,7 @@ struct Server::State {
 
   State(ServerOptions o, Location w, MpmcConsumer r, MpmcProducer k)
       : options(std::move(o)), where(std::move(w)), requests(std::move(r)), keeper(std::move(k)),
-        reply_rings(options.reply_rings), remembered(options.remembered_replies),
+        reply_rings(std::max<size_t>(options.reply_rings, 1)), remembered(options.remembered_replies),
         scratch(new capnp::word[std::max<size_t>(options.scratch_bytes / 8, 64)]()),
         scratch_words(std::max<size_t>(options.scratch_bytes / 8, 64)) {}
 
@@ -53,18 +53,26 @@ struct Server::State {
   std::error_code answer(const IncomingMessage& m);
   Status run_handler(const IncomingMessage& m, Envelope::Builder reply);
   using WriteFn = std::function<void(std::span<std::byte>)>;
-  std::error_code deliver(const IncomingMessage& m, kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments);
-  std::error_code deliver(const IncomingMessage& m, size_t size, const WriteFn& write);
+  // Where a reply goes: the caller's ring, and the request's deadline.
+  struct Caller {
+    std::string reply_to;
+    uint64_t request_id;
+    Deadline deadline;
+  };
+  std::error_code deliver(const Caller& to, kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments,
+                          bool is_error = false);
+  std::error_code deliver(const Caller& to, size_t size, const WriteFn& write, bool is_error);
   Result<MpmcProducer*> reply_ring(const std::string& name);
 };
 
 // A reply that carries only an error (the handler's builder may be half
 // written when it threw, so errors start from a fresh message).
-static void build_error(capnp::MessageBuilder& b, const IncomingMessage& m, int32_t code, const std::string& text) {
+static void build_error(capnp::MessageBuilder& b, uint64_t request_id, Deadline deadline, int32_t code,
+                        const std::string& text) {
   MessageOptions mo;
   mo.kind = MessageKind::RESPONSE;
-  mo.correlation_id = m.id();
-  mo.deadline = m.deadline();
+  mo.correlation_id = request_id;
+  mo.deadline = deadline;
   auto env = b.initRoot<Envelope>();
   fill_envelope(env, 0, mo);
   auto err = env.initError();
@@ -80,7 +88,11 @@ Status Server::State::run_handler(const IncomingMessage& m, Envelope::Builder re
   }
   try {
     Status st = it->second(m, reply);
-    if (!st.is_ok()) ++stats.handler_errors;
+    if (st.is_ok()) return st;
+    ++stats.handler_errors;
+    if (st.code < 0) {  // the negative range is the library's: never pass one off as ours
+      return Status{kHandlerThrew, "the handler returned code " + std::to_string(st.code) + ": " + st.message};
+    }
     return st;
   } catch (const kj::Exception& e) {
     ++stats.handler_errors;
@@ -88,6 +100,9 @@ Status Server::State::run_handler(const IncomingMessage& m, Envelope::Builder re
   } catch (const std::exception& e) {
     ++stats.handler_errors;
     return Status{kHandlerThrew, std::string("the handler threw: ") + e.what()};
+  } catch (...) {
+    ++stats.handler_errors;
+    return Status{kHandlerThrew, "the handler threw something that is not a std::exception"};
   }
 }
 
@@ -97,14 +112,16 @@ std::error_code Server::State::answer(const IncomingMessage& m) {
     ++stats.expired;
     return detail::fail(errc::deadline_exceeded, "a request arrived after its deadline: not run");
   }
+  const auto to_text = m.envelope().getReplyTo();  // read (and checked) by open(): cannot throw
+  const Caller to{std::string(to_text.cStr(), to_text.size()), m.id(), m.deadline()};
   const bool idempotent = m.envelope().getIdempotent();
   if (idempotent) {
     if (auto* words = remembered.find(m.id())) {
       ++stats.duplicates;
       const auto bytes = std::as_bytes(std::span(*words));
-      return deliver(m, bytes.size(), [&](std::span<std::byte> out) {
+      return deliver(to, bytes.size(), [&](std::span<std::byte> out) {
         std::memcpy(out.data(), bytes.data(), bytes.size());
-      });
+      }, false);
     }
   }
   capnp::MallocMessageBuilder b(kj::arrayPtr(scratch.get(), scratch_words));
@@ -118,7 +135,7 @@ std::error_code Server::State::answer(const IncomingMessage& m) {
   std::optional<capnp::MallocMessageBuilder> failed;
   capnp::MessageBuilder* out = &b;
   if (!st.is_ok()) {
-    build_error(failed.emplace(), m, st.code, st.message);
+    build_error(failed.emplace(), to.request_id, to.deadline, st.code, st.message);
     out = &*failed;
   }
   auto segments = out->getSegmentsForOutput();
@@ -127,12 +144,14 @@ std::error_code Server::State::answer(const IncomingMessage& m) {
     detail::write_flat(segments, std::as_writable_bytes(std::span(flat)));
     remembered.put(m.id(), std::move(flat));
   }
-  return deliver(m, segments);
+  return deliver(to, segments);
 }
 
-std::error_code Server::State::deliver(const IncomingMessage& m,
-                                       kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments) {
-  return deliver(m, detail::flat_size(segments), [&](std::span<std::byte> out) { detail::write_flat(segments, out); });
+std::error_code Server::State::deliver(const Caller& to,
+                                       kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments,
+                                       bool is_error) {
+  return deliver(to, detail::flat_size(segments), [&](std::span<std::byte> out) { detail::write_flat(segments, out); },
+                 is_error);
 }
 
 Result<MpmcProducer*> Server::State::reply_ring(const std::string& name) {
@@ -146,25 +165,24 @@ Result<MpmcProducer*> Server::State::reply_ring(const std::string& name) {
   return reply_rings.put(name, std::move(*p));
 }
 
-std::error_code Server::State::deliver(const IncomingMessage& m, size_t size, const WriteFn& write) {
-  const auto to = m.envelope().getReplyTo();
-  const std::string name(to.cStr(), to.size());
-  auto ring = reply_ring(name);
+std::error_code Server::State::deliver(const Caller& to, size_t size, const WriteFn& write, bool is_error) {
+  auto ring = reply_ring(to.reply_to);
   if (!ring) {
     ++stats.undeliverable;
     return {};  // the caller is gone: nobody to tell
   }
-  auto span = (*ring)->reserve(size, std::min(m.deadline(), deadline_after(options.reply_timeout)));
-  if (!span && span.error() == errc::message_too_large) {
-    // Too big for the caller's reply cells: tell it so rather than let it time out.
+  auto span = (*ring)->reserve(size, std::min(to.deadline, deadline_after(options.reply_timeout)));
+  if (!span && span.error() == errc::message_too_large && !is_error) {
+    // Too big for the caller's reply cells: tell it so rather than let it
+    // time out (once: if even that does not fit, the reply is undeliverable).
     capnp::MallocMessageBuilder b;
-    build_error(b, m, -static_cast<int32_t>(errc::message_too_large),
+    build_error(b, to.request_id, to.deadline, -static_cast<int32_t>(errc::message_too_large),
                 "the reply (" + std::to_string(size) + " bytes) does not fit the caller's reply ring");
-    return deliver(m, b.getSegmentsForOutput());
+    return deliver(to, b.getSegmentsForOutput(), true);
   }
   if (!span) {
     ++stats.undeliverable;
-    if (span.error() == errc::peer_gone) reply_rings.erase(name);
+    if (span.error() == errc::peer_gone) reply_rings.erase(to.reply_to);
     return {};
   }
   write(*span);
@@ -259,7 +277,12 @@ std::error_code Server::serve_one(Deadline deadline) {
       ++s.stats.malformed;
       return m.error();
     }
-    return s.handle(*m);
+    try {
+      return s.handle(*m);
+    } catch (const kj::Exception& e) {  // e.g. the reply could not be built
+      ++s.stats.malformed;
+      return detail::from_capnp(e, "answering a request");
+    }
   }
 }
 

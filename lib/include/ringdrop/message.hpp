@@ -36,12 +36,15 @@
 // bench/ measures both (typed publish rows).
 //
 // Reading. `IncomingMessage::open` checks the segment table against the
-// bytes, then walks the whole message once under Cap'n Proto's limits
-// (nesting depth 32; a traversal budget of 4x the message size, at least
-// 32 KiB, which stops amplification attacks but leaves room to read every
-// field several times). Anything malformed or truncated is errc::bad_message
-// with the reason in last_error_detail(); Cap'n Proto's exceptions never
-// leave this file. A well-formed message of another type than asked for is
+// bytes, walks the whole message once under Cap'n Proto's limits (nesting
+// depth 32) and refuses a message whose pointers overlap (reading it would
+// cost more than its size: the amplification attack); the envelope's own
+// fields are read once too. Anything malformed or truncated is
+// errc::bad_message with the reason in last_error_detail(); Cap'n Proto's
+// exceptions never leave this file. Readers then get a traversal budget of
+// 64 times the message (at least 512 KiB): a program that reads the same
+// payload fields more often than that gets a kj::Exception from Cap'n Proto.
+// A well-formed message of another type than asked for is
 // errc::bad_message too; one no handler knows is errc::unknown_type (the
 // RPC server and typed receivers report it, never misread it).
 //
@@ -202,7 +205,8 @@ struct SenderState {
 /// Errors: the ring's (timed_out, peer_gone, message_too_large...), or
 /// bad_message if Cap'n Proto refused what `fill` built (the reservation is
 /// then committed empty, which typed readers skip). An exception thrown by
-/// `fill` itself propagates after the same clean-up.
+/// `fill` propagates after the same clean-up, except a kj::Exception (Cap'n
+/// Proto's), which becomes bad_message.
 template <class T, class Producer, class Fill>
 std::error_code send_message(Producer& ring, Deadline deadline, Fill&& fill,
                              const MessageOptions& options = {}, SenderState* state = nullptr);
@@ -279,8 +283,9 @@ template <class Producer, class Build>
 std::error_code build_and_send(Producer& ring, uint64_t type_id, Deadline deadline, Build&& build,
                                const MessageOptions& options, SenderState& s) {
   const size_t want = std::min<uint64_t>(ring.max_message_size(), options.size_hint ? options.size_hint : s.estimate);
-  // Cells (MPMC, broadcast) cost the same whatever we reserve; a variable-
-  // length ring (SPSC) gets the estimate, re-reserved if it is outgrown.
+  // The estimate: it is what the first segment can use (that much is
+  // zeroed), and on an SPSC ring all a reservation should wait for. A
+  // message that outgrows it is re-reserved at its exact size.
   auto span = ring.reserve(std::max<size_t>(want, 16), deadline);
   if (!span) return span.error();
   try {

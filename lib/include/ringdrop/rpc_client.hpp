@@ -37,8 +37,11 @@
 //
 // Async calls and blocking calls share the reply ring: a blocking call
 // delivers the replies of async calls it meets to their callbacks, and
-// poll() does the same until nothing is in flight or its deadline passes.
-// Callbacks run on the thread that calls call() or poll(). A Client is used
+// poll() does the same until nothing is in flight or its deadline passes;
+// call_async() first takes the replies already waiting (so unpolled replies
+// never fill the reply ring). Callbacks run on the thread that calls
+// call(), call_async() or poll(). Replies already in the ring are taken
+// before any call is declared overdue. A Client is used
 // by one thread at a time; after fork() the child must not use it.
 //
 // Retries (RetryPolicy) apply to blocking calls marked idempotent; async
@@ -112,8 +115,8 @@ class RINGDROP_API Client {
   }
 
   /// Sends a `Req` and returns its call id at once; `done(Result<Reply<Resp>>)`
-  /// runs exactly once, from a later call() or poll() on this thread, with
-  /// the reply or the call's error. Calls still in flight when the client is
+  /// runs exactly once, from a later call(), call_async() or poll() on this
+  /// thread, with the reply or the call's error. Calls still in flight when the client is
   /// destroyed are dropped: their callbacks never run.
   template <class Req, class Resp, class Fill, class Done>
   Result<uint64_t> call_async(Fill&& fill, Deadline deadline, Done&& done, const CallOptions& options = {}) {

@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <unordered_set>
 
 #include "ringdrop/message.hpp"
@@ -71,7 +72,10 @@ class TypedReceiver {
  public:
   explicit TypedReceiver(Consumer ring) : ring_(std::move(ring)) {}
   ~TypedReceiver() { (void)release(); }
-  TypedReceiver(TypedReceiver&&) noexcept = default;
+  TypedReceiver(TypedReceiver&& o) noexcept
+      : ring_(std::move(o.ring_)), current_(std::exchange(o.current_, std::nullopt)),
+        accepted_(std::move(o.accepted_)), stats_(o.stats_) {}
+  TypedReceiver& operator=(TypedReceiver&&) = delete;
 
   /// Hands out only messages of type `T` (and of other accepted types).
   template <class T>
@@ -89,13 +93,14 @@ class TypedReceiver {
       if (!view) return view.error();
       auto msg = IncomingMessage::open(*view);
       if (!msg) {
+        // Overwritten while we looked (broadcast, overwrite policy)? Then
+        // that is what happened, not a malformed message.
+        if (auto ec = release_view()) return ec;
         if (view->empty()) {
           ++stats_.cancelled;
-          if (auto ec = release_view()) return ec;
           continue;
         }
         ++stats_.malformed;
-        (void)release_view();
         return msg.error();
       }
       if (!accepted_.empty() && !accepted_.count(msg->type_id())) {
