@@ -265,3 +265,29 @@ TEST(TypedMessage, AMovedReceiverHoldingAMessageReleasesItOnce) {
   ASSERT_TRUE(next) << next.error().message();
   EXPECT_EQ((*next)->payload<rdtest::Echo>().value().getSeq(), 2u);
 }
+
+// Two pointers to one object: the message reads as more than it holds (the
+// amplification attack the reader's budget exists for); refused at open.
+TEST(TypedMessage, OverlappingPointersAreBadMessage) {
+  constexpr uint64_t kMarker = 0x1122334455667788;
+  HeapMessage m;
+  auto e = m.init<rdtest::Echo>();
+  e.setSeq(kMarker);
+  e.setText(std::string(800, 't'));
+  std::vector<capnp::word> flat(m.size() / 8);
+  auto bytes = std::as_writable_bytes(std::span(flat));
+  detail::write_flat(m.builder().getSegmentsForOutput(), bytes);
+  ASSERT_TRUE(IncomingMessage::open(bytes));
+  // Echo's data section is `seq`; its pointers follow: text, then data.
+  auto* words = reinterpret_cast<uint64_t*>(flat.data());
+  size_t at = 0;
+  while (at < flat.size() && words[at] != kMarker) ++at;
+  ASSERT_LT(at + 2, flat.size());
+  const uint64_t text = words[at + 1];
+  ASSERT_EQ(text & 3, 1u) << "a list pointer";
+  words[at + 2] = text - (1u << 2);  // `data` now points at the text too (offsets count from the pointer)
+  auto msg = IncomingMessage::open(bytes);
+  ASSERT_FALSE(msg);
+  EXPECT_EQ(msg.error(), errc::bad_message);
+  EXPECT_NE(last_error_detail().find("overlap"), std::string::npos) << last_error_detail();
+}
