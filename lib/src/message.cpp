@@ -1,6 +1,7 @@
 // Typed messages: the in-place builder, flat writing and validated reading.
 #include "ringdrop/message.hpp"
 
+#include <pthread.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -52,20 +53,30 @@ void touch_envelope(Envelope::Reader env) {
 
 }  // namespace
 
+namespace {
+
+// A process-wide counter over a random base, drawn at first use and again
+// in a forked child (a fork handler forgets the base), so parent and child
+// never share ids and no message pays for a getpid() call.
+std::atomic<uint64_t> id_base{0};
+std::atomic<uint64_t> id_counter{0};
+
+void forget_id_base() noexcept { id_base.store(0, std::memory_order_relaxed); }
+
+}  // namespace
+
 uint64_t next_message_id() noexcept {
-  // A process-wide counter over a random base. The base is drawn again in a
-  // forked child (a new pid), so parent and child never share ids.
-  static std::atomic<uint64_t> base{0};
-  static std::atomic<pid_t> owner{0};
-  static std::atomic<uint64_t> counter{0};
-  const pid_t me = ::getpid();
-  // relaxed: ids need uniqueness, not ordering; a race between two threads
-  // drawing a base at once just draws it twice.
-  if (owner.load(std::memory_order_relaxed) != me) {
-    base.store(random64() | 1, std::memory_order_relaxed);
-    owner.store(me, std::memory_order_relaxed);
+  static const int registered = ::pthread_atfork(nullptr, nullptr, forget_id_base);
+  (void)registered;
+  // relaxed: ids need uniqueness, not ordering; two threads drawing a base
+  // at once just draw it twice (both before any id is handed out from it).
+  uint64_t base = id_base.load(std::memory_order_relaxed);
+  if (base == 0) {
+    uint64_t fresh = random64() | 1;
+    if (!id_base.compare_exchange_strong(base, fresh, std::memory_order_relaxed)) fresh = base;
+    base = fresh;
   }
-  const uint64_t id = base.load(std::memory_order_relaxed) + counter.fetch_add(1, std::memory_order_relaxed);
+  const uint64_t id = base + id_counter.fetch_add(1, std::memory_order_relaxed);
   return id ? id : 1;  // 0 means "none" in envelopes
 }
 
@@ -81,7 +92,7 @@ Deadline from_envelope_time(int64_t ns) noexcept {
 }
 
 void fill_envelope(Envelope::Builder env, uint64_t type_id, const MessageOptions& o) {
-  env.setMessageId(next_message_id());
+  env.setMessageId(o.message_id ? o.message_id : next_message_id());
   env.setCorrelationId(o.correlation_id);
   if (!o.reply_to.empty()) env.setReplyTo(capnp::Text::Reader(o.reply_to.data(), o.reply_to.size()));
   env.setTypeId(type_id);
@@ -186,7 +197,6 @@ kj::ArrayPtr<capnp::word> RingMessageBuilder::allocateSegment(unsigned minimum_w
       const size_t words = std::min(room - 1, std::max<size_t>(minimum_words, zero_words_));
       auto* first = reinterpret_cast<capnp::word*>(span_.data()) + 1;
       std::memset(first, 0, words * kWord);
-      first_in_ring_ = true;
       return kj::arrayPtr(first, words);
     }
   }

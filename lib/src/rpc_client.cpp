@@ -227,13 +227,8 @@ std::error_code Client::State::send(uint64_t id, uint64_t type, const PayloadFn&
   mo.idempotent = o.idempotent;
   mo.schema_version = o.schema_version;
   mo.headers = o.headers;
-  return detail::build_and_send(
-      requests, type, deadline,
-      [&](Envelope::Builder env) {
-        env.setMessageId(id);  // the same id on every try: the server's dedupe key
-        payload(env);
-      },
-      mo, sender);
+  mo.message_id = id;  // the same id on every try: the server's dedupe key
+  return detail::build_and_send(requests, type, deadline, payload, mo, sender);
 }
 
 // ------------------------------------------------------------------ client

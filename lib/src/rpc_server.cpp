@@ -62,6 +62,7 @@ struct Server::State {
   std::error_code deliver(const Caller& to, kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments,
                           bool is_error = false);
   std::error_code deliver(const Caller& to, size_t size, const WriteFn& write, bool is_error);
+  std::error_code deliver_flat(const Caller& to, const std::vector<capnp::word>& words);
   Result<MpmcProducer*> reply_ring(const std::string& name);
 };
 
@@ -118,10 +119,7 @@ std::error_code Server::State::answer(const IncomingMessage& m) {
   if (idempotent) {
     if (auto* words = remembered.find(m.id())) {
       ++stats.duplicates;
-      const auto bytes = std::as_bytes(std::span(*words));
-      return deliver(to, bytes.size(), [&](std::span<std::byte> out) {
-        std::memcpy(out.data(), bytes.data(), bytes.size());
-      }, false);
+      return deliver_flat(to, *words);
     }
   }
   capnp::MallocMessageBuilder b(kj::arrayPtr(scratch.get(), scratch_words));
@@ -139,12 +137,19 @@ std::error_code Server::State::answer(const IncomingMessage& m) {
     out = &*failed;
   }
   auto segments = out->getSegmentsForOutput();
-  if (idempotent) {
-    std::vector<capnp::word> flat(detail::flat_size(segments) / sizeof(capnp::word));
-    detail::write_flat(segments, std::as_writable_bytes(std::span(flat)));
-    remembered.put(m.id(), std::move(flat));
-  }
-  return deliver(to, segments);
+  if (!idempotent) return deliver(to, segments);
+  // Flattened once: remembered for repeats, and sent from there.
+  std::vector<capnp::word> flat(detail::flat_size(segments) / sizeof(capnp::word));
+  detail::write_flat(segments, std::as_writable_bytes(std::span(flat)));
+  auto* kept = remembered.put(m.id(), std::move(flat));
+  return kept ? deliver_flat(to, *kept) : deliver(to, segments);
+}
+
+std::error_code Server::State::deliver_flat(const Caller& to, const std::vector<capnp::word>& words) {
+  const auto bytes = std::as_bytes(std::span(words));
+  return deliver(to, bytes.size(), [&](std::span<std::byte> out) {
+    std::memcpy(out.data(), bytes.data(), bytes.size());
+  }, false);
 }
 
 std::error_code Server::State::deliver(const Caller& to,

@@ -81,6 +81,8 @@ using MessageKind = schema::Envelope::Kind;
 /// (message id, type id, send time).
 struct MessageOptions {
   MessageKind kind = MessageKind::NOTIFICATION;
+  /// 0: a fresh next_message_id(); a retry passes its first try's id.
+  uint64_t message_id = 0;
   uint64_t correlation_id = 0;
   std::string_view reply_to{};         ///< the ring a response goes to
   Deadline deadline = Deadline::max();  ///< max(): none
@@ -94,7 +96,7 @@ struct MessageOptions {
 };
 
 /// A fresh message id: unique per process (a random 64-bit base drawn at
-/// first use and again after fork, plus a counter).
+/// first use and again in a forked child, plus a counter).
 RINGDROP_API uint64_t next_message_id() noexcept;
 
 /// Deadline <-> envelope nanoseconds (0 is "none").
@@ -166,7 +168,7 @@ class RINGDROP_API RingMessageBuilder final : public capnp::MessageBuilder {
   kj::ArrayPtr<capnp::word> allocateSegment(unsigned minimum_words) override;
 
   /// Whether the whole message stayed in the ring span.
-  bool in_place() const noexcept { return first_in_ring_ && heap_.empty(); }
+  bool in_place() const noexcept { return heap_.empty(); }  // a first segment too big for the span is on the heap too
   /// In place: writes the segment table; returns the record's size in bytes.
   size_t finish_in_place();
 
@@ -174,7 +176,6 @@ class RINGDROP_API RingMessageBuilder final : public capnp::MessageBuilder {
   std::span<std::byte> span_;
   size_t zero_words_;
   bool first_given_ = false;
-  bool first_in_ring_ = false;
   std::vector<kj::Array<capnp::word>> heap_;
 };
 
@@ -272,10 +273,6 @@ std::error_code send_overflowed(Producer& ring, RingMessageBuilder& b, Deadline 
   std::memcpy(span->data(), bytes.begin(), bytes.size());
   return ring.commit(bytes.size());
 }
-
-}  // namespace detail
-
-namespace detail {
 
 /// send_message without the payload's static type: `build(env)` fills the
 /// payload of an envelope already stamped with `type_id` and `options`.
