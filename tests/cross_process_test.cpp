@@ -7,7 +7,7 @@
 
 #include "message_pattern.hpp"
 #include "ringdrop/ringdrop.hpp"
-#include "segment_layout.hpp"
+#include "segment/segment_layout.hpp"
 #include "test_support.hpp"
 
 using namespace ringdrop;

@@ -3,7 +3,7 @@
 // inode, size, mtime or ctime starts the wait again.
 #include <gtest/gtest.h>
 
-#include "drop_ingest.hpp"
+#include "drop/drop_ingest.hpp"
 
 using namespace ringdrop;
 using namespace std::chrono_literals;

@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "message_pattern.hpp"
-#include "mpmc_layout.hpp"
+#include "ring/mpmc_layout.hpp"
 #include "ringdrop/ringdrop.hpp"
 #include "test_support.hpp"
 

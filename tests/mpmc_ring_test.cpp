@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "message_pattern.hpp"
-#include "mpmc_layout.hpp"
+#include "ring/mpmc_layout.hpp"
 #include "ringdrop/ringdrop.hpp"
 #include "test_support.hpp"
 

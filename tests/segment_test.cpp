@@ -11,7 +11,7 @@
 #include <filesystem>
 
 #include "ringdrop/ringdrop.hpp"
-#include "segment_layout.hpp"
+#include "segment/segment_layout.hpp"
 #include "test_support.hpp"
 
 using namespace ringdrop;

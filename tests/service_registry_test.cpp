@@ -19,7 +19,7 @@
 #include <tuple>
 #include <vector>
 
-#include "byte_lock.hpp"
+#include "core/byte_lock.hpp"
 #include "drop_support.hpp"
 #include "ringdrop/error.hpp"
 

@@ -9,7 +9,7 @@
 
 #include "message_pattern.hpp"
 #include "ringdrop/ringdrop.hpp"
-#include "spsc_layout.hpp"
+#include "ring/spsc_layout.hpp"
 #include "test_support.hpp"
 
 using namespace ringdrop;

@@ -1,0 +1,506 @@
+// spsc_ring.cpp — the SPSC ring. Layout and record format: spsc_layout.hpp.
+//
+// Memory-ordering argument, in one place:
+//  - The producer writes a record's payload with plain stores, the end
+//    marker and any later headers of the batch with relaxed atomic stores,
+//    and then the batch's first header with a seq_cst store (release would
+//    do for the data). The consumer loads a header with acquire before it
+//    reads the record, and reaches the later records of a batch only through
+//    the first. So every byte of a published record, and the zero end marker
+//    after it, is visible to the consumer.
+//  - The consumer finishes reading records, then stores `head` (seq_cst;
+//    release would do for the data). The producer loads `head` with acquire
+//    before it overwrites the space below it. So no byte is overwritten
+//    while still being read.
+//  - `head` has one writer, so a plain store suffices (no RMW). The producer
+//    keeps a cached copy and reloads it only when the copy says "full".
+//  - The seq_cst stores (first header, head) and the waiters' seq_cst
+//    re-checks are also the sleep/wake handshake of wait_line.hpp. On x86
+//    they cost an xchg instead of a mov per publish and per release.
+#include "ringdrop/spsc_ring.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "ring/copying.hpp"
+#include "segment/role.hpp"
+#include "ring/spsc_layout.hpp"
+
+namespace ringdrop {
+
+using detail::header_at;
+using detail::kEndMarker;
+using detail::kRecordHeader;
+using detail::record_bytes;
+using detail::SpscControl;
+
+namespace {
+
+// Each wait line of an SPSC ring has one waiter, the holder of the role.
+constexpr uint64_t kOnlyWaiter = 1;
+
+Result<Segment> open_spsc_segment(const Location& where, OpenMode how, const RingOptions& o) {
+  SegmentSpec spec;
+  spec.kind = RingKind::spsc;
+  spec.capacity = o.capacity;
+  spec.mode = o.mode;
+  spec.init_timeout = o.init_timeout;
+  return Segment::open(where, how, spec);
+}
+
+SpscControl* control_of(const Segment& s) noexcept {
+  return reinterpret_cast<SpscControl*>(s.control());
+}
+
+std::error_code corrupted(const Location& where, const std::string& what) {
+  return detail::fail(errc::corrupted, where.describe() + ": " + what);
+}
+
+// head and tail are record boundaries, and tail is at most a ring ahead of
+// head. (tail may trail head: producers killed between their header and
+// tail stores leave it behind; the walk in find_published_end covers that.)
+std::error_code check_indices(const SpscControl& c, uint64_t capacity, const Location& where) {
+  const uint64_t tail = c.tail.load(std::memory_order_acquire);
+  const uint64_t head = c.head.load(std::memory_order_acquire);
+  if ((tail > head && tail - head > capacity) || (tail | head) % 8 != 0) {
+    return corrupted(where, "ring indices are impossible (head " + std::to_string(head) +
+                                ", tail " + std::to_string(tail) + ")");
+  }
+  return {};
+}
+
+// Where the published records end: follow headers from max(head, tail),
+// both record boundaries at or before the end, to the zero end marker.
+Result<uint64_t> find_published_end(const SpscControl& c, std::byte* data, uint64_t capacity,
+                                    const Location& where) {
+  const uint64_t head = c.head.load(std::memory_order_acquire);
+  // acquire: pairs with the release of tail in publish(); everything the
+  // dead producer published up to tail is visible.
+  uint64_t at = std::max(head, c.tail.load(std::memory_order_acquire));
+  while (at - head <= capacity) {
+    const uint64_t pos = at & (capacity - 1);
+    const uint64_t h = header_at(data, pos).load(std::memory_order_acquire);
+    if (h == 0) return at;
+    if (!detail::header_valid(h, pos, capacity)) {
+      return corrupted(where, "impossible record header at offset " + std::to_string(pos));
+    }
+    at += record_bytes(detail::header_size(h));
+  }
+  return corrupted(where, "no end marker after the published records");
+}
+
+detail::RoleSlot role_slot(const Segment& seg, std::atomic<uint64_t>& slot) noexcept {
+  return detail::RoleSlot{&slot, seg.native_handle(), detail::offset_in(seg, &slot)};
+}
+
+SpscStats read_stats(const Segment& seg, SpscControl& c) noexcept {
+  const uint64_t capacity = seg.info().capacity;
+  SpscStats s;
+  s.capacity = capacity;
+  const uint64_t head = c.head.load(std::memory_order_relaxed);
+  const uint64_t tail = c.tail.load(std::memory_order_relaxed);
+  s.bytes_in_flight = tail >= head ? tail - head : 0;
+  s.high_water = c.high_water.load(std::memory_order_relaxed);
+  s.messages_published = c.messages_published.load(std::memory_order_relaxed);
+  s.messages_released = c.messages_released.load(std::memory_order_relaxed);
+  s.bytes_published = c.bytes_published.load(std::memory_order_relaxed);
+  s.bytes_released = c.bytes_released.load(std::memory_order_relaxed);
+  s.producer_waits = c.producer_waits.load(std::memory_order_relaxed);
+  s.consumer_waits = c.consumer_waits.load(std::memory_order_relaxed);
+  s.consumer_sleeps = c.data_wait.sleeps.load(std::memory_order_relaxed);
+  s.producer_sleeps = c.space_wait.sleeps.load(std::memory_order_relaxed);
+  s.producer_pid = detail::role_pid(role_slot(seg, c.producer));
+  s.consumer_pid = detail::role_pid(role_slot(seg, c.consumer));
+  return s;
+}
+
+}  // namespace
+
+Result<SpscStats> inspect_spsc(const Location& where) {
+  auto seg = open_spsc_segment(where, OpenMode::open, RingOptions{});
+  if (!seg) return seg.error();
+  return read_stats(*seg, *control_of(*seg));
+}
+
+// ================================================================ producer
+
+SpscProducer::SpscProducer(Segment segment, const RingOptions& options) noexcept
+    : segment_(std::move(segment)),
+      ctl_(control_of(segment_)),
+      data_(segment_.data()),
+      capacity_(segment_.info().capacity),
+      wait_(options.wait) {}
+
+Result<SpscProducer> SpscProducer::open(const Location& where, OpenMode how,
+                                        const RingOptions& options) {
+  auto seg = open_spsc_segment(where, how, options);
+  if (!seg) return seg.error();
+  SpscProducer p(std::move(*seg), options);
+  if (auto ec = p.attach()) return ec;
+  return p;
+}
+
+std::error_code SpscProducer::attach() {
+  const auto role = role_slot(segment_, ctl_->producer);
+  std::error_code ec = detail::claim_role(role, segment_.location().describe() + " producer");
+  if (ec) {
+    ctl_ = nullptr;  // not ours: the destructor must not detach
+    return ec;
+  }
+  owner_ = ::getpid();
+  // A dead predecessor's staged but unpublished records lie past the end
+  // marker and are simply overwritten.
+  ec = check_indices(*ctl_, capacity_, segment_.location());
+  auto end = ec ? Result<uint64_t>(ec) : find_published_end(*ctl_, data_, capacity_, segment_.location());
+  if (!end) {
+    detail::release_role(role);
+    ctl_ = nullptr;
+    return end.error();
+  }
+  published_ = write_ = *end;
+  ctl_->tail.store(write_, std::memory_order_release);  // repair a tail a predecessor left behind
+  head_cache_ = ctl_->head.load(std::memory_order_acquire);
+  messages_ = ctl_->messages_published.load(std::memory_order_relaxed);
+  bytes_ = ctl_->bytes_published.load(std::memory_order_relaxed);
+  // A predecessor may have died asleep; the flag is ours now.
+  detail::forget_sleeper(ctl_->space_wait, kOnlyWaiter);
+  return {};
+}
+
+void SpscProducer::detach() noexcept {
+  if (ctl_ == nullptr) return;
+  if (owner_ == ::getpid()) {  // in a forked child, the role is the parent's
+    publish();
+    detail::release_role(role_slot(segment_, ctl_->producer));
+    detail::wake_all(ctl_->data_wait);
+  }
+  ctl_ = nullptr;
+}
+
+void SpscProducer::take(SpscProducer& o) noexcept {
+  ctl_ = std::exchange(o.ctl_, nullptr);
+  data_ = o.data_;
+  capacity_ = o.capacity_;
+  wait_ = o.wait_;
+  owner_ = o.owner_;
+  write_ = o.write_;
+  published_ = o.published_;
+  head_cache_ = o.head_cache_;
+  held_header_ = o.held_header_;
+  reserved_size_ = o.reserved_size_;
+  reserved_ = std::exchange(o.reserved_, false);
+  messages_ = o.messages_;
+  bytes_ = o.bytes_;
+  o.write_ = o.published_;  // nothing left to publish
+}
+
+SpscProducer::SpscProducer(SpscProducer&& o) noexcept : segment_(std::move(o.segment_)) {
+  take(o);
+}
+
+SpscProducer& SpscProducer::operator=(SpscProducer&& o) noexcept {
+  if (this != &o) {
+    detach();
+    segment_ = std::move(o.segment_);
+    take(o);
+  }
+  return *this;
+}
+
+SpscProducer::~SpscProducer() { detach(); }
+
+namespace {
+uint64_t max_message_for(uint64_t capacity) noexcept {
+  return std::min<uint64_t>(capacity - kRecordHeader - kEndMarker, UINT32_MAX & ~uint64_t{7});
+}
+}  // namespace
+
+uint64_t SpscProducer::max_message_size() const noexcept { return max_message_for(capacity_); }
+
+uint64_t SpscConsumer::max_message_size() const noexcept {
+  return max_message_for(capacity_);
+}
+
+// Room for `bytes` more after what is staged, plus the end marker.
+bool SpscProducer::has_room(uint64_t bytes) noexcept {
+  if (write_ + bytes + kEndMarker - head_cache_ <= capacity_) return true;
+  // acquire: the consumer read these bytes before it released them; we are
+  // about to overwrite them.
+  head_cache_ = ctl_->head.load(std::memory_order_acquire);
+  // Statistics: the fill, as seen now that we had to look (our own line).
+  if (write_ - head_cache_ > ctl_->high_water.load(std::memory_order_relaxed)) {
+    ctl_->high_water.store(write_ - head_cache_, std::memory_order_relaxed);
+  }
+  return write_ + bytes + kEndMarker - head_cache_ <= capacity_;
+}
+
+// Stages a record header at write_. The first record of a batch is held
+// back until publish(); the consumer cannot reach the others before it.
+void SpscProducer::put_header(uint32_t size, uint32_t tag) noexcept {
+  const uint64_t h = detail::make_header(size, tag);
+  if (write_ == published_) {
+    held_header_ = h;
+  } else {
+    // relaxed: made visible by the release of the batch's first header.
+    header_at(data_, write_ & (capacity_ - 1)).store(h, std::memory_order_relaxed);
+  }
+  write_ += record_bytes(size);
+}
+
+Result<std::span<std::byte>> SpscProducer::try_reserve(size_t size) {
+  reserved_ = false;
+  if (size > max_message_size()) return errc::message_too_large;
+  const uint64_t need = record_bytes(size);
+  const uint64_t pos = write_ & (capacity_ - 1);
+  if (capacity_ - pos < need) {
+    // The record would cross the end: pad to the end and start at 0.
+    const uint64_t pad = capacity_ - pos;
+    if (!has_room(pad)) {
+      publish();
+      return errc::would_block;
+    }
+    put_header(static_cast<uint32_t>(pad - kRecordHeader), detail::kPadTag);
+  }
+  if (!has_room(need)) {
+    if (head_cache_ > published_) {
+      return detail::fail(errc::corrupted, "consumer index is ahead of the producer's");
+    }
+    publish();  // the padding above, and any batch, must reach the consumer
+    return errc::would_block;
+  }
+  reserved_ = true;
+  reserved_size_ = size;
+  return std::span<std::byte>(data_ + (write_ & (capacity_ - 1)) + kRecordHeader, size);
+}
+
+Result<std::span<std::byte>> SpscProducer::reserve(size_t size, Deadline deadline) {
+  for (;;) {
+    auto span = try_reserve(size);
+    if (span || span.error() != errc::would_block) return span;
+    ctl_->producer_waits.store(ctl_->producer_waits.load(std::memory_order_relaxed) + 1,
+                               std::memory_order_relaxed);  // our own line
+    const uint64_t seen = head_cache_;
+    auto ec = detail::wait_until(
+        wait_, ctl_->space_wait, kOnlyWaiter, deadline,
+        // seq_cst: R1 of the sleep/wake handshake (wait_line.hpp).
+        [&] { return ctl_->head.load(std::memory_order_seq_cst) != seen; },
+        [&] { return detail::role_gone(role_slot(segment_, ctl_->consumer)); });
+    if (ec) return ec;
+  }
+}
+
+Result<std::span<std::byte>> SpscProducer::reserve(size_t size, std::chrono::nanoseconds timeout) {
+  auto span = try_reserve(size);  // read the clock only if we must wait
+  if (span || span.error() != errc::would_block) return span;
+  return reserve(size, deadline_after(timeout));
+}
+
+std::error_code SpscProducer::stage(size_t used) {
+  if (!reserved_ || used > reserved_size_) return errc::invalid_argument;
+  put_header(static_cast<uint32_t>(used), detail::kDataTag);
+  reserved_ = false;
+  ++messages_;
+  bytes_ += used;
+  return {};
+}
+
+void SpscProducer::publish() noexcept {
+  if (write_ == published_) return;
+  // relaxed: ordered before the consumer's view by the store below.
+  header_at(data_, write_ & (capacity_ - 1)).store(0, std::memory_order_relaxed);
+  // seq_cst: releases the batch (release would do for that) and is W2 of
+  // the sleep/wake handshake in wait_line.hpp.
+  header_at(data_, published_ & (capacity_ - 1)).store(held_header_, std::memory_order_seq_cst);
+  published_ = write_;
+  // release: a new producer that reads tail (acquire) sees the records
+  // below it. Statistics and a recovery hint only; the consumer never reads it.
+  ctl_->tail.store(write_, std::memory_order_release);
+  ctl_->messages_published.store(messages_, std::memory_order_relaxed);  // statistics only
+  ctl_->bytes_published.store(bytes_, std::memory_order_relaxed);
+  detail::notify(ctl_->data_wait);
+}
+
+std::error_code SpscProducer::commit(size_t used) {
+  if (auto ec = stage(used)) return ec;
+  publish();
+  return {};
+}
+
+std::error_code SpscProducer::try_send(std::span<const std::byte> message) {
+  return detail::send_copy(*this, message);
+}
+
+std::error_code SpscProducer::send(std::span<const std::byte> message, Deadline deadline) {
+  return detail::send_copy(*this, message, deadline);
+}
+
+std::error_code SpscProducer::send(std::span<const std::byte> message,
+                                   std::chrono::nanoseconds timeout) {
+  return detail::send_copy(*this, message, timeout);
+}
+
+SpscStats SpscProducer::stats() const noexcept {
+  SpscStats s = read_stats(segment_, *ctl_);
+  s.producer_pid = static_cast<uint32_t>(owner_);  // our own lock is invisible to us
+  return s;
+}
+
+// ================================================================ consumer
+
+SpscConsumer::SpscConsumer(Segment segment, const RingOptions& options) noexcept
+    : segment_(std::move(segment)),
+      ctl_(control_of(segment_)),
+      data_(segment_.data()),
+      capacity_(segment_.info().capacity),
+      wait_(options.wait) {}
+
+Result<SpscConsumer> SpscConsumer::open(const Location& where, OpenMode how,
+                                        const RingOptions& options) {
+  auto seg = open_spsc_segment(where, how, options);
+  if (!seg) return seg.error();
+  SpscConsumer c(std::move(*seg), options);
+  if (auto ec = c.attach()) return ec;
+  return c;
+}
+
+std::error_code SpscConsumer::attach() {
+  const auto role = role_slot(segment_, ctl_->consumer);
+  std::error_code ec = detail::claim_role(role, segment_.location().describe() + " consumer");
+  if (!ec) ec = check_indices(*ctl_, capacity_, segment_.location());
+  if (ec) {
+    if (ec != errc::role_taken) detail::release_role(role);
+    ctl_ = nullptr;
+    return ec;
+  }
+  owner_ = ::getpid();
+  // Start at the last released record: what a dead predecessor read but did
+  // not release is delivered again.
+  read_ = released_ = ctl_->head.load(std::memory_order_acquire);
+  messages_ = ctl_->messages_released.load(std::memory_order_relaxed);
+  bytes_ = ctl_->bytes_released.load(std::memory_order_relaxed);
+  detail::forget_sleeper(ctl_->data_wait, kOnlyWaiter);
+  return {};
+}
+
+void SpscConsumer::detach() noexcept {
+  if (ctl_ == nullptr) return;
+  if (owner_ == ::getpid()) {  // in a forked child, the role is the parent's
+    detail::release_role(role_slot(segment_, ctl_->consumer));
+    detail::wake_all(ctl_->space_wait);
+  }
+  ctl_ = nullptr;
+}
+
+void SpscConsumer::take(SpscConsumer& o) noexcept {
+  ctl_ = std::exchange(o.ctl_, nullptr);
+  data_ = o.data_;
+  capacity_ = o.capacity_;
+  wait_ = o.wait_;
+  owner_ = o.owner_;
+  read_ = o.read_;
+  released_ = o.released_;
+  unreleased_ = o.unreleased_;
+  unreleased_bytes_ = o.unreleased_bytes_;
+  messages_ = o.messages_;
+  bytes_ = o.bytes_;
+  o.read_ = o.released_;  // nothing left to release
+}
+
+SpscConsumer::SpscConsumer(SpscConsumer&& o) noexcept : segment_(std::move(o.segment_)) {
+  take(o);
+}
+
+SpscConsumer& SpscConsumer::operator=(SpscConsumer&& o) noexcept {
+  if (this != &o) {
+    detach();
+    segment_ = std::move(o.segment_);
+    take(o);
+  }
+  return *this;
+}
+
+SpscConsumer::~SpscConsumer() { detach(); }
+
+Result<std::span<const std::byte>> SpscConsumer::try_read() {
+  for (;;) {
+    const uint64_t pos = read_ & (capacity_ - 1);
+    // acquire: pairs with the store that published this record (or the
+    // first record of its batch); its bytes are visible.
+    const uint64_t h = header_at(data_, pos).load(std::memory_order_acquire);
+    if (h == 0) return errc::would_block;  // the end marker: nothing more yet
+    const uint64_t bytes = record_bytes(detail::header_size(h));
+    if (!detail::header_valid(h, pos, capacity_) || read_ + bytes - released_ > capacity_) {
+      return detail::fail(errc::corrupted, "impossible record header at offset " +
+                                               std::to_string(pos));
+    }
+    read_ += bytes;
+    if (detail::header_tag(h) == detail::kPadTag) {
+      // Nothing the caller holds lies before the padding: free it at once,
+      // so a producer waiting for room at offset 0 can go on.
+      if (unreleased_ == 0) release();
+      continue;
+    }
+    ++unreleased_;
+    unreleased_bytes_ += detail::header_size(h);
+    return std::span<const std::byte>(data_ + pos + kRecordHeader, detail::header_size(h));
+  }
+}
+
+Result<std::span<const std::byte>> SpscConsumer::read(Deadline deadline) {
+  for (;;) {
+    auto view = try_read();
+    if (view || view.error() != errc::would_block) return view;
+    ctl_->consumer_waits.store(ctl_->consumer_waits.load(std::memory_order_relaxed) + 1,
+                               std::memory_order_relaxed);  // our own line
+    auto ec = detail::wait_until(
+        wait_, ctl_->data_wait, kOnlyWaiter, deadline,
+        // seq_cst: R1 of the sleep/wake handshake (wait_line.hpp).
+        [&] { return header_at(data_, read_ & (capacity_ - 1)).load(std::memory_order_seq_cst) != 0; },
+        [&] { return detail::role_gone(role_slot(segment_, ctl_->producer)); });
+    if (ec) return ec;
+  }
+}
+
+Result<std::span<const std::byte>> SpscConsumer::read(std::chrono::nanoseconds timeout) {
+  auto view = try_read();  // read the clock only if we must wait
+  if (view || view.error() != errc::would_block) return view;
+  return read(deadline_after(timeout));
+}
+
+void SpscConsumer::release() noexcept {
+  if (read_ == released_) return;
+  // seq_cst: we have finished reading these bytes (release would do for
+  // that: the producer loads head with acquire before it overwrites them),
+  // and this is W2 of the sleep/wake handshake in wait_line.hpp.
+  ctl_->head.store(read_, std::memory_order_seq_cst);
+  messages_ += unreleased_;
+  bytes_ += unreleased_bytes_;
+  unreleased_ = unreleased_bytes_ = 0;
+  ctl_->messages_released.store(messages_, std::memory_order_relaxed);  // statistics only
+  ctl_->bytes_released.store(bytes_, std::memory_order_relaxed);
+  released_ = read_;
+  detail::notify(ctl_->space_wait);
+}
+
+Result<std::vector<std::byte>> SpscConsumer::try_receive() {
+  return detail::receive_copy(*this, try_read());
+}
+
+Result<std::vector<std::byte>> SpscConsumer::receive(Deadline deadline) {
+  return detail::receive_copy(*this, read(deadline));
+}
+
+Result<std::vector<std::byte>> SpscConsumer::receive(std::chrono::nanoseconds timeout) {
+  return detail::receive_copy(*this, read(timeout));
+}
+
+SpscStats SpscConsumer::stats() const noexcept {
+  SpscStats s = read_stats(segment_, *ctl_);
+  s.consumer_pid = static_cast<uint32_t>(owner_);  // our own lock is invisible to us
+  return s;
+}
+
+}  // namespace ringdrop

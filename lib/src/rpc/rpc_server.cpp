@@ -1,0 +1,309 @@
+// Request/response, the server's side: take a request, run its handler,
+// answer on the caller's reply ring (see rpc_server.hpp for the order).
+#include "ringdrop/rpc_server.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "core/lru_map.hpp"
+
+namespace ringdrop {
+
+namespace {
+
+std::string type_text(uint64_t type) {
+  char text[32];
+  std::snprintf(text, sizeof text, "0x%016llx", static_cast<unsigned long long>(type));
+  return text;
+}
+
+// Releases the request's slot however its handling ends.
+struct ReleaseOnExit {
+  MpmcConsumer& ring;
+  ~ReleaseOnExit() { ring.release(); }
+};
+
+}  // namespace
+
+struct Server::State {
+  ServerOptions options;
+  Location where;
+  MpmcConsumer requests;
+  MpmcProducer keeper;  // so the request ring never reports its producers gone
+  std::optional<ServiceRegistration> registration;
+  std::unordered_map<uint64_t, HandlerFn> handlers;
+  std::unordered_map<uint64_t, NotificationFn> notifications;
+  detail::LruMap<std::string, MpmcProducer> reply_rings;
+  detail::LruMap<uint64_t, std::vector<capnp::word>> remembered;
+  std::unique_ptr<capnp::word[]> scratch;  // zeroed; MallocMessageBuilder re-zeroes what it used
+  size_t scratch_words;
+  ServerStats stats;
+
+  State(ServerOptions o, Location w, MpmcConsumer r, MpmcProducer k)
+      : options(std::move(o)), where(std::move(w)), requests(std::move(r)), keeper(std::move(k)),
+        reply_rings(std::max<size_t>(options.reply_rings, 1)), remembered(options.remembered_replies),
+        scratch(new capnp::word[std::max<size_t>(options.scratch_bytes / 8, 64)]()),
+        scratch_words(std::max<size_t>(options.scratch_bytes / 8, 64)) {}
+
+  std::error_code handle(const IncomingMessage& m);
+  std::error_code notify(const IncomingMessage& m);
+  std::error_code answer(const IncomingMessage& m);
+  Status run_handler(const IncomingMessage& m, Envelope::Builder reply);
+  using WriteFn = std::function<void(std::span<std::byte>)>;
+  // Where a reply goes: the caller's ring, and the request's deadline.
+  struct Caller {
+    std::string reply_to;
+    uint64_t request_id;
+    Deadline deadline;
+  };
+  std::error_code deliver(const Caller& to, kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments,
+                          bool is_error = false);
+  std::error_code deliver(const Caller& to, size_t size, const WriteFn& write, bool is_error);
+  std::error_code deliver_flat(const Caller& to, const std::vector<capnp::word>& words);
+  Result<MpmcProducer*> reply_ring(const std::string& name);
+};
+
+// A reply that carries only an error (the handler's builder may be half
+// written when it threw, so errors start from a fresh message).
+static void build_error(capnp::MessageBuilder& b, uint64_t request_id, Deadline deadline, int32_t code,
+                        const std::string& text) {
+  MessageOptions mo;
+  mo.kind = MessageKind::RESPONSE;
+  mo.correlation_id = request_id;
+  mo.deadline = deadline;
+  auto env = b.initRoot<Envelope>();
+  fill_envelope(env, 0, mo);
+  auto err = env.initError();
+  err.setCode(code);
+  err.setMessage(text);
+}
+
+Status Server::State::run_handler(const IncomingMessage& m, Envelope::Builder reply) {
+  auto it = handlers.find(m.type_id());
+  if (it == handlers.end()) {
+    ++stats.unknown_type;
+    return Status{-static_cast<int32_t>(errc::unknown_type), "no handler for type " + type_text(m.type_id())};
+  }
+  try {
+    Status st = it->second(m, reply);
+    if (st.is_ok()) return st;
+    ++stats.handler_errors;
+    if (st.code < 0) {  // the negative range is the library's: never pass one off as ours
+      return Status{kHandlerThrew, "the handler returned code " + std::to_string(st.code) + ": " + st.message};
+    }
+    return st;
+  } catch (const kj::Exception& e) {
+    ++stats.handler_errors;
+    return Status{kHandlerThrew, std::string("the handler failed: ") + e.getDescription().cStr()};
+  } catch (const std::exception& e) {
+    ++stats.handler_errors;
+    return Status{kHandlerThrew, std::string("the handler threw: ") + e.what()};
+  } catch (...) {
+    ++stats.handler_errors;
+    return Status{kHandlerThrew, "the handler threw something that is not a std::exception"};
+  }
+}
+
+std::error_code Server::State::answer(const IncomingMessage& m) {
+  ++stats.requests;
+  if (m.deadline() <= Clock::now()) {
+    ++stats.expired;
+    return detail::fail(errc::deadline_exceeded, "a request arrived after its deadline: not run");
+  }
+  const auto to_text = m.envelope().getReplyTo();  // read (and checked) by open(): cannot throw
+  const Caller to{std::string(to_text.cStr(), to_text.size()), m.id(), m.deadline()};
+  const bool idempotent = m.envelope().getIdempotent();
+  if (idempotent) {
+    if (auto* words = remembered.find(m.id())) {
+      ++stats.duplicates;
+      return deliver_flat(to, *words);
+    }
+  }
+  capnp::MallocMessageBuilder b(kj::arrayPtr(scratch.get(), scratch_words));
+  MessageOptions mo;
+  mo.kind = MessageKind::RESPONSE;
+  mo.correlation_id = m.id();
+  mo.deadline = m.deadline();
+  auto env = b.initRoot<Envelope>();
+  fill_envelope(env, 0, mo);
+  Status st = run_handler(m, env);
+  std::optional<capnp::MallocMessageBuilder> failed;
+  capnp::MessageBuilder* out = &b;
+  if (!st.is_ok()) {
+    build_error(failed.emplace(), to.request_id, to.deadline, st.code, st.message);
+    out = &*failed;
+  }
+  auto segments = out->getSegmentsForOutput();
+  if (!idempotent) return deliver(to, segments);
+  // Flattened once: remembered for repeats, and sent from there.
+  std::vector<capnp::word> flat(detail::flat_size(segments) / sizeof(capnp::word));
+  detail::write_flat(segments, std::as_writable_bytes(std::span(flat)));
+  auto* kept = remembered.put(m.id(), std::move(flat));
+  return kept ? deliver_flat(to, *kept) : deliver(to, segments);
+}
+
+std::error_code Server::State::deliver_flat(const Caller& to, const std::vector<capnp::word>& words) {
+  const auto bytes = std::as_bytes(std::span(words));
+  return deliver(to, bytes.size(), [&](std::span<std::byte> out) {
+    std::memcpy(out.data(), bytes.data(), bytes.size());
+  }, false);
+}
+
+std::error_code Server::State::deliver(const Caller& to,
+                                       kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments,
+                                       bool is_error) {
+  return deliver(to, detail::flat_size(segments), [&](std::span<std::byte> out) { detail::write_flat(segments, out); },
+                 is_error);
+}
+
+Result<MpmcProducer*> Server::State::reply_ring(const std::string& name) {
+  if (auto* p = reply_rings.find(name)) return p;
+  auto caller = Location::parse(name);
+  if (!caller) return detail::fail(errc::invalid_argument, "a request's reply-to is not a ring: \"" + name + "\"");
+  MpmcOptions ro;
+  ro.wait = options.wait;
+  auto p = MpmcProducer::open(*caller, OpenMode::open, ro);
+  if (!p) return p.error();
+  return reply_rings.put(name, std::move(*p));
+}
+
+std::error_code Server::State::deliver(const Caller& to, size_t size, const WriteFn& write, bool is_error) {
+  auto ring = reply_ring(to.reply_to);
+  if (!ring) {
+    ++stats.undeliverable;
+    return {};  // the caller is gone: nobody to tell
+  }
+  auto span = (*ring)->reserve(size, std::min(to.deadline, deadline_after(options.reply_timeout)));
+  if (!span && span.error() == errc::message_too_large && !is_error) {
+    // Too big for the caller's reply cells: tell it so rather than let it
+    // time out (once: if even that does not fit, the reply is undeliverable).
+    capnp::MallocMessageBuilder b;
+    build_error(b, to.request_id, to.deadline, -static_cast<int32_t>(errc::message_too_large),
+                "the reply (" + std::to_string(size) + " bytes) does not fit the caller's reply ring");
+    return deliver(to, b.getSegmentsForOutput(), true);
+  }
+  if (!span) {
+    ++stats.undeliverable;
+    if (span.error() == errc::peer_gone) reply_rings.erase(to.reply_to);
+    return {};
+  }
+  write(*span);
+  if (auto ec = (*ring)->commit(size)) return ec;
+  ++stats.replies;
+  return {};
+}
+
+std::error_code Server::State::notify(const IncomingMessage& m) {
+  auto it = notifications.find(m.type_id());
+  if (it == notifications.end()) {
+    ++stats.unknown_type;
+    return detail::fail(errc::unknown_type, "no handler for notifications of type " + type_text(m.type_id()));
+  }
+  ++stats.notifications;
+  try {
+    it->second(m);
+  } catch (const std::exception& e) {
+    ++stats.handler_errors;
+    return detail::fail(errc::remote_error, std::string("a notification handler threw: ") + e.what());
+  } catch (const kj::Exception& e) {
+    ++stats.handler_errors;
+    return detail::fail(errc::remote_error, std::string("a notification handler failed: ") + e.getDescription().cStr());
+  }
+  return {};
+}
+
+std::error_code Server::State::handle(const IncomingMessage& m) {
+  switch (m.kind()) {
+    case MessageKind::REQUEST:
+      if (m.envelope().getReplyTo().size() == 0) break;
+      return answer(m);
+    case MessageKind::NOTIFICATION:
+    case MessageKind::EVENT:
+      return notify(m);
+    default:
+      break;
+  }
+  ++stats.malformed;
+  return detail::fail(errc::bad_message, "a request ring carried a response, or a request without reply-to");
+}
+
+// ------------------------------------------------------------------ server
+
+Server::Server(std::unique_ptr<State> s) noexcept : s_(std::move(s)) {}
+Server::Server(Server&&) noexcept = default;
+Server& Server::operator=(Server&&) noexcept = default;
+Server::~Server() = default;
+
+Result<Server> Server::open_ring(const Location& where, const ServerOptions& options) {
+  MpmcOptions ro;
+  ro.wait = options.wait;
+  ro.cell_size = options.cell_size;
+  ro.capacity = uint64_t{options.cell_size} * options.cells;
+  ro.on_consumer_death = OnConsumerDeath::redeliver;  // a dead server's request goes to another
+  auto requests = MpmcConsumer::open(where, OpenMode::open_or_create, ro);
+  if (!requests) return requests.error();
+  auto keeper = MpmcProducer::open(where, OpenMode::open, ro);
+  if (!keeper) return keeper.error();
+  return Server(std::make_unique<State>(options, where, std::move(*requests), std::move(*keeper)));
+}
+
+Result<Server> Server::open(std::string_view service, const ServerOptions& options) {
+  if (!ServiceRegistry::valid_service_name(service)) {
+    return detail::fail(errc::invalid_argument, "\"" + std::string(service) + "\" is not a service name");
+  }
+  auto registry = ServiceRegistry::open(options.registry);
+  if (!registry) return registry.error();
+  // The ring first, then the registration: a client that finds the entry
+  // can open the ring.
+  const Location where = Location::shm("ringdrop.svc." + std::string(service));
+  auto server = open_ring(where, options);
+  if (!server) return server.error();
+  auto registration = registry->register_service(service, where, options.info);
+  if (!registration) return registration.error();
+  server->s_->registration.emplace(std::move(*registration));
+  return server;
+}
+
+void Server::add_handler(uint64_t type, HandlerFn fn) { s_->handlers[type] = std::move(fn); }
+void Server::add_notification(uint64_t type, NotificationFn fn) { s_->notifications[type] = std::move(fn); }
+
+std::error_code Server::serve_one(Deadline deadline) {
+  State& s = *s_;
+  for (;;) {
+    auto view = s.requests.read(deadline);
+    if (!view) return view.error();
+    ReleaseOnExit release{s.requests};  // after the reply is sent: a crash before redelivers
+    if (view->empty()) continue;        // a sender's build failed: nothing to do
+    auto m = IncomingMessage::open(*view);
+    if (!m) {
+      ++s.stats.malformed;
+      return m.error();
+    }
+    try {
+      return s.handle(*m);
+    } catch (const kj::Exception& e) {  // e.g. the reply could not be built
+      ++s.stats.malformed;
+      return detail::from_capnp(e, "answering a request");
+    }
+  }
+}
+
+std::error_code Server::serve(Deadline until) {
+  for (;;) {
+    auto ec = serve_one(until);
+    if (ec == errc::timed_out) return {};
+    if (!ec || ec == errc::bad_message || ec == errc::unknown_type || ec == errc::deadline_exceeded ||
+        ec == errc::remote_error) {
+      continue;
+    }
+    return ec;
+  }
+}
+
+ServerStats Server::stats() const noexcept { return s_->stats; }
+const Location& Server::request_ring() const noexcept { return s_->where; }
+
+}  // namespace ringdrop
