@@ -40,8 +40,9 @@
 #include "ringdrop/error.hpp"
 #include "ringdrop/result.hpp"
 #include "ringdrop/segment.hpp"
+#include "ringdrop/ring_contract.hpp"
+#include "ringdrop/ring_options.hpp"
 #include "ringdrop/shared_ring_stats.hpp"
-#include "ringdrop/spsc_ring.hpp"
 #include "ringdrop/wait.hpp"
 
 namespace ringdrop {
@@ -172,5 +173,8 @@ class RINGDROP_API BroadcastSubscriber {
   uint64_t last_missed_ = 0;
   std::vector<std::pair<uint64_t, uint64_t>> held_;  // (message, state) read, not released
 };
+
+static_assert(RingProducer<BroadcastPublisher>);
+static_assert(RingConsumer<BroadcastSubscriber>);
 
 }  // namespace ringdrop

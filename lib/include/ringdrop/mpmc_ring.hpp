@@ -43,8 +43,9 @@
 #include "ringdrop/error.hpp"
 #include "ringdrop/result.hpp"
 #include "ringdrop/segment.hpp"
+#include "ringdrop/ring_contract.hpp"
+#include "ringdrop/ring_options.hpp"
 #include "ringdrop/shared_ring_stats.hpp"
-#include "ringdrop/spsc_ring.hpp"
 #include "ringdrop/wait.hpp"
 
 namespace ringdrop {
@@ -150,7 +151,9 @@ class RINGDROP_API MpmcConsumer : public MpmcEndpoint {
   Result<std::span<const std::byte>> try_read();
   Result<std::span<const std::byte>> read(Deadline deadline);
   Result<std::span<const std::byte>> read(std::chrono::nanoseconds timeout);
-  void release() noexcept;
+  /// Gives back every message read so far. Always succeeds (an
+  /// error_code, as every ring kind's release() returns one).
+  std::error_code release() noexcept;
 
   Result<std::vector<std::byte>> try_receive();
   Result<std::vector<std::byte>> receive(Deadline deadline);
@@ -162,5 +165,8 @@ class RINGDROP_API MpmcConsumer : public MpmcEndpoint {
   bool take_orphan(std::span<const std::byte>& view) noexcept;
   std::vector<uint64_t> held_;  // positions read, not yet released
 };
+
+static_assert(RingProducer<MpmcProducer>);
+static_assert(RingConsumer<MpmcConsumer>);
 
 }  // namespace ringdrop

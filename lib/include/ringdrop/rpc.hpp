@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "ringdrop/message.hpp"
+#include "ringdrop/owned_message.hpp"
 
 namespace ringdrop {
 
@@ -66,20 +67,6 @@ struct CallOptions {
   std::chrono::nanoseconds attempt_timeout{0};
   uint16_t schema_version = 0;
   std::span<const std::pair<std::string_view, std::string_view>> headers{};
-};
-
-/// A message the caller owns: a copy of a reply, taken out of the reply
-/// ring so that it outlives the ring slot (and async replies can wait).
-class RINGDROP_API OwnedMessage {
- public:
-  /// Copies `bytes` and validates the copy; errc::bad_message if malformed.
-  static Result<OwnedMessage> copy_of(std::span<const std::byte> bytes);
-  const IncomingMessage& message() const noexcept { return *message_; }
-
- private:
-  OwnedMessage() = default;
-  std::unique_ptr<capnp::word[]> words_;  // stable across moves
-  std::optional<IncomingMessage> message_;
 };
 
 /// A typed reply: the response payload and its envelope.

@@ -52,6 +52,8 @@
 
 #include "ringdrop/error.hpp"
 #include "ringdrop/result.hpp"
+#include "ringdrop/ring_contract.hpp"
+#include "ringdrop/ring_options.hpp"
 #include "ringdrop/segment.hpp"
 #include "ringdrop/wait.hpp"
 
@@ -61,18 +63,6 @@ namespace detail {
 struct SpscControl;
 struct RoleSlot;
 }
-
-struct RingOptions {
-  /// Data bytes (see SegmentSpec::capacity): 0 is 1 MiB when creating and
-  /// "whatever it has" when opening.
-  uint64_t capacity = 0;
-  /// Permission bits when creating.
-  mode_t mode = 0600;
-  /// How this handle waits when the ring is empty (consumer) or full (producer).
-  WaitStrategy wait{};
-  /// How long opening waits for a concurrent creator to finish.
-  std::chrono::milliseconds init_timeout{500};
-};
 
 /// A snapshot of a ring's counters, read without disturbing it.
 struct SpscStats {
@@ -93,11 +83,6 @@ struct SpscStats {
 
 /// Reads the counters of the SPSC ring at `where` without attaching to it.
 RINGDROP_API Result<SpscStats> inspect_spsc(const Location& where);
-
-/// A string's bytes, for the copying send().
-inline std::span<const std::byte> bytes_of(std::string_view s) noexcept {
-  return std::as_bytes(std::span(s.data(), s.size()));
-}
 
 class RINGDROP_API SpscProducer {
  public:
@@ -175,8 +160,9 @@ class RINGDROP_API SpscConsumer {
   Result<std::span<const std::byte>> read(Deadline deadline);
   Result<std::span<const std::byte>> read(std::chrono::nanoseconds timeout);
 
-  /// Gives back the space of every message read so far.
-  void release() noexcept;
+  /// Gives back the space of every message read so far. Always succeeds
+  /// (an error_code, as every ring kind's release() returns one).
+  std::error_code release() noexcept;
 
   /// Copying conveniences: read, copy, release.
   Result<std::vector<std::byte>> try_receive();
@@ -207,5 +193,8 @@ class RINGDROP_API SpscConsumer {
   uint64_t messages_ = 0;    // messages released, ever
   uint64_t bytes_ = 0;       // payload bytes released, ever
 };
+
+static_assert(RingProducer<SpscProducer>);
+static_assert(RingConsumer<SpscConsumer>);
 
 }  // namespace ringdrop

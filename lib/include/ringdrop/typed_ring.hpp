@@ -30,12 +30,13 @@
 #include <unordered_set>
 
 #include "ringdrop/message.hpp"
+#include "ringdrop/ring_contract.hpp"
 
 namespace ringdrop {
 
 /// Sends typed messages on a producer it owns (SpscProducer, MpmcProducer,
 /// BroadcastPublisher).
-template <class Producer>
+template <RingProducer Producer>
 class TypedSender {
  public:
   explicit TypedSender(Producer ring) : ring_(std::move(ring)) {}
@@ -67,7 +68,7 @@ struct ReceiverStats {
 
 /// Receives typed messages from a consumer it owns (SpscConsumer,
 /// MpmcConsumer, BroadcastSubscriber).
-template <class Consumer>
+template <RingConsumer Consumer>
 class TypedReceiver {
  public:
   explicit TypedReceiver(Consumer ring) : ring_(std::move(ring)) {}
@@ -95,7 +96,7 @@ class TypedReceiver {
       if (!msg) {
         // Overwritten while we looked (broadcast, overwrite policy)? Then
         // that is what happened, not a malformed message.
-        if (auto ec = release_view()) return ec;
+        if (auto ec = ring_.release()) return ec;
         if (view->empty()) {
           ++stats_.cancelled;
           continue;
@@ -105,7 +106,7 @@ class TypedReceiver {
       }
       if (!accepted_.empty() && !accepted_.count(msg->type_id())) {
         ++stats_.filtered;
-        if (auto ec = release_view()) return ec;
+        if (auto ec = ring_.release()) return ec;
         continue;
       }
       ++stats_.received;
@@ -119,22 +120,13 @@ class TypedReceiver {
   std::error_code release() {
     if (!current_) return {};
     current_.reset();
-    return release_view();
+    return ring_.release();
   }
 
   Consumer& ring() noexcept { return ring_; }
   const ReceiverStats& stats() const noexcept { return stats_; }
 
  private:
-  std::error_code release_view() {
-    if constexpr (std::is_same_v<decltype(ring_.release()), void>) {
-      ring_.release();
-      return {};
-    } else {
-      return ring_.release();
-    }
-  }
-
   Consumer ring_;
   std::optional<IncomingMessage> current_;
   std::unordered_set<uint64_t> accepted_;

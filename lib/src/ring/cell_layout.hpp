@@ -24,7 +24,7 @@
 
 #include "ringdrop/result.hpp"
 #include "ringdrop/segment.hpp"
-#include "ringdrop/spsc_ring.hpp"
+#include "ringdrop/ring_options.hpp"
 
 namespace ringdrop::detail {
 

@@ -6,7 +6,6 @@
 #include <cstring>
 #include <span>
 #include <system_error>
-#include <type_traits>
 #include <vector>
 
 #include "ringdrop/result.hpp"
@@ -32,11 +31,7 @@ template <class Consumer>
 Result<std::vector<std::byte>> receive_copy(Consumer& c, Result<std::span<const std::byte>> view) {
   if (!view) return view.error();
   std::vector<std::byte> out(view->begin(), view->end());
-  if constexpr (std::is_same_v<decltype(c.release()), std::error_code>) {
-    if (auto ec = c.release()) return ec;
-  } else {
-    c.release();
-  }
+  if (auto ec = c.release()) return ec;
   return out;
 }
 

@@ -515,8 +515,8 @@ Result<std::span<const std::byte>> MpmcConsumer::read(std::chrono::nanoseconds t
   return read(deadline_after(timeout));
 }
 
-void MpmcConsumer::release() noexcept {
-  if (held_.empty()) return;
+std::error_code MpmcConsumer::release() noexcept {
+  if (held_.empty()) return {};
   for (const uint64_t pos : held_) {
     auto& c = *reinterpret_cast<CellHeader*>(cell(pos));
     // seq_cst: we are done reading (release would do) and this is W2 of the
@@ -525,6 +525,7 @@ void MpmcConsumer::release() noexcept {
   }
   held_.clear();
   detail::notify(ctl_->space_wait);
+  return {};
 }
 
 Result<std::vector<std::byte>> MpmcConsumer::try_receive() {

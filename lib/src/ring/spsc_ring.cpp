@@ -470,8 +470,8 @@ Result<std::span<const std::byte>> SpscConsumer::read(std::chrono::nanoseconds t
   return read(deadline_after(timeout));
 }
 
-void SpscConsumer::release() noexcept {
-  if (read_ == released_) return;
+std::error_code SpscConsumer::release() noexcept {
+  if (read_ == released_) return {};
   // seq_cst: we have finished reading these bytes (release would do for
   // that: the producer loads head with acquire before it overwrites them),
   // and this is W2 of the sleep/wake handshake in wait_line.hpp.
@@ -483,6 +483,7 @@ void SpscConsumer::release() noexcept {
   ctl_->bytes_released.store(bytes_, std::memory_order_relaxed);
   released_ = read_;
   detail::notify(ctl_->space_wait);
+  return {};
 }
 
 Result<std::vector<std::byte>> SpscConsumer::try_receive() {
