@@ -307,6 +307,27 @@ TEST(Rpc, NotificationsAreOneWayWithTheRingsBackPressure) {
   server.stop(client);
 }
 
+// A call whose request never got into the ring (full until the deadline, or
+// every server gone) is counted like one whose reply never came.
+TEST(Rpc, ACallThatCouldNotSendItsRequestIsCountedByHowItEnded) {
+  ScopedName name;
+  ServerPeer server(name, {"--wait-go"});  // not serving: the ring fills
+  auto client = Client::connect(name.location(), quick_client()).value();
+  while (!client.notify<rdtest::Echo>([](rdtest::Echo::Builder e) { e.setSeq(1); }, deadline_after(20ms))) {
+  }
+  auto r = echo(client, 1, deadline_after(50ms));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), errc::timed_out);
+  EXPECT_EQ(client.stats().timed_out, 1u);
+  server.kill9();
+  auto gone = echo(client, 2, deadline_after(60s));
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error(), errc::peer_gone) << last_error_detail();
+  EXPECT_EQ(client.stats().peer_gone, 1u);
+  EXPECT_EQ(client.stats().timed_out, 1u);
+  EXPECT_EQ(client.stats().calls, 2u);
+}
+
 TEST(Rpc, ServicesAreFoundByNameAndDeadOnesAreNot) {
   ScopedDir registry;
   const std::string service = "pricing-" + std::to_string(::getpid());

@@ -61,6 +61,7 @@ struct Client::State {
   }
 
   Result<OwnedMessage> settle(Result<OwnedMessage> r, uint64_t resp_type);
+  void count_failure(std::error_code ec) noexcept;
   void complete(uint64_t id, Result<OwnedMessage> r);
   void end_all(std::error_code why, bool only_overdue, Clock::time_point now);
   Deadline earliest(Deadline until) const;
@@ -100,14 +101,20 @@ Result<OwnedMessage> Client::State::settle(Result<OwnedMessage> r, uint64_t resp
   return r;
 }
 
+// A call that ended timed out or with its servers gone, however it got there:
+// waiting for the reply, or already while sending the request.
+void Client::State::count_failure(std::error_code ec) noexcept {
+  if (ec == errc::timed_out) ++stats.timed_out;
+  if (ec == errc::peer_gone) ++stats.peer_gone;
+}
+
 // Ends call `id` with `r`: a blocking call keeps it for its caller, an
 // async one runs its callback (after leaving the table, so the callback
 // may start new calls).
 void Client::State::complete(uint64_t id, Result<OwnedMessage> r) {
   auto it = pending.find(id);
   if (it == pending.end()) return;
-  if (!r && r.error() == errc::timed_out) ++stats.timed_out;
-  if (!r && r.error() == errc::peer_gone) ++stats.peer_gone;
+  if (!r) count_failure(r.error());
   breaker.record(r ? std::error_code{} : r.error());
   if (!it->second.done) {
     it->second.result.emplace(std::move(r));
@@ -273,6 +280,7 @@ Result<OwnedMessage> Client::call_raw(uint64_t req_type, uint64_t resp_type, con
     Result<OwnedMessage> r = errc::timed_out;
     if (auto ec = s.send(id, req_type, payload, deadline, o, static_cast<uint16_t>(attempt))) {
       if (CircuitBreaker::is_failure(ec)) s.breaker.record(ec);  // not sent for our own reasons: no verdict
+      s.count_failure(ec);  // no room for the request until the deadline, or no server left
       r = ec;
     } else {
       s.pending[id] = State::Pending{try_deadline, resp_type, {}, {}};
