@@ -108,6 +108,19 @@ TEST(Segment, DefaultModeIs0600AndUmaskDoesNotApply) {
   EXPECT_EQ(shm_mode(b.name()), 0660u);
 }
 
+TEST(Segment, ModesWithMoreThanPermissionBitsAreRefusedAndNothingIsCreated) {
+  for (mode_t mode : {mode_t{04777}, mode_t{02700}, mode_t{01600}, mode_t{0100600}}) {
+    ScopedName n;
+    SegmentSpec s = spsc();
+    s.mode = mode;
+    auto seg = Segment::open(n.location(), OpenMode::create, s);
+    ASSERT_FALSE(seg) << std::oct << mode;
+    EXPECT_EQ(seg.error(), errc::invalid_argument);
+    EXPECT_NE(last_error_detail().find("only permission bits"), std::string::npos) << last_error_detail();
+    EXPECT_EQ(Segment::open(n.location(), OpenMode::open, spsc()).error(), errc::not_found);
+  }
+}
+
 TEST(Segment, OpeningWithoutPermissionIsPermissionDenied) {
   ScopedName n;
   ASSERT_TRUE(Segment::open(n.location(), OpenMode::create, spsc()));

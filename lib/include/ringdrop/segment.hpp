@@ -85,7 +85,8 @@ struct SegmentSpec {
   /// kDefaultCapacity when creating, and "whatever it has" when opening; any
   /// other value must match an existing segment's.
   uint64_t capacity = 0;
-  /// Permission bits when creating (umask does not apply).
+  /// Permission bits when creating (umask does not apply): 0 to 0777;
+  /// anything else (set-id, sticky, file-type bits) is invalid_argument.
   mode_t mode = 0600;
   /// How long an opener waits for a concurrent creator to finish.
   std::chrono::milliseconds init_timeout{500};

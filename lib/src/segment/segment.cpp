@@ -10,6 +10,7 @@
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -81,6 +82,14 @@ std::error_code check_location(const Location& where) {
 std::error_code check_spec(const SegmentSpec& spec) {
   const auto kind = static_cast<uint32_t>(spec.kind);
   if (kind < 1 || kind > 3) return fail(errc::invalid_argument, "unknown ring kind");
+  // Permission bits only: a shared segment with set-id or sticky bits is
+  // never what a caller meant (04777 would make a setuid, world-writable file).
+  if ((spec.mode & ~mode_t{0777}) != 0) {
+    char text[96];
+    std::snprintf(text, sizeof text, "mode 0%o: only permission bits (0 to 0777) are allowed",
+                  static_cast<unsigned>(spec.mode));
+    return fail(errc::invalid_argument, text);
+  }
   if (spec.capacity == 0) return {};
   if (spec.capacity < detail::kMinCapacity || (spec.capacity & (spec.capacity - 1)) != 0 ||
       spec.capacity > (uint64_t{1} << 40)) {
