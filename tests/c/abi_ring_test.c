@@ -501,6 +501,7 @@ static void max_message_size_is_the_limit(int kind) {
   static unsigned char msg[4097], buf[4097];
   void* slot = NULL;
   size_t j;
+  char detail[128];
   o.cell_size = 128;
   expected = kind == RINGDROP_RING_SPSC ? 4096 - 16 : 128 - 16;
   make_name(name, "max");
@@ -519,6 +520,9 @@ static void max_message_size_is_the_limit(int kind) {
   CHECK_RC(ringdrop_ring_send(tx, msg, max_tx + 1, 0), RINGDROP_EMSGSIZE);
   CHECK_RC(ringdrop_ring_send(tx, msg, max_tx + 1, LONG_WAIT), RINGDROP_EMSGSIZE);
   CHECK_RC(ringdrop_ring_reserve(tx, max_tx + 1, LONG_WAIT, &slot), RINGDROP_EMSGSIZE);
+  /* ... saying the size asked and the largest possible. */
+  sprintf(detail, "a message of %llu bytes; the largest this ring takes is %llu", max_tx + 1, max_tx);
+  CHECK(strstr(ringdrop_last_error_message(), detail) != NULL);
   CHECK_RC(ringdrop_ring_receive(rx, buf, sizeof buf, &size, 0), RINGDROP_ETIMEDOUT);
 done:
   close_pair(name, tx, rx);

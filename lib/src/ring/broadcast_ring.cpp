@@ -27,6 +27,7 @@
 
 #include "ring/broadcast_layout.hpp"
 #include "ring/copying.hpp"
+#include "ring/too_large.hpp"
 #include "segment/role.hpp"
 
 namespace ringdrop {
@@ -228,7 +229,7 @@ bool BroadcastPublisher::has_room(bool refresh) noexcept {
 }
 
 Result<std::span<std::byte>> BroadcastPublisher::try_reserve(size_t size) {
-  if (size > max_message_size()) return errc::message_too_large;
+  if (size > max_message_size()) return detail::too_large(segment_, size, max_message_size());
   auto& c = *reinterpret_cast<CellHeader*>(cell(next_));
   if (!has_reservation_) {
     if (!has_room(false) && !has_room(true)) {

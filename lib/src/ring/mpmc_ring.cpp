@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "ring/copying.hpp"
+#include "ring/too_large.hpp"
 #include "ring/mpmc_layout.hpp"
 
 namespace ringdrop {
@@ -259,7 +260,7 @@ MpmcProducer& MpmcProducer::operator=(MpmcProducer&& o) noexcept {
 MpmcProducer::~MpmcProducer() { close(); }
 
 Result<std::span<std::byte>> MpmcProducer::try_reserve(size_t size) {
-  if (size > max_message_size()) return errc::message_too_large;
+  if (size > max_message_size()) return detail::too_large(segment_, size, max_message_size());
   if (has_reservation_) {  // reserving again: the open reservation's cell serves
     reserved_size_ = size;
     return std::span<std::byte>(detail::cell_payload(*reinterpret_cast<CellHeader*>(cell(reserved_))), size);

@@ -26,6 +26,7 @@
 #include <utility>
 
 #include "ring/copying.hpp"
+#include "ring/too_large.hpp"
 #include "segment/role.hpp"
 #include "ring/spsc_layout.hpp"
 
@@ -252,7 +253,7 @@ void SpscProducer::put_header(uint32_t size, uint32_t tag) noexcept {
 
 Result<std::span<std::byte>> SpscProducer::try_reserve(size_t size) {
   reserved_ = false;
-  if (size > max_message_size()) return errc::message_too_large;
+  if (size > max_message_size()) return detail::too_large(segment_, size, max_message_size());
   const uint64_t need = record_bytes(size);
   const uint64_t pos = write_ & (capacity_ - 1);
   if (capacity_ - pos < need) {
