@@ -36,32 +36,12 @@
 #include <vector>
 
 #include "ringdrop/drop_channel.hpp"
+#include "ringdrop/drop_types.hpp"  // DropConsumerStats, DropHeaders...
 #include "ringdrop/export.hpp"
 #include "ringdrop/result.hpp"
 #include "ringdrop/wait.hpp"
 
 namespace ringdrop {
-
-/// Counters of one consumer (all its claims included).
-struct DropConsumerStats {
-  uint64_t claimed = 0;           ///< claims handed to the caller
-  uint64_t acked = 0;
-  uint64_t nacked = 0;            ///< sent to retry/
-  uint64_t dead_lettered = 0;     ///< moved to failed/ by this consumer
-  uint64_t duplicates_skipped = 0;///< claimed, but its key was already processed
-  uint64_t leases_reclaimed = 0;  ///< expired claims of others moved back
-  uint64_t retries_promoted = 0;  ///< retry/ -> new/
-  uint64_t ingested = 0;          ///< incoming/ -> new/
-  uint64_t refused = 0;           ///< unsafe entries moved to failed/
-  uint64_t lost_races = 0;        ///< a rename another consumer won first
-  uint64_t scans = 0;
-  uint64_t inotify_overflows = 0;
-  /// Entries a scan or claim could not move (e.g. another user's file in a
-  /// sticky directory, an I/O error). They are skipped, not fatal: the rest
-  /// of the channel flows, and they are tried again at the next scan.
-  /// last_error_detail() names the latest.
-  uint64_t errors = 0;
-};
 
 /// A read-only memory mapping of a claimed file. Empty for an empty file.
 class RINGDROP_API MappedFile {

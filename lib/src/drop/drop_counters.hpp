@@ -8,8 +8,8 @@
 #include <string>
 
 #include "drop/drop_tree.hpp"
+#include "ringdrop/drop_types.hpp"
 #include "ringdrop/error.hpp"
-#include "ringdrop/drop_consumer.hpp"
 
 namespace ringdrop::detail {
 

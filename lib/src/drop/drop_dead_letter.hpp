@@ -12,7 +12,7 @@
 #include <system_error>
 
 #include "drop/drop_tree.hpp"
-#include "ringdrop/drop_channel.hpp"
+#include "ringdrop/drop_types.hpp"
 #include "ringdrop/result.hpp"
 
 namespace ringdrop::detail {

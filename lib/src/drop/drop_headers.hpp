@@ -7,7 +7,7 @@
 #include <system_error>
 
 #include "drop/drop_tree.hpp"
-#include "ringdrop/drop_channel.hpp"
+#include "ringdrop/drop_types.hpp"
 
 namespace ringdrop::detail {
 

@@ -4,10 +4,11 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <charconv>
 #include <cstdio>
 #include <ctime>
 #include <vector>
+
+#include "core/posix_file.hpp"
 
 namespace ringdrop::detail {
 namespace {
@@ -30,15 +31,6 @@ std::string hex(uint64_t v, int digits) {
 
 bool is_id_char(char c) noexcept {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '-';
-}
-
-template <class T>
-std::optional<T> number(std::string_view s) {
-  T v{};
-  if (s.empty()) return std::nullopt;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
-  return v;
 }
 
 /// Splits `name` at '.'; ids contain no '.', so the fields are unambiguous.

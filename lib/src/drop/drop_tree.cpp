@@ -1,16 +1,14 @@
 #include "drop/drop_tree.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
-#include <stdio.h>  // renameat2
+#include <stdio.h>  // renameat
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 
 #include "drop/drop_name.hpp"
@@ -63,21 +61,20 @@ std::error_code check_options(const DropOptions& o) {
 }
 
 /// Opens (creating if asked) the root; its descriptor, or an error.
-Result<int> open_root(const std::string& root, const DropOptions& o) {
-  int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT && o.create) {
+Result<Fd> open_root(const std::string& root, const DropOptions& o) {
+  Fd fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd && errno == ENOENT && o.create) {
     std::error_code ec;
     std::filesystem::create_directories(root, ec);
     if (ec) return fs_error(ec.value(), "mkdir", root);
     ::chmod(root.c_str(), o.dir_mode);
-    fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    fd.reset(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   }
-  if (fd < 0) {
+  if (!fd) {
     if (errno == ENOTDIR) return fail(errc::invalid_argument, root + " is not a directory");
     return fs_error(errno, "open", root);
   }
-  if (::faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) != 0) {
-    ::close(fd);
+  if (::faccessat(fd.get(), ".", W_OK | X_OK, AT_EACCESS) != 0) {
     return fs_error(errno, "write access to", root);
   }
   return fd;
@@ -101,16 +98,6 @@ std::error_code check_layout(const DropTree& t) {
 
 }  // namespace
 
-std::error_code fs_error(int err, std::string_view op, const std::string& what) {
-  return fail(from_errno(err), std::string(op) + " " + what + ": " + std::strerror(err));
-}
-
-DropTree::~DropTree() {
-  for (int fd : fds) {
-    if (fd >= 0) ::close(fd);
-  }
-}
-
 std::string DropTree::path(Dir d, std::string_view name) const {
   return root + "/" + dir_path(d) + "/" + std::string(name);
 }
@@ -120,34 +107,30 @@ const char* dir_path(Dir d) noexcept { return kDirPaths[static_cast<int>(d)]; }
 Result<std::shared_ptr<DropTree>> open_tree(std::string root, const DropOptions& options) {
   if (auto ec = check_options(options)) return ec;
   while (root.size() > 1 && root.back() == '/') root.pop_back();
-  auto root_fd = open_root(root, options);
-  if (!root_fd) return root_fd.error();
+  auto opened = open_root(root, options);
+  if (!opened) return opened.error();
+  const Fd root_fd = std::move(*opened);
   auto tree = std::make_shared<DropTree>();
   tree->root = std::move(root);
   tree->options = options;
-  tree->network_fs = is_network_fs(*root_fd);
+  tree->network_fs = is_network_fs(root_fd.get());
   for (int i = 0; i < kDirCount; ++i) {
     const char* rel = kDirPaths[i];
-    if (options.create && ::mkdirat(*root_fd, rel, options.dir_mode) == 0) {
-      ::fchmodat(*root_fd, rel, options.dir_mode, 0);  // the umask does not apply
+    if (options.create && ::mkdirat(root_fd.get(), rel, options.dir_mode) == 0) {
+      ::fchmodat(root_fd.get(), rel, options.dir_mode, 0);  // the umask does not apply
     }
-    const int fd = ::openat(*root_fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-      const int err = errno;
-      ::close(*root_fd);
-      if (err == ENOENT) {
+    Fd& fd = tree->fds[i];
+    fd.reset(::openat(root_fd.get(), rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd) {
+      if (errno == ENOENT) {
         return fail(errc::not_found, tree->root + " is not a drop channel: " + rel + "/ is missing");
       }
-      return fs_error(err, "open", tree->root + "/" + rel);
+      return fs_error(errno, "open", tree->root + "/" + rel);
     }
-    tree->fds[i] = fd;
-    if (::faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) != 0) {
-      const int err = errno;
-      ::close(*root_fd);
-      return fs_error(err, "write access to", tree->root + "/" + rel);
+    if (::faccessat(fd.get(), ".", W_OK | X_OK, AT_EACCESS) != 0) {
+      return fs_error(errno, "write access to", tree->root + "/" + rel);
     }
   }
-  ::close(*root_fd);
   if (auto ec = check_layout(*tree)) return ec;
   return tree;
 }
@@ -155,17 +138,12 @@ Result<std::shared_ptr<DropTree>> open_tree(std::string root, const DropOptions&
 std::error_code move_entry(const DropTree& t, Dir from, std::string_view from_name, Dir to,
                            std::string_view to_name) {
   const std::string src(from_name), dst(to_name);
-  if (::renameat2(t.fd(from), src.c_str(), t.fd(to), dst.c_str(), RENAME_NOREPLACE) == 0) return {};
-  // No RENAME_NOREPLACE here (NFS answers EINVAL to any rename flag): a
-  // plain rename. Every destination name is unique by construction (a fresh
-  // id, or this consumer's id with a deadline), so nothing is replaced; and
-  // link+unlink would not do: two processes could both "win", and a crash
-  // between the two calls leaves two names.
-  if ((errno == EINVAL || errno == ENOSYS) &&
-      ::renameat(t.fd(from), src.c_str(), t.fd(to), dst.c_str()) == 0) {
-    return {};
-  }
-  const int err = errno;
+  // Every destination name is unique by construction (a fresh id, or this
+  // consumer's id with a deadline), so nothing is replaced even where the
+  // file system lacks RENAME_NOREPLACE and rename_noreplace falls back to a
+  // plain rename.
+  const int err = rename_noreplace(t.fd(from), src.c_str(), t.fd(to), dst.c_str());
+  if (err == 0) return {};
   return fs_error(err, "rename", t.path(from, src) + " -> " + t.path(to, dst));
 }
 
@@ -184,54 +162,35 @@ std::error_code remove_tree_at(int dir_fd, const std::string& name) {
   // Descends by descriptor with O_NOFOLLOW: whoever owns the tree may swap a
   // subdirectory for a symlink meanwhile, and must not redirect the removal
   // outside it (the std::filesystem::remove_all race, CVE-2022-21658).
-  const int fd = ::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
+  const Fd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) {
     if (errno != ENOTDIR && errno != ELOOP) return from_errno(errno);
     return ::unlinkat(dir_fd, name.c_str(), 0) == 0 ? std::error_code{} : from_errno(errno);
   }
-  DIR* dir = ::fdopendir(fd);
-  if (!dir) {
-    ::close(fd);
-    return from_errno(errno);
-  }
-  std::vector<std::string> names;
-  while (const dirent* e = ::readdir(dir)) {
-    const std::string_view n = e->d_name;
-    if (n != "." && n != "..") names.emplace_back(n);
-  }
+  auto names = list_names(fd.get(), name);
+  if (!names) return names.error();
   std::error_code ec;
-  for (const auto& n : names) {
-    if (auto e = remove_tree_at(::dirfd(dir), n); e && !ec) ec = e;
+  for (const auto& n : *names) {
+    if (auto e = remove_tree_at(fd.get(), n); e && !ec) ec = e;
   }
-  ::closedir(dir);
   if (!ec && ::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR) != 0) ec = from_errno(errno);
   return ec;
-}
-
-std::error_code write_all(int fd, const void* bytes, std::size_t size) {
-  const char* p = static_cast<const char*>(bytes);
-  while (size > 0) {
-    const ssize_t n = ::write(fd, p, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail(from_errno(errno), std::string("write: ") + std::strerror(errno));
-    }
-    p += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return {};
 }
 
 std::error_code write_small_file(const DropTree& t, Dir d, std::string_view name,
                                  std::string_view content) {
   const std::string part = "." + std::string(name) + "." + new_consumer_id() + ".part";
-  const int fd = ::openat(t.fd(Dir::tmp), part.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                          t.options.dir_mode & 0666);
-  if (fd < 0) return fs_error(errno, "create", t.path(Dir::tmp, part));
-  ::fchmod(fd, t.options.dir_mode & 0666);  // the umask does not apply
-  auto ec = write_all(fd, content.data(), content.size());
-  if (!ec && t.options.durable && ::fsync(fd) != 0) ec = fs_error(errno, "fsync", t.path(Dir::tmp, part));
-  if (::close(fd) != 0 && !ec) ec = fs_error(errno, "close", t.path(Dir::tmp, part));
+  Fd fd(::openat(t.fd(Dir::tmp), part.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                 t.options.dir_mode & 0666));
+  if (!fd) return fs_error(errno, "create", t.path(Dir::tmp, part));
+  ::fchmod(fd.get(), t.options.dir_mode & 0666);  // the umask does not apply
+  auto ec = write_all(fd.get(), content.data(), content.size());
+  if (!ec && t.options.durable && ::fsync(fd.get()) != 0) {
+    ec = fs_error(errno, "fsync", t.path(Dir::tmp, part));
+  }
+  // close() reports deferred write errors (NFS, quotas): checked, not left
+  // to the holder's destructor.
+  if (::close(fd.release()) != 0 && !ec) ec = fs_error(errno, "close", t.path(Dir::tmp, part));
   const std::string dst(name);
   if (!ec && ::renameat(t.fd(Dir::tmp), part.c_str(), t.fd(d), dst.c_str()) != 0) {
     ec = fs_error(errno, "rename", t.path(Dir::tmp, part) + " -> " + t.path(d, dst));
@@ -243,42 +202,15 @@ std::error_code write_small_file(const DropTree& t, Dir d, std::string_view name
 Result<std::string> read_small_file(const DropTree& t, Dir d, std::string_view name,
                                     std::size_t limit) {
   const std::string n(name);
-  const int fd = ::openat(t.fd(d), n.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-  if (fd < 0) return fs_error(errno, "open", t.path(d, n));
-  std::string out(limit, '\0');
-  std::size_t got = 0;
-  while (got < limit) {
-    const ssize_t r = ::read(fd, out.data() + got, limit - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) {
-      const auto ec = fs_error(errno, "read", t.path(d, n));
-      ::close(fd);
-      return ec;
-    }
-    if (r == 0) break;
-    got += static_cast<std::size_t>(r);
-  }
-  ::close(fd);
-  out.resize(got);
-  return out;
+  const std::string path = t.path(d, n);
+  auto fd = open_regular(t.fd(d), n, O_RDONLY, path);
+  if (!fd) return fd.error();
+  return read_small(fd->get(), limit, Overlong::truncate, path);
 }
 
 Result<std::vector<std::string>> list_dir(const DropTree& t, Dir d) {
-  // A fresh descriptor: a DIR stream owns its descriptor's file offset.
-  const int fd = ::openat(t.fd(d), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return fs_error(errno, "open", t.root + "/" + dir_path(d));
-  DIR* dir = ::fdopendir(fd);
-  if (!dir) {
-    ::close(fd);
-    return fs_error(errno, "opendir", t.root + "/" + dir_path(d));
-  }
-  std::vector<std::string> names;
-  while (const dirent* e = ::readdir(dir)) {
-    const std::string_view n = e->d_name;
-    if (n != "." && n != "..") names.emplace_back(n);
-  }
-  ::closedir(dir);
-  std::sort(names.begin(), names.end());
+  auto names = list_names(t.fd(d), t.root + "/" + dir_path(d));
+  if (names) std::sort(names->begin(), names->end());
   return names;
 }
 

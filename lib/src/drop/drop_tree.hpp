@@ -3,7 +3,9 @@
 //
 // Every operation works relative to a directory descriptor opened once
 // (openat, renameat2, unlinkat): no path is ever concatenated from a name a
-// writer chose, and the tree keeps working if its root is renamed.
+// writer chose, and the tree keeps working if its root is renamed. The
+// POSIX file toolkit under them (Fd, fs_error, write_all...) is
+// core/posix_file.hpp.
 #pragma once
 
 #include <array>
@@ -14,7 +16,8 @@
 #include <system_error>
 #include <vector>
 
-#include "ringdrop/drop_channel.hpp"
+#include "core/posix_file.hpp"
+#include "ringdrop/drop_types.hpp"
 #include "ringdrop/result.hpp"
 
 namespace ringdrop::detail {
@@ -28,16 +31,15 @@ inline constexpr std::string_view kLayoutText = "ringdrop file-drop channel, lay
 struct DropTree {
   std::string root;
   DropOptions options;
-  std::array<int, kDirCount> fds;
+  std::array<Fd, kDirCount> fds;
   /// NFS, CIFS/SMB, FUSE...: inotify does not see remote changes there.
   bool network_fs = false;
 
-  DropTree() { fds.fill(-1); }
-  ~DropTree();
+  DropTree() = default;
   DropTree(const DropTree&) = delete;
   DropTree& operator=(const DropTree&) = delete;
 
-  int fd(Dir d) const noexcept { return fds[static_cast<int>(d)]; }
+  int fd(Dir d) const noexcept { return fds[static_cast<int>(d)].get(); }
   /// "<root>/<dir>/<name>", for messages and for callers that want a path.
   std::string path(Dir d, std::string_view name) const;
 };
@@ -47,9 +49,9 @@ const char* dir_path(Dir d) noexcept;
 
 Result<std::shared_ptr<DropTree>> open_tree(std::string root, const DropOptions& options);
 
-/// Renames without replacing (renameat2 RENAME_NOREPLACE; link+unlink where
-/// the file system lacks it). not_found when the source is gone (another
-/// process moved it first), already_exists on a name collision.
+/// Renames without replacing (rename_noreplace: a plain rename where the
+/// file system lacks RENAME_NOREPLACE). not_found when the source is gone
+/// (another process moved it first), already_exists on a name collision.
 std::error_code move_entry(const DropTree& t, Dir from, std::string_view from_name, Dir to,
                            std::string_view to_name);
 /// Removes file `name` from `d`; not_found when it is already gone.
@@ -63,7 +65,8 @@ std::error_code remove_tree_at(int dir_fd, const std::string& name);
 /// Writes a small file atomically: into tmp/, then renamed over `name` in `d`.
 std::error_code write_small_file(const DropTree& t, Dir d, std::string_view name,
                                  std::string_view content);
-/// The content of a small regular file (at most `limit` bytes read).
+/// The content of a small regular file (its first `limit` bytes; a symlink,
+/// FIFO, device or directory is unsafe_file).
 Result<std::string> read_small_file(const DropTree& t, Dir d, std::string_view name,
                                     std::size_t limit = 64 * 1024);
 /// The names in `d`, sorted (which sorts messages by publish time).
@@ -72,10 +75,5 @@ Result<std::vector<std::string>> list_dir(const DropTree& t, Dir d);
 /// after a rename has made the change visible, and failing the operation
 /// then would invite the caller to repeat a change that already happened.
 void sync_dir(const DropTree& t, Dir d) noexcept;
-/// Writes all of `bytes` to `fd` (no_space when the disk is full).
-std::error_code write_all(int fd, const void* bytes, std::size_t size);
-
-/// The failure of a syscall on `what`, with errno mapped and the detail set.
-std::error_code fs_error(int err, std::string_view op, const std::string& what);
 
 }  // namespace ringdrop::detail

@@ -1,28 +1,28 @@
 #include "ringdrop/service_registry.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
-#include <stdio.h>  // renameat2
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <optional>
 #include <utility>
 
 #include "core/byte_lock.hpp"
+#include "core/posix_file.hpp"
 #include "ringdrop/error.hpp"
 
 namespace ringdrop {
 namespace {
 
 namespace fs = std::filesystem;
+using detail::Fd;
+using detail::fs_error;
+using detail::number;
 
 constexpr std::string_view kFirstLine = "ringdrop-service 1";
 constexpr std::size_t kMaxServiceName = 100;
@@ -31,28 +31,6 @@ constexpr std::size_t kMaxEntrySize = 64 * 1024;
 /// A writer takes its .tmp file's lock microseconds after creating it; an
 /// unlocked .tmp file this old belongs to a writer that died.
 constexpr auto kStaleTmpAge = std::chrono::minutes(1);
-
-/// A descriptor closed at scope exit.
-class Fd {
- public:
-  explicit Fd(int fd = -1) noexcept : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(Fd&& other) noexcept : fd_(other.release()) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const noexcept { return fd_; }
-  int release() noexcept { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
-
-std::error_code os_error(int err, std::string_view op, const std::string& what) {
-  return detail::fail(detail::from_errno(err),
-                      std::string(op) + " " + what + ": " + std::strerror(err));
-}
 
 bool is_service_char(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -71,15 +49,6 @@ bool is_clean_text(std::string_view s, std::size_t max) noexcept {
     const auto u = static_cast<unsigned char>(c);
     return u < 0x20 || u == 0x7f;
   });
-}
-
-template <class T>
-std::optional<T> number(std::string_view s) {
-  T v{};
-  if (s.empty()) return std::nullopt;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
-  return v;
 }
 
 bool is_hex16(std::string_view s) noexcept {
@@ -183,52 +152,24 @@ std::optional<ServiceEntry> parse_entry(std::string_view text, const EntryName& 
                       std::string(info), false, {}};
 }
 
-/// At most kMaxEntrySize bytes of `fd`; nothing if it is larger or unreadable.
-std::optional<std::string> read_small(int fd) {
-  std::string text(kMaxEntrySize + 1, '\0');
-  std::size_t got = 0;
-  while (got < text.size()) {
-    const ssize_t n = ::pread(fd, text.data() + got, text.size() - got, static_cast<off_t>(got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return std::nullopt;
-    if (n == 0) break;
-    got += static_cast<std::size_t>(n);
-  }
-  if (got > kMaxEntrySize) return std::nullopt;
-  text.resize(got);
-  return text;
-}
-
-/// Opens `name` in `dir_fd` if it is a regular file (never following a
-/// symlink, never opening a device or blocking on a FIFO: checked before
-/// opening, and again after, in case the name was replaced meanwhile).
-Fd open_regular(int dir_fd, const std::string& name, int access) {
-  struct stat before {};
-  if (::fstatat(dir_fd, name.c_str(), &before, AT_SYMLINK_NOFOLLOW) != 0 ||
-      !S_ISREG(before.st_mode)) {
-    return Fd();
-  }
-  Fd fd(::openat(dir_fd, name.c_str(), access | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-  struct stat st {};
-  if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return Fd();
-  return fd;
-}
-
 /// The registration in file `name`, with its liveness; nothing when the file
-/// is not ours, malformed, or gone.
+/// is not ours, not a regular file, larger than kMaxEntrySize, malformed, or
+/// gone.
 std::optional<ServiceEntry> read_entry(int dir_fd, const fs::path& dir, const std::string& name) {
   const auto parsed = parse_entry_name(name);
   if (!parsed) return std::nullopt;
-  const Fd fd = open_regular(dir_fd, name, O_RDONLY);
-  if (fd.get() < 0) return std::nullopt;
-  const auto text = read_small(fd.get());
+  fs::path file = dir / name;
+  const auto fd = detail::open_regular(dir_fd, name, O_RDONLY, file.native());
+  if (!fd) return std::nullopt;
+  const auto text =
+      detail::read_small(fd->get(), kMaxEntrySize, detail::Overlong::refuse, file.native());
   if (!text) return std::nullopt;
   auto entry = parse_entry(*text, *parsed);
   if (!entry) return std::nullopt;
   // Another descriptor's lock (even our own registration's, in this very
   // process) is visible through this fresh open file description.
-  entry->alive = detail::byte_locked_by_other(fd.get(), 0);
-  entry->file = dir / name;
+  entry->alive = detail::byte_locked_by_other(fd->get(), 0);
+  entry->file = std::move(file);
   return entry;
 }
 
@@ -242,36 +183,16 @@ bool older_than(const struct stat& st, std::chrono::seconds age) {
 /// no owner can hold it: a live entry is never removed, and of two removers
 /// the second finds the name gone (or pointing elsewhere) and does nothing.
 bool remove_if_dead(int dir_fd, const std::string& name, std::chrono::seconds min_age) {
-  const Fd fd = open_regular(dir_fd, name, O_RDWR);
-  if (fd.get() < 0 || detail::try_lock_byte(fd.get(), 0) != 0) return false;
+  const auto fd = detail::open_regular(dir_fd, name, O_RDWR, name);
+  if (!fd || detail::try_lock_byte(fd->get(), 0) != 0) return false;
   struct stat mine {}, named {};
-  if (::fstat(fd.get(), &mine) != 0 ||
+  if (::fstat(fd->get(), &mine) != 0 ||
       ::fstatat(dir_fd, name.c_str(), &named, AT_SYMLINK_NOFOLLOW) != 0 ||
       mine.st_ino != named.st_ino || mine.st_dev != named.st_dev) {
     return false;
   }
   if (min_age.count() > 0 && !older_than(mine, min_age)) return false;
   return ::unlinkat(dir_fd, name.c_str(), 0) == 0;
-}
-
-/// The names in the directory, from a descriptor of our own (a shared one
-/// would share its read position with other threads' listings).
-Result<std::vector<std::string>> entry_names(int dir_fd, const fs::path& dir) {
-  const int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return os_error(errno, "open", dir.string());
-  DIR* d = ::fdopendir(fd);
-  if (d == nullptr) {
-    const int err = errno;
-    ::close(fd);
-    return os_error(err, "list", dir.string());
-  }
-  std::vector<std::string> names;
-  errno = 0;
-  while (const dirent* e = ::readdir(d)) names.emplace_back(e->d_name);
-  const int err = errno;
-  ::closedir(d);
-  if (err != 0) return os_error(err, "list", dir.string());
-  return names;
 }
 
 /// Validates what register_service() is given.
@@ -293,26 +214,12 @@ std::error_code check_registration(std::string_view service, const Location& rin
   return {};
 }
 
-std::error_code write_all(int fd, std::string_view s, const std::string& what) {
-  while (!s.empty()) {
-    const ssize_t n = ::write(fd, s.data(), s.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return os_error(errno, "write", what);
-    s.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return {};
-}
-
 /// Renames without replacing. Names are unique (pid and 64 random bits), so
 /// where the file system lacks RENAME_NOREPLACE a plain rename is safe too.
 std::error_code publish_entry(int dir_fd, const std::string& tmp, const std::string& name,
                               const std::string& what) {
-  if (::renameat2(dir_fd, tmp.c_str(), dir_fd, name.c_str(), RENAME_NOREPLACE) == 0) return {};
-  if ((errno == EINVAL || errno == ENOSYS) &&
-      ::renameat(dir_fd, tmp.c_str(), dir_fd, name.c_str()) == 0) {
-    return {};
-  }
-  return os_error(errno, "rename", what);
+  const int err = detail::rename_noreplace(dir_fd, tmp.c_str(), dir_fd, name.c_str());
+  return err == 0 ? std::error_code{} : fs_error(err, "rename", what);
 }
 
 /// Creates the locked, complete .tmp file; its descriptor.
@@ -320,13 +227,13 @@ Result<int> write_tmp(int dir_fd, const std::string& tmp, mode_t file_mode,
                       std::string_view content, const std::string& what) {
   Fd fd(::openat(dir_fd, tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                  file_mode));
-  if (fd.get() < 0) return os_error(errno, "create", what);
+  if (!fd) return fs_error(errno, "create", what);
   // Locked before it has a name readers look at: an entry is never seen
   // without its owner's lock, so never mistaken for a dead one.
   const int err = detail::try_lock_byte(fd.get(), 0);
-  std::error_code ec = err != 0 ? os_error(err, "lock", what) : std::error_code{};
-  if (!ec && ::fchmod(fd.get(), file_mode) != 0) ec = os_error(errno, "chmod", what);
-  if (!ec) ec = write_all(fd.get(), content, what);
+  std::error_code ec = err != 0 ? fs_error(err, "lock", what) : std::error_code{};
+  if (!ec && ::fchmod(fd.get(), file_mode) != 0) ec = fs_error(errno, "chmod", what);
+  if (!ec) ec = detail::write_all(fd.get(), content.data(), content.size(), what);
   if (ec) {
     (void)::unlinkat(dir_fd, tmp.c_str(), 0);
     return ec;
@@ -341,14 +248,14 @@ Result<int> open_dir(const fs::path& dir, mode_t mode) {
   bool created = false;
   if (fd < 0 && errno == ENOENT) {
     created = ::mkdir(dir.c_str(), mode) == 0;
-    if (!created && errno != EEXIST) return os_error(errno, "create service registry", dir.string());
+    if (!created && errno != EEXIST) return fs_error(errno, "create service registry", dir.string());
     fd = ::open(dir.c_str(), flags);
   }
   if (fd < 0 && (errno == ENOTDIR || errno == ELOOP)) {
     return detail::fail(errc::invalid_argument,
                         "service registry " + dir.string() + " is not a directory (or a symlink)");
   }
-  if (fd < 0) return os_error(errno, "open service registry", dir.string());
+  if (fd < 0) return fs_error(errno, "open service registry", dir.string());
   if (created) (void)::fchmod(fd, mode);  // mkdir applied the umask
   return fd;
 }
@@ -357,7 +264,7 @@ Result<int> open_dir(const fs::path& dir, mode_t mode) {
 /// it could replace our entries and send our clients to a ring of theirs.
 std::error_code check_owner(int fd, const fs::path& dir) {
   struct stat st {};
-  if (::fstat(fd, &st) != 0) return os_error(errno, "stat", dir.string());
+  if (::fstat(fd, &st) != 0) return fs_error(errno, "stat", dir.string());
   if (st.st_uid != ::geteuid() && st.st_uid != 0) {
     return detail::fail(errc::permission_denied,
                         "service registry " + dir.string() + " is owned by uid " +
@@ -481,7 +388,7 @@ Result<ServiceRegistration> ServiceRegistry::register_service(std::string_view s
   if (!fd) return fd.error();
   Fd entry(*fd);
   Fd dir(::fcntl(dir_fd_, F_DUPFD_CLOEXEC, 0));
-  std::error_code ec = dir.get() < 0 ? os_error(errno, "dup", dir_.string()) : std::error_code{};
+  std::error_code ec = dir.get() < 0 ? fs_error(errno, "dup", dir_.string()) : std::error_code{};
   if (!ec) ec = publish_entry(dir_fd_, tmp, name, what);
   if (ec) {
     (void)::unlinkat(dir_fd_, tmp.c_str(), 0);
@@ -494,7 +401,7 @@ Result<ServiceEntry> ServiceRegistry::find(std::string_view service) {
   if (!is_service_name(service)) {
     return detail::fail(errc::invalid_argument, "service name \"" + std::string(service) + "\"");
   }
-  auto names = entry_names(dir_fd_, dir_);
+  auto names = detail::list_names(dir_fd_, dir_.native());
   if (!names) return names.error();
   const std::string prefix = std::string(service) + "@";
   std::optional<ServiceEntry> best;
@@ -515,7 +422,7 @@ Result<ServiceEntry> ServiceRegistry::find(std::string_view service) {
 }
 
 Result<std::vector<ServiceEntry>> ServiceRegistry::list() {
-  auto names = entry_names(dir_fd_, dir_);
+  auto names = detail::list_names(dir_fd_, dir_.native());
   if (!names) return names.error();
   std::vector<ServiceEntry> entries;
   for (const auto& name : *names) {
@@ -530,7 +437,7 @@ Result<std::vector<ServiceEntry>> ServiceRegistry::list() {
 }
 
 Result<std::size_t> ServiceRegistry::remove_dead() {
-  auto names = entry_names(dir_fd_, dir_);
+  auto names = detail::list_names(dir_fd_, dir_.native());
   if (!names) return names.error();
   std::size_t removed = 0;
   for (const auto& name : *names) {
