@@ -666,3 +666,72 @@ TEST(MpmcRing, PositionsCrossTheLapCounterWrap) {
   }
   EXPECT_EQ(rx.stats().fill, 0u);
 }
+
+// Hostile damage (issue 14): another process writes the ring's tail word.
+// A new producer's send must end by its timeout, reporting corrupted, not
+// spin forever helping tail past cells that were never filled.
+TEST(MpmcRing, ADamagedTailIsCorruptedAndTheTimeoutHolds) {
+  for (uint64_t bad : {uint64_t{0xff}, uint64_t{0x1000}, uint64_t{0x80000001}}) {
+    ScopedName n;
+    {
+      Ring r = make_ring(n, OnConsumerDeath::redeliver, 4096, 64);
+      for (int i = 0; i < 15; ++i) ASSERT_FALSE(r.tx.send(bytes_of("m" + std::to_string(i)), 1s));
+      for (int i = 0; i < 10; ++i) ASSERT_TRUE(r.rx.receive(1s));
+    }
+    auto seg = Segment::open(n.location(), OpenMode::open, {RingKind::mpmc, 0});
+    ASSERT_TRUE(seg);
+    reinterpret_cast<detail::MpmcControl*>(seg->control())->tail.store(bad);  // byte 128 of the file
+    auto tx = MpmcProducer::open(n.location(), OpenMode::open, quick_mpmc());
+    ASSERT_TRUE(tx) << last_error_detail();
+    EXPECT_EQ(tx->send(bytes_of("x"), 20ms), errc::corrupted) << std::hex << bad;
+    EXPECT_NE(last_error_detail().find("tail is at position"), std::string::npos) << last_error_detail();
+    EXPECT_EQ(tx->try_send(bytes_of("x")), errc::corrupted);
+  }
+}
+
+// A damaged head likewise: the consumer says corrupted instead of waiting
+// for cells that laps ago were read.
+TEST(MpmcRing, ADamagedHeadIsCorrupted) {
+  ScopedName n;
+  Ring r = make_ring(n, OnConsumerDeath::redeliver, 4096, 64);
+  for (int i = 0; i < 15; ++i) ASSERT_FALSE(r.tx.send(bytes_of("m"), 1s));
+  reinterpret_cast<detail::MpmcControl*>(r.rx.segment().control())->head.store(64 * 5 + 3);
+  EXPECT_EQ(r.rx.read(20ms).error(), errc::corrupted);
+}
+
+// A committed cell's length word overwritten (0xFFFFFFFF, or just more than
+// a cell holds): never a span past the cell, never a copy of it; the record
+// is dropped and counted lost, and the ring goes on.
+TEST(MpmcRing, ADamagedLengthWordIsCorruptedAndTheRingGoesOn) {
+  for (uint32_t bad : {0xFFFFFFFFu, 49u, 490u}) {
+    ScopedName n;
+    Ring r = make_ring(n, OnConsumerDeath::redeliver, 4096, 64);  // largest message: 48
+    ASSERT_FALSE(r.tx.send(bytes_of("first"), 1s));
+    ASSERT_FALSE(r.tx.send(bytes_of("second"), 1s));
+    auto& cell0 = detail::cell_at(r.tx.segment().data(), 64, 0);
+    cell0.size = bad;
+    auto damaged = r.rx.receive(1s);
+    ASSERT_FALSE(damaged) << bad;
+    EXPECT_EQ(damaged.error(), errc::corrupted);
+    EXPECT_NE(last_error_detail().find("more than a cell takes (48)"), std::string::npos) << last_error_detail();
+    EXPECT_EQ(got(r.rx.receive(1s)), "second");
+    EXPECT_EQ(r.rx.stats().lost, 1u);
+    EXPECT_FALSE(r.tx.send(bytes_of("third"), 1s)) << "the damaged cell was freed";
+    EXPECT_EQ(got(r.rx.receive(1s)), "third");
+  }
+}
+
+// The same damage on a record delivered again after its consumer died.
+TEST(MpmcRing, ADamagedLengthWordOfAnOrphanIsCorrupted) {
+  ScopedName n;
+  Ring r = make_ring(n, OnConsumerDeath::redeliver, 4096, 64);
+  ASSERT_FALSE(r.tx.send(bytes_of("held"), 1s));
+  {
+    MpmcConsumer dying = open_consumer(n);
+    ASSERT_TRUE(dying.read(1s));
+    detail::cell_at(r.tx.segment().data(), 64, 0).size = 0xFFFFFFFF;
+  }  // closed while holding it: an orphan
+  EXPECT_EQ(r.rx.receive(1s).error(), errc::corrupted);
+  ASSERT_FALSE(r.tx.send(bytes_of("next"), 1s));
+  EXPECT_EQ(got(r.rx.receive(1s)), "next");
+}

@@ -162,7 +162,7 @@ class RINGDROP_API MpmcConsumer : public MpmcEndpoint {
  private:
   using MpmcEndpoint::MpmcEndpoint;
   void close() noexcept;
-  bool take_orphan(std::span<const std::byte>& view) noexcept;
+  bool take_orphan(std::span<const std::byte>& view, std::error_code& damaged) noexcept;
   std::vector<uint64_t> held_;  // positions read, not yet released
 };
 

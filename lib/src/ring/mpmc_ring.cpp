@@ -80,6 +80,36 @@ SharedRingStats read_stats(const Segment& seg, MpmcControl& c) {
   return s;
 }
 
+// How many laps `cell` is behind `l` (0 when level or ahead, modulo 2^40).
+uint64_t laps_behind(uint64_t cell, uint64_t l) noexcept {
+  const uint64_t d = (l - cell) & detail::kLapMask;
+  return d < (detail::kLapMask >> 1) ? d : 0;
+}
+
+[[gnu::cold]] std::error_code impossible_cell(const Segment& seg, const char* index, uint64_t pos, uint64_t l,
+                                              uint64_t state) {
+  const CellState st = CellState::unpack(state);
+  return detail::fail(errc::corrupted, seg.location().describe() + ": " + index + " is at position " +
+                                           std::to_string(pos) + " (lap " + std::to_string(l) +
+                                           ") but its cell holds lap " + std::to_string(st.lap) + ", phase " +
+                                           std::to_string(st.phase) + ": the index or the cell was damaged");
+}
+
+// A record whose size word is larger than a cell can hold was damaged: it
+// cannot be delivered. Its cell (held by the caller) is freed and the
+// record counted lost, so the ring goes on; the caller reports corrupted.
+[[gnu::cold]] std::error_code drop_damaged(const Segment& seg, MpmcControl& ctl, CellHeader& c, uint64_t lap,
+                                           uint32_t size) {
+  // seq_cst: frees the cell as release() does (W2 of the sleep/wake handshake).
+  c.state.store(CellState{detail::kFree, 0, 0, lap + 1}.pack(), std::memory_order_seq_cst);
+  ctl.lost.fetch_add(1, std::memory_order_relaxed);
+  detail::notify(ctl.space_wait);
+  return detail::fail(errc::corrupted, seg.location().describe() + ": a record says it holds " +
+                                           std::to_string(size) + " bytes, more than a cell takes (" +
+                                           std::to_string(seg.info().params[detail::kCellSizeParam] - kCellHeader) +
+                                           "): it was damaged, and is dropped and counted lost");
+}
+
 }  // namespace
 
 Result<SharedRingStats> inspect_mpmc(const Location& where) {
@@ -267,8 +297,10 @@ Result<std::span<std::byte>> MpmcProducer::try_reserve(size_t size) {
   }
   auto& entry = ctl_->peers.entries[index_];
   for (;;) {
-    // relaxed: tail only says where to try; the cell's CAS decides.
-    const uint64_t pos = ctl_->tail.load(std::memory_order_relaxed);
+    // acquire: tail only says where to try (the cell's CAS decides), but every
+    // cell below it must then be seen claimed, or damage could not be told
+    // from a stale read. Free on x86; pairs with the release CASes below.
+    const uint64_t pos = ctl_->tail.load(std::memory_order_acquire);
     auto& c = *reinterpret_cast<CellHeader*>(cell(pos));
     // acquire: the consumer that freed this cell finished reading it.
     uint64_t s = c.state.load(std::memory_order_acquire);
@@ -278,14 +310,15 @@ Result<std::span<std::byte>> MpmcProducer::try_reserve(size_t size) {
       const uint64_t mine = CellState{detail::kWriting, index_, generation_, l}.pack();
       if (!c.state.compare_exchange_weak(s, mine, std::memory_order_acquire, std::memory_order_relaxed)) continue;
       uint64_t expected = pos;
-      ctl_->tail.compare_exchange_strong(expected, pos + 1, std::memory_order_relaxed);
+      // release: whoever reads the new tail (acquire) sees this cell claimed.
+      ctl_->tail.compare_exchange_strong(expected, pos + 1, std::memory_order_release, std::memory_order_relaxed);
       if ((pos & 63) == 0) note_fill(pos);
       reserved_ = pos;
       reserved_size_ = size;
       has_reservation_ = true;
       return std::span<std::byte>(detail::cell_payload(c), size);
     }
-    if (st.lap == ((l - 1) & detail::kLapMask)) {  // still last lap's message: full
+    if (st.lap == ((l - 1) & detail::kLapMask) && st.phase != detail::kFree) {  // last lap's message: full
       if (st.phase == detail::kOrphan && ctl_->orphans.load(std::memory_order_relaxed) == 0) {
         // The count says none, but here is one (a scan zeroed the count
         // while a recovery was between counting and orphaning): count it,
@@ -298,10 +331,19 @@ Result<std::span<std::byte>> MpmcProducer::try_reserve(size_t size) {
       entry.waits.store(entry.waits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
       return errc::would_block;
     }
+    // A cell laps behind tail was never filled, yet tail passed it: tail or
+    // the cell was damaged, and helping on would never end. (Not a stale
+    // read: tail is loaded with acquire, so every claim below it is seen.)
+    if (laps_behind(st.lap, l) >= 1) {
+      if (ctl_->tail.load(std::memory_order_acquire) != pos) continue;
+      return impossible_cell(segment_, "tail", pos, l, s);
+    }
     // This lap's cell is taken, or already done (a claimer died before moving
-    // tail, and its cell was repaired): help tail on, try the next.
+    // tail, and its cell was repaired), or tail moved on since we read it:
+    // help tail on, try the next.
     uint64_t expected = pos;
-    ctl_->tail.compare_exchange_strong(expected, pos + 1, std::memory_order_relaxed);
+    // release: whoever reads the new tail (acquire) sees the cell taken.
+    ctl_->tail.compare_exchange_strong(expected, pos + 1, std::memory_order_release, std::memory_order_relaxed);
   }
 }
 
@@ -424,7 +466,7 @@ MpmcConsumer& MpmcConsumer::operator=(MpmcConsumer&& o) noexcept {
 MpmcConsumer::~MpmcConsumer() { close(); }
 
 // Takes a record whose consumer died (redeliver policy), if there is one.
-bool MpmcConsumer::take_orphan(std::span<const std::byte>& view) noexcept {
+bool MpmcConsumer::take_orphan(std::span<const std::byte>& view, std::error_code& damaged) noexcept {
   uint64_t counted = ctl_->orphans.load(std::memory_order_relaxed);
   for (uint64_t i = 0; i < cells_; ++i) {
     auto& c = detail::cell_at(data_, cell_size_, i);
@@ -434,9 +476,14 @@ bool MpmcConsumer::take_orphan(std::span<const std::byte>& view) noexcept {
     const uint64_t mine = CellState{detail::kReading, index_, generation_, st.lap}.pack();
     if (!c.state.compare_exchange_strong(s, mine, std::memory_order_acquire)) continue;
     ctl_->orphans.fetch_sub(1, std::memory_order_relaxed);
+    const uint32_t size = c.size;  // read once: another process may write it
+    if (size > max_message_size()) {
+      damaged = drop_damaged(segment_, *ctl_, c, st.lap, size);
+      return true;
+    }
     ctl_->redelivered.fetch_add(1, std::memory_order_relaxed);
     held_.push_back(st.lap << cell_shift_ | i);  // same lap and cell: all release needs
-    view = std::span<const std::byte>(detail::cell_payload(c), c.size);
+    view = std::span<const std::byte>(detail::cell_payload(c), size);
     return true;
   }
   // None found: the count was over (a taker or recoverer died between its
@@ -454,10 +501,15 @@ Result<std::span<const std::byte>> MpmcConsumer::try_read() {
     return v;
   };
   // relaxed: a hint; the orphan's own state word is what is claimed.
-  if (ctl_->orphans.load(std::memory_order_relaxed) != 0 && take_orphan(view)) return count(view);
+  std::error_code damaged;
+  if (ctl_->orphans.load(std::memory_order_relaxed) != 0 && take_orphan(view, damaged)) {
+    if (damaged) return damaged;
+    return count(view);
+  }
   for (;;) {
-    // relaxed: head only says where to try; the cell's CAS decides.
-    const uint64_t pos = ctl_->head.load(std::memory_order_relaxed);
+    // acquire: as for tail in try_reserve (the cell's CAS decides; every cell
+    // below head is then seen taken).
+    const uint64_t pos = ctl_->head.load(std::memory_order_acquire);
     auto& c = *reinterpret_cast<CellHeader*>(cell(pos));
     uint64_t s = c.state.load(std::memory_order_acquire);
     const CellState st = CellState::unpack(s);
@@ -469,14 +521,22 @@ Result<std::span<const std::byte>> MpmcConsumer::try_read() {
       // acquire: pairs with the producer's READY store; the payload is visible.
       if (!c.state.compare_exchange_weak(s, mine, std::memory_order_acquire, std::memory_order_relaxed)) continue;
       uint64_t expected = pos;
-      ctl_->head.compare_exchange_strong(expected, pos + 1, std::memory_order_relaxed);
+      // release: whoever reads the new head (acquire) sees this cell taken.
+      ctl_->head.compare_exchange_strong(expected, pos + 1, std::memory_order_release, std::memory_order_relaxed);
+      const uint32_t size = c.size;  // read once: another process may write it
+      if (size > max_message_size()) return drop_damaged(segment_, *ctl_, c, l, size);
       held_.push_back(pos);
-      return count(std::span<const std::byte>(detail::cell_payload(c), c.size));
+      return count(std::span<const std::byte>(detail::cell_payload(c), size));
     }
     if (taken) {  // another consumer has it, or it is done: help head on
       uint64_t expected = pos;
-      ctl_->head.compare_exchange_strong(expected, pos + 1, std::memory_order_relaxed);
+      ctl_->head.compare_exchange_strong(expected, pos + 1, std::memory_order_release, std::memory_order_relaxed);
       continue;
+    }
+    // A cell two laps or more behind head: head or the cell was damaged.
+    if (laps_behind(st.lap, l) >= 2) {
+      if (ctl_->head.load(std::memory_order_acquire) != pos) continue;
+      return impossible_cell(segment_, "head", pos, l, s);
     }
     if (ctl_->head.load(std::memory_order_relaxed) != pos) continue;
     // FREE or WRITING this lap, or last lap's record still held: nothing yet.
