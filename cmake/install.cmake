@@ -4,6 +4,7 @@
 #
 #   P/include/ringdrop.h                  the C ABI
 #   P/include/ringdrop/*.hpp              the C++ API (with the generated version.hpp)
+#   P/include/ringdrop/error_table.h      the error codes (C and C++ include it)
 #   P/include/ringdrop/schema/*.capnp.h   generated from lib/schemas
 #   P/lib/libringdrop.so.<ver>, .so.<major>, .so   the C ABI (SONAME .so.<major>)
 #   P/lib/libringdrop.a                   the C++ API's library
@@ -91,7 +92,8 @@ install(FILES ${PROJECT_SOURCE_DIR}/bindings/c/include/ringdrop.h
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT development)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/lib/include/ringdrop
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT development
-  FILES_MATCHING PATTERN "*.hpp")  # not version.hpp.in
+  # not version.hpp.in; *.h: error_table.h, which ringdrop.h includes
+  FILES_MATCHING PATTERN "*.hpp" PATTERN "*.h")
 # Generated headers: everything lib/ generates under <build>/lib/include/ringdrop/:
 # version.hpp, and the Cap'n Proto headers of lib/schemas (ringdrop/schema/*.capnp.h).
 # >>> Cap'n Proto: a generated header with another suffix needs its pattern

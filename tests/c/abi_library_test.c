@@ -1,8 +1,14 @@
 /* The library part of the C ABI, from C99 (compiled -std=c99 -pedantic
  * -Werror, linked against libringdrop.so): versions agree, every code has a
- * description, nothing returns NULL. Exit 0 when all checks pass. */
+ * description, nothing returns NULL, a failed system call's errno reaches
+ * ringdrop_last_error_errno(). Exit 0 when all checks pass. */
+#define _XOPEN_SOURCE 700
+
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "abi_check.h"
 #include "ringdrop.h"
@@ -50,11 +56,73 @@ static void last_error_message_is_never_null(void) {
   CHECK(ringdrop_last_error_message() != NULL);
 }
 
+/* Creates file-backed ring `path`: 0 or the failure's code. */
+static int create_file_ring(const char* path) {
+  ringdrop_ring_options o;
+  ringdrop_ring* ring = NULL;
+  int rc;
+  ringdrop_ring_options_init(&o);
+  o.file_backed = 1;
+  o.capacity = 1 << 16;
+  rc = ringdrop_ring_open(path, RINGDROP_RING_SPSC, RINGDROP_ROLE_PRODUCER, RINGDROP_CREATE, &o,
+                          &ring);
+  ringdrop_ring_close(ring);
+  return rc;
+}
+
+static void system_errors_carry_their_errno(void) {
+  char dir[] = "/tmp/rd-abi-errno-XXXXXX";
+  char path[512];
+  char plain[256];
+  FILE* f;
+  context = "errno";
+  if (mkdtemp(dir) == NULL) {
+    CHECK(!"mkdtemp");
+    return;
+  }
+
+  /* A directory that does not exist: open(2) says ENOENT, a code names it. */
+  snprintf(path, sizeof path, "%s/missing/ring", dir);
+  CHECK_FAILS(create_file_ring(path), RINGDROP_ENOTFOUND);
+  CHECK(ringdrop_last_error_errno() == ENOENT);
+
+  /* A plain file used as a directory: ENOTDIR, which no code names. */
+  snprintf(plain, sizeof plain, "%s/plain", dir);
+  f = fopen(plain, "w");
+  CHECK(f != NULL);
+  if (f != NULL) fclose(f);
+  snprintf(path, sizeof path, "%s/ring", plain);
+  CHECK_FAILS(create_file_ring(path), RINGDROP_ESYSTEM);
+  CHECK(ringdrop_last_error_errno() == ENOTDIR);
+  CHECK(strstr(ringdrop_last_error_message(), strerror(ENOTDIR)) != NULL);
+  /* Reading the error changes nothing. */
+  (void)ringdrop_strerror(RINGDROP_ESYSTEM);
+  (void)ringdrop_last_error_message();
+  CHECK(ringdrop_last_error_errno() == ENOTDIR);
+
+  /* A failure of no system call has no errno; the next call clears it. */
+  CHECK_FAILS(ringdrop_ring_open(NULL, RINGDROP_RING_SPSC, RINGDROP_ROLE_PRODUCER, RINGDROP_CREATE,
+                                 NULL, NULL),
+              RINGDROP_EINVAL);
+  CHECK(ringdrop_last_error_errno() == 0);
+  CHECK_FAILS(create_file_ring(path), RINGDROP_ESYSTEM);
+  snprintf(path, sizeof path, "%s/ring", dir);
+  CHECK_OK(create_file_ring(path));
+  CHECK(ringdrop_last_error_errno() == 0);
+  CHECK(ringdrop_last_error_message()[0] == '\0');
+
+  CHECK_OK(ringdrop_ring_remove(path, 1));
+  CHECK(unlink(plain) == 0);
+  CHECK(rmdir(dir) == 0);
+  context = "";
+}
+
 int main(void) {
   versions_agree();
   every_code_has_its_own_text();
   unknown_codes_are_described_not_null();
   last_error_message_is_never_null();
+  system_errors_carry_their_errno();
   if (failures == 0) printf("abi_library_test: all checks passed\n");
   return failures == 0 ? 0 : 1;
 }

@@ -26,6 +26,8 @@
 #ifndef RINGDROP_H
 #define RINGDROP_H
 
+#include "ringdrop/error_table.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -50,34 +52,21 @@ const char* ringdrop_version_string(void);
 
 /* Success. */
 #define RINGDROP_OK 0
-/* The codes of the C++ ringdrop::errc, negated; see ringdrop_strerror(). */
-#define RINGDROP_EWOULDBLOCK (-1)         /* nothing to read or no room now */
-#define RINGDROP_ETIMEDOUT (-2)           /* the wait's timeout passed; nothing lost */
-#define RINGDROP_EDEADLINE (-3)           /* a message's own deadline passed */
-#define RINGDROP_EPEERGONE (-4)           /* the peer process died or left */
-#define RINGDROP_EROLETAKEN (-5)          /* another live process holds the role */
-#define RINGDROP_EMESSAGELOST (-6)        /* a message is known to be lost */
-#define RINGDROP_EBADMESSAGE (-7)         /* malformed, truncated or wrong type */
-#define RINGDROP_EMSGSIZE (-8)            /* larger than the ring can ever hold */
-#define RINGDROP_ECORRUPTED (-9)          /* the segment is damaged */
-#define RINGDROP_EFOREIGN (-10)           /* not a ringdrop segment */
-#define RINGDROP_EINCOMPATIBLE (-11)      /* another layout version */
-#define RINGDROP_EWRONGKIND (-12)         /* another ring kind */
-#define RINGDROP_ECAPACITY (-13)          /* not the capacity asked for */
-#define RINGDROP_EPERM (-14)              /* permission denied */
-#define RINGDROP_ENOTFOUND (-15)          /* no such ring, channel or message */
-#define RINGDROP_EEXISTS (-16)            /* already exists */
-#define RINGDROP_EINVAL (-17)             /* a bad argument, name or option */
-#define RINGDROP_ENOSPACE (-18)           /* the disk or a quota is full */
-#define RINGDROP_ELEASELOST (-19)         /* a drop-channel claim's lease expired */
-#define RINGDROP_EUNSAFEFILE (-20)        /* a symlink, FIFO, hard link... refused */
-#define RINGDROP_EREMOTE (-21)            /* the server answered with an error */
-#define RINGDROP_ECIRCUITOPEN (-22)       /* the service failed recently: not sent */
-#define RINGDROP_EUNKNOWNTYPE (-23)       /* a message type nobody handles */
-/* Codes of the C ABI itself. */
-#define RINGDROP_ESYSTEM (-100)           /* an operating-system error no code above names */
-#define RINGDROP_ENOMEM (-101)            /* out of memory */
-#define RINGDROP_EINTERNAL (-102)         /* a bug in ringdrop: please report it */
+/* The failure codes, made from ringdrop/error_table.h, which says what
+ * each means: the C++ ringdrop::errc values negated (RINGDROP_EWOULDBLOCK
+ * -1, RINGDROP_ETIMEDOUT -2, ...), then the C ABI's own: RINGDROP_ESYSTEM
+ * -100 (an operating-system error no other code names), RINGDROP_ENOMEM
+ * -101, RINGDROP_EINTERNAL -102 (a bug in ringdrop). Enumerators, as in
+ * libuv: usable wherever an int constant is, but not in #if. Their values
+ * never change. */
+enum {
+#define RINGDROP_CODE_(cpp_name, c_suffix, number, message) RINGDROP_##c_suffix = -(number),
+  RINGDROP_ERROR_TABLE(RINGDROP_CODE_)
+#undef RINGDROP_CODE_
+#define RINGDROP_C_CODE_(c_suffix, number, message) RINGDROP_##c_suffix = -(number),
+  RINGDROP_C_ERROR_TABLE(RINGDROP_C_CODE_)
+#undef RINGDROP_C_CODE_
+};
 
 /* A short, static description of `code` (0 or a RINGDROP_E* code); never
  * NULL, also for codes this version does not know. */
@@ -86,9 +75,18 @@ const char* ringdrop_strerror(int code);
 /* The detail of the last failure on this thread ("shm:orders has layout
  * version 7, this library speaks 1"); "" when the last call succeeded or its
  * failure needs no detail (a timeout). The text stays valid until the next
- * ringdrop call on this thread; ringdrop_strerror, ringdrop_version* and
- * this function itself do not count (they never change it). */
+ * ringdrop call on this thread; ringdrop_strerror, ringdrop_version*,
+ * ringdrop_last_error_errno and this function itself do not count (they
+ * never change it). */
 const char* ringdrop_last_error_message(void);
+
+/* The errno behind the last failure on this thread (ENOENT behind a
+ * RINGDROP_ENOTFOUND from open(2), ENOTDIR behind a RINGDROP_ESYSTEM...), or
+ * 0 when that failure came from no system call. Like
+ * ringdrop_last_error_message() it is cleared at each ringdrop call (the
+ * same ones do not count): read it right after the failure. For
+ * RINGDROP_ESYSTEM the message names the error too (strerror's text). */
+int ringdrop_last_error_errno(void);
 
 /* ---------------------------------------------------------------- rings
  *

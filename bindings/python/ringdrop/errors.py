@@ -4,12 +4,21 @@ Every failing call raises a :class:`RingdropError` subclass chosen by the
 RINGDROP_E* code. The exception carries the code (``.code``, negative, as in
 ringdrop.h), the library's short description of it (``.description``,
 ``ringdrop_strerror``) and the detail of this failure (``.detail``,
-``ringdrop_last_error_message``: which name, which field, which system call).
+``ringdrop_last_error_message``: which name, which field, which system call)
+and, when a system call failed, its errno (``.errno``,
+``ringdrop_last_error_errno``; None otherwise).
+
+The codes and classes must match lib/include/ringdrop/error_table.h, the one
+table of codes: tests/test_errors.py checks that they do.
 """
 
-from ._lib import lib
+from ctypes import c_int
 
-# The RINGDROP_E* codes of ringdrop.h.
+from ._lib import declare, lib
+
+declare({"ringdrop_last_error_errno": (c_int, [])})
+
+# The RINGDROP_E* codes of ringdrop.h (error_table.h, negated).
 OK = 0
 EWOULDBLOCK = -1
 ETIMEDOUT = -2
@@ -49,6 +58,12 @@ def last_error_message():
     return lib.ringdrop_last_error_message().decode("utf-8", "replace")
 
 
+def last_error_errno():
+    """The errno behind the last failure of a ringdrop call on this thread, or
+    0 if that failure came from no system call."""
+    return lib.ringdrop_last_error_errno()
+
+
 class RingdropError(Exception):
     """A ringdrop call failed.
 
@@ -56,7 +71,11 @@ class RingdropError(Exception):
         code: the negative RINGDROP_E* code.
         description: ``ringdrop_strerror(code)``.
         detail: ``ringdrop_last_error_message()`` right after the failure.
+        errno: ``ringdrop_last_error_errno()`` right after the failure, or
+            None when no system call failed (as for OSError).
     """
+
+    errno = None
 
     def __init__(self, code, detail="", description=None):
         self.code = code
@@ -67,8 +86,8 @@ class RingdropError(Exception):
             message = "%s: %s" % (message, detail)
         super().__init__(message)
 
-    def __reduce__(self):  # picklable (e.g. through multiprocessing)
-        return (self.__class__, (self.code, self.detail, self.description))
+    def __reduce__(self):  # picklable (e.g. through multiprocessing); state: errno
+        return (self.__class__, (self.code, self.detail, self.description), self.__dict__)
 
 
 class WouldBlock(RingdropError):
@@ -111,7 +130,8 @@ class MessageTooLarge(RingdropError):
         self.size_needed = size_needed
 
     def __reduce__(self):
-        return (self.__class__, (self.code, self.detail, self.description, self.size_needed))
+        return (self.__class__, (self.code, self.detail, self.description, self.size_needed),
+                self.__dict__)
 
 
 class Corrupted(RingdropError):
@@ -222,10 +242,15 @@ def error_class(code):
 
 
 def make_error(code, **extra):
-    """The exception for a failed call's `code`, with this thread's detail.
+    """The exception for a failed call's `code`, with this thread's detail
+    and errno.
 
     Must be called right after the failing call, on the same thread."""
-    return error_class(code)(code, last_error_message(), **extra)
+    e = error_class(code)(code, last_error_message(), **extra)
+    err = last_error_errno()
+    if err:
+        e.errno = err
+    return e
 
 
 def check(code):

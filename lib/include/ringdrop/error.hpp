@@ -8,88 +8,23 @@
 // that fit none of them are passed through as `std::system_category` codes.
 //
 // The codes are stable: their numeric values never change (the C ABI exposes
-// them as negative RINGDROP_E* numbers).
+// them as negative RINGDROP_E* numbers). They are listed, with what each
+// means, once: in ringdrop/error_table.h.
 #pragma once
 
 #include <string>
 #include <system_error>
 
+#include "ringdrop/error_table.h"
 #include "ringdrop/export.hpp"
 
 namespace ringdrop {
 
+// The codes, their numbers and their documentation: error_table.h.
 enum class errc : int {
-  // --- flow: the call could not complete now ------------------------------
-  /// A `try_` call found nothing to read, or no room to write, right now.
-  would_block = 1,
-  /// A blocking call's timeout or deadline passed: no message arrived, no
-  /// space freed, no reply came. Nothing was consumed or lost.
-  timed_out = 2,
-  /// A message's own deadline had already passed when it was to be handled
-  /// (used by request/response). Distinct from `timed_out`, which is about the
-  /// caller's wait.
-  deadline_exceeded = 3,
-
-  // --- peers --------------------------------------------------------------
-  /// The peer process died (e.g. `kill -9`) or detached. A consumer sees this
-  /// only after it has received every message the producer committed. It is a
-  /// state, not an end: when a new peer attaches, traffic resumes.
-  peer_gone = 4,
-  /// The role (e.g. the single producer of an SPSC ring) is held by another
-  /// live process.
-  role_taken = 5,
-  /// A message is known to have been lost (e.g. a lapped subscriber).
-  message_lost = 6,
-
-  // --- data ---------------------------------------------------------------
-  /// A message is malformed: truncated, wrong type, fails validation.
-  bad_message = 7,
-  /// The message is larger than the ring can ever hold (not a wait).
-  message_too_large = 8,
-
-  // --- segments -----------------------------------------------------------
-  /// The segment is damaged: truncated, never finished initialising, header
-  /// checksum wrong, ring indices or record headers impossible.
-  corrupted = 9,
-  /// The object exists but is not a ringdrop segment (no ringdrop magic).
-  foreign_segment = 10,
-  /// A ringdrop segment with a different layout version than this library.
-  incompatible_layout = 11,
-  /// A ringdrop segment of another ring kind (e.g. MPMC opened as SPSC).
-  wrong_kind = 12,
-  /// The segment's capacity differs from the one the caller asked for.
-  capacity_mismatch = 13,
-
-  // --- names and the operating system ---------------------------------------
-  permission_denied = 14,
-  not_found = 15,
-  already_exists = 16,
-  /// A name, size or option is malformed (e.g. a segment name with '/').
-  invalid_argument = 17,
-
-  // --- files (the drop channel) ---------------------------------------------
-  /// The disk or a quota is full (or a file size limit was hit). The message
-  /// stayed where it was; nothing was published or lost.
-  no_space = 18,
-  /// A claim's lease had expired and the message was taken back (or by
-  /// another consumer) before this ack, nack or extend could take effect.
-  lease_lost = 19,
-  /// A file that is not safe to take was refused: a symlink, a FIFO, a device,
-  /// a directory, a file with more than one hard link, or a name that is not
-  /// a plain file name (a path, "..", a control character).
-  unsafe_file = 20,
-
-  // --- request/response -------------------------------------------------------
-  /// The server handled the request and answered with an error of its own;
-  /// its code and text travel back in the reply's envelope.
-  remote_error = 21,
-  /// The client's circuit breaker for this service is open: recent calls
-  /// failed (timed out, or the server died), so this one failed fast without
-  /// being sent. It closes again after a cool-down and one good trial call.
-  circuit_open = 22,
-  /// A well-formed message of a type the receiver has no handler or schema
-  /// for (e.g. from a newer producer). It is reported, never misread.
-  unknown_type = 23,
+#define RINGDROP_ERRC_(name, c_suffix, number, message) name = number,
+  RINGDROP_ERROR_TABLE(RINGDROP_ERRC_)
+#undef RINGDROP_ERRC_
 };
 
 /// The category of `ringdrop::errc`; its name is "ringdrop".
@@ -104,17 +39,26 @@ inline std::error_code make_error_code(errc e) noexcept {
 /// Set by cold paths only (opening, validation); hot paths never touch it.
 RINGDROP_API const std::string& last_error_detail() noexcept;
 
+/// The errno behind the last error raised on this thread (ENOENT behind a
+/// not_found from open(2), say), or 0 when that error came from no system
+/// call. Recorded with last_error_detail(), by detail::fail and from_errno.
+RINGDROP_API int last_error_errno() noexcept;
+
 namespace detail {
 /// Records `detail` for last_error_detail() and returns `e`, so error paths
-/// read as `return fail(errc::corrupted, "...")`.
+/// read as `return fail(errc::corrupted, "...")`. For last_error_errno(): a
+/// system or generic code is its own errno; a code from_errno just made keeps
+/// that errno; any other code has none.
 RINGDROP_API std::error_code fail(std::error_code e, std::string detail);
 inline std::error_code fail(errc e, std::string detail) {
   return fail(make_error_code(e), std::move(detail));
 }
-/// Forgets this thread's last detail (the C ABI does so at each call, so a
-/// detail always belongs to the failure just reported).
+/// Forgets this thread's last detail and errno (the C ABI does so at each
+/// call, so they always belong to the failure just reported).
 RINGDROP_API void clear_last_error() noexcept;
-/// errno as an error_code, mapped to a ringdrop code where one fits.
+/// errno as an error_code, mapped to a ringdrop code where one fits; also
+/// remembers `err` for last_error_errno() (a fail() with the code returned
+/// keeps it, a fail() with another code forgets it).
 RINGDROP_API std::error_code from_errno(int err) noexcept;
 }  // namespace detail
 

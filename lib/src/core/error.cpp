@@ -11,29 +11,10 @@ class Category final : public std::error_category {
 
   std::string message(int code) const override {
     switch (static_cast<errc>(code)) {
-      case errc::would_block: return "would block: nothing to read or no room to write now";
-      case errc::timed_out: return "timed out: nothing arrived before the timeout";
-      case errc::deadline_exceeded: return "deadline exceeded: the message expired before it was handled";
-      case errc::peer_gone: return "peer gone: the other process died or detached";
-      case errc::role_taken: return "role taken: another live process holds this role";
-      case errc::message_lost: return "message lost";
-      case errc::bad_message: return "bad message: malformed, truncated or of the wrong type";
-      case errc::message_too_large: return "message too large for this ring";
-      case errc::corrupted: return "corrupted segment";
-      case errc::foreign_segment: return "foreign segment: not a ringdrop segment";
-      case errc::incompatible_layout: return "incompatible layout version";
-      case errc::wrong_kind: return "wrong ring kind";
-      case errc::capacity_mismatch: return "capacity mismatch";
-      case errc::permission_denied: return "permission denied";
-      case errc::not_found: return "not found";
-      case errc::already_exists: return "already exists";
-      case errc::invalid_argument: return "invalid argument";
-      case errc::no_space: return "no space: the disk or a quota is full; nothing was moved";
-      case errc::lease_lost: return "lease lost: the claim expired and the message was taken back";
-      case errc::unsafe_file: return "unsafe file refused: symlink, special file, hard link or bad name";
-      case errc::remote_error: return "remote error: the server answered with an error";
-      case errc::circuit_open: return "circuit open: the service failed recently, call not sent";
-      case errc::unknown_type: return "message type not handled: no handler or schema for it";
+#define RINGDROP_MESSAGE_(name, c_suffix, number, message) \
+  case errc::name: return message;
+      RINGDROP_ERROR_TABLE(RINGDROP_MESSAGE_)
+#undef RINGDROP_MESSAGE_
     }
     return "unknown ringdrop error " + std::to_string(code);
   }
@@ -57,6 +38,15 @@ class Category final : public std::error_category {
 };
 
 thread_local std::string t_last_detail;
+thread_local int t_last_errno = 0;
+// The code from_errno made last: a fail() with it keeps t_last_errno.
+// (Value and category apart: trivial thread_locals, no init guard.)
+thread_local int t_errno_code_value = 0;
+thread_local const std::error_category* t_errno_code_category = nullptr;
+
+bool is_errno_category(const std::error_category& c) noexcept {
+  return c == std::system_category() || c == std::generic_category();
+}
 
 }  // namespace
 
@@ -67,16 +57,30 @@ const std::error_category& error_category() noexcept {
 
 const std::string& last_error_detail() noexcept { return t_last_detail; }
 
+int last_error_errno() noexcept { return t_last_errno; }
+
 namespace detail {
 
 std::error_code fail(std::error_code e, std::string detail) {
   t_last_detail = std::move(detail);
+  if (is_errno_category(e.category())) {
+    t_last_errno = e.value();
+  } else if (e.value() != t_errno_code_value || &e.category() != t_errno_code_category) {
+    t_last_errno = 0;  // not made from errno: an older errno is not behind it
+  }
   return e;
 }
 
-void clear_last_error() noexcept { t_last_detail.clear(); }
+void clear_last_error() noexcept {
+  t_last_detail.clear();
+  t_last_errno = 0;
+  t_errno_code_value = 0;
+  t_errno_code_category = nullptr;
+}
 
-std::error_code from_errno(int err) noexcept {
+namespace {
+
+std::error_code map_errno(int err) noexcept {
   switch (err) {
     case EACCES:
     case EPERM: return errc::permission_denied;
@@ -90,6 +94,16 @@ std::error_code from_errno(int err) noexcept {
     case ELOOP: return errc::unsafe_file;
     default: return {err, std::system_category()};
   }
+}
+
+}  // namespace
+
+std::error_code from_errno(int err) noexcept {
+  const std::error_code ec = map_errno(err);
+  t_last_errno = err;
+  t_errno_code_value = ec.value();
+  t_errno_code_category = &ec.category();
+  return ec;
 }
 
 }  // namespace detail

@@ -1,0 +1,250 @@
+"""The client of request/response (ringdrop_client_* of the C ABI): calls,
+blocking and async, and notifications. See rpc.py.
+"""
+
+import ctypes
+import os
+
+from . import errors
+from ._lib import Handle as _Handle
+from ._lib import c_char_p, c_int, c_longlong, c_uint, c_ulong, c_ulonglong, c_void_p, declare, lib
+from ._rpc_shared import (
+    _check_endpoint,
+    _completed,
+    _endpoint_options,
+    _open_endpoint,
+    _running_callbacks,
+    _stats,
+)
+from .errors import check as _check
+from .message import (
+    Message,
+    _MessageOptions,
+    _MessagePtr,
+    _P,
+    _StrArray,
+    _U64,
+    _check_code_and_text,
+    _code_and_text,
+    _message_options,
+    _payload,
+    _set_headers,
+)
+from .ring import _ns
+
+__all__ = ["Client"]
+
+
+class _ClientOptions(ctypes.Structure):
+    """struct ringdrop_client_options."""
+
+    _fields_ = [
+        ("size", c_ulong),
+        ("retry_attempts", c_uint),
+        ("retry_backoff_ns", c_longlong),
+        ("retry_max_backoff_ns", c_longlong),
+        ("retry_multiplier", c_uint),
+        ("breaker_threshold", c_uint),
+        ("breaker_cool_down_ns", c_longlong),
+        ("reply_cell_size", c_uint),
+        ("reply_cells", c_uint),
+        ("wait_mode", c_int),
+        ("spin_ns", c_longlong),
+        ("liveness_ns", c_longlong),
+        ("registry_dir", c_char_p),
+    ]
+
+
+class _CallOptions(ctypes.Structure):
+    """struct ringdrop_call_options."""
+
+    _fields_ = [
+        ("size", c_ulong),
+        ("idempotent", c_int),
+        ("attempt_timeout_ns", c_longlong),
+        ("schema_version", c_uint),
+        ("header_keys", _StrArray),
+        ("header_values", _StrArray),
+        ("header_count", c_ulong),
+    ]
+
+
+_CLIENT_STATS = [
+    "calls", "ok", "timed_out", "peer_gone", "remote_errors", "bad_replies", "retries",
+    "late_replies", "rejected", "notifications", "in_flight",
+]
+
+
+class _ClientStats(ctypes.Structure):
+    _fields_ = (
+        [("size", c_ulong)]
+        + [(n, c_ulonglong) for n in _CLIENT_STATS]
+        + [
+            ("breaker_state", c_int),
+            ("breaker_consecutive_failures", c_uint),
+            ("breaker_opened", c_ulonglong),
+            ("breaker_trials", c_ulonglong),
+        ]
+    )
+
+
+class _Client(ctypes.Structure):
+    """The opaque struct ringdrop_client."""
+
+
+_ClientPtr = _P(_Client)
+
+_DoneFn = ctypes.CFUNCTYPE(None, c_void_p, c_ulonglong, c_int, _MessagePtr)
+
+_PROTOTYPES = {
+    "ringdrop_client_options_init": (None, [_P(_ClientOptions)]),
+    "ringdrop_call_options_init": (None, [_P(_CallOptions)]),
+    "ringdrop_client_connect": (c_int, [c_char_p, _P(_ClientOptions), _P(_ClientPtr)]),
+    "ringdrop_client_connect_ring": (c_int, [c_char_p, _P(_ClientOptions), _P(_ClientPtr)]),
+    "ringdrop_client_close": (None, [_ClientPtr]),
+    "ringdrop_client_call_ex": (
+        c_int,
+        [_ClientPtr, c_ulonglong, c_void_p, c_ulonglong, c_ulonglong, c_longlong,
+         _P(_CallOptions), _P(_MessagePtr)],
+    ),
+    "ringdrop_client_call_async": (
+        c_int,
+        [_ClientPtr, c_ulonglong, c_void_p, c_ulonglong, c_ulonglong, c_longlong,
+         _P(_CallOptions), _DoneFn, c_void_p, _U64],
+    ),
+    "ringdrop_client_poll": (c_int, [_ClientPtr, c_longlong]),
+    "ringdrop_client_notify": (
+        c_int,
+        [_ClientPtr, c_ulonglong, c_void_p, c_ulonglong, _P(_MessageOptions), c_longlong],
+    ),
+    "ringdrop_client_last_remote_error": (c_int, [_ClientPtr, _P(c_int), _P(c_char_p)]),
+    "ringdrop_client_get_stats": (c_int, [_ClientPtr, _P(_ClientStats)]),
+}
+
+declare(_PROTOTYPES)
+
+
+def _call_options(idempotent=False, attempt_timeout=0, schema_version=0, headers=None):
+    o = _CallOptions()
+    lib.ringdrop_call_options_init(ctypes.byref(o))
+    o.idempotent = 1 if idempotent else 0
+    o.attempt_timeout_ns = _ns(attempt_timeout, "attempt_timeout")
+    o.schema_version = schema_version
+    _set_headers(o, headers)
+    return o
+
+
+def _remote_error(client, rc):
+    """The exception of a failed call, with the server's code and text."""
+    e = errors.make_error(rc)
+    got, code, text = _code_and_text(lib.ringdrop_client_last_remote_error, client)
+    if got == 0:
+        if rc == errors.EREMOTE or code < 0:
+            e.remote_code = code
+            e.remote_text = text
+    return e
+
+
+class Client(_Handle):
+    """Calls a service: by name (found in the registry) or by the request
+    ring's `location` ("shm:<name>"). A context manager; one thread at a
+    time; not usable in a child after fork()."""
+
+    _kind = "client"
+
+    def __init__(self, service=None, *, location=None, registry_dir=None, retry_attempts=1,
+                 retry_backoff=0.01, retry_max_backoff=1.0, retry_multiplier=2, breaker_threshold=5,
+                 breaker_cool_down=1.0, reply_cell_size=4096, reply_cells=64, liveness_interval=None):
+        _check_endpoint(service, location)
+        o = _ClientOptions()
+        lib.ringdrop_client_options_init(ctypes.byref(o))
+        o.retry_attempts = retry_attempts
+        o.retry_backoff_ns = _ns(retry_backoff, "retry_backoff")
+        o.retry_max_backoff_ns = _ns(retry_max_backoff, "retry_max_backoff")
+        o.retry_multiplier = retry_multiplier
+        o.breaker_threshold = breaker_threshold
+        o.breaker_cool_down_ns = _ns(breaker_cool_down, "breaker_cool_down")
+        o.reply_cell_size = reply_cell_size
+        o.reply_cells = reply_cells
+        _endpoint_options(o, registry_dir, liveness_interval)
+        handle = _open_endpoint(service, location, lib.ringdrop_client_connect,
+                                lib.ringdrop_client_connect_ring, o, _ClientPtr)
+        self._set(handle)
+        self._pending = {}  # call id -> the ctypes callback, alive until it ran
+        self._raised = None
+
+    def close(self):
+        """Closes the client; async calls in flight are dropped."""
+        handle, self._handle = self._handle, None
+        if handle is not None and self._pid == os.getpid():
+            lib.ringdrop_client_close(handle)
+        self._pending.clear()
+
+    def call(self, req_type, payload, resp_type, timeout, **call_options):
+        """Sends a request and waits up to `timeout` seconds for its reply
+        (a :class:`Message`, whose `.payload` is the response). Raises
+        TimedOut, PeerGone, BadMessage, RemoteError (`.remote_code`,
+        `.remote_text`), UnknownType, CircuitOpen... Options: idempotent,
+        attempt_timeout, schema_version, headers."""
+        data, size = _payload(payload)
+        o = _call_options(**call_options)
+        reply = _MessagePtr()
+        h = self._h()
+        rc = lib.ringdrop_client_call_ex(h, req_type, data, size, resp_type, _ns(timeout), ctypes.byref(o),
+                                         ctypes.byref(reply))
+        if rc < 0:
+            raise _remote_error(h, rc)
+        return Message(reply)
+
+    def call_async(self, req_type, payload, resp_type, timeout, done, **call_options):
+        """Sends a request and returns its call id at once. `done(call_id,
+        result)` runs from a later :meth:`poll` (or :meth:`call`), with a
+        :class:`Message` or the exception the call ended in."""
+        data, size = _payload(payload)
+        o = _call_options(**call_options)
+        h = self._h()
+
+        def trampoline(user, call_id, rc, reply):
+            self._pending.pop(call_id, None)
+            try:
+                result = Message(reply) if rc == 0 else _remote_error(h, rc)
+                done(call_id, result)
+            except BaseException as e:  # never through ctypes: re-raised by poll()
+                self._raised = e
+
+        fn = _DoneFn(trampoline)
+        call_id = c_ulonglong()
+        rc = lib.ringdrop_client_call_async(h, req_type, data, size, resp_type, _ns(timeout), ctypes.byref(o),
+                                            fn, None, ctypes.byref(call_id))
+        if rc < 0:
+            raise _remote_error(h, rc)
+        self._pending[call_id.value] = fn
+        return call_id.value
+
+    def poll(self, timeout):
+        """Runs the callbacks of async calls that ended; waits up to
+        `timeout` seconds. True when none is in flight, False if some still
+        are. An exception a callback raised is raised here."""
+        rc, raised = _running_callbacks(self, lambda: lib.ringdrop_client_poll(self._h(), _ns(timeout)))
+        if raised is not None:
+            raise raised
+        return _completed(rc)
+
+    def notify(self, type_id, payload=None, timeout=1.0, **envelope):
+        """Sends a one-way notification, waiting up to `timeout` seconds for
+        room. Envelope fields as for :func:`build_message` (kind aside)."""
+        data, size = _payload(payload)
+        o = _message_options(**envelope)
+        _check(lib.ringdrop_client_notify(self._h(), type_id, data, size, ctypes.byref(o), _ns(timeout)))
+
+    @property
+    def last_remote_error(self):
+        """(code, text) of the server's error of the last failed call."""
+        return _check_code_and_text(lib.ringdrop_client_last_remote_error, self._h())
+
+    def stats(self):
+        s = _stats(lib.ringdrop_client_get_stats, self._h(), _ClientStats)
+        out = {n: getattr(s, n) for n in _CLIENT_STATS}
+        out["breaker_state"] = ("closed", "open", "half_open")[s.breaker_state]
+        out["breaker_opened"] = s.breaker_opened
+        return out

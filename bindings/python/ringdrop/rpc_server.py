@@ -1,0 +1,200 @@
+"""The server of request/response (ringdrop_server_* and ringdrop_reply_*
+of the C ABI): handlers for requests and notifications, serving. See rpc.py.
+"""
+
+import ctypes
+import os
+
+from ._lib import Handle as _Handle
+from ._lib import c_char_p, c_int, c_longlong, c_uint, c_ulong, c_ulonglong, c_void_p, declare, lib
+from ._rpc_shared import (
+    _check_endpoint,
+    _completed,
+    _endpoint_options,
+    _open_endpoint,
+    _running_callbacks,
+    _stats,
+)
+from .errors import check as _check
+from .message import _MessagePtr, _P, _borrowed, _decoded, _optional_text, _payload, _text
+from .ring import _ns
+
+__all__ = ["Server", "HandlerError", "HANDLER_FAILED"]
+
+#: The code a caller sees when a handler failed without a code of its own
+#: (RINGDROP_HANDLER_FAILED).
+HANDLER_FAILED = 0x7FFFFFFF
+
+
+class _ServerOptions(ctypes.Structure):
+    """struct ringdrop_server_options."""
+
+    _fields_ = [
+        ("size", c_ulong),
+        ("cell_size", c_uint),
+        ("cells", c_uint),
+        ("wait_mode", c_int),
+        ("spin_ns", c_longlong),
+        ("liveness_ns", c_longlong),
+        ("registry_dir", c_char_p),
+        ("info", c_char_p),
+        ("remembered_replies", c_ulonglong),
+        ("reply_rings", c_uint),
+        ("reply_timeout_ns", c_longlong),
+        ("scratch_bytes", c_ulonglong),
+    ]
+
+
+_SERVER_STATS = [
+    "requests", "replies", "notifications", "handler_errors", "unknown_type", "malformed",
+    "expired", "duplicates", "undeliverable",
+]
+
+
+class _ServerStats(ctypes.Structure):
+    _fields_ = [("size", c_ulong)] + [(n, c_ulonglong) for n in _SERVER_STATS]
+
+
+class _Server(ctypes.Structure):
+    """The opaque struct ringdrop_server."""
+
+
+class _Reply(ctypes.Structure):
+    """The opaque struct ringdrop_reply."""
+
+
+_ServerPtr = _P(_Server)
+_ReplyPtr = _P(_Reply)
+
+_HandlerFn = ctypes.CFUNCTYPE(c_int, c_void_p, _MessagePtr, c_void_p, c_ulonglong, _ReplyPtr)
+_NotificationFn = ctypes.CFUNCTYPE(None, c_void_p, _MessagePtr, c_void_p, c_ulonglong)
+
+_PROTOTYPES = {
+    "ringdrop_server_options_init": (None, [_P(_ServerOptions)]),
+    "ringdrop_server_open": (c_int, [c_char_p, _P(_ServerOptions), _P(_ServerPtr)]),
+    "ringdrop_server_open_ring": (c_int, [c_char_p, _P(_ServerOptions), _P(_ServerPtr)]),
+    "ringdrop_server_close": (None, [_ServerPtr]),
+    "ringdrop_server_request_ring": (c_int, [_ServerPtr, _P(c_char_p)]),
+    "ringdrop_reply_set_payload": (c_int, [_ReplyPtr, c_void_p, c_ulonglong]),
+    "ringdrop_reply_set_error": (c_int, [_ReplyPtr, c_int, c_char_p]),
+    "ringdrop_server_handle": (c_int, [_ServerPtr, c_ulonglong, c_ulonglong, _HandlerFn, c_void_p]),
+    "ringdrop_server_on_notification": (c_int, [_ServerPtr, c_ulonglong, _NotificationFn, c_void_p]),
+    "ringdrop_server_serve_one": (c_int, [_ServerPtr, c_longlong]),
+    "ringdrop_server_serve": (c_int, [_ServerPtr, c_longlong]),
+    "ringdrop_server_get_stats": (c_int, [_ServerPtr, _P(_ServerStats)]),
+}
+
+declare(_PROTOTYPES)
+
+
+class HandlerError(Exception):
+    """Raised by a request handler: the caller gets RemoteError with this
+    `code` (> 0) and `text`."""
+
+    def __init__(self, code, text=""):
+        if code <= 0:
+            raise ValueError("a handler's error code is > 0")
+        super().__init__(code, text)
+        self.code = code
+        self.text = text
+
+
+class Server(_Handle):
+    """Serves a service: by name (its request ring "ringdrop.svc.<service>",
+    registered in the registry while the server lives) or the request ring
+    at `location`. A context manager; one thread at a time."""
+
+    _kind = "server"
+
+    def __init__(self, service=None, *, location=None, registry_dir=None, info=None, cell_size=4096,
+                 cells=256, liveness_interval=None, remembered_replies=1024, reply_timeout=0.1):
+        _check_endpoint(service, location)
+        o = _ServerOptions()
+        lib.ringdrop_server_options_init(ctypes.byref(o))
+        o.cell_size = cell_size
+        o.cells = cells
+        _endpoint_options(o, registry_dir, liveness_interval)
+        o.info = _optional_text(info, "info")
+        o.remembered_replies = remembered_replies
+        o.reply_timeout_ns = _ns(reply_timeout, "reply_timeout")
+        handle = _open_endpoint(service, location, lib.ringdrop_server_open,
+                                lib.ringdrop_server_open_ring, o, _ServerPtr)
+        self._set(handle)
+        self._callbacks = {}  # type id -> ctypes callback, alive as long as the server
+        self._raised = None
+
+    def close(self):
+        handle, self._handle = self._handle, None
+        if handle is not None and self._pid == os.getpid():
+            lib.ringdrop_server_close(handle)
+
+    @property
+    def request_ring(self):
+        """The request ring's location, "shm:ringdrop.svc.<service>"."""
+        location = c_char_p()
+        _check(lib.ringdrop_server_request_ring(self._h(), ctypes.byref(location)))
+        return _decoded(location)
+
+    def handle(self, req_type, resp_type, fn):
+        """Requests of `req_type` go to `fn(payload, request)`, which returns
+        the response payload (bytes, or None) of type `resp_type`, or raises
+        :class:`HandlerError`."""
+
+        def trampoline(user, request, payload, size, reply):
+            with _borrowed(request) as message:
+                try:
+                    out = fn(ctypes.string_at(payload, size), message)
+                    if out is not None:
+                        data, n = _payload(out)
+                        _check(lib.ringdrop_reply_set_payload(reply, data, n))
+                except HandlerError as e:
+                    lib.ringdrop_reply_set_error(reply, e.code, _text(str(e.text), "text"))
+                except BaseException as e:  # never through ctypes
+                    text = ("%s: %s" % (type(e).__name__, e)).encode("utf-8", "replace").replace(b"\0", b"?")
+                    lib.ringdrop_reply_set_error(reply, HANDLER_FAILED, text)
+                    if not isinstance(e, Exception):
+                        self._raised = e  # KeyboardInterrupt, SystemExit: raised by serve()
+            return 0
+
+        fn_c = _HandlerFn(trampoline)
+        _check(lib.ringdrop_server_handle(self._h(), req_type, resp_type, fn_c, None))
+        self._callbacks[("request", req_type)] = fn_c
+
+    def on_notification(self, type_id, fn):
+        """Notifications of `type_id` go to `fn(payload, message)`."""
+
+        def trampoline(user, message_ptr, payload, size):
+            with _borrowed(message_ptr) as message:
+                try:
+                    fn(ctypes.string_at(payload, size), message)
+                except BaseException as e:
+                    self._raised = e
+
+        fn_c = _NotificationFn(trampoline)
+        _check(lib.ringdrop_server_on_notification(self._h(), type_id, fn_c, None))
+        self._callbacks[("notification", type_id)] = fn_c
+
+    def _serving(self, call):
+        rc, raised = _running_callbacks(self, call)
+        if raised is not None and not isinstance(raised, Exception):
+            raise raised
+        return rc, raised
+
+    def serve_one(self, timeout):
+        """Handles one message, waiting up to `timeout` seconds: True when
+        one was handled, False when none came. Raises for a message taken
+        but not run (BadMessage, UnknownType, DeadlinePassed), and re-raises
+        what a notification handler raised."""
+        rc, raised = self._serving(lambda: lib.ringdrop_server_serve_one(self._h(), _ns(timeout)))
+        if raised is not None:
+            raise raised
+        return _completed(rc)
+
+    def serve(self, timeout):
+        """Handles messages for `timeout` seconds."""
+        rc, _ = self._serving(lambda: lib.ringdrop_server_serve(self._h(), _ns(timeout)))
+        _check(rc)
+
+    def stats(self):
+        s = _stats(lib.ringdrop_server_get_stats, self._h(), _ServerStats)
+        return {n: getattr(s, n) for n in _SERVER_STATS}
