@@ -153,7 +153,8 @@ void ringdrop_ring_close(ringdrop_ring* ring);
 /* Removes the ring's name (a shm name, or a file when file_backed). */
 int ringdrop_ring_remove(const char* name, int file_backed);
 
-/* The largest message this ring can carry, into *size. */
+/* The largest message this ring can carry, into *size: for SPSC half the
+ * capacity less 8 bytes, for MPMC and broadcast the cell size less 16. */
 int ringdrop_ring_max_message_size(const ringdrop_ring* ring, unsigned long long* size);
 
 /* Copies `size` bytes in as one message; waits up to timeout_ns for room. */

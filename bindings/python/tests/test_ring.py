@@ -139,7 +139,7 @@ class RoundTripTest(RingCase):
         self.addCleanup(ringdrop.remove, path, file_backed=True, missing_ok=True)
         with ringdrop.Producer(path, "spsc", "create", file_backed=True, capacity=4096) as tx:
             with ringdrop.Consumer(path, "spsc", "open", file_backed=True) as rx:
-                self.assertEqual(rx.max_message_size, 4096 - 16)
+                self.assertEqual(rx.max_message_size, 4096 // 2 - 8)
                 tx.send(b"on disk", timeout=LONG)
                 self.assertEqual(rx.receive(LONG), b"on disk")
         self.assertTrue(os.path.exists(path))

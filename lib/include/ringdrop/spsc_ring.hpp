@@ -15,8 +15,10 @@
 //   rx.release();                                   // give the bytes back
 //
 // Records are 8-byte aligned (a Cap'n Proto message can be built and read in
-// place) and never wrap. The largest message is `max_message_size()`, the
-// capacity less 16 bytes (a record header and an end marker); anything
+// place) and never wrap. The largest message is `max_message_size()`, half
+// the capacity less 8 bytes (a record header): the most that an empty ring
+// takes at once wherever its consumer stands, since a record that does not
+// fit before the end of the ring is preceded by padding to the end. Anything
 // larger is refused with errc::message_too_large at once, never waited for.
 //
 // Batching: `stage()` finishes a record without publishing it and

@@ -214,8 +214,16 @@ SpscProducer& SpscProducer::operator=(SpscProducer&& o) noexcept {
 SpscProducer::~SpscProducer() { detach(); }
 
 namespace {
+// Half the capacity, less a record header. A record never wraps: one that
+// does not fit before the end of the data area needs padding to the end and
+// then itself at offset 0, and both must fit between the consumer's position
+// and its position a ring later (less the end marker). Wherever an empty
+// ring's consumer stands, that holds for records of up to half the capacity,
+// and for no larger one; so the largest message fits an empty ring at once,
+// without waiting for the consumer to pass the padding. (Agrona's ring
+// buffers bound their messages the same way, at an eighth.)
 uint64_t max_message_for(uint64_t capacity) noexcept {
-  return std::min<uint64_t>(capacity - kRecordHeader - kEndMarker, UINT32_MAX & ~uint64_t{7});
+  return std::min<uint64_t>(capacity / 2 - kRecordHeader, UINT32_MAX & ~uint64_t{7});
 }
 }  // namespace
 
