@@ -3,7 +3,9 @@
 // exactly; torn views caught; limits and statistics.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include "message_pattern.hpp"
@@ -262,4 +264,39 @@ TEST(Broadcast, ThreadedSubscribersAllSeeTheWholeStream) {
     }
   }
   for (uint64_t g : good) EXPECT_EQ(g, total);
+}
+
+// Issue 14, finding 7: a subscriber joining at the newest message, while the
+// publisher runs free (no other subscriber holds it back), must never be told
+// it lost messages on its first reads: what was published before it joined
+// was never its to miss. With the block policy, from then on it misses none.
+TEST(Broadcast, ALateJoinerAtTheNewestIsNeverToldItLostMessages) {
+  ScopedName n;
+  auto o = options(SlowSubscriber::block, 4096, 64);  // 64 cells
+  auto pub = BroadcastPublisher::open(n.location(), OpenMode::create, o);
+  ASSERT_TRUE(pub);
+  std::atomic<bool> stop{false};
+  std::jthread publisher([&] {
+    for (uint64_t seq = 0; !stop.load(std::memory_order_relaxed); ++seq) {
+      while (!stop.load(std::memory_order_relaxed) && send_seq(*pub, seq, 10ms)) {
+      }
+    }
+  });
+  const int joins = static_cast<int>(test::scaled(300));
+  for (int i = 0; i < joins; ++i) {
+    auto sub = BroadcastSubscriber::open(n.location(), OpenMode::open, o);
+    ASSERT_TRUE(sub) << last_error_detail();
+    std::optional<uint64_t> prev;
+    for (int k = 0; k < 100; ++k) {  // more than a ring's worth
+      auto got = sub->receive(30s);
+      ASSERT_TRUE(got) << "join " << i << ", read " << k << ": " << got.error().message()
+                       << " (missed " << sub->last_missed() << ")";
+      const uint64_t seq = test::pattern_seq(*got);
+      if (prev) {
+        ASSERT_EQ(seq, *prev + 1) << "join " << i;
+      }
+      prev = seq;
+    }
+  }
+  stop = true;
 }

@@ -219,8 +219,10 @@ std::byte* BroadcastPublisher::cell(uint64_t message) const noexcept {
 // again only when it says "full", or when a subscriber joined.
 bool BroadcastPublisher::has_room(bool refresh) noexcept {
   if (!block_) return true;
-  // acquire: a joiner's cursor is visible once its epoch bump is.
-  const uint64_t epoch = ctl_->epoch.load(std::memory_order_acquire);
+  // seq_cst (a plain load on x86): a joiner's cursor is visible once its
+  // epoch bump is, and the joiner's second look at tail, after the bump,
+  // sees every message published without regard to its cursor.
+  const uint64_t epoch = ctl_->epoch.load(std::memory_order_seq_cst);
   if (refresh || epoch != epoch_) {
     epoch_ = epoch;
     min_cursor_ = slowest_cursor(*ctl_);
@@ -377,6 +379,21 @@ std::error_code BroadcastSubscriber::attach(StartAt start) {
   // seq_cst: after our cursor is in the table, so a publisher that sees the
   // new epoch sees our cursor.
   ctl_->epoch.fetch_add(1, std::memory_order_seq_cst);
+  if (start == StartAt::newest) {
+    // What was published between our first look at tail and the epoch bump
+    // was published before we joined: not ours, and not missed. (Starting
+    // at the first look, a publisher that had not yet seen our cursor could
+    // lap us before our first read: message_lost for messages we were never
+    // promised.) Look again now that the publisher counts our cursor.
+    // seq_cst: after the epoch bump, in the order the publisher sees it.
+    const uint64_t now = ctl_->tail.load(std::memory_order_seq_cst);
+    if (now != first) {
+      next_ = released_ = now;
+      // seq_cst: as in release(), our cursor moving on frees the publisher.
+      ctl_->peers.entries[index_].cursor.store(now, std::memory_order_seq_cst);
+      detail::notify(ctl_->space_wait);
+    }
+  }
   return {};
 }
 
