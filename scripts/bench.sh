@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Runs the benchmarks and writes a report into results/latest/: results.md
 # (tables), latency.png and throughput.png (plots), results.csv, and the raw
-# output of both programs. `--quick` runs ringdrop-pingpong --quick and
+# output of the programs. `--quick` runs ringdrop-pingpong --quick and
 # shorter micro-benchmarks (a smoke run, under a minute once built).
 #
 #   scripts/bench.sh [--quick]
 #
 # Installs the Debian packages that are missing, builds the release preset
-# (only the two benchmark programs), runs ringdrop-pingpong and
-# ringdrop-micro, then tools/bench_report.py. Each run replaces results/latest/.
+# (only the benchmark programs), runs ringdrop-pingpong, ringdrop-micro and
+# ringdrop-micro-c (the C ABI rows), then tools/bench_report.py. Each run
+# replaces results/latest/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,10 +37,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Release build of the two programs (not the tests: a benchmark run should
-# not wait for, or fail on, the test suite).
+# Release build of the benchmark programs (not the tests: a benchmark run
+# should not wait for, or fail on, the test suite).
 cmake --preset release >/dev/null
-cmake --build --preset release --target ringdrop-pingpong ringdrop-micro
+cmake --build --preset release --target ringdrop-pingpong ringdrop-micro ringdrop-micro-c
 
 out=results/latest
 rm -rf "$out"
@@ -52,6 +53,11 @@ build/release/bench/ringdrop-pingpong "${pingpong_args[@]}" --json "$out/pingpon
 echo "=== ringdrop-micro ${micro_args[*]}"
 build/release/bench/micro/ringdrop-micro "${micro_args[@]}" \
   --benchmark_out="$out/micro.json" --benchmark_out_format=json | tee "$out/micro.txt"
+
+# The C ABI's rows (not in the report's tables: its own JSON and text).
+echo "=== ringdrop-micro-c ${micro_args[*]}"
+build/release/bench/micro/ringdrop-micro-c "${micro_args[@]}" \
+  --benchmark_out="$out/micro_c.json" --benchmark_out_format=json | tee "$out/micro_c.txt"
 
 # The Debian interpreter: python3-matplotlib is installed for it, which a
 # python3 earlier on PATH (a virtualenv, pyenv) may not see.

@@ -63,6 +63,9 @@
 // record's size in the ring (envelope and segment table included).
 // tools/bench_report.py shows each typed row over the raw row of its group
 // and size ("CPU time / raw").
+//
+// The C ABI's rows (c_abi/...) are a program of their own, ringdrop-micro-c
+// (c_abi_micro.cpp): it links the shared library, this one the static.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 

@@ -44,3 +44,42 @@ int guard(Body&& body) noexcept {
 }
 
 }  // namespace ringdrop::c
+
+// ------------------------------------------------------------------ shared
+// Argument helpers of every C source, defined once here (and kept apart
+// from to_code/guard above).
+
+#include <chrono>
+#include <optional>
+
+#include "ringdrop/wait.hpp"
+
+namespace ringdrop::c {
+
+/// errc::invalid_argument, with `what` as the detail.
+inline std::error_code invalid(const char* what) { return detail::fail(errc::invalid_argument, what); }
+
+/// A timeout of the C ABI: nullopt when negative (the caller answers RINGDROP_EINVAL).
+inline std::optional<std::chrono::nanoseconds> timeout_of(long long ns) {
+  if (ns < 0) return std::nullopt;
+  return std::chrono::nanoseconds(ns);
+}
+
+/// Whether `mode` is one of RINGDROP_WAIT_*.
+inline bool wait_mode_ok(int mode) {
+  return mode >= RINGDROP_WAIT_SPIN_BLOCK && mode <= RINGDROP_WAIT_SPIN_YIELD;
+}
+
+/// A C wait mode and times as a WaitStrategy; a negative spin or a
+/// non-positive liveness interval keeps the default.
+inline WaitStrategy wait_of(int mode, long long spin_ns, long long liveness_ns) {
+  WaitStrategy w;
+  w.mode = mode == RINGDROP_WAIT_SPIN         ? WaitMode::spin
+           : mode == RINGDROP_WAIT_SPIN_YIELD ? WaitMode::spin_yield
+                                              : WaitMode::spin_block;
+  if (spin_ns >= 0) w.spin_for = std::chrono::nanoseconds(spin_ns);
+  if (liveness_ns > 0) w.liveness_interval = std::chrono::nanoseconds(liveness_ns);
+  return w;
+}
+
+}  // namespace ringdrop::c

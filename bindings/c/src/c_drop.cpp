@@ -10,6 +10,7 @@
 #include "ringdrop/drop_consumer.hpp"
 
 using namespace ringdrop;
+using c::invalid;
 
 struct ringdrop_drop {
   DropChannel channel;
@@ -26,8 +27,6 @@ struct ringdrop_drop_claim {
 };
 
 namespace {
-
-std::error_code invalid(const char* what) { return detail::fail(errc::invalid_argument, what); }
 
 std::optional<std::chrono::milliseconds> ms(long long v) {
   if (v < 0) return std::nullopt;
@@ -222,8 +221,9 @@ RINGDROP_API int ringdrop_drop_consumer_claim(ringdrop_drop_consumer* consumer, 
   return c::guard([&]() -> std::error_code {
     if (!claim) return invalid("claim (the out parameter) is NULL");
     *claim = nullptr;
-    if (!consumer || timeout_ns < 0) return invalid("consumer is NULL or the timeout negative");
-    auto got = consumer->consumer.claim(std::chrono::nanoseconds(timeout_ns));
+    const auto timeout = c::timeout_of(timeout_ns);
+    if (!consumer || !timeout) return invalid("consumer is NULL or the timeout negative");
+    auto got = consumer->consumer.claim(*timeout);
     if (!got) return got.error();
     std::string path = got->path();
     *claim = new ringdrop_drop_claim{std::move(*got), std::move(path), std::nullopt};

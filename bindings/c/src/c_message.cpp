@@ -5,8 +5,11 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <type_traits>
+#include <variant>
 
 #include "c_message.hpp"
+#include "c_ring.hpp"
 
 using namespace ringdrop;
 using c::invalid;
@@ -198,50 +201,6 @@ std::span<const std::byte> flat_payload(const ringdrop_message& h) {
 
 namespace {
 
-/// A ringdrop_ring producer handle as the Producer build_and_send takes,
-/// through the rings' own C entry points (the handle is c_ring.cpp's).
-class CRing {
- public:
-  explicit CRing(ringdrop_ring* ring) : ring_(ring) {}
-
-  size_t max_message_size() const {
-    unsigned long long size = 0;
-    (void)ringdrop_ring_max_message_size(ring_, &size);
-    return static_cast<size_t>(size);
-  }
-  Result<std::span<std::byte>> reserve(size_t size, Deadline deadline) {
-    void* data = nullptr;
-    if (auto ec = as_error(ringdrop_ring_reserve(ring_, size, ns_until(deadline), &data))) return ec;
-    return std::span(static_cast<std::byte*>(data), size);
-  }
-  std::error_code commit(size_t used) {
-    if (used > 0) return as_error(ringdrop_ring_commit(ring_, used));
-    // Clean-up after a failure (maybe with nothing reserved): that
-    // failure's detail is the one to keep.
-    const std::string failure = last_error_detail();
-    const int rc = ringdrop_ring_commit(ring_, 0);
-    if (rc != 0) (void)detail::fail(errc::invalid_argument, failure);  // restores the detail only
-    return as_error(rc);
-  }
-
- private:
-  static long long ns_until(Deadline d) {
-    if (d == Deadline::max()) return LLONG_MAX;
-    const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(d - Clock::now()).count();
-    return left > 0 ? left : 0;
-  }
-  /// A C code back as the error_code guard() turns into that code (the
-  /// detail the ring's call recorded stays).
-  static std::error_code as_error(int rc) {
-    if (rc == 0) return {};
-    if (rc < 0 && rc >= RINGDROP_EUNKNOWNTYPE) return make_error_code(static_cast<errc>(-rc));
-    if (rc == RINGDROP_ENOMEM) throw std::bad_alloc();
-    if (rc == RINGDROP_ESYSTEM) return std::make_error_code(std::errc::io_error);
-    throw std::runtime_error(last_error_detail());
-  }
-  ringdrop_ring* ring_;
-};
-
 template <class T>
 int fetch(const ringdrop_message* m, T* out, const char* what, T (*get)(const ringdrop_message&)) {
   return c::guard([&]() -> std::error_code {
@@ -336,18 +295,27 @@ RINGDROP_API int ringdrop_message_send(ringdrop_ring* ring, unsigned long long t
     if (!p) return p.error();
     // The exact size: reserved and zeroed once, built in place, no copy.
     mo.size_hint = c::flat_envelope_size(mo, *p);
-    CRing producer(ring);
-    const size_t most = producer.max_message_size();
-    if (mo.size_hint > most) {
-      // Refused before reserving: a reservation of the ring's largest size
-      // could wait for a drained ring only to fail then.
-      return detail::fail(errc::message_too_large, "send: the message is " + std::to_string(mo.size_hint) +
-                                                       " bytes, the ring carries at most " + std::to_string(most));
-    }
-    SenderState state;
-    return detail::build_and_send(
-        producer, type_id, deadline_after(*timeout), [&](Envelope::Builder env) { p->copy_to(env.getPayload()); },
-        mo, state);
+    return std::visit(
+        [&](auto& end) -> std::error_code {
+          const uint64_t most = end.max_message_size();
+          if (mo.size_hint > most) {
+            // Refused before reserving: a reservation of the ring's largest
+            // size could wait for a drained ring only to fail then.
+            return detail::fail(errc::message_too_large, "send: the message is " +
+                                                             std::to_string(mo.size_hint) +
+                                                             " bytes, the ring carries at most " +
+                                                             std::to_string(most));
+          }
+          if constexpr (c::is_consumer<std::decay_t<decltype(end)>>) {
+            return invalid("send: this handle is a consumer");
+          } else {
+            SenderState state;
+            return detail::build_and_send(
+                end, type_id, deadline_after(*timeout),
+                [&](Envelope::Builder env) { p->copy_to(env.getPayload()); }, mo, state);
+          }
+        },
+        ring->end);
   });
 }
 

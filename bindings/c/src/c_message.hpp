@@ -6,7 +6,6 @@
 #include <capnp/any.h>
 #include <capnp/serialize.h>
 
-#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -39,14 +38,6 @@ struct ringdrop_message {
 };
 
 namespace ringdrop::c {
-
-inline std::error_code invalid(const char* what) { return detail::fail(errc::invalid_argument, what); }
-
-/// A timeout of the C ABI: nullopt when negative (RINGDROP_EINVAL).
-inline std::optional<std::chrono::nanoseconds> timeout_of(long long ns) {
-  if (ns < 0) return std::nullopt;
-  return std::chrono::nanoseconds(ns);
-}
 
 /// Reads the fields behind pointers of `h.m` into `h` (see above).
 std::error_code index_fields(ringdrop_message& h);

@@ -1,5 +1,5 @@
 // The rings part of the C ABI: one opaque handle over the six C++ ring
-// endpoints, dispatched with std::visit.
+// endpoints (c_ring.hpp), dispatched with std::visit.
 #include <chrono>
 #include <cstddef>
 #include <cstring>
@@ -10,32 +10,16 @@
 #include <variant>
 
 #include "c_boundary.hpp"
+#include "c_ring.hpp"
 #include "ringdrop/ringdrop.hpp"
 
 using namespace ringdrop;
-
-using RingEnd = std::variant<SpscProducer, SpscConsumer, MpmcProducer, MpmcConsumer,
-                             BroadcastPublisher, BroadcastSubscriber>;
-
-struct ringdrop_ring {
-  RingEnd end;
-  /// A message read for ringdrop_ring_receive that did not fit the caller's
-  /// buffer: handed out again by the next receive or read.
-  std::optional<std::span<const std::byte>> pending;
-};
+using c::invalid;
+using c::is_consumer;
+using c::RingEnd;
+using c::timeout_of;
 
 namespace {
-
-template <class T>
-constexpr bool is_consumer = std::is_same_v<T, SpscConsumer> || std::is_same_v<T, MpmcConsumer> ||
-                             std::is_same_v<T, BroadcastSubscriber>;
-
-std::error_code invalid(const char* what) { return detail::fail(errc::invalid_argument, what); }
-
-std::optional<std::chrono::nanoseconds> timeout_of(long long ns) {
-  if (ns < 0) return std::nullopt;
-  return std::chrono::nanoseconds(ns);
-}
 
 /// The C options as the C++ options of every kind (each takes what it knows).
 BroadcastOptions cpp_options(const ringdrop_ring_options& o) {
@@ -43,11 +27,7 @@ BroadcastOptions cpp_options(const ringdrop_ring_options& o) {
   b.capacity = o.capacity;
   b.cell_size = o.cell_size;
   if (o.mode != 0) b.mode = static_cast<mode_t>(o.mode);
-  b.wait.mode = o.wait_mode == RINGDROP_WAIT_SPIN         ? WaitMode::spin
-                : o.wait_mode == RINGDROP_WAIT_SPIN_YIELD ? WaitMode::spin_yield
-                                                          : WaitMode::spin_block;
-  if (o.spin_ns >= 0) b.wait.spin_for = std::chrono::nanoseconds(o.spin_ns);
-  if (o.liveness_ns > 0) b.wait.liveness_interval = std::chrono::nanoseconds(o.liveness_ns);
+  b.wait = c::wait_of(o.wait_mode, o.spin_ns, o.liveness_ns);
   b.policy = o.overwrite ? SlowSubscriber::overwrite : SlowSubscriber::block;
   return b;
 }
@@ -102,12 +82,8 @@ std::error_code release_end(ringdrop_ring& r) {
   r.pending.reset();
   return std::visit(
       [](auto& end) -> std::error_code {
-        using T = std::decay_t<decltype(end)>;
-        if constexpr (std::is_same_v<T, BroadcastSubscriber>) {
+        if constexpr (is_consumer<std::decay_t<decltype(end)>>) {
           return end.release();
-        } else if constexpr (is_consumer<T>) {
-          end.release();
-          return {};
         } else {
           return invalid("release: this handle is a producer");
         }
@@ -141,7 +117,7 @@ RINGDROP_API int ringdrop_ring_open(const char* name, int kind, int role, int ho
       return invalid("how must be RINGDROP_OPEN, _CREATE or _OPEN_OR_CREATE");
     }
     if (options && options->size >= offsetof(ringdrop_ring_options, spin_ns) &&
-        (options->wait_mode < RINGDROP_WAIT_SPIN_BLOCK || options->wait_mode > RINGDROP_WAIT_SPIN_YIELD)) {
+        !c::wait_mode_ok(options->wait_mode)) {
       return invalid("options->wait_mode must be one of RINGDROP_WAIT_*");
     }
     ringdrop_ring_options o;

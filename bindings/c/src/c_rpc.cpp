@@ -11,6 +11,8 @@
 
 using namespace ringdrop;
 using c::invalid;
+using c::wait_mode_ok;
+using c::wait_of;
 
 static_assert(RINGDROP_HANDLER_FAILED == kHandlerThrew, "one code for handlers that failed without a code");
 static_assert(RINGDROP_CIRCUIT_CLOSED == static_cast<int>(CircuitState::closed) &&
@@ -39,18 +41,6 @@ struct ringdrop_reply {
 };
 
 namespace {
-
-WaitStrategy wait_of(int mode, long long spin_ns, long long liveness_ns) {
-  WaitStrategy w;
-  w.mode = mode == RINGDROP_WAIT_SPIN         ? WaitMode::spin
-           : mode == RINGDROP_WAIT_SPIN_YIELD ? WaitMode::spin_yield
-                                              : WaitMode::spin_block;
-  if (spin_ns >= 0) w.spin_for = std::chrono::nanoseconds(spin_ns);
-  if (liveness_ns > 0) w.liveness_interval = std::chrono::nanoseconds(liveness_ns);
-  return w;
-}
-
-bool wait_mode_ok(int mode) { return mode >= RINGDROP_WAIT_SPIN_BLOCK && mode <= RINGDROP_WAIT_SPIN_YIELD; }
 
 /// Copies the caller's options struct over the defaults (`init`), checking
 /// its size field.
