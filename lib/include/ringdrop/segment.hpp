@@ -133,6 +133,16 @@ class RINGDROP_API Segment {
   /// are taken on it; do not close it.
   int native_handle() const noexcept;
 
+  /// True once another process truncated the segment under this mapping.
+  /// The first access past the new end raised SIGBUS; ringdrop's handler
+  /// (installed when the first segment is mapped, chaining to any handler
+  /// already there) replaced the mapping with zero pages instead of letting
+  /// the process die, and the ring calls now report errc::corrupted. Closing
+  /// works as usual. See lib/src/segment/bus_guard.hpp for the limits.
+  bool damaged() const noexcept;
+  /// errc::corrupted with a detail saying the segment was truncated.
+  std::error_code damage() const;
+
  private:
   struct Impl;
   explicit Segment(std::unique_ptr<Impl> impl) noexcept;

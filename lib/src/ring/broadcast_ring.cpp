@@ -28,6 +28,7 @@
 #include "ring/broadcast_layout.hpp"
 #include "ring/copying.hpp"
 #include "ring/too_large.hpp"
+#include "ring/would_block.hpp"
 #include "segment/role.hpp"
 
 namespace ringdrop {
@@ -237,7 +238,7 @@ Result<std::span<std::byte>> BroadcastPublisher::try_reserve(size_t size) {
     if (!has_room(false) && !has_room(true)) {
       publish();  // subscribers must see what we staged before we wait for them
       ctl_->publisher_waits.fetch_add(1, std::memory_order_relaxed);
-      return errc::would_block;
+      return detail::would_block_or_damaged(segment_);
     }
     // acq_rel: the acquire half keeps our payload writes after the mark, so
     // a subscriber that re-checks the state sees the overwrite.
@@ -255,7 +256,7 @@ Result<std::span<std::byte>> BroadcastPublisher::reserve(size_t size, Deadline d
     if (Clock::now() >= deadline) return errc::timed_out;
     auto ec = detail::wait_until(
         wait_, ctl_->space_wait, kPublisherBit, deadline,
-        [&] { return has_room(true); },
+        [&] { return has_room(true) || segment_.damaged(); },
         [&] {  // subscribers that died are dropped, so they never block us
           peers_of(segment_).reap(kNoSelf, forget_sleeper_of(ctl_));
           return false;
@@ -311,6 +312,8 @@ void BroadcastPublisher::publish() noexcept {
 std::error_code BroadcastPublisher::commit(size_t used) {
   if (auto ec = stage(used)) return ec;
   publish();
+  // A truncation under us (bus_guard.hpp) turned what we wrote into nothing.
+  if (segment_.damaged()) return segment_.damage();
   return {};
 }
 
@@ -464,7 +467,7 @@ Result<std::span<const std::byte>> BroadcastSubscriber::try_read() {
   // Never written, an older message, or ours being written: not there yet.
   auto& entry = ctl_->peers.entries[index_];
   entry.waits.store(entry.waits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  return errc::would_block;
+  return detail::would_block_or_damaged(segment_);
 }
 
 Result<std::span<const std::byte>> BroadcastSubscriber::read(Deadline deadline) {
@@ -479,7 +482,7 @@ Result<std::span<const std::byte>> BroadcastSubscriber::read(Deadline deadline) 
     auto ec = detail::wait_until(
         wait_, ctl_->data_wait, uint64_t{1} << index_, deadline,
         // seq_cst: R1 of the sleep/wake handshake (wait_line.hpp).
-        [&] { return c.state.load(std::memory_order_seq_cst) != seen; },
+        [&] { return c.state.load(std::memory_order_seq_cst) != seen || segment_.damaged(); },
         [&] {
           // Subscribers reap too: with the overwrite policy the publisher
           // never waits, so it never would.

@@ -23,6 +23,7 @@
 
 #include "ring/copying.hpp"
 #include "ring/too_large.hpp"
+#include "ring/would_block.hpp"
 #include "ring/mpmc_layout.hpp"
 
 namespace ringdrop {
@@ -329,7 +330,7 @@ Result<std::span<std::byte>> MpmcProducer::try_reserve(size_t size) {
       publish();  // our staged cells must reach consumers before we wait
       note_fill(pos - 1);
       entry.waits.store(entry.waits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-      return errc::would_block;
+      return detail::would_block_or_damaged(segment_);
     }
     // A cell laps behind tail was never filled, yet tail passed it: tail or
     // the cell was damaged, and helping on would never end. (Not a stale
@@ -374,7 +375,7 @@ Result<std::span<std::byte>> MpmcProducer::reserve(size_t size, Deadline deadlin
         // seq_cst: R1 of the sleep/wake handshake (wait_line.hpp).
         [&] {
           return c.state.load(std::memory_order_seq_cst) != seen ||
-                 ctl_->tail.load(std::memory_order_seq_cst) != pos;
+                 ctl_->tail.load(std::memory_order_seq_cst) != pos || segment_.damaged();
         },
         [&] { return peers_gone(false); });
     if (ec) return ec;
@@ -417,6 +418,8 @@ void MpmcProducer::publish() noexcept {
 std::error_code MpmcProducer::commit(size_t used) {
   if (auto ec = stage(used)) return ec;
   publish();
+  // A truncation under us (bus_guard.hpp) turned what we wrote into nothing.
+  if (segment_.damaged()) return segment_.damage();
   return {};
 }
 
@@ -541,7 +544,7 @@ Result<std::span<const std::byte>> MpmcConsumer::try_read() {
     if (ctl_->head.load(std::memory_order_relaxed) != pos) continue;
     // FREE or WRITING this lap, or last lap's record still held: nothing yet.
     entry.waits.store(entry.waits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    return errc::would_block;
+    return detail::would_block_or_damaged(segment_);
   }
 }
 
@@ -563,7 +566,7 @@ Result<std::span<const std::byte>> MpmcConsumer::read(Deadline deadline) {
         [&] {
           return c.state.load(std::memory_order_seq_cst) != seen ||
                  ctl_->head.load(std::memory_order_seq_cst) != pos ||
-                 ctl_->orphans.load(std::memory_order_seq_cst) != 0;
+                 ctl_->orphans.load(std::memory_order_seq_cst) != 0 || segment_.damaged();
         },
         [&] { return peers_gone(true); });
     if (ec) return ec;

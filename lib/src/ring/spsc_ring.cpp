@@ -27,6 +27,7 @@
 
 #include "ring/copying.hpp"
 #include "ring/too_large.hpp"
+#include "ring/would_block.hpp"
 #include "segment/role.hpp"
 #include "ring/spsc_layout.hpp"
 
@@ -269,7 +270,7 @@ Result<std::span<std::byte>> SpscProducer::try_reserve(size_t size) {
     const uint64_t pad = capacity_ - pos;
     if (!has_room(pad)) {
       publish();
-      return errc::would_block;
+      return detail::would_block_or_damaged(segment_);
     }
     put_header(static_cast<uint32_t>(pad - kRecordHeader), detail::kPadTag);
   }
@@ -278,7 +279,7 @@ Result<std::span<std::byte>> SpscProducer::try_reserve(size_t size) {
       return detail::fail(errc::corrupted, "consumer index is ahead of the producer's");
     }
     publish();  // the padding above, and any batch, must reach the consumer
-    return errc::would_block;
+    return detail::would_block_or_damaged(segment_);
   }
   reserved_ = true;
   reserved_size_ = size;
@@ -295,7 +296,7 @@ Result<std::span<std::byte>> SpscProducer::reserve(size_t size, Deadline deadlin
     auto ec = detail::wait_until(
         wait_, ctl_->space_wait, kOnlyWaiter, deadline,
         // seq_cst: R1 of the sleep/wake handshake (wait_line.hpp).
-        [&] { return ctl_->head.load(std::memory_order_seq_cst) != seen; },
+        [&] { return ctl_->head.load(std::memory_order_seq_cst) != seen || segment_.damaged(); },
         [&] { return detail::role_gone(role_slot(segment_, ctl_->consumer)); });
     if (ec) return ec;
   }
@@ -335,6 +336,8 @@ void SpscProducer::publish() noexcept {
 std::error_code SpscProducer::commit(size_t used) {
   if (auto ec = stage(used)) return ec;
   publish();
+  // A truncation under us (bus_guard.hpp) turned what we wrote into nothing.
+  if (segment_.damaged()) return segment_.damage();
   return {};
 }
 
@@ -439,7 +442,7 @@ Result<std::span<const std::byte>> SpscConsumer::try_read() {
     // acquire: pairs with the store that published this record (or the
     // first record of its batch); its bytes are visible.
     const uint64_t h = header_at(data_, pos).load(std::memory_order_acquire);
-    if (h == 0) return errc::would_block;  // the end marker: nothing more yet
+    if (h == 0) return detail::would_block_or_damaged(segment_);  // the end marker: nothing more yet
     const uint64_t bytes = record_bytes(detail::header_size(h));
     if (!detail::header_valid(h, pos, capacity_) || read_ + bytes - released_ > capacity_) {
       return detail::fail(errc::corrupted, "impossible record header at offset " +
@@ -467,7 +470,10 @@ Result<std::span<const std::byte>> SpscConsumer::read(Deadline deadline) {
     auto ec = detail::wait_until(
         wait_, ctl_->data_wait, kOnlyWaiter, deadline,
         // seq_cst: R1 of the sleep/wake handshake (wait_line.hpp).
-        [&] { return header_at(data_, read_ & (capacity_ - 1)).load(std::memory_order_seq_cst) != 0; },
+        [&] {
+          return header_at(data_, read_ & (capacity_ - 1)).load(std::memory_order_seq_cst) != 0 ||
+                 segment_.damaged();  // a truncation: the next try says corrupted
+        },
         [&] { return detail::role_gone(role_slot(segment_, ctl_->producer)); });
     if (ec) return ec;
   }

@@ -16,6 +16,7 @@
 
 #include "ringdrop/error.hpp"
 #include "ringdrop/wait.hpp"
+#include "segment/bus_guard.hpp"
 #include "segment/segment_layout.hpp"
 
 namespace bip = boost::interprocess;
@@ -251,13 +252,19 @@ uint64_t unix_now_ns() {
 
 struct Segment::Impl {
   explicit Impl(Location w) : where(std::move(w)) {}
+  ~Impl() { detail::bus_guard_remove(guard); }  // before the region is unmapped
   Location where;
   Backing backing;
   bip::mapped_region region;
+  int guard = -1;  // our slot in the SIGBUS guard's table (bus_guard.hpp)
   bool created = false;
   // The header as validated; never re-read from shared memory, so a writer
   // that scribbles on it later cannot move our view of the data area.
   SegmentInfo info{};
+
+  // A truncation by another process then reports corrupted instead of
+  // killing us with SIGBUS.
+  void guard_mapping() { guard = detail::bus_guard_add(region.get_address(), region.get_size()); }
 
   void snapshot() {
     const auto& h = *static_cast<const SegmentHeader*>(region.get_address());
@@ -329,6 +336,7 @@ Result<Segment> Segment::create_new(const Location& where, const SegmentSpec& sp
   h->magic.store(detail::kMagic, std::memory_order_release);
   impl->created = true;
   impl->snapshot();
+  impl->guard_mapping();
   return Segment(std::move(impl));
 }
 
@@ -349,6 +357,7 @@ Result<Segment> Segment::open_existing(const Location& where, const SegmentSpec&
       if (impl->header().magic.load(std::memory_order_acquire) != 0) {
         if (auto ec = validate(impl->header(), size, spec, where)) return ec;
         impl->snapshot();
+        impl->guard_mapping();
         return Segment(std::move(impl));
       }
     }
@@ -380,5 +389,13 @@ std::byte* Segment::data() const noexcept { return base() + impl_->info.data_off
 SegmentInfo Segment::info() const noexcept { return impl_->info; }
 
 int Segment::native_handle() const noexcept { return impl_->backing.fd(); }
+
+bool Segment::damaged() const noexcept { return detail::bus_guard_hit(impl_->guard); }
+
+std::error_code Segment::damage() const {
+  return detail::fail(errc::corrupted, impl_->where.describe() +
+                                           ": the segment was truncated by another process (its pages "
+                                           "raised SIGBUS); what it held is gone");
+}
 
 }  // namespace ringdrop
