@@ -282,6 +282,10 @@ TEST(Broadcast, ALateJoinerAtTheNewestIsNeverToldItLostMessages) {
       }
     }
   });
+  struct StopFirst {  // destroyed before the publisher is joined, however the test ends
+    std::atomic<bool>& stop;
+    ~StopFirst() { stop = true; }
+  } stop_first{stop};
   const int joins = static_cast<int>(test::scaled(300));
   for (int i = 0; i < joins; ++i) {
     auto sub = BroadcastSubscriber::open(n.location(), OpenMode::open, o);
@@ -298,5 +302,4 @@ TEST(Broadcast, ALateJoinerAtTheNewestIsNeverToldItLostMessages) {
       prev = seq;
     }
   }
-  stop = true;
 }
