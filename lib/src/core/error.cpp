@@ -37,6 +37,10 @@ class Category final : public std::error_category {
   }
 };
 
+// Whether anything below is set. Trivial, so reading it needs no init guard:
+// clear_last_error(), run at every C ABI call, costs one load when, as on
+// every successful hot-path call, there is nothing to clear.
+thread_local bool t_dirty = false;
 thread_local std::string t_last_detail;
 thread_local int t_last_errno = 0;
 // The code from_errno made last: a fail() with it keeps t_last_errno.
@@ -62,6 +66,7 @@ int last_error_errno() noexcept { return t_last_errno; }
 namespace detail {
 
 std::error_code fail(std::error_code e, std::string detail) {
+  t_dirty = true;
   t_last_detail = std::move(detail);
   if (is_errno_category(e.category())) {
     t_last_errno = e.value();
@@ -72,6 +77,8 @@ std::error_code fail(std::error_code e, std::string detail) {
 }
 
 void clear_last_error() noexcept {
+  if (!t_dirty) return;
+  t_dirty = false;
   t_last_detail.clear();
   t_last_errno = 0;
   t_errno_code_value = 0;
@@ -100,6 +107,7 @@ std::error_code map_errno(int err) noexcept {
 
 std::error_code from_errno(int err) noexcept {
   const std::error_code ec = map_errno(err);
+  t_dirty = true;
   t_last_errno = err;
   t_errno_code_value = ec.value();
   t_errno_code_category = &ec.category();
