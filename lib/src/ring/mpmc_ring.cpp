@@ -81,10 +81,9 @@ SharedRingStats read_stats(const Segment& seg, MpmcControl& c) {
   return s;
 }
 
-// How many laps `cell` is behind `l` (0 when level or ahead, modulo 2^40).
-uint64_t laps_behind(uint64_t cell, uint64_t l) noexcept {
-  const uint64_t d = (l - cell) & detail::kLapMask;
-  return d < (detail::kLapMask >> 1) ? d : 0;
+// Whether the cell's lap is `l` + `d` (modulo 2^40; d may be -1).
+bool at_lap(uint64_t cell, uint64_t l, int64_t d) noexcept {
+  return cell == ((l + static_cast<uint64_t>(d)) & detail::kLapMask);
 }
 
 [[gnu::cold]] std::error_code impossible_cell(const Segment& seg, const char* index, uint64_t pos, uint64_t l,
@@ -332,16 +331,18 @@ Result<std::span<std::byte>> MpmcProducer::try_reserve(size_t size) {
       entry.waits.store(entry.waits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
       return detail::would_block_or_damaged(segment_);
     }
-    // A cell laps behind tail was never filled, yet tail passed it: tail or
-    // the cell was damaged, and helping on would never end. (Not a stale
-    // read: tail is loaded with acquire, so every claim below it is seen.)
-    if (laps_behind(st.lap, l) >= 1) {
+    // Any lap but this one (taken) or the next (done) means we read tail
+    // before it moved on, or tail or the cell was damaged: a cell never
+    // filled though tail passed it (behind), or filled laps after tail's
+    // lap (ahead). Helping on would never end. Damage if tail is still
+    // where it was: tail is loaded with acquire and moved on with release,
+    // so a cell's lap never runs ahead of a fresh load's, nor behind it.
+    if (!at_lap(st.lap, l, 0) && !at_lap(st.lap, l, 1)) {
       if (ctl_->tail.load(std::memory_order_acquire) != pos) continue;
       return impossible_cell(segment_, "tail", pos, l, s);
     }
     // This lap's cell is taken, or already done (a claimer died before moving
-    // tail, and its cell was repaired), or tail moved on since we read it:
-    // help tail on, try the next.
+    // tail, and its cell was repaired): help tail on, try the next.
     uint64_t expected = pos;
     // release: whoever reads the new tail (acquire) sees the cell taken.
     ctl_->tail.compare_exchange_strong(expected, pos + 1, std::memory_order_release, std::memory_order_relaxed);
@@ -536,8 +537,9 @@ Result<std::span<const std::byte>> MpmcConsumer::try_read() {
       ctl_->head.compare_exchange_strong(expected, pos + 1, std::memory_order_release, std::memory_order_relaxed);
       continue;
     }
-    // A cell two laps or more behind head: head or the cell was damaged.
-    if (laps_behind(st.lap, l) >= 2) {
+    // Nothing yet is this lap's FREE or WRITING, or last lap's record not
+    // yet freed. Any other lap: a stale head, or damage (as for tail above).
+    if (!at_lap(st.lap, l, 0) && !at_lap(st.lap, l, -1)) {
       if (ctl_->head.load(std::memory_order_acquire) != pos) continue;
       return impossible_cell(segment_, "head", pos, l, s);
     }
