@@ -29,6 +29,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -139,7 +140,10 @@ class RINGDROP_API Segment {
   /// already there) replaced the mapping with zero pages instead of letting
   /// the process die, and the ring calls now report errc::corrupted. Closing
   /// works as usual. See lib/src/segment/bus_guard.hpp for the limits.
-  bool damaged() const noexcept;
+  bool damaged() const noexcept {
+    // relaxed: set by this process's SIGBUS handler; no data rides on it.
+    return damaged_->load(std::memory_order_relaxed) != 0;
+  }
   /// errc::corrupted with a detail saying the segment was truncated.
   std::error_code damage() const;
 
@@ -149,6 +153,7 @@ class RINGDROP_API Segment {
   static Result<Segment> create_new(const Location& where, const SegmentSpec& spec);
   static Result<Segment> open_existing(const Location& where, const SegmentSpec& spec);
   std::unique_ptr<Impl> impl_;
+  const std::atomic<uint32_t>* damaged_;  // inline-testable: rings look at it on commit
 };
 
 }  // namespace ringdrop

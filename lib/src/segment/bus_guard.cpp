@@ -81,9 +81,9 @@ void bus_guard_remove(int slot) noexcept {
   g_table[slot].base.store(0, std::memory_order_release);
 }
 
-bool bus_guard_hit(int slot) noexcept {
-  // relaxed: see on_sigbus.
-  return slot >= 0 && g_table[slot].hit.load(std::memory_order_relaxed) != 0;
+const std::atomic<uint32_t>* bus_guard_flag(int slot) noexcept {
+  static const std::atomic<uint32_t> never{0};
+  return slot >= 0 ? &g_table[slot].hit : &never;
 }
 
 }  // namespace ringdrop::detail

@@ -37,7 +37,8 @@ inline constexpr int kMaxGuarded = 1024;
 int bus_guard_add(void* base, size_t size) noexcept;
 /// Forgets a slot before its mapping is unmapped. -1: nothing.
 void bus_guard_remove(int slot) noexcept;
-/// Whether a SIGBUS struck the mapping in `slot` (false for -1).
-bool bus_guard_hit(int slot) noexcept;
+/// The flag a SIGBUS in the mapping of `slot` sets (for -1, one never set):
+/// valid for the process's life, so a handle can keep it and test it inline.
+const std::atomic<uint32_t>* bus_guard_flag(int slot) noexcept;
 
 }  // namespace ringdrop::detail

@@ -265,6 +265,7 @@ struct Segment::Impl {
   // A truncation by another process then reports corrupted instead of
   // killing us with SIGBUS.
   void guard_mapping() { guard = detail::bus_guard_add(region.get_address(), region.get_size()); }
+  const std::atomic<uint32_t>* damage_flag() const noexcept { return detail::bus_guard_flag(guard); }
 
   void snapshot() {
     const auto& h = *static_cast<const SegmentHeader*>(region.get_address());
@@ -286,7 +287,7 @@ struct Segment::Impl {
   }
 };
 
-Segment::Segment(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
+Segment::Segment(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)), damaged_(impl_->damage_flag()) {}
 Segment::Segment(Segment&&) noexcept = default;
 Segment& Segment::operator=(Segment&&) noexcept = default;
 Segment::~Segment() = default;
@@ -389,8 +390,6 @@ std::byte* Segment::data() const noexcept { return base() + impl_->info.data_off
 SegmentInfo Segment::info() const noexcept { return impl_->info; }
 
 int Segment::native_handle() const noexcept { return impl_->backing.fd(); }
-
-bool Segment::damaged() const noexcept { return detail::bus_guard_hit(impl_->guard); }
 
 std::error_code Segment::damage() const {
   return detail::fail(errc::corrupted, impl_->where.describe() +
