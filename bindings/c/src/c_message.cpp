@@ -10,6 +10,7 @@
 
 #include "c_message.hpp"
 #include "c_ring.hpp"
+#include "message/empty_lists.hpp"
 
 using namespace ringdrop;
 using c::invalid;
@@ -58,7 +59,7 @@ Result<Payload> Payload::parse(const void* data, unsigned long long size) {
     // The checking walk runs under a budget (a payload whose pointers alias
     // one list could otherwise cost unbounded work)...
     capnp::ReaderOptions checked;
-    checked.traversalLimitInWords = std::max<uint64_t>(4 * words, 4096);
+    checked.traversalLimitInWords = std::max<uint64_t>(4 * words, 4096) + detail::empty_lists_walk_budget(words);
     checked.nestingLimit = kPayloadNesting;
     capnp::FlatArrayMessageReader check(array, checked);
     if (check.getEnd() != array.end()) {
@@ -78,8 +79,12 @@ Result<Payload> Payload::parse(const void* data, unsigned long long size) {
     if (total.wordCount + 1 > words - table_words) {
       return bad("the payload's pointers alias each other (not a plain message)");
     }
-    // ...and, being neither deep nor aliased, each copy of it reads at most
-    // its size: the reader copies use (once per try of a call) need no budget.
+    // Nor may lists of elements that take no space amplify it (each such
+    // element is a step of every copy, and the copies have no budget).
+    if (auto ec = detail::check_empty_lists(array, root, total.wordCount)) return ec;
+    // ...and, being neither deep, aliased nor amplified, each copy of it
+    // reads at most 33 times its size: the reader copies use (once per try
+    // of a call) needs no budget.
     capnp::ReaderOptions copying;
     copying.traversalLimitInWords = UINT64_MAX;
     copying.nestingLimit = kPayloadNesting;

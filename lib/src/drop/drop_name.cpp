@@ -102,12 +102,14 @@ std::string new_consumer_id() {
 
 int64_t id_time_ns(std::string_view id) noexcept {
   if (id.size() < 20 || id[19] != '-') return 0;
-  int64_t ns = 0;
+  // 19 digits fit in 64 unsigned bits; past 2^63 - 1 ns (the year 2262)
+  // it is no time of ours, whatever a writer named its file.
+  uint64_t ns = 0;
   for (char c : id.substr(0, 19)) {
     if (c < '0' || c > '9') return 0;
-    ns = ns * 10 + (c - '0');
+    ns = ns * 10 + static_cast<uint64_t>(c - '0');
   }
-  return ns;
+  return ns <= static_cast<uint64_t>(INT64_MAX) ? static_cast<int64_t>(ns) : 0;
 }
 
 bool is_message_id(std::string_view s) noexcept {

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "message/empty_lists.hpp"
+
 namespace ringdrop {
 
 namespace {
@@ -125,16 +127,29 @@ Result<IncomingMessage> IncomingMessage::open(std::span<const std::byte> bytes) 
   m.bytes_ = bytes;
   const auto words = kj::arrayPtr(reinterpret_cast<const capnp::word*>(bytes.data()), bytes.size() / kWord);
   try {
-    m.reader_ = std::make_unique<capnp::FlatArrayMessageReader>(words, limits_for(words.size()));
+    // The budget covers the checks below on top of what the caller may read.
+    capnp::ReaderOptions o = limits_for(words.size());
+    o.traversalLimitInWords += detail::empty_lists_walk_budget(words.size());
+    m.reader_ = std::make_unique<capnp::FlatArrayMessageReader>(words, o);
     auto root = m.reader_->getRoot<Envelope>();
     // One walk of every pointer: bounds, nesting, budget. A well-formed
     // message is never larger read than it is long; one that is reuses
     // (aliases) its objects, to make a small message costly to read.
-    const uint64_t read_words = root.totalSize().wordCount;
+    const capnp::MessageSize size = root.totalSize();
+    const uint64_t read_words = size.wordCount;
     if (read_words > words.size()) {
       return detail::fail(errc::bad_message, "pointers overlap: " + std::to_string(words.size()) +
                                                  " words would read as " + std::to_string(read_words));
     }
+    // Capabilities mean nothing between processes (there is no table to
+    // resolve them), and copying one throws: a payload that holds one could
+    // not be copied out or sent on.
+    if (size.capCount != 0) {
+      return detail::fail(errc::bad_message, "the message holds " + std::to_string(size.capCount) +
+                                                 " capability pointers, which cannot travel");
+    }
+    // ... nor one that amplifies through lists of elements taking no space.
+    if (auto ec = detail::check_empty_lists(words, m.reader_->getRoot<capnp::AnyPointer>(), read_words)) return ec;
     touch_envelope(root);
     auto payload = root.getPayload();
     if (!payload.isNull() && !payload.isStruct()) {
