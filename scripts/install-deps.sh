@@ -14,6 +14,7 @@ packages=(
   gnucobol3                   # examples/cobol: cobc (GnuCOBOL 3)
   gfortran                    # examples/fortran
   python3                     # the Python binding's tests and the demo's subscriber
+  clang libclang-rt-14-dev    # scripts/fuzz.sh: clang 14 (Debian 12) and its libFuzzer/ASan runtimes
 )
 
 missing=()
