@@ -68,7 +68,6 @@ struct DropConsumer::Impl {
     Deadline due = Deadline::max();
     int64_t next_ms = INT64_MAX;
     rescan = false;
-    next_scan = now + interval;
     std::error_code first;
     const auto keep = [&](std::error_code ec) {
       if (ec && !first) first = ec;
@@ -94,7 +93,13 @@ struct DropConsumer::Impl {
     if (next_ms != INT64_MAX) {
       due = std::min(due, now + std::chrono::milliseconds(std::min<int64_t>(next_ms - now_ms, interval.count())));
     }
-    next_due = std::max(due, now + std::chrono::milliseconds(1));
+    // The next scan is an interval from this one's end, not its start: with
+    // a backlog so long that listing it takes longer than the interval, a
+    // start-based time is always past, and every claim would list it again
+    // (23 claims/s at 60,000 waiting files, found by the kill -9 campaign).
+    const auto end = Clock::now();
+    next_scan = end + interval;
+    next_due = std::max(due, end + std::chrono::milliseconds(1));
     return first;
   }
 
