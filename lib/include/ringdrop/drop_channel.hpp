@@ -93,6 +93,16 @@ class RINGDROP_API DropChannel {
   std::error_code purge(std::string_view id);
   /// Purges dead letters that failed more than `age` ago; returns how many.
   Result<std::size_t> purge_dead_letters(std::chrono::seconds age);
+  /// Stores `payload` straight into failed/ as a dead letter: for rings and
+  /// services that keep their dead letters in this channel (a ring's
+  /// max_deliveries, a consumer's reject). `headers` are kept as a published
+  /// message's are; `attempts` (its deliveries), `reason` and `who` (the
+  /// consumer that gave up, or "") go into its reason file. Returns its id.
+  /// Written to tmp/ and moved, as publish() does: it appears whole or not at
+  /// all. Errors: as publish() (no_space, permission_denied, ...); on any
+  /// error nothing is left behind.
+  Result<std::string> put_dead_letter(std::span<const std::byte> payload, const DropHeaders& headers,
+                                      uint32_t attempts, std::string_view reason, std::string_view who = {});
 
   Result<DropCounts> counts() const;
 
@@ -130,6 +140,7 @@ class RINGDROP_API DropWriter {
  private:
   friend class DropChannel;
   DropWriter(std::shared_ptr<detail::DropTree> tree, std::string id, DropHeaders headers, int fd);
+  std::error_code close_file();  // fsync (when durable) and close: the bytes are down
   std::shared_ptr<detail::DropTree> tree_;
   std::string id_;
   DropHeaders headers_;

@@ -37,6 +37,10 @@ inline constexpr std::string_view idempotency_key = "idempotency-key";
 /// ns since the epoch; not stored, read from the id (which begins with it).
 inline constexpr std::string_view published_at = "published-at";
 inline constexpr std::string_view original_name = "original-name";  ///< name in incoming/
+/// A ring's dead letter (ring_dead_letters.hpp): the ring it came from, as
+/// Location::describe() gives it ("shm:orders"), and that ring's kind.
+inline constexpr std::string_view source = "source";
+inline constexpr std::string_view source_kind = "source-kind";
 }  // namespace drop_header
 
 /// When a file in incoming/ (written by a program that does not cooperate)

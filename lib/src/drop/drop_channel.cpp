@@ -163,6 +163,29 @@ Result<std::size_t> DropChannel::purge_dead_letters(std::chrono::seconds age) {
   return purged;
 }
 
+Result<std::string> DropChannel::put_dead_letter(std::span<const std::byte> payload, const DropHeaders& headers,
+                                                 uint32_t attempts, std::string_view reason, std::string_view who) {
+  auto w = begin_publish(headers);
+  if (!w) return w.error();
+  if (auto ec = w->write(payload)) return ec;  // the writer's destructor removes the file
+  const std::string id = w->id();
+  const std::string tmp = tmp_name(id);
+  std::error_code ec = w->close_file();
+  if (!ec && !headers.empty()) {
+    ec = detail::write_headers(*tree_, id, headers);
+    detail::sync_dir(*tree_, Dir::meta);  // no dead letter without its headers
+  }
+  if (!ec) {
+    ec = detail::move_to_failed(*tree_, {Dir::tmp, tmp, id, attempts, std::string(reason), std::string(who)});
+  }
+  if (ec) {
+    detail::discard_entry(*tree_, Dir::meta, id);
+    detail::discard_entry(*tree_, Dir::tmp, tmp);
+    return ec;
+  }
+  return id;
+}
+
 Result<DropCounts> DropChannel::counts() const {
   DropCounts c;
   const auto count = [&](Dir d, uint64_t& into, auto keep) -> std::error_code {
@@ -218,7 +241,7 @@ void DropWriter::abort() noexcept {
   }
 }
 
-Result<std::string> DropWriter::commit() {
+std::error_code DropWriter::close_file() {
   if (fd_ < 0) return detail::fail(errc::invalid_argument, "writer already committed or aborted");
   const std::string path = tree_->path(Dir::tmp, tmp_name(id_));
   std::error_code ec;
@@ -226,6 +249,12 @@ Result<std::string> DropWriter::commit() {
   // close() reports deferred write errors (NFS, quotas): a message whose
   // close failed is not published.
   if (::close(std::exchange(fd_, -1)) != 0 && !ec) ec = detail::fs_error(errno, "close", path);
+  return ec;
+}
+
+Result<std::string> DropWriter::commit() {
+  if (fd_ < 0) return detail::fail(errc::invalid_argument, "writer already committed or aborted");
+  const std::error_code ec = close_file();
   auto published = ec ? Result<std::string>(ec) : publish_tmp(*tree_, id_, headers_);
   if (!published) detail::discard_entry(*tree_, Dir::tmp, tmp_name(id_));
   return published;
