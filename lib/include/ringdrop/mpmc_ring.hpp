@@ -29,6 +29,11 @@
 //     delivered again to another consumer (`redeliver`: at-least-once,
 //     counted in `redelivered`) or dropped (`drop`: at-most-once, counted in
 //     `lost`).
+// Poison messages. Under `redeliver`, a message is delivered at most
+// `max_deliveries` times: one that every consumer dies on is then set aside
+// as a dead letter (ring_dead_letters.hpp), its cell freed, and the ring goes
+// on. delivery_count() tells a consumer how many times the message it read
+// has been handed out; reject() sets one aside at once.
 // A consumer gets errc::peer_gone when no producer is attached any more
 // (and one was) and everything committed has been taken; a producer waiting
 // for room gets it when no consumer is attached any more (and one was).
@@ -38,6 +43,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "ringdrop/error.hpp"
@@ -52,6 +60,8 @@ namespace ringdrop {
 
 namespace detail {
 struct MpmcControl;
+struct CellHeader;
+class DeadLetterSink;
 }
 
 /// What happens to messages a consumer held (read, not released) when it dies.
@@ -66,6 +76,14 @@ struct MpmcOptions : RingOptions {
   uint32_t cell_size = 0;
   /// Chosen at creation; ignored when opening.
   OnConsumerDeath on_consumer_death = OnConsumerDeath::redeliver;
+  /// Deliveries of one message before, under `redeliver`, it is set aside
+  /// as a dead letter instead of being delivered again: 1 to 1000. Chosen at
+  /// creation (checked, then ignored, when opening).
+  uint32_t max_deliveries = 5;
+  /// Where this consumer puts dead letters: an existing directory, which
+  /// becomes a file-drop channel's root; "" for dead_letter_dir(ring),
+  /// made when first needed (ring_dead_letters.hpp).
+  std::string dead_letters;
 };
 
 RINGDROP_API Result<SharedRingStats> inspect_mpmc(const Location& where);
@@ -155,6 +173,18 @@ class RINGDROP_API MpmcConsumer : public MpmcEndpoint {
   /// error_code, as every ring kind's release() returns one).
   std::error_code release() noexcept;
 
+  /// How many times the message read last has been handed to a consumer,
+  /// this time included: 1, unless consumers died holding it (or closed
+  /// without releasing it). 0 before the first read.
+  uint32_t delivery_count() const noexcept { return last_deliveries_; }
+  /// Sets the message read last (held, not released) aside as a dead letter
+  /// now, with `reason`, and frees its cell: "this consumer cannot process
+  /// it". Other held messages stay held. Errors: invalid_argument (nothing
+  /// held), or the store's (not writable, full, ...: the message stays held).
+  std::error_code reject(std::string_view reason);
+  /// The ring's limit (MpmcOptions::max_deliveries as chosen at creation).
+  uint32_t max_deliveries() const noexcept { return max_deliveries_; }
+
   Result<std::vector<std::byte>> try_receive();
   Result<std::vector<std::byte>> receive(Deadline deadline);
   Result<std::vector<std::byte>> receive(std::chrono::nanoseconds timeout);
@@ -162,8 +192,12 @@ class RINGDROP_API MpmcConsumer : public MpmcEndpoint {
  private:
   using MpmcEndpoint::MpmcEndpoint;
   void close() noexcept;
-  bool take_orphan(std::span<const std::byte>& view, std::error_code& damaged) noexcept;
+  bool take_orphan(std::span<const std::byte>& view, std::error_code& damaged);
+  bool set_aside(detail::CellHeader& c, uint64_t lap, uint32_t size, uint32_t deliveries, std::error_code& failed);
   std::vector<uint64_t> held_;  // positions read, not yet released
+  uint32_t max_deliveries_ = 5;
+  uint32_t last_deliveries_ = 0;
+  std::shared_ptr<detail::DeadLetterSink> dead_letters_;  // shared: the handle moves
 };
 
 static_assert(RingProducer<MpmcProducer>);

@@ -14,6 +14,7 @@
 #include "ringdrop/broadcast_ring.hpp"
 #include "ringdrop/mpmc_ring.hpp"
 #include "ringdrop/ring_contract.hpp"
+#include "ringdrop/ring_dead_letters.hpp"
 #include "ringdrop/ring_options.hpp"
 #include "ringdrop/spsc_ring.hpp"
 // drop

@@ -28,6 +28,7 @@ struct SharedRingStats {
   uint64_t abandoned = 0;        ///< records whose producer died between reserve and commit
   uint64_t redelivered = 0;      ///< records taken again after their consumer died (MPMC)
   uint64_t lost = 0;             ///< records whose consumer died (MPMC, drop policy)
+  uint64_t dead_lettered = 0;    ///< set aside as dead letters: max_deliveries reached, or rejected (MPMC)
   uint64_t lapped = 0;           ///< times a subscriber was lapped (broadcast, overwrite)
   uint64_t missed = 0;           ///< messages lapped subscribers missed (broadcast)
   std::vector<PeerInfo> peers;   ///< attached, live processes

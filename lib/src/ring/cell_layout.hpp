@@ -12,7 +12,14 @@
 // is one CAS on one word, and a dead peer's cells are found and repaired
 // one by one without stopping anyone.
 //
-//   [ state: u64 ][ size: u32 ][ reserved: u32 ][ payload ... ]
+//   [ state: u64 ][ size: u32 ][ deliveries: u32 ][ payload ... ]
+//
+// `deliveries` (MPMC) counts the times the record was handed to a consumer.
+// The consumer that takes a cell owns it and writes the count there, in the
+// cell, so a count survives the crash it counts: a consumer that dies
+// holding the record leaves it behind, and the kernel that tells the reaper
+// of the death (the peer's lock, released at exit) orders that store before
+// the reaper's CAS, which the next taker acquires.
 //
 // Cells are cell-size aligned (at least 64), so a payload is 8-byte aligned
 // for Cap'n Proto and no two cells share a cache line.
@@ -31,7 +38,7 @@ namespace ringdrop::detail {
 struct CellHeader {
   std::atomic<uint64_t> state;
   uint32_t size;
-  uint32_t reserved;
+  uint32_t deliveries;  // read and written through std::atomic_ref, relaxed (see above)
 };
 inline constexpr uint64_t kCellHeader = sizeof(CellHeader);
 static_assert(kCellHeader == 16);
@@ -41,7 +48,9 @@ inline constexpr uint64_t kDefaultCellSize = 256;
 /// The ring parameters of a cell ring in its segment header
 /// (SegmentInfo::params): the cell size and a 0/1 policy (MPMC: what happens
 /// to a dead consumer's messages; broadcast: what a slow subscriber costs).
-enum CellRingParam { kCellSizeParam = 0, kPolicyParam = 1 };
+/// MPMC also keeps its max_deliveries (0 in rings made before it existed:
+/// the default then).
+enum CellRingParam { kCellSizeParam = 0, kPolicyParam = 1, kMaxDeliveriesParam = 2 };
 
 /// Opens (or creates) the segment of an MPMC or broadcast ring. `cell_size`
 /// 0 means kDefaultCellSize when creating and "any" when opening; `policy`
@@ -49,7 +58,8 @@ enum CellRingParam { kCellSizeParam = 0, kPolicyParam = 1 };
 /// impossible cell size or policy is errc::corrupted, another cell size than
 /// asked for errc::capacity_mismatch.
 Result<Segment> open_cell_segment(const Location& where, OpenMode how, RingKind kind,
-                                  const RingOptions& options, uint32_t cell_size, uint32_t policy);
+                                  const RingOptions& options, uint32_t cell_size, uint32_t policy,
+                                  uint32_t max_deliveries = 0);
 
 inline CellHeader& cell_at(std::byte* data, uint64_t cell_size, uint64_t index) noexcept {
   return *reinterpret_cast<CellHeader*>(data + index * cell_size);

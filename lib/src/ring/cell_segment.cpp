@@ -14,7 +14,8 @@ bool valid_cell_size(uint64_t cell_size, uint64_t capacity) noexcept {
 }  // namespace
 
 Result<Segment> open_cell_segment(const Location& where, OpenMode how, RingKind kind,
-                                  const RingOptions& o, uint32_t cell_size, uint32_t policy) {
+                                  const RingOptions& o, uint32_t cell_size, uint32_t policy,
+                                  uint32_t max_deliveries) {
   SegmentSpec spec;
   spec.kind = kind;
   spec.capacity = o.capacity;
@@ -22,6 +23,7 @@ Result<Segment> open_cell_segment(const Location& where, OpenMode how, RingKind 
   spec.init_timeout = o.init_timeout;
   spec.params[kCellSizeParam] = cell_size != 0 ? cell_size : kDefaultCellSize;
   spec.params[kPolicyParam] = policy;
+  spec.params[kMaxDeliveriesParam] = max_deliveries;
   if (how != OpenMode::open &&
       !valid_cell_size(spec.params[kCellSizeParam], o.capacity ? o.capacity : kDefaultCapacity)) {
     return fail(errc::invalid_argument,
@@ -31,7 +33,8 @@ Result<Segment> open_cell_segment(const Location& where, OpenMode how, RingKind 
   auto seg = Segment::open(where, how, spec);
   if (!seg) return seg;
   const SegmentInfo info = seg->info();
-  if (!valid_cell_size(info.params[kCellSizeParam], info.capacity) || info.params[kPolicyParam] > 1) {
+  if (!valid_cell_size(info.params[kCellSizeParam], info.capacity) || info.params[kPolicyParam] > 1 ||
+      info.params[kMaxDeliveriesParam] > 1000) {
     return fail(errc::corrupted, where.describe() + ": impossible " + to_string(kind) + " parameters");
   }
   if (cell_size != 0 && cell_size != info.params[kCellSizeParam]) {

@@ -58,6 +58,7 @@ struct MpmcControl {
   std::atomic<uint64_t> redelivered; // records taken again after their consumer died
   std::atomic<uint64_t> lost;        // records whose consumer died (drop policy)
   std::atomic<uint64_t> high_water;  // the largest fill seen
+  std::atomic<uint64_t> dead_lettered;  // set aside: max_deliveries reached, or rejected
   alignas(kLine) PeerTable peers;
 };
 static_assert(kControlOffset + sizeof(MpmcControl) <= data_offset_for(RingKind::mpmc));

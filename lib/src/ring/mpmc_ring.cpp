@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "ring/copying.hpp"
+#include "ring/dead_letter_sink.hpp"
 #include "ring/too_large.hpp"
 #include "ring/would_block.hpp"
 #include "ring/mpmc_layout.hpp"
@@ -41,9 +42,15 @@ detail::PeerTableRef peers_of(const Segment& seg, MpmcControl* ctl) noexcept {
 }
 
 Result<Segment> open_mpmc_segment(const Location& where, OpenMode how, const MpmcOptions& o) {
+  if (auto ec = detail::check_max_deliveries(o.max_deliveries, where)) return ec;
   return detail::open_cell_segment(where, how, RingKind::mpmc, o, o.cell_size,
-                                  static_cast<uint32_t>(o.on_consumer_death));
+                                  static_cast<uint32_t>(o.on_consumer_death), o.max_deliveries);
 }
+
+// The count in a cell's header (cell_layout.hpp): written by the consumer
+// that owns the cell, read by the next one to take it. relaxed: the cell's
+// state word (its CAS) orders it, and across a crash the kernel does.
+std::atomic_ref<uint32_t> deliveries_of(CellHeader& c) noexcept { return std::atomic_ref<uint32_t>(c.deliveries); }
 
 SharedRingStats read_stats(const Segment& seg, MpmcControl& c) {
   const SegmentInfo info = seg.info();
@@ -58,6 +65,7 @@ SharedRingStats read_stats(const Segment& seg, MpmcControl& c) {
   s.abandoned = c.abandoned.load(std::memory_order_relaxed);
   s.redelivered = c.redelivered.load(std::memory_order_relaxed);
   s.lost = c.lost.load(std::memory_order_relaxed);
+  s.dead_lettered = c.dead_lettered.load(std::memory_order_relaxed);
   const auto& retired = c.peers.retired;
   s.messages_committed = retired[1].messages.load(std::memory_order_relaxed);
   s.bytes_committed = retired[1].bytes.load(std::memory_order_relaxed);
@@ -446,6 +454,9 @@ Result<MpmcConsumer> MpmcConsumer::open(const Location& where, OpenMode how,
   MpmcConsumer c(std::move(*seg), options);
   if (auto ec = c.join(false)) return ec;
   c.held_.reserve(64);
+  const uint64_t max = c.segment_.info().params[detail::kMaxDeliveriesParam];
+  c.max_deliveries_ = max != 0 ? static_cast<uint32_t>(max) : detail::kDefaultMaxDeliveries;
+  c.dead_letters_ = std::make_shared<detail::DeadLetterSink>(where, options.dead_letters, RingKind::mpmc);
   return c;
 }
 
@@ -463,14 +474,41 @@ MpmcConsumer& MpmcConsumer::operator=(MpmcConsumer&& o) noexcept {
     MpmcEndpoint::operator=(std::move(o));
     held_ = std::move(o.held_);
     o.held_.clear();
+    max_deliveries_ = o.max_deliveries_;
+    last_deliveries_ = o.last_deliveries_;
+    dead_letters_ = std::move(o.dead_letters_);
   }
   return *this;
 }
 
 MpmcConsumer::~MpmcConsumer() { close(); }
 
-// Takes a record whose consumer died (redeliver policy), if there is one.
-bool MpmcConsumer::take_orphan(std::span<const std::byte>& view, std::error_code& damaged) noexcept {
+// Sets aside the orphan we took (READING by us), delivered `deliveries`
+// times already, each to a consumer that died: a dead letter, its cell
+// freed. If the store cannot take it, it goes back to ORPHAN, as it was, and
+// `failed` says why.
+bool MpmcConsumer::set_aside(CellHeader& c, uint64_t lap, uint32_t size, uint32_t deliveries,
+                             std::error_code& failed) {
+  const std::span<const std::byte> bytes(detail::cell_payload(c), size);
+  const std::string reason = "delivered " + std::to_string(deliveries) + " times (max_deliveries " +
+                             std::to_string(max_deliveries_) + "), and each consumer died holding it";
+  if (auto ec = dead_letters_->put(bytes, deliveries, reason)) {
+    ctl_->orphans.fetch_add(1, std::memory_order_relaxed);  // counted before it exists, as recover() does
+    // seq_cst: R1/W2 of the sleep/wake handshake, as recover()'s CAS.
+    c.state.store(CellState{detail::kOrphan, 0, 0, lap}.pack(), std::memory_order_seq_cst);
+    failed = ec;
+    return false;
+  }
+  // seq_cst: frees the cell as release() does (W2 of the sleep/wake handshake).
+  c.state.store(CellState{detail::kFree, 0, 0, lap + 1}.pack(), std::memory_order_seq_cst);
+  ctl_->dead_lettered.fetch_add(1, std::memory_order_relaxed);
+  detail::notify(ctl_->space_wait);
+  return true;
+}
+
+// Takes a record whose consumer died (redeliver policy), if there is one:
+// delivered again, or set aside when it has had its deliveries.
+bool MpmcConsumer::take_orphan(std::span<const std::byte>& view, std::error_code& damaged) {
   uint64_t counted = ctl_->orphans.load(std::memory_order_relaxed);
   for (uint64_t i = 0; i < cells_; ++i) {
     auto& c = detail::cell_at(data_, cell_size_, i);
@@ -485,6 +523,13 @@ bool MpmcConsumer::take_orphan(std::span<const std::byte>& view, std::error_code
       damaged = drop_damaged(segment_, *ctl_, c, st.lap, size);
       return true;
     }
+    const uint32_t delivered = deliveries_of(c).load(std::memory_order_relaxed);
+    if (delivered >= max_deliveries_) {
+      if (set_aside(c, st.lap, size, delivered, damaged)) continue;  // look for another
+      return true;
+    }
+    deliveries_of(c).store(delivered + 1, std::memory_order_relaxed);
+    last_deliveries_ = delivered + 1;
     ctl_->redelivered.fetch_add(1, std::memory_order_relaxed);
     held_.push_back(st.lap << cell_shift_ | i);  // same lap and cell: all release needs
     view = std::span<const std::byte>(detail::cell_payload(c), size);
@@ -529,6 +574,8 @@ Result<std::span<const std::byte>> MpmcConsumer::try_read() {
       ctl_->head.compare_exchange_strong(expected, pos + 1, std::memory_order_release, std::memory_order_relaxed);
       const uint32_t size = c.size;  // read once: another process may write it
       if (size > max_message_size()) return drop_damaged(segment_, *ctl_, c, l, size);
+      deliveries_of(c).store(1, std::memory_order_relaxed);
+      last_deliveries_ = 1;
       held_.push_back(pos);
       return count(std::span<const std::byte>(detail::cell_payload(c), size));
     }
@@ -590,6 +637,23 @@ std::error_code MpmcConsumer::release() noexcept {
     c.state.store(CellState{detail::kFree, 0, 0, lap(pos) + 1}.pack(), std::memory_order_seq_cst);
   }
   held_.clear();
+  detail::notify(ctl_->space_wait);
+  return {};
+}
+
+std::error_code MpmcConsumer::reject(std::string_view reason) {
+  if (held_.empty()) return detail::fail(errc::invalid_argument, "reject: no message is held (read one first)");
+  const uint64_t pos = held_.back();
+  auto& c = *reinterpret_cast<CellHeader*>(cell(pos));
+  const uint32_t size = c.size;  // read once: another process may write it
+  if (size > max_message_size()) return drop_damaged(segment_, *ctl_, c, lap(pos), size);
+  const std::span<const std::byte> bytes(detail::cell_payload(c), size);
+  const uint32_t delivered = deliveries_of(c).load(std::memory_order_relaxed);
+  if (auto ec = dead_letters_->put(bytes, delivered, "rejected by its consumer: " + std::string(reason))) return ec;
+  held_.pop_back();
+  // seq_cst: frees the cell as release() does (W2 of the sleep/wake handshake).
+  c.state.store(CellState{detail::kFree, 0, 0, lap(pos) + 1}.pack(), std::memory_order_seq_cst);
+  ctl_->dead_lettered.fetch_add(1, std::memory_order_relaxed);
   detail::notify(ctl_->space_wait);
   return {};
 }
