@@ -13,12 +13,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "ringdrop/ringdrop.hpp"
+#include "rpc_test.capnp.h"
 #include "test_support.hpp"
 
 using namespace ringdrop;
@@ -320,4 +327,231 @@ TEST(Poison, TheDefaultStoreIsMadeAtTheFirstDeadLetterInAPerUserDirectory) {
   EXPECT_EQ(dl->dir(), store);
   EXPECT_EQ(dl->list()->size(), 1u);
   std::filesystem::remove_all(store);
+}
+
+// SPSC: one consumer at a time, restarted after each death. It reads one
+// message at a time and releases it when done, so the record it dies on is
+// the furthest it read.
+TEST(Poison, SpscAPoisonRecordIsReadMaxDeliveriesTimesThenSetAside) {
+  ScopedName name;
+  ScratchDir dir;
+  RingOptions o;
+  o.capacity = 16 * 1024;
+  o.max_deliveries = 3;
+  o.dead_letters = dir.path();
+  auto tx = SpscProducer::open(name.location(), OpenMode::create, o);
+  ASSERT_TRUE(tx) << last_error_detail();
+  for (int i = 0; i < 5; ++i) ASSERT_FALSE(tx->send(bytes_of("m" + std::to_string(i)), 1s));
+  ASSERT_FALSE(tx->send(bytes_of("poison"), 1s));
+  for (int i = 5; i < 10; ++i) ASSERT_FALSE(tx->send(bytes_of("m" + std::to_string(i)), 1s));
+
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  std::map<std::string, std::vector<uint32_t>> received;  // message -> its delivery counts
+  int crashes = 0;
+  std::string pending;
+  for (int incarnation = 0; incarnation < 10 && received.size() < 10; ++incarnation) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(fds[0]);
+      auto rx = SpscConsumer::open(name.location(), OpenMode::open, o);
+      if (!rx) ::_exit(2);
+      for (;;) {
+        auto view = rx->read(5s);
+        if (!view) ::_exit(view.error() == errc::timed_out ? 0 : 3);
+        const std::string m = text(*view);
+        if (m == "poison") ::kill(::getpid(), SIGKILL);
+        const std::string line = m + " " + std::to_string(rx->delivery_count()) + "\n";
+        if (::write(fds[1], line.data(), line.size()) != static_cast<ssize_t>(line.size())) ::_exit(4);
+        rx->release();
+        if (m == "m9") ::_exit(0);
+      }
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ++crashes;
+    else ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    char buf[4096];
+    pollfd p{fds[0], POLLIN, 0};
+    while (::poll(&p, 1, 0) > 0) {
+      const ssize_t n = ::read(fds[0], buf, sizeof buf);
+      if (n <= 0) break;
+      pending.append(buf, static_cast<size_t>(n));
+    }
+    for (size_t nl; (nl = pending.find('\n')) != std::string::npos; pending.erase(0, nl + 1)) {
+      const std::string line = pending.substr(0, nl);
+      const auto sp = line.find(' ');
+      received[line.substr(0, sp)].push_back(static_cast<uint32_t>(std::stoul(line.substr(sp + 1))));
+    }
+  }
+  ::close(fds[0]);
+  ::close(fds[1]);
+  EXPECT_EQ(crashes, 3) << "one crash per delivery, max_deliveries = 3";
+  ASSERT_EQ(received.size(), 10u) << "every other message is delivered";
+  for (const auto& [m, counts] : received) {
+    EXPECT_EQ(counts, std::vector<uint32_t>{1}) << m << ": released before the poison, so read once";
+  }
+  auto stats = tx->stats();
+  EXPECT_EQ(stats.dead_lettered, 1u);
+  auto dl = RingDeadLetters::open(name.location(), dir.path());
+  ASSERT_TRUE(dl);
+  auto letters = dl->list();
+  ASSERT_EQ(letters->size(), 1u);
+  EXPECT_EQ(letters->front().attempts, 3u);
+  EXPECT_EQ(letters->front().headers.at(std::string(drop_header::source_kind)), "spsc");
+  EXPECT_EQ(text(*dl->payload(letters->front().id)), "poison");
+
+  // Requeued while the producer holds its role: refused, and kept.
+  EXPECT_EQ(dl->requeue(letters->front().id, 1s), errc::role_taken);
+  EXPECT_EQ(dl->list()->size(), 1u);
+  // With the producer gone: back in the ring, read once with count 1.
+  { auto gone = std::move(*tx); }  // its destructor gives the role up
+  ASSERT_FALSE(dl->requeue(letters->front().id, 1s)) << last_error_detail();
+  auto rx = SpscConsumer::open(name.location(), OpenMode::open, o);
+  ASSERT_TRUE(rx);
+  auto got = rx->receive(1s);
+  ASSERT_TRUE(got) << last_error_detail();
+  EXPECT_EQ(text(*got), "poison");
+  EXPECT_EQ(rx->delivery_count(), 1u);
+}
+
+TEST(Poison, SpscARejectedRecordIsNotDeliveredAgainEvenIfItsConsumerLeavesHoldingIt) {
+  ScopedName name;
+  ScratchDir dir;
+  RingOptions o;
+  o.capacity = 16 * 1024;
+  o.dead_letters = dir.path();
+  auto tx = SpscProducer::open(name.location(), OpenMode::create, o);
+  ASSERT_TRUE(tx);
+  ASSERT_FALSE(tx->send(bytes_of("first"), 1s));
+  ASSERT_FALSE(tx->send(bytes_of("bad"), 1s));
+  {
+    auto rx = SpscConsumer::open(name.location(), OpenMode::open, o);
+    ASSERT_TRUE(rx);
+    EXPECT_EQ(rx->reject("nothing held"), errc::invalid_argument);
+    ASSERT_TRUE(rx->read(1s));
+    auto bad = rx->read(1s);
+    ASSERT_TRUE(bad);
+    EXPECT_EQ(text(*bad), "bad");
+    ASSERT_FALSE(rx->reject("cannot parse")) << last_error_detail();
+    // Gone without releasing "first" (as a crash would leave it).
+  }
+  auto rx = SpscConsumer::open(name.location(), OpenMode::open, o);
+  auto again = rx->read(1s);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(text(*again), "first");
+  EXPECT_EQ(rx->delivery_count(), 2u) << "read before by a consumer that left holding it";
+  rx->release();
+  EXPECT_EQ(rx->try_read().error(), errc::would_block) << "the rejected record is not delivered again";
+  EXPECT_EQ(tx->stats().dead_lettered, 1u);
+  auto dl = RingDeadLetters::open(name.location(), dir.path());
+  ASSERT_TRUE(dl);
+  auto letters = dl->list();
+  ASSERT_EQ(letters->size(), 1u);
+  EXPECT_NE(letters->front().reason.find("cannot parse"), std::string::npos) << letters->front().reason;
+  EXPECT_EQ(text(*dl->payload(letters->front().id)), "bad");
+}
+
+TEST(Poison, SpscMaxDeliveriesOfZeroIsRefusedAtOpen) {
+  ScopedName name;
+  RingOptions o;
+  o.max_deliveries = 0;
+  EXPECT_EQ(SpscProducer::open(name.location(), OpenMode::create, o).error(), errc::invalid_argument);
+  EXPECT_EQ(SpscConsumer::open(name.location(), OpenMode::open_or_create, o).error(), errc::invalid_argument);
+  EXPECT_EQ(Segment::remove(name.location()), errc::not_found);
+}
+
+// Requests: two servers (ringdrop-rpc-peer), restarted after each death, and
+// an Echo whose handler kills its server. After max_deliveries servers have
+// died on it, the next sets it aside and the caller gets dead_lettered at
+// once; other calls succeed. (An idle consumer of the request ring stands
+// for a service that is never without a server: without it the caller could
+// see peer_gone — its documented answer — in an instant when both are dead.)
+TEST(Poison, APoisonRequestCrashesMaxDeliveriesServersThenItsCallerIsToldDeadLettered) {
+  ScopedName name;
+  ScratchDir dir;
+  const auto spawn = [&] {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      const int null = ::open("/dev/null", O_WRONLY);
+      ::dup2(null, STDOUT_FILENO);
+      ::execl(RINGDROP_RPC_PEER, RINGDROP_RPC_PEER, "serve", name.name().c_str(), "--dead-letters",
+              dir.path().c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    return pid;
+  };
+  // The request ring, made here as the servers make it (4096-byte cells,
+  // 16 of them): the standby consumer.
+  MpmcOptions ro;
+  ro.cell_size = 4096;
+  ro.capacity = 4096 * 16;
+  auto standby = MpmcConsumer::open(name.location(), OpenMode::create, ro);
+  ASSERT_TRUE(standby) << last_error_detail();
+
+  // The service manager: restarts every server that dies, until told to stop.
+  std::mutex mu;
+  std::set<pid_t> servers{spawn(), spawn()};
+  bool stopping = false;
+  int crashes = 0;
+  std::thread manager([&] {
+    for (;;) {
+      int status = 0;
+      const pid_t pid = ::waitpid(-1, &status, 0);
+      if (pid < 0) return;
+      std::lock_guard<std::mutex> g(mu);
+      servers.erase(pid);
+      if (stopping) {
+        if (servers.empty()) return;
+        continue;
+      }
+      if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ++crashes;
+      servers.insert(spawn());
+    }
+  });
+  struct Stop {  // on every way out, failed assertions included
+    std::function<void()> fn;
+    ~Stop() { fn(); }
+  } stop{[&] {
+    {
+      std::lock_guard<std::mutex> g(mu);
+      if (stopping) return;
+      stopping = true;
+      for (pid_t pid : servers) ::kill(pid, SIGKILL);
+    }
+    manager.join();
+  }};
+  ClientOptions co;
+  co.wait.liveness_interval = 10ms;
+  auto client = Client::connect(name.location(), co);
+  ASSERT_TRUE(client) << last_error_detail();
+
+  const auto poisoned = client->call<rdtest::Echo, rdtest::EchoReply>(
+      [](rdtest::Echo::Builder e) { e.setText("poison"); }, deadline_after(60s));
+  ASSERT_FALSE(poisoned);
+  EXPECT_EQ(poisoned.error(), errc::dead_lettered) << last_error_detail();
+  EXPECT_NE(last_error_detail().find("crashed 5 servers"), std::string::npos) << last_error_detail();
+
+  // Other calls go through.
+  for (uint64_t i = 0; i < 3; ++i) {
+    auto r = client->call<rdtest::Echo, rdtest::EchoReply>([&](rdtest::Echo::Builder e) {
+      e.setSeq(i);
+      e.setText("fine");
+    }, deadline_after(10s));
+    ASSERT_TRUE(r) << last_error_detail();
+    EXPECT_EQ(r->get().getSeq(), i);
+  }
+  stop.fn();
+  stop.fn = [] {};
+  EXPECT_EQ(crashes, 5);
+  auto dl = RingDeadLetters::open(name.location(), dir.path());
+  ASSERT_TRUE(dl) << last_error_detail();
+  auto letters = dl->list();
+  ASSERT_EQ(letters->size(), 1u);
+  EXPECT_EQ(letters->front().attempts, 5u);
+  auto request = dl->payload(letters->front().id);
+  ASSERT_TRUE(request);
+  auto m = IncomingMessage::open(*request);
+  ASSERT_TRUE(m) << "the dead letter is the request, envelope and all";
+  EXPECT_EQ(m->kind(), MessageKind::REQUEST);
 }

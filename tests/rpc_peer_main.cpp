@@ -6,7 +6,9 @@
 //     options (after the mode's arguments):
 //       --wait-go                read a line from stdin before serving
 //       --remember N             remembered replies (dedupe); default 1024
-//     handlers: Echo (echoes, with pid and run count); Fail (Status::error);
+//       --dead-letters DIR       where poison requests go (ServerOptions::dead_letters)
+//     handlers: Echo (echoes, with pid and run count; the text "poison"
+//     kills the server, as a request that crashes its handler would); Fail (Status::error);
 //     Hold (prints "holding <seq>", waits for a stdin line, then echoes);
 //     notification Stop (ends the loop). At the end prints
 //     "stats runs=<echo runs> duplicates=<n> expired=<n> unknown=<n>".
@@ -16,12 +18,14 @@
 //   publish <ring> <n>           a typed publisher on broadcast <ring>: waits
 //                                for a stdin line, then publishes n rounds of
 //                                Echo{seq=i} and Stranger{x=i}, and exits
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ringdrop/broadcast_ring.hpp"
@@ -57,6 +61,7 @@ ServerOptions quick_server(int argc, char** argv, int first) {
   o.cells = 16;
   for (int i = first; i < argc; ++i) {
     if (std::strcmp(argv[i], "--remember") == 0 && i + 1 < argc) o.remembered_replies = std::stoul(argv[++i]);
+    if (std::strcmp(argv[i], "--dead-letters") == 0 && i + 1 < argc) o.dead_letters = argv[++i];
   }
   return o;
 }
@@ -72,6 +77,7 @@ int serve(Server& server, bool wait_go) {
   uint64_t runs = 0;
   bool stop = false;
   server.handle<rdtest::Echo, rdtest::EchoReply>([&](rdtest::Echo::Reader in, rdtest::EchoReply::Builder out) {
+    if (std::string_view(in.getText().cStr()) == "poison") ::kill(::getpid(), SIGKILL);
     ++runs;
     out.setSeq(in.getSeq());
     out.setText(in.getText());

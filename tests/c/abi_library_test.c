@@ -31,6 +31,7 @@ static void every_code_has_its_own_text(void) {
       RINGDROP_EWRONGKIND,  RINGDROP_ECAPACITY,     RINGDROP_EPERM,      RINGDROP_ENOTFOUND,
       RINGDROP_EEXISTS,     RINGDROP_EINVAL,        RINGDROP_ENOSPACE,   RINGDROP_ELEASELOST,
       RINGDROP_EUNSAFEFILE, RINGDROP_EREMOTE,       RINGDROP_ECIRCUITOPEN, RINGDROP_EUNKNOWNTYPE,
+      RINGDROP_EDEADLETTERED,
       RINGDROP_ESYSTEM,     RINGDROP_ENOMEM,        RINGDROP_EINTERNAL};
   const size_t n = sizeof codes / sizeof codes[0];
   size_t i, j;
@@ -44,7 +45,7 @@ static void every_code_has_its_own_text(void) {
 }
 
 static void unknown_codes_are_described_not_null(void) {
-  static const int unknown[] = {-24, -99, -103, 1, 42, -2147483647 - 1};
+  static const int unknown[] = {-25, -99, -103, 1, 42, -2147483647 - 1};
   size_t i;
   for (i = 0; i < sizeof unknown / sizeof unknown[0]; ++i) {
     const char* text = ringdrop_strerror(unknown[i]);

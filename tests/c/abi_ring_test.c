@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -109,7 +110,25 @@ static void options_init_sets_size_and_defaults(void) {
   CHECK(o.drop_on_consumer_death == 0);
   CHECK(o.start_at_oldest == 0);
   CHECK(o.mode == 0);
+  CHECK(o.max_deliveries == 0);
+  CHECK(o.dead_letters == NULL);
   ringdrop_ring_options_init(NULL); /* harmless */
+}
+
+/* A program built against the first header calls the plain symbol with a
+ * struct of the first size: nothing past it is written. */
+static void the_plain_init_writes_only_the_first_fields(void) {
+  unsigned char bytes[sizeof(ringdrop_ring_options) + 16];
+  ringdrop_ring_options* o = (ringdrop_ring_options*)(void*)bytes;
+  size_t i;
+  memset(bytes, 0xab, sizeof bytes);
+  (ringdrop_ring_options_init)(o);
+  CHECK(o->size == RINGDROP_RING_OPTIONS_FIRST_SIZE);
+  CHECK(o->wait_mode == RINGDROP_WAIT_SPIN_BLOCK && o->mode == 0);
+  for (i = RINGDROP_RING_OPTIONS_FIRST_SIZE; i < sizeof bytes; ++i) CHECK(bytes[i] == 0xab);
+  memset(bytes, 0xab, sizeof bytes);
+  ringdrop_ring_options_init_size(o, 8); /* smaller than any version: nothing written */
+  CHECK(bytes[0] == 0xab);
 }
 
 /* A program built against an older header passes a smaller struct: only
@@ -823,6 +842,72 @@ done:
   close_pair(name, tx, rx);
 }
 
+/* ------------------------------------------------------ poison messages */
+
+static void poison_reject_requeue_and_count(int kind) {
+  char name[NAME_LEN], store[64] = "/dev/shm/rdc-dlq-XXXXXX", dir[256], cmd[128], ids[256];
+  ringdrop_ring *tx, *rx;
+  ringdrop_drop* channel = NULL;
+  ringdrop_ring_options o = small_options();
+  unsigned char buf[64];
+  unsigned long long size = 0;
+  unsigned long needed = 0;
+  unsigned int count = 99;
+  context = kind == RINGDROP_RING_SPSC ? "spsc poison" : "mpmc poison";
+  make_name(name, "poison");
+  if (!mkdtemp(store)) {
+    CHECK(0 && "mkdtemp");
+    return;
+  }
+  o.dead_letters = store;
+  if (!open_pair(name, kind, &o, &tx, &rx)) goto done;
+  CHECK_FAILS(ringdrop_ring_delivery_count(tx, &count), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_ring_reject(rx, "nothing held"), RINGDROP_EINVAL);
+  CHECK_OK(ringdrop_ring_send(tx, "first", 5, LONG_WAIT));
+  CHECK_OK(ringdrop_ring_send(tx, "second", 6, LONG_WAIT));
+  CHECK_OK(ringdrop_ring_receive(rx, buf, sizeof buf, &size, LONG_WAIT));
+  CHECK(size == 5 && memcmp(buf, "first", 5) == 0);
+  CHECK_OK(ringdrop_ring_delivery_count(rx, &count));
+  CHECK(count == 1);
+  /* receive released it: read the second and reject that one */
+  {
+    const void* data = NULL;
+    CHECK_OK(ringdrop_ring_read(rx, LONG_WAIT, &data, &size));
+    CHECK(size == 6 && memcmp(data, "second", 6) == 0);
+    CHECK_OK(ringdrop_ring_reject(rx, "cannot parse"));
+  }
+  CHECK_RC(ringdrop_ring_receive(rx, buf, sizeof buf, &size, 0), RINGDROP_ETIMEDOUT);
+
+  CHECK_OK(ringdrop_drop_open(store, NULL, &channel));
+  CHECK_OK(ringdrop_drop_dead_letters(channel, ids, sizeof ids, &needed));
+  CHECK(strchr(ids, '\n') != NULL && strchr(ids, '\n') == strrchr(ids, '\n')); /* exactly one */
+  if (strchr(ids, '\n')) *strchr(ids, '\n') = '\0';
+  if (kind == RINGDROP_RING_SPSC) {
+    CHECK_FAILS(ringdrop_ring_dead_letter_requeue(name, 0, store, ids, LONG_WAIT), RINGDROP_EROLETAKEN);
+    ringdrop_ring_close(tx); /* the one producer gives its role to the requeue */
+    tx = NULL;
+  }
+  CHECK_OK(ringdrop_ring_dead_letter_requeue(name, 0, store, ids, LONG_WAIT));
+  CHECK_OK(ringdrop_ring_receive(rx, buf, sizeof buf, &size, LONG_WAIT));
+  CHECK(size == 6 && memcmp(buf, "second", 6) == 0);
+  CHECK_OK(ringdrop_ring_delivery_count(rx, &count));
+  CHECK(count == 1);
+  CHECK_FAILS(ringdrop_ring_dead_letter_requeue(name, 0, store, ids, LONG_WAIT), RINGDROP_ENOTFOUND);
+done:
+  ringdrop_drop_close(channel);
+  close_pair(name, tx, rx);
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", store);
+  CHECK(system(cmd) == 0);
+
+  CHECK_FAILS(ringdrop_ring_dead_letter_dir("orders", 0, dir, 4, &needed), RINGDROP_EMSGSIZE);
+  CHECK(needed > 4);
+  CHECK_OK(ringdrop_ring_dead_letter_dir("orders", 0, dir, sizeof dir, &needed));
+  CHECK(strncmp(dir, "/dev/shm/ringdrop-dlq-", 22) == 0 && strlen(dir) + 1 == needed);
+  o.max_deliveries = 1001;
+  make_name(name, "poison-max");
+  CHECK_FAILS(ringdrop_ring_open(name, kind, RINGDROP_ROLE_PRODUCER, RINGDROP_CREATE, &o, &tx), RINGDROP_EINVAL);
+}
+
 /* ------------------------------------------------------ other processes */
 
 static void put_byte(int fd, char c) {
@@ -1127,6 +1212,7 @@ int main(void) {
   context = "options";
   options_init_sets_size_and_defaults();
   options_are_read_up_to_their_size();
+  the_plain_init_writes_only_the_first_fields();
   close_null_is_a_no_op();
   bad_arguments_are_einval();
   single_roles_are_taken();
@@ -1154,6 +1240,8 @@ int main(void) {
   overwritten_view_is_caught_by_release();
   late_subscriber_starts_at_newest_or_oldest();
   competing_consumers_share_the_messages();
+  poison_reject_requeue_and_count(RINGDROP_RING_SPSC);
+  poison_reject_requeue_and_count(RINGDROP_RING_MPMC);
   dead_consumer_message_is_redelivered_or_dropped(0);
   dead_consumer_message_is_redelivered_or_dropped(1);
   broadcast_reaches_every_subscriber_process();

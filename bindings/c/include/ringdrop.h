@@ -140,9 +140,26 @@ typedef struct ringdrop_ring_options {
   int drop_on_consumer_death;    /* MPMC, at creation: a dead consumer's messages are lost */
   int start_at_oldest;           /* broadcast subscriber: begin at the oldest message kept */
   unsigned int mode;             /* permission bits when creating; 0: 0600 */
+  /* Poison messages (MPMC and SPSC; C++: ringdrop/ring_dead_letters.hpp).
+   * At creation: deliveries of one message before it is set aside as a
+   * dead letter instead of being delivered again (1..1000; 0: 5). */
+  unsigned int max_deliveries;
+  /* A consumer's dead-letter directory (it must exist; it becomes a drop
+   * channel's root). NULL or "": the default, ringdrop_ring_dead_letter_dir. */
+  const char* dead_letters;
 } ringdrop_ring_options;
 
+/* Fills `options` with the defaults, `size` bytes of it: sizeof the struct
+ * as the caller knows it. The macro below passes it; a program built against
+ * an older header calls the plain function, which fills only the fields the
+ * struct had first (through `mode`: RINGDROP_RING_OPTIONS_FIRST_SIZE), so a
+ * library with a longer struct never writes past the caller's. Bindings that
+ * reach the library by symbol (ctypes, Fortran) call the _size form with the
+ * size of their own copy of the struct. */
+#define RINGDROP_RING_OPTIONS_FIRST_SIZE 64
 void ringdrop_ring_options_init(ringdrop_ring_options* options);
+void ringdrop_ring_options_init_size(ringdrop_ring_options* options, unsigned long size);
+#define ringdrop_ring_options_init(options) ringdrop_ring_options_init_size((options), sizeof(ringdrop_ring_options))
 
 /* Opens (or creates) ring `name` of `kind` in `role`; *ring is the handle.
  * `options` may be NULL for the defaults. */
@@ -182,6 +199,35 @@ int ringdrop_ring_release(ringdrop_ring* ring);
 
 /* Broadcast subscribers: messages missed at the last RINGDROP_EMESSAGELOST. */
 int ringdrop_ring_last_missed(const ringdrop_ring* ring, unsigned long long* missed);
+
+/* Poison messages. A message every consumer dies on is delivered at most
+ * max_deliveries times (options), then set aside as a dead letter: a file
+ * in the failed/ folder of a drop channel (the ring's dead-letter store),
+ * with the ring, its deliveries and the reason. Open the store with
+ * ringdrop_drop_open(dir) to list (ringdrop_drop_dead_letters) and purge
+ * them; requeue one into its ring with ringdrop_ring_dead_letter_requeue.
+ *
+ * MPMC and SPSC consumers: how many times the message read last has been
+ * delivered, this time included (1 unless consumers died holding it; for an
+ * SPSC record a dead consumer had passed, 2: "at least twice"). */
+int ringdrop_ring_delivery_count(const ringdrop_ring* ring, unsigned int* count);
+/* MPMC and SPSC consumers: sets the message read last aside as a dead letter
+ * now, with `reason` (may be NULL). RINGDROP_EINVAL if nothing is held; if
+ * the store cannot be written (RINGDROP_ENOTFOUND, _EUNSAFEFILE, _ENOSPACE,
+ * ...) the message stays held. */
+int ringdrop_ring_reject(ringdrop_ring* ring, const char* reason);
+/* The default dead-letter directory of ring `name` into `buffer`
+ * (NUL-terminated); *size is the bytes needed with the NUL. RINGDROP_EMSGSIZE
+ * when `capacity` is smaller (nothing written): call again. */
+int ringdrop_ring_dead_letter_dir(const char* name, int file_backed, char* buffer, unsigned long capacity,
+                                  unsigned long* size);
+/* Sends dead letter `id` of ring `name` (store `dir`; NULL: the default)
+ * back into the ring, waiting up to timeout_ns for room, then removes it;
+ * its deliveries count from 0 again. At-least-once: a crash between the two
+ * leaves it in both. RINGDROP_EROLETAKEN for an SPSC ring whose producer is
+ * attached; on any error the dead letter stays. */
+int ringdrop_ring_dead_letter_requeue(const char* name, int file_backed, const char* dir, const char* id,
+                                      long long timeout_ns);
 
 /* ----------------------------------------------------- file-drop channel
  *

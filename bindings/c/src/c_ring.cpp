@@ -6,11 +6,13 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <type_traits>
 #include <variant>
 
 #include "c_boundary.hpp"
 #include "c_ring.hpp"
+#include "ringdrop/ring_dead_letters.hpp"
 #include "ringdrop/ringdrop.hpp"
 
 using namespace ringdrop;
@@ -29,6 +31,8 @@ BroadcastOptions cpp_options(const ringdrop_ring_options& o) {
   if (o.mode != 0) b.mode = static_cast<mode_t>(o.mode);
   b.wait = c::wait_of(o.wait_mode, o.spin_ns, o.liveness_ns);
   b.policy = o.overwrite ? SlowSubscriber::overwrite : SlowSubscriber::block;
+  b.max_deliveries = o.max_deliveries != 0 ? o.max_deliveries : 5;
+  if (o.dead_letters) b.dead_letters = o.dead_letters;
   return b;
 }
 
@@ -95,13 +99,24 @@ std::error_code release_end(ringdrop_ring& r) {
 
 extern "C" {
 
-RINGDROP_API void ringdrop_ring_options_init(ringdrop_ring_options* o) {
-  if (!o) return;
-  std::memset(o, 0, sizeof *o);
-  o->size = sizeof *o;
+static_assert(offsetof(ringdrop_ring_options, max_deliveries) == RINGDROP_RING_OPTIONS_FIRST_SIZE,
+              "the struct's first version ends where max_deliveries begins");
+
+RINGDROP_API void ringdrop_ring_options_init_size(ringdrop_ring_options* o, unsigned long size) {
+  if (!o || size < RINGDROP_RING_OPTIONS_FIRST_SIZE) return;  // every version holds the first one's fields
+  const unsigned long n = size < sizeof *o ? size : sizeof *o;
+  std::memset(o, 0, n);  // never past what the caller says it has
+  o->size = n;
   o->wait_mode = RINGDROP_WAIT_SPIN_BLOCK;
   o->spin_ns = -1;
   o->liveness_ns = -1;
+}
+
+// The plain symbol, for programs built before the struct grew (and
+// bindings that call it by name): the first version's fields only. The
+// parentheses keep ringdrop.h's macro of the same name out.
+RINGDROP_API void(ringdrop_ring_options_init)(ringdrop_ring_options* o) {
+  ringdrop_ring_options_init_size(o, RINGDROP_RING_OPTIONS_FIRST_SIZE);
 }
 
 RINGDROP_API int ringdrop_ring_open(const char* name, int kind, int role, int how,
@@ -269,6 +284,56 @@ RINGDROP_API int ringdrop_ring_receive(ringdrop_ring* ring, void* buffer, unsign
           }
         },
         ring->end);
+  });
+}
+
+RINGDROP_API int ringdrop_ring_delivery_count(const ringdrop_ring* ring, unsigned int* count) {
+  return c::guard([&]() -> std::error_code {
+    if (!ring || !count) return invalid("delivery_count: NULL argument");
+    if (const auto* m = std::get_if<MpmcConsumer>(&ring->end)) {
+      *count = m->delivery_count();
+    } else if (const auto* s = std::get_if<SpscConsumer>(&ring->end)) {
+      *count = s->delivery_count();
+    } else {
+      return invalid("delivery_count: only MPMC and SPSC consumers count deliveries");
+    }
+    return {};
+  });
+}
+
+RINGDROP_API int ringdrop_ring_reject(ringdrop_ring* ring, const char* reason) {
+  return c::guard([&]() -> std::error_code {
+    if (!ring) return invalid("reject: ring is NULL");
+    const std::string why = reason ? reason : "";
+    if (auto* m = std::get_if<MpmcConsumer>(&ring->end)) return m->reject(why);
+    if (auto* s = std::get_if<SpscConsumer>(&ring->end)) return s->reject(why);
+    return invalid("reject: only MPMC and SPSC consumers reject");
+  });
+}
+
+RINGDROP_API int ringdrop_ring_dead_letter_dir(const char* name, int file_backed, char* buffer,
+                                               unsigned long capacity, unsigned long* size) {
+  return c::guard([&]() -> std::error_code {
+    if (!name || !size) return invalid("dead_letter_dir: name or size is NULL");
+    const std::string dir = dead_letter_dir(file_backed ? Location::file(name) : Location::shm(name));
+    *size = static_cast<unsigned long>(dir.size() + 1);
+    if (!buffer || capacity < dir.size() + 1) {
+      return detail::fail(errc::message_too_large, "dead_letter_dir: needs " + std::to_string(dir.size() + 1) +
+                                                       " bytes");
+    }
+    std::memcpy(buffer, dir.c_str(), dir.size() + 1);
+    return {};
+  });
+}
+
+RINGDROP_API int ringdrop_ring_dead_letter_requeue(const char* name, int file_backed, const char* dir,
+                                                   const char* id, long long timeout_ns) {
+  return c::guard([&]() -> std::error_code {
+    const auto timeout = timeout_of(timeout_ns);
+    if (!name || !id || !timeout) return invalid("dead_letter_requeue: NULL name or id, or negative timeout");
+    auto store = RingDeadLetters::open(file_backed ? Location::file(name) : Location::shm(name), dir ? dir : "");
+    if (!store) return store.error();
+    return store->requeue(id, *timeout);
   });
 }
 

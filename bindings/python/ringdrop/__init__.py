@@ -43,6 +43,7 @@ from .errors import (
     SystemFailure,
     TimedOut,
     UnknownType,
+    DeadLettered,
     UnsafeFile,
     WouldBlock,
     WrongKind,
@@ -50,7 +51,18 @@ from .errors import (
     last_error_message,
     strerror,
 )
-from .ring import Consumer, How, Kind, Producer, Ring, Role, WaitMode, remove
+from .ring import (
+    Consumer,
+    How,
+    Kind,
+    Producer,
+    Ring,
+    Role,
+    WaitMode,
+    dead_letter_dir,
+    remove,
+    requeue_dead_letter,
+)
 from .drop import Claim, ClaimHeaders, Completion, Discovery, DropChannel, DropConsumer
 from .rpc import (
     HANDLER_FAILED,
@@ -98,6 +110,8 @@ __all__ = [
     "How",
     "WaitMode",
     "remove",
+    "dead_letter_dir",
+    "requeue_dead_letter",
     "DropChannel",
     "DropConsumer",
     "Claim",
@@ -136,6 +150,7 @@ __all__ = [
     "RemoteError",
     "CircuitOpen",
     "UnknownType",
+    "DeadLettered",
     "SystemFailure",
     "OutOfMemory",
     "InternalError",

@@ -44,6 +44,8 @@ class RingOptions(ctypes.Structure):
         ("drop_on_consumer_death", c_int),
         ("start_at_oldest", c_int),
         ("mode", c_uint),
+        ("max_deliveries", c_uint),
+        ("dead_letters", c_char_p),
     ]
 
 
@@ -63,6 +65,7 @@ _PROTOTYPES = {
     "ringdrop_last_error_message": (c_char_p, []),
     # rings
     "ringdrop_ring_options_init": (None, [ctypes.POINTER(RingOptions)]),
+    "ringdrop_ring_options_init_size": (None, [ctypes.POINTER(RingOptions), c_ulong]),
     "ringdrop_ring_open": (
         c_int,
         [c_char_p, c_int, c_int, c_int, ctypes.POINTER(RingOptions), ctypes.POINTER(RingPtr)],
@@ -83,6 +86,13 @@ _PROTOTYPES = {
     ),
     "ringdrop_ring_release": (c_int, [RingPtr]),
     "ringdrop_ring_last_missed": (c_int, [RingPtr, ctypes.POINTER(c_ulonglong)]),
+    "ringdrop_ring_delivery_count": (c_int, [RingPtr, ctypes.POINTER(c_uint)]),
+    "ringdrop_ring_reject": (c_int, [RingPtr, c_char_p]),
+    "ringdrop_ring_dead_letter_dir": (
+        c_int,
+        [c_char_p, c_int, ctypes.c_char_p, c_ulong, ctypes.POINTER(c_ulong)],
+    ),
+    "ringdrop_ring_dead_letter_requeue": (c_int, [c_char_p, c_int, c_char_p, c_char_p, c_longlong]),
 }
 
 

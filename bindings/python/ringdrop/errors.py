@@ -43,6 +43,7 @@ EUNSAFEFILE = -20
 EREMOTE = -21
 ECIRCUITOPEN = -22
 EUNKNOWNTYPE = -23
+EDEADLETTERED = -24
 ESYSTEM = -100
 ENOMEM = -101
 EINTERNAL = -102
@@ -194,6 +195,11 @@ class UnknownType(RingdropError):
     """A message type nobody handles (RINGDROP_EUNKNOWNTYPE)."""
 
 
+class DeadLettered(RingdropError):
+    """Set aside as a dead letter: it crashed max_deliveries consumers (a
+    request: servers), or was rejected (RINGDROP_EDEADLETTERED)."""
+
+
 class SystemFailure(RingdropError):
     """An operating-system error no other code names (RINGDROP_ESYSTEM)."""
 
@@ -230,6 +236,7 @@ _CLASSES = {
     EREMOTE: RemoteError,
     ECIRCUITOPEN: CircuitOpen,
     EUNKNOWNTYPE: UnknownType,
+    EDEADLETTERED: DeadLettered,
     ESYSTEM: SystemFailure,
     ENOMEM: OutOfMemory,
     EINTERNAL: InternalError,

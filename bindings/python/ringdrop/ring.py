@@ -146,6 +146,33 @@ def remove(name, file_backed=False, missing_ok=False):
     _check_result(rc)
 
 
+def dead_letter_dir(name, file_backed=False):
+    """The default dead-letter directory of ring `name`: a drop channel
+    whose dead letters (:class:`ringdrop.DropChannel`) are the ring's."""
+    size = ctypes.c_ulong()
+    encoded = _fsname(name)
+    rc = lib.ringdrop_ring_dead_letter_dir(encoded, 1 if file_backed else 0, None, 0, ctypes.byref(size))
+    if rc != errors.EMSGSIZE:
+        _check_result(rc)
+    buffer = ctypes.create_string_buffer(size.value)
+    _check_result(
+        lib.ringdrop_ring_dead_letter_dir(encoded, 1 if file_backed else 0, buffer, size.value, ctypes.byref(size))
+    )
+    return os.fsdecode(buffer.value)
+
+
+def requeue_dead_letter(name, message_id, timeout, dead_letters=None, file_backed=False):
+    """Sends dead letter `message_id` of ring `name` (store `dead_letters`,
+    None for the default) back into the ring, waiting up to `timeout`
+    seconds for room, then removes it. At-least-once."""
+    store = None if dead_letters is None else _fsname(dead_letters)
+    _check_result(
+        lib.ringdrop_ring_dead_letter_requeue(
+            _fsname(name), 1 if file_backed else 0, store, str(message_id).encode("utf-8"), _ns(timeout)
+        )
+    )
+
+
 class Ring(Handle):
     """One end of a ring: an SPSC, MPMC or broadcast producer or consumer.
 
@@ -173,6 +200,11 @@ class Ring(Handle):
       start_at_oldest: broadcast subscriber: begin at the oldest message
         still kept instead of the next one published.
       mode: permission bits when creating (0: 0o600).
+      max_deliveries: MPMC and SPSC, at creation: deliveries of one
+        message before it is set aside as a dead letter instead of being
+        delivered again (1..1000; 0 is 5). See :meth:`reject`.
+      dead_letters: a consumer's dead-letter directory (it must exist);
+        None for the default, :func:`dead_letter_dir`.
       buffer_size: the initial size of the buffer :meth:`receive` copies
         into; it grows to fit larger messages.
 
@@ -207,6 +239,8 @@ class Ring(Handle):
         drop_on_consumer_death=False,
         start_at_oldest=False,
         mode=0,
+        max_deliveries=0,
+        dead_letters=None,
         buffer_size=4096,
     ):
         self._handle = None  # set last: __del__ must cope with a failed open
@@ -220,7 +254,7 @@ class Ring(Handle):
         how = _enum(How, how, "how")
 
         options = RingOptions()
-        lib.ringdrop_ring_options_init(ctypes.byref(options))
+        lib.ringdrop_ring_options_init_size(ctypes.byref(options), ctypes.sizeof(options))
         options.capacity = capacity
         options.cell_size = cell_size
         options.file_backed = 1 if file_backed else 0
@@ -239,6 +273,9 @@ class Ring(Handle):
         options.drop_on_consumer_death = 1 if drop_on_consumer_death else 0
         options.start_at_oldest = 1 if start_at_oldest else 0
         options.mode = mode
+        options.max_deliveries = max_deliveries
+        dead_letters_path = None if dead_letters is None else _fsname(dead_letters)
+        options.dead_letters = dead_letters_path  # kept alive until the open returns
 
         handle = RingPtr()
         rc = lib.ringdrop_ring_open(
@@ -322,6 +359,28 @@ class Ring(Handle):
         return missed.value
 
     remove = staticmethod(remove)
+
+    # ----------------------------------------------------- poison messages
+
+    @property
+    def delivery_count(self):
+        """MPMC and SPSC consumers: how many times the message read last has
+        been delivered, this time included (1 unless consumers died holding
+        it; 2 for an SPSC record a dead consumer had passed: "at least
+        twice"). InvalidArgument on any other handle."""
+        count = ctypes.c_uint()
+        _check_result(lib.ringdrop_ring_delivery_count(self._h(), ctypes.byref(count)))
+        return count.value
+
+    def reject(self, reason=""):
+        """MPMC and SPSC consumers: sets the message read last aside as a
+        dead letter now, with `reason`; its view becomes unusable. If the
+        dead-letter store cannot be written the message stays held and the
+        error is raised (NotFound, UnsafeFile, NoSpace, ...)."""
+        handle = self._h()
+        _check_result(lib.ringdrop_ring_reject(handle, str(reason).encode("utf-8")))
+        if self._views:
+            _release_view(self._views.pop())
 
     # ------------------------------------------------------------ writing
 

@@ -491,3 +491,59 @@ class ForkTest(RingCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class PoisonTest(RingCase):
+    """Delivery counts, reject and dead letters (ring_dead_letters.hpp)."""
+
+    def store(self):
+        path = tempfile.mkdtemp(prefix="rdpy-dlq-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+        self.addCleanup(__import__("shutil").rmtree, path, True)
+        return path
+
+    def test_reject_then_list_requeue_and_purge(self):
+        for kind in ("mpmc", "spsc"):
+            with self.subTest(kind=kind):
+                store = self.store()
+                tx, rx = self.pair(kind, dead_letters=store)
+                with self.assertRaises(ringdrop.InvalidArgument):
+                    rx.reject("nothing held")
+                tx.send(b"order 17", timeout=LONG)
+                tx.send(b"order 18", timeout=LONG)
+                self.assertEqual(bytes(rx.read(LONG)), b"order 17")
+                self.assertEqual(rx.delivery_count, 1)
+                rx.reject("unknown customer")
+                self.assertEqual(rx.receive(LONG), b"order 18")
+                with self.assertRaises(ringdrop.TimedOut):
+                    rx.receive(0)
+
+                channel = ringdrop.DropChannel(store, create=False)
+                self.addCleanup(channel.close)
+                ids = channel.dead_letters()
+                self.assertEqual(len(ids), 1)
+                if kind == "spsc":
+                    tx.close()  # an SPSC ring has one producer: requeue is it for a moment
+                ringdrop.requeue_dead_letter(rx.name, ids[0], LONG, dead_letters=store)
+                self.assertEqual(channel.dead_letters(), [])
+                self.assertEqual(rx.receive(LONG), b"order 17")
+                self.assertEqual(rx.delivery_count, 1)
+
+    def test_max_deliveries_and_a_store_that_cannot_be_written(self):
+        name = self.name("poison")
+        with self.assertRaises(ringdrop.InvalidArgument):
+            self.ring(name, "mpmc", "producer", "create", max_deliveries=1001)
+        tx = self.ring(name, "mpmc", "producer", "create", max_deliveries=2)
+        rx = self.ring(name, "mpmc", "consumer", "open", dead_letters=os.path.join(self.store(), "missing"))
+        tx.send(b"keep me", timeout=LONG)
+        self.assertEqual(bytes(rx.read(LONG)), b"keep me")
+        with self.assertRaises(ringdrop.NotFound):
+            rx.reject("cannot")
+        rx.release()  # still held after the failed reject: released as processed
+        with self.assertRaises(ringdrop.TimedOut):
+            rx.receive(0)
+
+    def test_the_default_store_is_named_after_the_ring(self):
+        self.assertEqual(
+            ringdrop.dead_letter_dir("orders"), "/dev/shm/ringdrop-dlq-%d/orders" % os.geteuid()
+        )
+        self.assertEqual(ringdrop.dead_letter_dir("/var/lib/x.ring", file_backed=True), "/var/lib/x.ring.dlq")

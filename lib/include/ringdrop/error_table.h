@@ -105,7 +105,15 @@
   XX(circuit_open, ECIRCUITOPEN, 22, "circuit open: the service failed recently, call not sent")   \
   /* A well-formed message of a type the receiver has no handler or schema                         \
    * for (e.g. from a newer producer). It is reported, never misread. */                           \
-  XX(unknown_type, EUNKNOWNTYPE, 23, "message type not handled: no handler or schema for it")
+  XX(unknown_type, EUNKNOWNTYPE, 23, "message type not handled: no handler or schema for it")     \
+                                                                                                   \
+  /* --- poison messages --------------------------------------------------- */                    \
+                                                                                                   \
+  /* The message was set aside as a dead letter: it had been delivered                             \
+   * max_deliveries times and every consumer died holding it (a request:                           \
+   * it crashed that many servers), or a consumer rejected it. It is kept in                       \
+   * the ring's dead-letter store (ring_dead_letters.hpp), not lost. */                            \
+  XX(dead_lettered, EDEADLETTERED, 24, "dead-lettered: set aside after crashing its consumers, or rejected")
 
 /* The codes of the C ABI alone (no errc: C++ reports these as exceptions or
  * std::system_category codes). XX(C_SUFFIX, number, "message"); the C code

@@ -42,8 +42,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <span>
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,14 +77,7 @@ struct MpmcOptions : RingOptions {
   uint32_t cell_size = 0;
   /// Chosen at creation; ignored when opening.
   OnConsumerDeath on_consumer_death = OnConsumerDeath::redeliver;
-  /// Deliveries of one message before, under `redeliver`, it is set aside
-  /// as a dead letter instead of being delivered again: 1 to 1000. Chosen at
-  /// creation (checked, then ignored, when opening).
-  uint32_t max_deliveries = 5;
-  /// Where this consumer puts dead letters: an existing directory, which
-  /// becomes a file-drop channel's root; "" for dead_letter_dir(ring),
-  /// made when first needed (ring_dead_letters.hpp).
-  std::string dead_letters;
+  // max_deliveries and dead_letters: RingOptions.
 };
 
 RINGDROP_API Result<SharedRingStats> inspect_mpmc(const Location& where);
@@ -182,8 +176,14 @@ class RINGDROP_API MpmcConsumer : public MpmcEndpoint {
   /// it". Other held messages stay held. Errors: invalid_argument (nothing
   /// held), or the store's (not writable, full, ...: the message stays held).
   std::error_code reject(std::string_view reason);
-  /// The ring's limit (MpmcOptions::max_deliveries as chosen at creation).
+  /// The ring's limit (RingOptions::max_deliveries as chosen at creation).
   uint32_t max_deliveries() const noexcept { return max_deliveries_; }
+  /// Called after this consumer has set a message aside for having had its
+  /// deliveries (not after reject()), with its bytes (valid during the
+  /// call) and the deliveries: a request/response server answers the
+  /// caller. An exception it throws is swallowed.
+  using DeadLetterFn = std::function<void(std::span<const std::byte> message, uint32_t deliveries)>;
+  void on_dead_letter(DeadLetterFn fn) { on_dead_letter_ = std::move(fn); }
 
   Result<std::vector<std::byte>> try_receive();
   Result<std::vector<std::byte>> receive(Deadline deadline);
@@ -198,6 +198,7 @@ class RINGDROP_API MpmcConsumer : public MpmcEndpoint {
   uint32_t max_deliveries_ = 5;
   uint32_t last_deliveries_ = 0;
   std::shared_ptr<detail::DeadLetterSink> dead_letters_;  // shared: the handle moves
+  DeadLetterFn on_dead_letter_;
 };
 
 static_assert(RingProducer<MpmcProducer>);

@@ -3,20 +3,21 @@
 //
 // A message that crashes every consumer that takes it would otherwise go
 // round for ever: handed to the next consumer, which dies, and the next.
-// A ring counts deliveries instead. An MPMC message whose consumer died
-// while holding it is delivered again (the `redeliver` policy), at most
-// `max_deliveries` times in all (MpmcOptions; 5 unless chosen at creation);
-// the next consumer to find it then does not deliver it but sets it aside
-// as a dead letter, frees its cell and goes on. A consumer can also reject
-// the message it holds (MpmcConsumer::reject): a dead letter at once, with
-// its reason.
+// A ring counts deliveries instead, at most `max_deliveries` in all
+// (RingOptions; 5 unless chosen at creation). An MPMC message whose consumer
+// died while holding it is delivered again (the `redeliver` policy); an SPSC
+// record a consumer died on is read again by the next one. Once a message
+// has had its deliveries, the next consumer to find it does not deliver it
+// but sets it aside as a dead letter and goes on (mpmc_ring.hpp,
+// spsc_ring.hpp say how each counts). A consumer can also reject the message
+// it holds (reject()): a dead letter at once, with its reason.
 //
 // Dead letters are kept where every process and tool can read them: a
 // file-drop channel's failed/ folder (drop_channel.hpp), one file per
 // message with its bytes unchanged (a typed message keeps its envelope),
 // headers naming the ring (drop_header::source, source_kind) and a reason
 // file with the deliveries ("attempts"), the reason, the consumer and the
-// time. The place is per ring: MpmcOptions::dead_letters, or by default
+// time. The place is per ring: RingOptions::dead_letters, or by default
 // dead_letter_dir(ring):
 //
 //   Location::shm("orders")            /dev/shm/ringdrop-dlq-<uid>/orders
@@ -62,11 +63,13 @@ class RINGDROP_API RingDeadLetters {
   Result<std::vector<DeadLetter>> list() const;
   /// A dead letter's bytes, as the ring held them.
   Result<std::vector<std::byte>> payload(std::string_view id) const;
-  /// Sends dead letter `id` back into its ring (an MPMC producer there,
-  /// waiting up to `timeout` for room), then removes it. Its deliveries
-  /// count from 0 again. A crash between the two leaves it in both places:
-  /// requeue is at-least-once, as the ring is. Errors: not_found, the
-  /// ring's (timed_out, ...); the dead letter stays on any error.
+  /// Sends dead letter `id` back into its ring (a producer of its kind
+  /// there, waiting up to `timeout` for room), then removes it. Its
+  /// deliveries count from 0 again. A crash between the two leaves it in
+  /// both places: requeue is at-least-once, as the ring is. An SPSC ring has
+  /// one producer: while it runs, requeue gets role_taken. Errors:
+  /// not_found, the ring's (role_taken, timed_out, ...); the dead letter
+  /// stays on any error.
   std::error_code requeue(std::string_view id, std::chrono::nanoseconds timeout);
   /// Removes dead letter `id`.
   std::error_code purge(std::string_view id);

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "ringdrop/wait.hpp"
@@ -27,6 +28,16 @@ struct RingOptions {
   WaitStrategy wait{};
   /// How long opening waits for a concurrent creator to finish.
   std::chrono::milliseconds init_timeout{500};
+  /// Poison messages (ring_dead_letters.hpp), MPMC and SPSC: deliveries of
+  /// one message before it is set aside as a dead letter instead of being
+  /// delivered again, 1 to 1000. Chosen at creation (checked, then ignored,
+  /// when opening). A broadcast ring ignores it: a subscriber that dies
+  /// holding a message does not hand it to anyone.
+  uint32_t max_deliveries = 5;
+  /// Where this consumer puts dead letters: an existing directory, which
+  /// becomes a file-drop channel's root; "" for dead_letter_dir(ring), made
+  /// when first needed.
+  std::string dead_letters;
 };
 
 /// A string's bytes, for the copying send().

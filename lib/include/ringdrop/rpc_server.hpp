@@ -69,6 +69,13 @@ struct ServerOptions {
   /// The reusable first segment replies are built in; larger replies
   /// spill to the heap.
   size_t scratch_bytes = 64 * 1024;
+  /// Poison requests (ring_dead_letters.hpp): a request whose handling
+  /// killed this many servers is set aside as a dead letter of the request
+  /// ring, and its caller answered with errc::dead_lettered. Chosen when the
+  /// ring is created (1 to 1000); "" keeps dead letters in the ring's
+  /// default store.
+  uint32_t max_deliveries = 5;
+  std::string dead_letters;
 };
 
 struct ServerStats {
@@ -81,6 +88,7 @@ struct ServerStats {
   uint64_t expired = 0;        ///< requests past their deadline: not run
   uint64_t duplicates = 0;     ///< repeats answered from memory
   uint64_t undeliverable = 0;  ///< replies whose ring was gone, full or too small
+  uint64_t dead_lettered = 0;  ///< poison requests this server set aside (their callers told)
 };
 
 class RINGDROP_API Server {

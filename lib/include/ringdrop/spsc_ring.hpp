@@ -48,6 +48,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -64,6 +65,7 @@ namespace ringdrop {
 namespace detail {
 struct SpscControl;
 struct RoleSlot;
+class DeadLetterSink;
 }
 
 /// A snapshot of a ring's counters, read without disturbing it.
@@ -79,6 +81,7 @@ struct SpscStats {
   uint64_t consumer_waits = 0;   ///< blocking reads that found the ring empty
   uint64_t consumer_sleeps = 0;  ///< times the consumer slept on an empty ring
   uint64_t producer_sleeps = 0;  ///< times the producer slept on a full ring
+  uint64_t dead_lettered = 0;    ///< records set aside: max_deliveries reached, or rejected
   uint32_t producer_pid = 0;     ///< 0 when no process holds the role
   uint32_t consumer_pid = 0;
 };
@@ -166,6 +169,26 @@ class RINGDROP_API SpscConsumer {
   /// (an error_code, as every ring kind's release() returns one).
   std::error_code release() noexcept;
 
+  /// Poison messages (ring_dead_letters.hpp). A consumer that dies holding
+  /// records leaves them to be read again by the next one; the record it
+  /// was furthest on when it died is counted, and once it has been read
+  /// `max_deliveries` times (RingOptions) the next consumer sets it aside
+  /// as a dead letter instead of delivering it. With one message processed
+  /// at a time (read, process, release), that record is the one being
+  /// processed.
+  ///
+  /// How many times the message read last has been delivered, this time
+  /// included: 1, or for a record a consumer that died had already passed,
+  /// 2 ("at least twice"). 0 before the first read.
+  uint32_t delivery_count() const noexcept { return last_deliveries_; }
+  /// Sets the message read last aside as a dead letter now, with `reason`;
+  /// it is released with the others held (at once if it is the only one).
+  /// Errors: invalid_argument (nothing held), or the store's (the message
+  /// stays held).
+  std::error_code reject(std::string_view reason);
+  /// The ring's limit (RingOptions::max_deliveries as chosen at creation).
+  uint32_t max_deliveries() const noexcept { return max_deliveries_; }
+
   /// Copying conveniences: read, copy, release.
   Result<std::vector<std::byte>> try_receive();
   Result<std::vector<std::byte>> receive(Deadline deadline);
@@ -181,6 +204,8 @@ class RINGDROP_API SpscConsumer {
   void take(SpscConsumer& other) noexcept;
   std::error_code attach();
   void detach() noexcept;
+  bool deliverable(uint64_t at, std::span<const std::byte> view, std::error_code& failed);
+  void set_aside_furthest() noexcept;
 
   Segment segment_;
   detail::SpscControl* ctl_ = nullptr;  // null in a moved-from handle
@@ -194,6 +219,11 @@ class RINGDROP_API SpscConsumer {
   uint64_t unreleased_bytes_ = 0;
   uint64_t messages_ = 0;    // messages released, ever
   uint64_t bytes_ = 0;       // payload bytes released, ever
+  uint32_t max_deliveries_ = 5;
+  uint32_t last_deliveries_ = 0;
+  uint64_t last_at_ = 0;     // position of the message read last
+  uint32_t last_size_ = 0;
+  std::shared_ptr<detail::DeadLetterSink> dead_letters_;  // shared: the handle moves
 };
 
 static_assert(RingProducer<SpscProducer>);

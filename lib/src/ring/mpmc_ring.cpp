@@ -477,6 +477,7 @@ MpmcConsumer& MpmcConsumer::operator=(MpmcConsumer&& o) noexcept {
     max_deliveries_ = o.max_deliveries_;
     last_deliveries_ = o.last_deliveries_;
     dead_letters_ = std::move(o.dead_letters_);
+    on_dead_letter_ = std::move(o.on_dead_letter_);
   }
   return *this;
 }
@@ -498,6 +499,12 @@ bool MpmcConsumer::set_aside(CellHeader& c, uint64_t lap, uint32_t size, uint32_
     c.state.store(CellState{detail::kOrphan, 0, 0, lap}.pack(), std::memory_order_seq_cst);
     failed = ec;
     return false;
+  }
+  if (on_dead_letter_) {
+    try {
+      on_dead_letter_(bytes, deliveries);
+    } catch (...) {  // the message is stored: the ring goes on regardless
+    }
   }
   // seq_cst: frees the cell as release() does (W2 of the sleep/wake handshake).
   c.state.store(CellState{detail::kFree, 0, 0, lap + 1}.pack(), std::memory_order_seq_cst);

@@ -9,6 +9,7 @@
 #include "ring/dead_letter_sink.hpp"
 #include "ringdrop/error.hpp"
 #include "ringdrop/mpmc_ring.hpp"
+#include "ringdrop/spsc_ring.hpp"
 
 namespace ringdrop {
 
@@ -41,12 +42,27 @@ Result<std::vector<std::byte>> RingDeadLetters::payload(std::string_view id) con
   return bytes;
 }
 
+namespace {
+
+template <typename Producer>
+std::error_code send_back(const Location& ring, std::span<const std::byte> bytes, std::chrono::nanoseconds timeout) {
+  auto tx = Producer::open(ring, OpenMode::open);
+  if (!tx) return tx.error();
+  return tx->send(bytes, timeout);
+}
+
+}  // namespace
+
 std::error_code RingDeadLetters::requeue(std::string_view id, std::chrono::nanoseconds timeout) {
+  auto d = channel_.dead_letter(id);
+  if (!d) return d.error();
   auto bytes = payload(id);
   if (!bytes) return bytes.error();
-  auto tx = MpmcProducer::open(ring_, OpenMode::open);
-  if (!tx) return tx.error();
-  if (auto ec = tx->send(*bytes, timeout)) return ec;
+  const auto kind = d->headers.find(drop_header::source_kind);
+  const bool spsc = kind != d->headers.end() && kind->second == to_string(RingKind::spsc);
+  const std::error_code ec = spsc ? send_back<SpscProducer>(ring_, *bytes, timeout)
+                                  : send_back<MpmcProducer>(ring_, *bytes, timeout);
+  if (ec) return ec;
   return channel_.purge(id);
 }
 

@@ -7,6 +7,7 @@
 //   +256  data_wait:  the consumer sleeps here while the ring is empty
 //   +384  space_wait: the producer sleeps here while the ring is full
 //   +512  roles: producer and consumer slots (holder pid; role.hpp locks their first byte)
+//   +640  deliveries: the consumer's count of the furthest record read (see below)
 //
 // head and tail are byte counts that only grow (2^64 bytes never wrap in
 // practice); a position in the data area is `index & (capacity - 1)`.
@@ -35,6 +36,22 @@
 // for a new producer; a producer that dies between the header and the tail
 // store leaves `tail` a little behind, never ahead. A new producer finds the
 // true end by following headers from max(head, tail) to the zero word.
+//
+// Poison messages. A consumer that dies holding records leaves `head`
+// where it last released, and the next consumer reads from there again:
+// every record read since is delivered again. The one the dead consumer was
+// on when it died is the furthest it read. So the consumer keeps, on a line
+// of its own (the producer polls `head`, not this), the position of the
+// furthest record ever read and how many times that record was read. A read
+// past it starts a new count; a read of it adds one; a read before it is a
+// redelivery of a record the dead consumer had passed (delivery_count() says
+// "at least 2"). When the furthest record's count reaches max_deliveries
+// the next consumer sets it aside (its count then becomes kSetAside, so a
+// consumer that dies before releasing past it does not set it aside twice)
+// and goes on. With one message processed at a time, the furthest record
+// read is the one being processed. The count is written before the
+// position: a consumer killed between the two leaves the old position, and
+// the next read past it starts the count again at 1.
 //
 // A record never wraps. When the next record does not fit before the end of
 // the data area, the producer fills the rest with a padding record (tag
@@ -98,10 +115,18 @@ struct SpscControl {
   alignas(kLine) WaitLine space_wait;
   alignas(kLine) std::atomic<uint64_t> producer;
   std::atomic<uint64_t> consumer;
+  alignas(kLine) std::atomic<uint64_t> furthest_read;  // position of the furthest record read
+  std::atomic<uint64_t> furthest_reads;  // times it was read (kSetAside: set aside)
+  std::atomic<uint64_t> dead_lettered;   // records set aside: max_deliveries, or rejected
 };
+inline constexpr uint64_t kSetAside = ~uint64_t{0};
+/// SPSC keeps its max_deliveries in the segment header's first parameter
+/// word (0 in rings made before it existed: the default then).
+inline constexpr int kSpscMaxDeliveriesParam = 0;
 static_assert(offsetof(SpscControl, head) == kLine);
 static_assert(offsetof(SpscControl, data_wait) == 2 * kLine);
 static_assert(offsetof(SpscControl, producer) == 4 * kLine);
+static_assert(offsetof(SpscControl, furthest_read) == 5 * kLine);
 static_assert(kControlOffset + sizeof(SpscControl) <= data_offset_for(RingKind::spsc));
 
 }  // namespace ringdrop::detail

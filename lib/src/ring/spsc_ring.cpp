@@ -26,6 +26,7 @@
 #include <utility>
 
 #include "ring/copying.hpp"
+#include "ring/dead_letter_sink.hpp"
 #include "ring/too_large.hpp"
 #include "ring/would_block.hpp"
 #include "segment/role.hpp"
@@ -45,12 +46,18 @@ namespace {
 constexpr uint64_t kOnlyWaiter = 1;
 
 Result<Segment> open_spsc_segment(const Location& where, OpenMode how, const RingOptions& o) {
+  if (auto ec = detail::check_max_deliveries(o.max_deliveries, where)) return ec;
   SegmentSpec spec;
   spec.kind = RingKind::spsc;
   spec.capacity = o.capacity;
   spec.mode = o.mode;
   spec.init_timeout = o.init_timeout;
-  return Segment::open(where, how, spec);
+  spec.params[detail::kSpscMaxDeliveriesParam] = o.max_deliveries;
+  auto seg = Segment::open(where, how, spec);
+  if (seg && seg->info().params[detail::kSpscMaxDeliveriesParam] > detail::kMostMaxDeliveries) {
+    return detail::fail(errc::corrupted, where.describe() + ": impossible max_deliveries in its header");
+  }
+  return seg;
 }
 
 SpscControl* control_of(const Segment& s) noexcept {
@@ -114,6 +121,7 @@ SpscStats read_stats(const Segment& seg, SpscControl& c) noexcept {
   s.consumer_waits = c.consumer_waits.load(std::memory_order_relaxed);
   s.consumer_sleeps = c.data_wait.sleeps.load(std::memory_order_relaxed);
   s.producer_sleeps = c.space_wait.sleeps.load(std::memory_order_relaxed);
+  s.dead_lettered = c.dead_lettered.load(std::memory_order_relaxed);
   s.producer_pid = detail::role_pid(role_slot(seg, c.producer));
   s.consumer_pid = detail::role_pid(role_slot(seg, c.consumer));
   return s;
@@ -375,6 +383,9 @@ Result<SpscConsumer> SpscConsumer::open(const Location& where, OpenMode how,
   if (!seg) return seg.error();
   SpscConsumer c(std::move(*seg), options);
   if (auto ec = c.attach()) return ec;
+  const uint64_t max = c.segment_.info().params[detail::kSpscMaxDeliveriesParam];
+  c.max_deliveries_ = max != 0 ? static_cast<uint32_t>(max) : detail::kDefaultMaxDeliveries;
+  c.dead_letters_ = std::make_shared<detail::DeadLetterSink>(where, options.dead_letters, RingKind::spsc);
   return c;
 }
 
@@ -418,6 +429,11 @@ void SpscConsumer::take(SpscConsumer& o) noexcept {
   unreleased_bytes_ = o.unreleased_bytes_;
   messages_ = o.messages_;
   bytes_ = o.bytes_;
+  max_deliveries_ = o.max_deliveries_;
+  last_deliveries_ = o.last_deliveries_;
+  last_at_ = o.last_at_;
+  last_size_ = o.last_size_;
+  dead_letters_ = std::move(o.dead_letters_);
   o.read_ = o.released_;  // nothing left to release
 }
 
@@ -448,6 +464,7 @@ Result<std::span<const std::byte>> SpscConsumer::try_read() {
       return detail::fail(errc::corrupted, "impossible record header at offset " +
                                                std::to_string(pos));
     }
+    const uint64_t at = read_;
     read_ += bytes;
     if (detail::header_tag(h) == detail::kPadTag) {
       // Nothing the caller holds lies before the padding: free it at once,
@@ -455,10 +472,77 @@ Result<std::span<const std::byte>> SpscConsumer::try_read() {
       if (unreleased_ == 0) release();
       continue;
     }
+    const uint32_t size = detail::header_size(h);
+    const std::span<const std::byte> view(data_ + pos + kRecordHeader, size);
+    std::error_code failed;
+    if (!deliverable(at, view, failed)) {
+      if (failed) {
+        read_ = at;  // not delivered, not set aside: it stays where it was
+        return failed;
+      }
+      if (unreleased_ == 0) release();  // set aside: free it as padding is freed
+      continue;
+    }
     ++unreleased_;
-    unreleased_bytes_ += detail::header_size(h);
-    return std::span<const std::byte>(data_ + pos + kRecordHeader, detail::header_size(h));
+    unreleased_bytes_ += size;
+    last_at_ = at;
+    last_size_ = size;
+    return view;
   }
+}
+
+// Counts the read of the record at `at` (spsc_layout.hpp, "Poison
+// messages"): whether to deliver it; if not, it was set aside now or before,
+// or `failed` says why it could not be. The fields are the consumer's alone
+// (its role lock; a dead predecessor's stores are ordered by the kernel's
+// release of that lock): relaxed.
+bool SpscConsumer::deliverable(uint64_t at, std::span<const std::byte> view, std::error_code& failed) {
+  const uint64_t furthest = ctl_->furthest_read.load(std::memory_order_relaxed);
+  if (at > furthest) {
+    ctl_->furthest_reads.store(1, std::memory_order_relaxed);  // the count first
+    ctl_->furthest_read.store(at, std::memory_order_relaxed);
+    last_deliveries_ = 1;
+    return true;
+  }
+  if (at < furthest) {
+    last_deliveries_ = 2;  // passed by a consumer that died: at least the second time
+    return true;
+  }
+  const uint64_t reads = ctl_->furthest_reads.load(std::memory_order_relaxed);
+  if (reads == detail::kSetAside) return false;
+  if (reads >= max_deliveries_) {
+    const std::string reason = "delivered " + std::to_string(reads) + " times (max_deliveries " +
+                               std::to_string(max_deliveries_) + "), and each consumer died holding it";
+    failed = dead_letters_->put(view, static_cast<uint32_t>(reads), reason);
+    if (failed) return false;
+    set_aside_furthest();
+    return false;
+  }
+  ctl_->furthest_reads.store(reads + 1, std::memory_order_relaxed);
+  last_deliveries_ = static_cast<uint32_t>(reads + 1);
+  return true;
+}
+
+void SpscConsumer::set_aside_furthest() noexcept {
+  ctl_->furthest_reads.store(detail::kSetAside, std::memory_order_relaxed);
+  ctl_->dead_lettered.store(ctl_->dead_lettered.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+std::error_code SpscConsumer::reject(std::string_view reason) {
+  if (unreleased_ == 0) return detail::fail(errc::invalid_argument, "reject: no message is held (read one first)");
+  const std::span<const std::byte> view(data_ + (last_at_ & (capacity_ - 1)) + kRecordHeader, last_size_);
+  if (auto ec = dead_letters_->put(view, last_deliveries_, "rejected by its consumer: " + std::string(reason))) {
+    return ec;
+  }
+  if (last_at_ == ctl_->furthest_read.load(std::memory_order_relaxed)) {
+    set_aside_furthest();  // not delivered again, even if we die before releasing it
+  } else {
+    ctl_->dead_lettered.store(ctl_->dead_lettered.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  --unreleased_;
+  unreleased_bytes_ -= last_size_;
+  if (unreleased_ == 0) release();
+  return {};
 }
 
 Result<std::span<const std::byte>> SpscConsumer::read(Deadline deadline) {

@@ -84,7 +84,7 @@ Result<OwnedMessage> Client::State::settle(Result<OwnedMessage> r, uint64_t resp
     ++stats.remote_errors;
     last_remote = {err.getCode(), err.getMessage().cStr()};
     const int code = err.getCode();
-    if (code < 0 && code >= -static_cast<int>(errc::unknown_type)) {
+    if (code < 0 && code >= -static_cast<int>(errc::dead_lettered)) {  // one of ours: the last errc
       return detail::fail(static_cast<errc>(-code), "the server says: " + last_remote.message);
     }
     return detail::fail(errc::remote_error, "the server says (" + std::to_string(code) + "): " + last_remote.message);

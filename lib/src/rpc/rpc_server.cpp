@@ -49,6 +49,7 @@ struct Server::State {
         scratch_words(std::max<size_t>(options.scratch_bytes / 8, 64)) {}
 
   std::error_code handle(const IncomingMessage& m);
+  void answer_set_aside(std::span<const std::byte> request, uint32_t deliveries);
   std::error_code notify(const IncomingMessage& m);
   std::error_code answer(const IncomingMessage& m);
   Status run_handler(const IncomingMessage& m, Envelope::Builder reply);
@@ -215,6 +216,22 @@ std::error_code Server::State::notify(const IncomingMessage& m) {
   return {};
 }
 
+// A request that killed `deliveries` servers was set aside by this one: its
+// caller learns so now, not at its deadline.
+void Server::State::answer_set_aside(std::span<const std::byte> request, uint32_t deliveries) {
+  auto m = IncomingMessage::open(request);
+  if (!m || m->kind() != MessageKind::REQUEST) return;  // nobody waits for an answer
+  const auto to_text = m->envelope().getReplyTo();
+  if (to_text.size() == 0) return;
+  ++stats.dead_lettered;
+  const Caller to{std::string(to_text.cStr(), to_text.size()), m->id(), m->deadline()};
+  capnp::MallocMessageBuilder b;
+  build_error(b, to.request_id, to.deadline, -static_cast<int32_t>(errc::dead_lettered),
+              "the request was set aside after it crashed " + std::to_string(deliveries) +
+                  " servers; it is kept as a dead letter of " + where.describe());
+  (void)deliver(to, b.getSegmentsForOutput(), true);
+}
+
 std::error_code Server::State::handle(const IncomingMessage& m) {
   switch (m.kind()) {
     case MessageKind::REQUEST:
@@ -243,11 +260,18 @@ Result<Server> Server::open_ring(const Location& where, const ServerOptions& opt
   ro.cell_size = options.cell_size;
   ro.capacity = uint64_t{options.cell_size} * options.cells;
   ro.on_consumer_death = OnConsumerDeath::redeliver;  // a dead server's request goes to another
+  ro.max_deliveries = options.max_deliveries;        // ... but not for ever
+  ro.dead_letters = options.dead_letters;
   auto requests = MpmcConsumer::open(where, OpenMode::open_or_create, ro);
   if (!requests) return requests.error();
   auto keeper = MpmcProducer::open(where, OpenMode::open, ro);
   if (!keeper) return keeper.error();
-  return Server(std::make_unique<State>(options, where, std::move(*requests), std::move(*keeper)));
+  auto state = std::make_unique<State>(options, where, std::move(*requests), std::move(*keeper));
+  State* s = state.get();  // stays put: the Server holds it by pointer
+  s->requests.on_dead_letter([s](std::span<const std::byte> request, uint32_t deliveries) {
+    s->answer_set_aside(request, deliveries);
+  });
+  return Server(std::move(state));
 }
 
 Result<Server> Server::open(std::string_view service, const ServerOptions& options) {
