@@ -274,7 +274,7 @@ TEST(Broadcast, ALateJoinerAtTheNewestIsNeverToldItLostMessages) {
   ScopedName n;
   auto o = options(SlowSubscriber::block, 4096, 64);  // 64 cells
   auto pub = BroadcastPublisher::open(n.location(), OpenMode::create, o);
-  ASSERT_TRUE(pub);
+  ASSERT_TRUE(pub) << pub.error().message() << ": " << last_error_detail();
   std::atomic<bool> stop{false};
   std::jthread publisher([&] {
     for (uint64_t seq = 0; !stop.load(std::memory_order_relaxed); ++seq) {

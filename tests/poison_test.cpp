@@ -63,8 +63,9 @@ MpmcOptions options(const std::string& dead_letters, uint32_t max_deliveries = 5
 
 // A worker: takes messages one at a time; on "poison" it dies as a crashing
 // consumer would (SIGKILL: no destructor, no release); every other message
-// it reports on `out` ("<message> <delivery count>\n", one write: atomic on
-// a pipe) before releasing it.
+// it releases, then reports on `out` ("<message> <delivery count>\n", one
+// write: atomic on a pipe). Released first, so that once the supervisor has
+// every report, no worker it then kills holds a message.
 [[noreturn]] void worker(const Location& ring, const MpmcOptions& o, int out) {
   auto rx = MpmcConsumer::open(ring, OpenMode::open, o);
   if (!rx) ::_exit(2);
@@ -74,8 +75,8 @@ MpmcOptions options(const std::string& dead_letters, uint32_t max_deliveries = 5
     const std::string m = text(*view);
     if (m == "poison") ::kill(::getpid(), SIGKILL);
     const std::string line = m + " " + std::to_string(rx->delivery_count()) + "\n";
-    if (::write(out, line.data(), line.size()) != static_cast<ssize_t>(line.size())) ::_exit(4);
     rx->release();
+    if (::write(out, line.data(), line.size()) != static_cast<ssize_t>(line.size())) ::_exit(4);
   }
 }
 

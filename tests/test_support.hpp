@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <optional>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -52,14 +53,26 @@ inline MpmcOptions quick_mpmc(uint64_t capacity = 0, uint32_t cell_size = 0,
 }
 
 /// A shm name unique to this process and test, removed when it goes out of
-/// scope (whatever happened to the test).
+/// scope (whatever happened to the test). A random part as well as the pid:
+/// a test process killed earlier (by a timeout, or by hand) leaves its
+/// segment behind, and pids are reused (pid_max is 32768 on small machines),
+/// so pid and counter alone once named an existing segment and the create
+/// failed with `exists`.
 class ScopedName {
  public:
   ScopedName() {
     static int counter = 0;
+    static const std::string nonce = [] {
+      char hex[9];
+      std::snprintf(hex, sizeof hex, "%08x", std::random_device{}());
+      return std::string(hex);
+    }();
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    name_ = "ringdrop-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) +
-            "-" + (info ? info->name() : "x");
+    name_ = "ringdrop-test-" + std::to_string(::getpid()) + "-" + nonce + "-" +
+            std::to_string(++counter) + "-" + (info ? info->name() : "x");
+    // Unique by its prefix; the test's name is only a reader's aid, cut so
+    // the name also serves as a service name (at most 100 characters).
+    if (name_.size() > 90) name_.resize(90);
     for (char& c : name_) {
       if (c == '/') c = '_';
     }
