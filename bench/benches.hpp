@@ -13,6 +13,8 @@
 //                          and their one-way throughput
 //   rpc_bench.cpp          request/response: a Client calling a Server in a
 //                          child, 1, 8 or 64 calls in flight
+//   delivery_count.cpp     the cost of the delivery count: these rings against
+//                          the same rings built without it
 #pragma once
 
 #include <cstdint>
@@ -140,5 +142,11 @@ extern template Row measure_ring_rtt<BroadcastRing>(const Context&, const NamedM
 extern template Row measure_shared_throughput<MpmcRing>(const Context&, const Topology&, uint64_t);
 extern template Row measure_shared_throughput<BroadcastRing>(const Context&, const Topology&,
                                                              uint64_t);
+
+/// The delivery count's cost (delivery_count.cpp): notes comparing this
+/// binary's SPSC and MPMC 64 B rows with ringdrop-pingpong-uncounted's.
+void run_delivery_count(const Context& ctx, Report& report);
+/// In ringdrop-pingpong-uncounted, run by the above: prints its values.
+int print_delivery_count_values(const Context& ctx);
 
 }  // namespace pingpong

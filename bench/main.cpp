@@ -233,6 +233,14 @@
 //                     its peer lives).
 //   spsc      spin    WaitMode::spin, for contrast: all of the wait.
 //
+// Delivery count (notes after the idle section, delivery_count.cpp; alone
+// with --delivery-count): the cost of issue 13's poison-message count on
+// the ordinary path. Four measurements, spsc and mpmc spin rtt 64 B (p50)
+// and spsc spin and mpmc 1->1 64 B throughput, made by this binary and by
+// ringdrop-pingpong-uncounted (the same code, its rings compiled without the
+// count), alternated over 3 rounds; the notes give the medians and their
+// ratio (counted over uncounted). Within noise is the expectation.
+//
 // Columns of the rtt and throughput sections:
 //   cpu/msg   CPU time of every process and thread of the row per message;
 //             a round trip is two messages (for "call", per call). The
@@ -595,13 +603,16 @@ void run_idle(const Context& ctx, Report& report) {
 
 struct Options {
   bool quick = false;
+  bool delivery_count_only = false;    // --delivery-count: that section alone
+  bool delivery_count_values = false;  // internal: run by run_delivery_count
   const char* json_path = nullptr;
 };
 
 constexpr const char* kUsage =
-    "usage: ringdrop-pingpong [--quick] [--json FILE]\n"
-    "  --quick      10x fewer iterations (smoke run)\n"
-    "  --json FILE  also write one JSON object per row to FILE\n";
+    "usage: ringdrop-pingpong [--quick] [--delivery-count] [--json FILE]\n"
+    "  --quick           10x fewer iterations (smoke run)\n"
+    "  --delivery-count  only the delivery count's cost (counted vs uncounted rings)\n"
+    "  --json FILE       also write one JSON object per row to FILE\n";
 
 std::optional<Options> parse_args(int argc, char** argv) {
   Options options;
@@ -609,6 +620,10 @@ std::optional<Options> parse_args(int argc, char** argv) {
     const std::string arg = argv[i];
     if (arg == "--quick") {
       options.quick = true;
+    } else if (arg == "--delivery-count") {
+      options.delivery_count_only = true;
+    } else if (arg == "--delivery-count-values") {
+      options.delivery_count_values = true;
     } else if (arg == "--json" && i + 1 < argc) {
       options.json_path = argv[++i];
     } else {
@@ -633,8 +648,13 @@ int run(const Options& options) {
   ctx.cpus = plan_cpus();
   ctx.divisor = options.quick ? 10 : 1;
   pin_to(ctx.cpus.parent);
+  if (options.delivery_count_values) return print_delivery_count_values(ctx);
   Report report(options.json_path);
   print_setup(ctx);
+  if (options.delivery_count_only) {
+    run_delivery_count(ctx, report);
+    return 0;
+  }
   std::vector<Row> rpc_rates;  // measured with the rpc rtt rows, reported with the throughput
   run_latency(ctx, report, rpc_rates);
   run_zero_copy(ctx, report);
@@ -644,6 +664,7 @@ int run(const Options& options) {
   run_alternatives_throughput(ctx, report);
   run_drop_throughput(ctx, report);
   run_idle(ctx, report);
+  run_delivery_count(ctx, report);
   report.print_targets();
   const double seconds = static_cast<double>(ns_between(start, Clock::now())) / 1e9;
   std::printf("\ntotal time %.1f s\n", seconds);

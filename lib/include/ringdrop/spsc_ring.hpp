@@ -204,7 +204,8 @@ class RINGDROP_API SpscConsumer {
   void take(SpscConsumer& other) noexcept;
   std::error_code attach();
   void detach() noexcept;
-  bool deliverable(uint64_t at, std::span<const std::byte> view, std::error_code& failed);
+  bool counted_first_read(uint64_t at) noexcept;
+  bool deliverable_again(uint64_t at, std::span<const std::byte> view, std::error_code& failed);
   void set_aside_furthest() noexcept;
 
   Segment segment_;

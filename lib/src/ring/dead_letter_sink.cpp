@@ -90,5 +90,12 @@ std::error_code DeadLetterSink::put(std::span<const std::byte> message, uint32_t
   return {};
 }
 
+std::error_code DeadLetterSink::put_exhausted(std::span<const std::byte> message, uint32_t deliveries,
+                                              uint32_t max_deliveries) {
+  return put(message, deliveries,
+             "delivered " + std::to_string(deliveries) + " times (max_deliveries " +
+                 std::to_string(max_deliveries) + "), and each consumer died holding it");
+}
+
 }  // namespace detail
 }  // namespace ringdrop

@@ -39,6 +39,10 @@ class DeadLetterSink {
   /// Stores `message`, delivered `deliveries` times, with `reason`. Errors
   /// name the store and why; the caller keeps the message where it was.
   std::error_code put(std::span<const std::byte> message, uint32_t deliveries, std::string_view reason);
+  /// put() for a message whose consumers all died holding it: delivered
+  /// `deliveries` times, `max_deliveries` allowed. The reason says so.
+  std::error_code put_exhausted(std::span<const std::byte> message, uint32_t deliveries,
+                                uint32_t max_deliveries);
 
  private:
   Location ring_;

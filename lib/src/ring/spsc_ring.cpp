@@ -452,6 +452,24 @@ SpscConsumer& SpscConsumer::operator=(SpscConsumer&& o) noexcept {
 
 SpscConsumer::~SpscConsumer() { detach(); }
 
+// Counts the read of the record at `at` (spsc_layout.hpp, "Poison
+// messages") if it lies past the furthest read, the ordinary case: its
+// first delivery. Inline and short, as it runs for every record. The fields
+// are the consumer's alone (its role lock; a dead predecessor's stores are
+// ordered by the kernel's release of that lock): relaxed.
+inline bool SpscConsumer::counted_first_read(uint64_t at) noexcept {
+#ifdef RINGDROP_BENCH_UNCOUNTED  // bench/ only: the baseline the count's cost is measured against
+  (void)at;
+  last_deliveries_ = 1;
+  return true;
+#endif
+  if (at <= ctl_->furthest_read.load(std::memory_order_relaxed)) return false;
+  ctl_->furthest_reads.store(1, std::memory_order_relaxed);  // the count first
+  ctl_->furthest_read.store(at, std::memory_order_relaxed);
+  last_deliveries_ = 1;
+  return true;
+}
+
 Result<std::span<const std::byte>> SpscConsumer::try_read() {
   for (;;) {
     const uint64_t pos = read_ & (capacity_ - 1);
@@ -475,7 +493,7 @@ Result<std::span<const std::byte>> SpscConsumer::try_read() {
     const uint32_t size = detail::header_size(h);
     const std::span<const std::byte> view(data_ + pos + kRecordHeader, size);
     std::error_code failed;
-    if (!deliverable(at, view, failed)) {
+    if (!counted_first_read(at) && !deliverable_again(at, view, failed)) {
       if (failed) {
         read_ = at;  // not delivered, not set aside: it stays where it was
         return failed;
@@ -491,29 +509,18 @@ Result<std::span<const std::byte>> SpscConsumer::try_read() {
   }
 }
 
-// Counts the read of the record at `at` (spsc_layout.hpp, "Poison
-// messages"): whether to deliver it; if not, it was set aside now or before,
-// or `failed` says why it could not be. The fields are the consumer's alone
-// (its role lock; a dead predecessor's stores are ordered by the kernel's
-// release of that lock): relaxed.
-bool SpscConsumer::deliverable(uint64_t at, std::span<const std::byte> view, std::error_code& failed) {
-  const uint64_t furthest = ctl_->furthest_read.load(std::memory_order_relaxed);
-  if (at > furthest) {
-    ctl_->furthest_reads.store(1, std::memory_order_relaxed);  // the count first
-    ctl_->furthest_read.store(at, std::memory_order_relaxed);
-    last_deliveries_ = 1;
-    return true;
-  }
-  if (at < furthest) {
+// A record at or before the furthest read, read again after a consumer
+// died: whether to deliver it; if not, it was set aside now or before, or
+// `failed` says why it could not be.
+bool SpscConsumer::deliverable_again(uint64_t at, std::span<const std::byte> view, std::error_code& failed) {
+  if (at < ctl_->furthest_read.load(std::memory_order_relaxed)) {
     last_deliveries_ = 2;  // passed by a consumer that died: at least the second time
     return true;
   }
   const uint64_t reads = ctl_->furthest_reads.load(std::memory_order_relaxed);
   if (reads == detail::kSetAside) return false;
   if (reads >= max_deliveries_) {
-    const std::string reason = "delivered " + std::to_string(reads) + " times (max_deliveries " +
-                               std::to_string(max_deliveries_) + "), and each consumer died holding it";
-    failed = dead_letters_->put(view, static_cast<uint32_t>(reads), reason);
+    failed = dead_letters_->put_exhausted(view, static_cast<uint32_t>(reads), max_deliveries_);
     if (failed) return false;
     set_aside_furthest();
     return false;
