@@ -14,12 +14,17 @@
 //
 //   [ state: u64 ][ size: u32 ][ deliveries: u32 ][ payload ... ]
 //
-// `deliveries` (MPMC) counts the times the record was handed to a consumer.
-// The consumer that takes a cell owns it and writes the count there, in the
-// cell, so a count survives the crash it counts: a consumer that dies
-// holding the record leaves it behind, and the kernel that tells the reaper
-// of the death (the peer's lock, released at exit) orders that store before
-// the reaper's CAS, which the next taker acquires.
+// `deliveries` (MPMC) counts the times the record was handed to a consumer,
+// the current one included. The producer writes 1 with the record (with its
+// size, published by the READY store), so a first take costs the consumer
+// nothing and a consumer killed right after its CAS leaves a true count, not
+// the previous lap's (a dead letter's 5 would set the new record aside at
+// its first redelivery). A consumer that takes an orphan owns the cell and
+// writes count + 1 there, in the cell, so a count survives the crash it
+// counts: a consumer that dies holding the record leaves it behind, and the
+// kernel that tells the reaper of the death (the peer's lock, released at
+// exit) orders that store before the reaper's CAS, which the next taker
+// acquires.
 //
 // Cells are cell-size aligned (at least 64), so a payload is 8-byte aligned
 // for Cap'n Proto and no two cells share a cache line.

@@ -399,7 +399,13 @@ Result<std::span<std::byte>> MpmcProducer::reserve(size_t size, std::chrono::nan
 
 std::error_code MpmcProducer::stage(size_t used) {
   if (!has_reservation_ || used > reserved_size_) return errc::invalid_argument;
-  reinterpret_cast<CellHeader*>(cell(reserved_))->size = static_cast<uint32_t>(used);
+  auto& c = *reinterpret_cast<CellHeader*>(cell(reserved_));
+  c.size = static_cast<uint32_t>(used);
+#ifndef RINGDROP_BENCH_UNCOUNTED  // bench/ only: the baseline the count's cost is measured against
+  // The first delivery's count, written with the record (cell_layout.hpp):
+  // published by the READY store, as the size is.
+  deliveries_of(c).store(1, std::memory_order_relaxed);
+#endif
   staged_.push_back(reserved_);
   has_reservation_ = false;
   return {};
@@ -579,10 +585,7 @@ Result<std::span<const std::byte>> MpmcConsumer::try_read() {
       ctl_->head.compare_exchange_strong(expected, pos + 1, std::memory_order_release, std::memory_order_relaxed);
       const uint32_t size = c.size;  // read once: another process may write it
       if (size > max_message_size()) return drop_damaged(segment_, *ctl_, c, l, size);
-#ifndef RINGDROP_BENCH_UNCOUNTED  // bench/ only: the baseline the count's cost is measured against
-      deliveries_of(c).store(1, std::memory_order_relaxed);
-#endif
-      last_deliveries_ = 1;
+      last_deliveries_ = 1;  // the producer wrote 1 with the record
       held_.push_back(pos);
       return count(std::span<const std::byte>(detail::cell_payload(c), size));
     }
