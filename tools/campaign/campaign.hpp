@@ -42,8 +42,17 @@
 // `released` were delivered but perhaps not released when it died: those,
 // and only those, may come again (at-least-once) and excuse one duplicate
 // each.
+//
+// Poison messages (issue 13). The SPSC and MPMC (redeliver) rings keep
+// ringdrop's default max_deliveries, 5, and their default dead-letter store.
+// A consumer logs each delivery's delivery_count(). A message is "set aside"
+// (neither delivered nor lost) when it is in the store at the end; the
+// checker fails if a dead letter says fewer than 5 deliveries, if a message
+// released by its consumer was set aside, or if a message's logged counts
+// do not rise, or pass 5.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -177,6 +186,13 @@ static_assert(sizeof(Entry) == 32);
 inline constexpr uint16_t kFlagRedelivery = 1;   ///< drop: attempt > 1; MPMC: taken as orphan (unknown)
 inline constexpr uint16_t kFlagLeaseLost = 2;    ///< drop: ack said lease_lost
 inline constexpr uint16_t kFlagOnRelease = 4;    ///< lost: reported by release(), not read()
+/// SPSC and MPMC deliveries: the ring's delivery_count(), in the flags' high
+/// byte (the campaign's rings allow 5, ringdrop's default).
+inline constexpr unsigned kCountShift = 8;
+inline uint16_t count_flags(uint32_t deliveries) noexcept {
+  return static_cast<uint16_t>(std::min<uint32_t>(deliveries, 255) << kCountShift);
+}
+inline uint32_t flags_count(uint16_t flags) noexcept { return flags >> kCountShift; }
 
 struct BoardHeader {
   uint64_t magic;

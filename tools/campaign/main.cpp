@@ -21,6 +21,11 @@
 // What each policy allows:
 //   spsc, mpmc-redeliver, drop: duplicates of messages their consumer held
 //     (read, not released / claimed, not acked) when it was killed; no loss.
+//     spsc and mpmc-redeliver keep the default max_deliveries (5): a message
+//     set aside as poison is neither delivered nor lost, and must have been
+//     delivered 5 times, each to a consumer killed holding it, with counts
+//     that rose (campaign.hpp, "Poison messages"). The report gives the dead
+//     letters and the highest delivery count any consumer was given.
 //   mpmc-drop: losses up to the ring's `lost` count; no duplicates.
 //   broadcast-block: nothing: each subscriber incarnation gets every message
 //     from its join (the newest) on, in order, once.
@@ -176,12 +181,16 @@ void print_table(const Options& o, const std::vector<Figures>& all, double elaps
     if (is_mpmc(f.kind)) {
       std::printf("abandoned %llu, redelivered %llu, lost %llu", static_cast<unsigned long long>(f.ring_abandoned),
                   static_cast<unsigned long long>(f.ring_redelivered), static_cast<unsigned long long>(f.ring_lost));
+    }
+    if (f.kind == Kind::spsc || f.kind == Kind::mpmc_redeliver) {
+      std::printf("%sdead letters %llu (highest delivery count given %llu, limit 5)", f.kind == Kind::spsc ? "" : "; ",
+                  static_cast<unsigned long long>(f.dead_lettered), static_cast<unsigned long long>(f.highest_count));
     } else if (bcast) {
       std::printf("abandoned %llu, lapped %llu, missed %llu; told missed %llu, message_lost on a first read %llu",
                   static_cast<unsigned long long>(f.ring_abandoned), static_cast<unsigned long long>(f.ring_lapped),
                   static_cast<unsigned long long>(f.ring_missed), static_cast<unsigned long long>(f.told_missed),
                   static_cast<unsigned long long>(f.lost_first_read));
-    } else {
+    } else if (!is_mpmc(f.kind)) {
       std::printf("(none used)");
     }
     if (!bcast) std::printf("; deliveries held by a consumer when it was killed %llu", static_cast<unsigned long long>(f.held_at_kill));
@@ -219,6 +228,7 @@ void print_json(const Options& o, const std::vector<Figures>& all, double elapse
         "\"lost\":%llu,\"lost_allowed\":%llu,\"in_doubt\":%llu,\"in_doubt_seen\":%llu,\"told_missed\":%llu,"
         "\"lost_first_read\":%llu,\"held_at_kill\":%llu,\"late\":%llu,\"ring_abandoned\":%llu,"
         "\"ring_redelivered\":%llu,\"ring_lost\":%llu,\"ring_lapped\":%llu,\"ring_missed\":%llu,"
+        "\"dead_lettered\":%llu,\"highest_delivery_count\":%llu,"
         "\"longest_stall_ms\":%.1f,\"stall_at_s\":%.3f,\"seconds\":%.3f,\"works\":%s,\"ok\":%s,"
         "\"failures\":%s,\"notes\":%s}",
         i ? "," : "", kind_name(f.kind), static_cast<unsigned long long>(f.seed),
@@ -232,7 +242,8 @@ void print_json(const Options& o, const std::vector<Figures>& all, double elapse
         static_cast<unsigned long long>(f.held_at_kill), static_cast<unsigned long long>(f.late),
         static_cast<unsigned long long>(f.ring_abandoned), static_cast<unsigned long long>(f.ring_redelivered),
         static_cast<unsigned long long>(f.ring_lost), static_cast<unsigned long long>(f.ring_lapped),
-        static_cast<unsigned long long>(f.ring_missed), f.longest_stall * 1000, f.stall_at, f.seconds,
+        static_cast<unsigned long long>(f.ring_missed), static_cast<unsigned long long>(f.dead_lettered),
+        static_cast<unsigned long long>(f.highest_count), f.longest_stall * 1000, f.stall_at, f.seconds,
         f.final_ok ? "true" : "false", f.ok ? "true" : "false", list(f.failures).c_str(), list(f.notes).c_str());
   }
   std::printf("]}\n");

@@ -378,7 +378,9 @@ int consume_ring(Rx& rx, Board& board) {
           std::to_string(w.incarnation) + " was published as ring number " + std::to_string(w.ring_no) +
           " and read as " + std::to_string(ring_no));
     }
-    record_delivery(c, w, ring_no, 0);
+    uint16_t flags = 0;
+    if constexpr (!kBroadcast) flags = count_flags(rx.delivery_count());
+    record_delivery(c, w, ring_no, flags);
     if (!released) {
       consumer_pause(c, false);  // holding it
       if (auto ec = rx.release()) die("release", ec);

@@ -140,7 +140,8 @@ class KindRun {
     switch (plan_.kind) {
       case Kind::spsc: {
         (void)Segment::remove(where);
-        RingOptions o;
+        remove_dead_letters(where);
+        RingOptions o;  // max_deliveries: the default, 5 (campaign.hpp, "Poison messages")
         o.capacity = kSpscCapacity;
         SpscProducer::open(where, OpenMode::create, o).value();  // created, and left at once
         break;
@@ -152,10 +153,9 @@ class KindRun {
         o.capacity = kMpmcCapacity;
         o.cell_size = kMpmcCell;
         o.on_consumer_death = plan_.kind == Kind::mpmc_drop ? OnConsumerDeath::drop : OnConsumerDeath::redeliver;
-        // The campaign kills consumers holding ordinary messages: none may be
-        // set aside as poison (a message would need 1000 killed holders), so
-        // every message is still accounted delivered or lost.
-        o.max_deliveries = 1000;
+        // max_deliveries: the default, 5. A message whose 5 holders were all
+        // killed is set aside; check_dead_letters() holds each to that.
+        remove_dead_letters(where);
         MpmcProducer::open(where, OpenMode::create, o).value();
         break;
       }
@@ -177,13 +177,22 @@ class KindRun {
     ring_made_ = true;
   }
 
+  /// A ring's dead-letter store (its default place), from an earlier run.
+  static void remove_dead_letters(const Location& where) {
+    std::error_code ec;
+    std::filesystem::remove_all(dead_letter_dir(where), ec);
+  }
+
   void read_ring_stats() {
     const Location where = Location::shm(ring_);
-    if (is_mpmc(plan_.kind)) {
+    if (plan_.kind == Kind::spsc) {
+      fig_.ring_dead_lettered = inspect_spsc(where).value().dead_lettered;
+    } else if (is_mpmc(plan_.kind)) {
       auto s = inspect_mpmc(where).value();
       fig_.ring_abandoned = s.abandoned;
       fig_.ring_redelivered = s.redelivered;
       fig_.ring_lost = s.lost;
+      fig_.ring_dead_lettered = s.dead_lettered;
     } else if (is_broadcast(plan_.kind)) {
       auto s = inspect_broadcast(where).value();
       fig_.ring_abandoned = s.abandoned;
@@ -198,6 +207,7 @@ class KindRun {
         std::error_code ec;
         std::filesystem::remove_all(ring_, ec);
       } else {
+        remove_dead_letters(Location::shm(ring_));
         (void)Segment::remove(Location::shm(ring_));
       }
       ring_made_ = false;
@@ -629,6 +639,7 @@ class KindRun {
       if (d.index >= drained_deliveries_ && procs_[d.inc].final) ++fig_.late;
     }
     if (phantom) fail(std::to_string(phantom) + " deliveries of messages never sent, e.g. " + phantom_example);
+    const auto set_aside = check_dead_letters(log, count);
     const bool dups_allowed = plan_.kind != Kind::mpmc_drop;
     std::vector<std::string> lost_examples, dup_examples;
     uint64_t in_doubt_unseen = 0;
@@ -641,7 +652,7 @@ class KindRun {
           else ++in_doubt_unseen;
         } else {
           ++fig_.committed;
-          if (c == 0) {
+          if (c == 0 && !set_aside.count({s, seq})) {
             ++fig_.lost;
             if (lost_examples.size() < 8) lost_examples.push_back(std::to_string(s) + ":" + std::to_string(seq));
           }
@@ -685,6 +696,63 @@ class KindRun {
     }
     check_in_doubt(in_doubt_unseen, &count);
     if (fig_.late) note(std::to_string(fig_.late) + " campaign messages were first delivered in the final exchange (after the drain)");
+  }
+
+  /// SPSC and MPMC: the messages set aside as poison (campaign.hpp, "Poison
+  /// messages"), each held to its limit: read from the ring's store, checked
+  /// against the log. Returns them as (slot, seq).
+  std::set<std::pair<unsigned, uint64_t>> check_dead_letters(const std::vector<Delivery>& log,
+                                                           const std::vector<std::vector<uint32_t>>& count) {
+    std::set<std::pair<unsigned, uint64_t>> set_aside;
+    if (plan_.kind != Kind::spsc && plan_.kind != Kind::mpmc_redeliver) return set_aside;
+    constexpr uint32_t kLimit = 5;  // ringdrop's default max_deliveries
+    auto store = RingDeadLetters::open(Location::shm(ring_));
+    auto letters = store ? store->list() : Result<std::vector<DeadLetter>>(store.error());
+    if (!letters) {
+      if (letters.error() != errc::not_found) fail("dead letters: " + letters.error().message());
+    } else {
+      for (const DeadLetter& d : *letters) {
+        auto bytes = store->payload(d.id);
+        Wire w;
+        if (!bytes || !wire_parse(*bytes, plan_.kind, w)) {
+          fail("dead letter " + d.id + ": not a whole campaign message");
+          continue;
+        }
+        set_aside.insert({w.slot, w.seq});
+        if (d.attempts != kLimit) {
+          fail("dead letter " + std::to_string(w.slot) + ":" + std::to_string(w.seq) + " was set aside after " +
+               std::to_string(d.attempts) + " deliveries, not " + std::to_string(kLimit) + ": " + d.reason);
+        }
+        if (w.slot < count.size() && w.seq < count[w.slot].size() && count[w.slot][w.seq] > kLimit) {
+          fail("dead letter " + std::to_string(w.slot) + ":" + std::to_string(w.seq) + " was logged delivered " +
+               std::to_string(count[w.slot][w.seq]) + " times: more than its limit");
+        }
+      }
+    }
+    fig_.dead_lettered = set_aside.size();
+    if (fig_.dead_lettered != fig_.ring_dead_lettered) {
+      fail("the ring counted " + std::to_string(fig_.ring_dead_lettered) + " dead letters, its store holds " +
+           std::to_string(fig_.dead_lettered));
+    }
+    // Each message's counts rise, stay within the limit, and a set-aside
+    // message was never released: each of its holders died holding it.
+    std::map<std::pair<unsigned, uint64_t>, uint32_t> last;
+    for (const auto& d : log) {
+      if (d.lost || d.slot == kFinalSlot) continue;
+      const uint32_t n = flags_count(d.flags);
+      fig_.highest_count = std::max<uint64_t>(fig_.highest_count, n);
+      const std::pair<unsigned, uint64_t> key{d.slot, d.seq};
+      const std::string name = std::to_string(d.slot) + ":" + std::to_string(d.seq);
+      if (n == 0 || n > kLimit || n <= last[key]) {
+        fail("message " + name + " was delivered with count " + std::to_string(n) + " after " +
+             std::to_string(last[key]));
+      }
+      last[key] = n;
+      if (set_aside.count(key) && !held_at_kill(d)) {
+        fail("message " + name + " was released by consumer " + std::to_string(d.inc) + " and yet set aside");
+      }
+    }
+    return set_aside;
   }
 
   /// Drop channel: of the messages in doubt never delivered, those whose

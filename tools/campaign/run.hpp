@@ -38,8 +38,11 @@ struct Figures {
   uint64_t lost_first_read = 0;///< broadcast: subscribers whose first read was message_lost
   uint64_t held_at_kill = 0;   ///< deliveries whose consumer died before releasing / acking
   uint64_t late = 0;           ///< campaign messages first delivered in the final exchange
+  uint64_t dead_lettered = 0;  ///< SPSC, MPMC: messages set aside as poison (found in the store)
+  uint64_t highest_count = 0;  ///< SPSC, MPMC: the highest delivery_count() a consumer was given
   // The ring's own counters at the end.
-  uint64_t ring_abandoned = 0, ring_redelivered = 0, ring_lost = 0, ring_lapped = 0, ring_missed = 0;
+  uint64_t ring_abandoned = 0, ring_redelivered = 0, ring_lost = 0, ring_lapped = 0, ring_missed = 0,
+           ring_dead_lettered = 0;
   double longest_stall = 0;    ///< seconds
   double stall_at = 0;         ///< when it began, seconds into the kind's run
   double seconds = 0;          ///< the kind's whole run
