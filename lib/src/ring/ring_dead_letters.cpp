@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <limits>
 
 #include "core/posix_file.hpp"
 #include "ring/dead_letter_sink.hpp"
@@ -21,25 +22,24 @@ Result<RingDeadLetters> RingDeadLetters::open(const Location& ring, std::string 
 
 Result<std::vector<DeadLetter>> RingDeadLetters::list() const { return channel_.dead_letters(); }
 
+namespace {
+
+// A dead letter's bytes: its file, only if a regular one.
+Result<std::vector<std::byte>> read_payload(const DeadLetter& d) {
+  auto fd = detail::open_regular(AT_FDCWD, d.path, O_RDONLY, d.path);
+  if (!fd) return fd.error();
+  auto text = detail::read_small(fd->get(), std::numeric_limits<size_t>::max(), detail::Overlong::refuse, d.path);
+  if (!text) return text.error();
+  const auto* b = reinterpret_cast<const std::byte*>(text->data());
+  return std::vector<std::byte>(b, b + text->size());
+}
+
+}  // namespace
+
 Result<std::vector<std::byte>> RingDeadLetters::payload(std::string_view id) const {
   auto d = channel_.dead_letter(id);
   if (!d) return d.error();
-  const detail::Fd fd(::open(d->path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd) return detail::fs_error(errno, "open", d->path);
-  struct stat st{};
-  if (::fstat(fd.get(), &st) != 0) return detail::fs_error(errno, "fstat", d->path);
-  if (!S_ISREG(st.st_mode)) return detail::fail(errc::unsafe_file, d->path + " is not a regular file");
-  std::vector<std::byte> bytes(static_cast<size_t>(st.st_size));
-  size_t got = 0;
-  while (got < bytes.size()) {
-    const ssize_t n = ::read(fd.get(), bytes.data() + got, bytes.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return detail::fs_error(errno, "read", d->path);
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
-  }
-  bytes.resize(got);
-  return bytes;
+  return read_payload(*d);
 }
 
 namespace {
@@ -56,7 +56,7 @@ std::error_code send_back(const Location& ring, std::span<const std::byte> bytes
 std::error_code RingDeadLetters::requeue(std::string_view id, std::chrono::nanoseconds timeout) {
   auto d = channel_.dead_letter(id);
   if (!d) return d.error();
-  auto bytes = payload(id);
+  auto bytes = read_payload(*d);
   if (!bytes) return bytes.error();
   const auto kind = d->headers.find(drop_header::source_kind);
   const bool spsc = kind != d->headers.end() && kind->second == to_string(RingKind::spsc);
