@@ -12,12 +12,13 @@
 
 A :class:`DropChannel` publishes and manages dead letters; a
 :class:`DropConsumer` claims; a :class:`Claim` reads and settles one
-message. They may be closed in any order. Times are in seconds.
+message. They may be closed in any order. Times are in seconds; a
+timeout of None waits without limit. A consumer is iterable: ``for claim
+in rx:`` waits for claims without end (settle each one).
 """
 
 import ctypes
 import os
-import time
 
 from . import errors
 from ._lib import Handle as _Handle
@@ -25,7 +26,7 @@ from ._lib import c_char_p, c_int, c_longlong, c_uint, c_ulong, c_ulonglong, c_v
 from ._lib import header_arrays as _header_arrays
 from ._lib import text_arg as _text
 from .errors import check as _check
-from .ring import _SLICE_NS, _bytes_arg, _fsname, _ns, _release_view
+from .ring import _bytes_arg, _fsname, _ns, _release_view, _sliced
 
 __all__ = [
     "DropChannel",
@@ -136,23 +137,6 @@ def _ms(seconds, what):
     """Seconds as whole milliseconds for the C ABI (negative: passed on, and
     refused by the library with InvalidArgument)."""
     return _ns(seconds, what) // 1_000_000
-
-
-def _sliced(timeout, call):
-    """call(timeout_ns) -> rc in slices (so that Ctrl-C gets through between
-    them) until it returns anything but RINGDROP_ETIMEDOUT or `timeout`
-    has passed. A claim that timed out did nothing, so cutting is harmless."""
-    ns = _ns(timeout)
-    if ns <= _SLICE_NS:
-        return call(ns)
-    deadline = time.monotonic_ns() + ns
-    while True:
-        remaining = deadline - time.monotonic_ns()
-        if remaining <= _SLICE_NS:
-            return call(max(remaining, 0))
-        rc = call(_SLICE_NS)
-        if rc != errors.ETIMEDOUT:
-            return rc
 
 
 def _choice(cls, value, what):
@@ -315,7 +299,10 @@ class DropChannel(_Handle):
 
 class DropConsumer(_Handle):
     """A consumer of a :class:`DropChannel`: any number of them, in any
-    processes, compete for its messages. A context manager."""
+    processes, compete for its messages. A context manager.
+
+    Iterable: ``for claim in consumer:`` yields each claim as
+    ``claim(timeout=None)`` returns it (see :meth:`__iter__`)."""
 
     _kind = "drop consumer"
 
@@ -338,23 +325,39 @@ class DropConsumer(_Handle):
 
     def claim(self, timeout):
         """The oldest ready message as a :class:`Claim`, waiting up to
-        `timeout` seconds (0 looks once; math.inf waits as long as it takes).
-        Raises TimedOut when nothing came."""
+        `timeout` seconds (0 looks once; None or math.inf waits without
+        limit; a long wait lets Ctrl-C through). Raises TimedOut when
+        nothing came."""
         handle = self._h()
         claim = _ClaimPtr()
+        # A claim that timed out did nothing: cutting the wait is harmless.
         _check(_sliced(timeout, lambda ns: lib.ringdrop_drop_consumer_claim(handle, ns, ctypes.byref(claim))))
         return Claim(claim)
 
-    def claims(self, timeout):
+    def claims(self, timeout=None):
         """Yields claims until none comes within `timeout` seconds: drains
-        what is there (timeout=0) or serves for as long as messages come.
-        Settle (or close) each one before asking for the next."""
+        what is there (timeout=0) or serves for as long as messages come
+        (None: without end). Settle (or close) each one before asking for
+        the next."""
         while True:
             try:
                 claim = self.claim(timeout)
             except errors.TimedOut:
                 return
             yield claim
+
+    def __iter__(self):
+        """``for claim in consumer:`` -- each :class:`Claim` as
+        ``claim(timeout=None)`` returns it: waiting without limit.
+
+        A drop channel has no "producer gone" (anyone may publish at any
+        time), so the loop never ends by itself: leave it with ``break``,
+        ``return`` or an exception. Errors of claim() propagate. The caller
+        still settles each claim (ack, nack or reject; ``with claim:``
+        nacks one left unsettled) before the loop asks for the next one.
+        To stop once nothing comes for a while: :meth:`claims` with a
+        timeout."""
+        return self.claims(None)
 
 
 class ClaimHeaders:

@@ -8,6 +8,25 @@ ringdrop.h), the library's short description of it (``.description``,
 and, when a system call failed, its errno (``.errno``,
 ``ringdrop_last_error_errno``; None otherwise).
 
+Where a built-in exception means the same, the class derives from it too,
+so that code written for the standard library catches it:
+
+    =================  ==================
+    TimedOut           TimeoutError
+    NotFound           FileNotFoundError
+    PermissionDenied   PermissionError
+    AlreadyExists      FileExistsError
+    WouldBlock         BlockingIOError
+    InvalidArgument    ValueError
+    OutOfMemory        MemoryError
+    =================  ==================
+
+``except ringdrop.RingdropError`` still catches every one. The OSError
+subclasses among them keep ringdrop's constructor and attributes: ``str(e)``
+is the description and detail, ``e.args`` that one string, ``e.errno`` the
+errno behind the failure or None (never the negative ringdrop code, which is
+``e.code``); OSError's ``strerror`` and ``filename`` stay None.
+
 The codes and classes must match lib/include/ringdrop/error_table.h, the one
 table of codes: tests/test_errors.py checks that they do.
 """
@@ -66,7 +85,7 @@ def last_error_errno():
 
 
 class RingdropError(Exception):
-    """A ringdrop call failed.
+    """A ringdrop call failed (the base class of every ringdrop error).
 
     Attributes:
         code: the negative RINGDROP_E* code.
@@ -85,18 +104,24 @@ class RingdropError(Exception):
         message = self.description
         if detail:
             message = "%s: %s" % (message, detail)
+        # One argument, also for the OSError subclasses: OSError reads two
+        # to five arguments as (errno, strerror, filename, ...) and would
+        # then print "[Errno ...]" with ringdrop's negative code as errno.
+        # (The `errno` class attribute above shadows OSError's own.)
         super().__init__(message)
 
     def __reduce__(self):  # picklable (e.g. through multiprocessing); state: errno
         return (self.__class__, (self.code, self.detail, self.description), self.__dict__)
 
 
-class WouldBlock(RingdropError):
-    """Nothing to read or no room now (RINGDROP_EWOULDBLOCK)."""
+class WouldBlock(RingdropError, BlockingIOError):
+    """Nothing to read or no room now (RINGDROP_EWOULDBLOCK); also a
+    BlockingIOError."""
 
 
-class TimedOut(RingdropError):
-    """The wait's timeout passed; nothing was lost (RINGDROP_ETIMEDOUT)."""
+class TimedOut(RingdropError, TimeoutError):
+    """The wait's timeout passed; nothing was lost (RINGDROP_ETIMEDOUT);
+    also a TimeoutError."""
 
 
 class DeadlinePassed(RingdropError):
@@ -155,16 +180,17 @@ class CapacityMismatch(RingdropError):
     """The ring exists with another capacity than asked for (RINGDROP_ECAPACITY)."""
 
 
-class PermissionDenied(RingdropError):
-    """Permission denied (RINGDROP_EPERM)."""
+class PermissionDenied(RingdropError, PermissionError):
+    """Permission denied (RINGDROP_EPERM); also a PermissionError."""
 
 
-class NotFound(RingdropError):
-    """No such ring, channel or message (RINGDROP_ENOTFOUND)."""
+class NotFound(RingdropError, FileNotFoundError):
+    """No such ring, channel, service or message (RINGDROP_ENOTFOUND); also
+    a FileNotFoundError."""
 
 
-class AlreadyExists(RingdropError):
-    """It already exists (RINGDROP_EEXISTS)."""
+class AlreadyExists(RingdropError, FileExistsError):
+    """It already exists (RINGDROP_EEXISTS); also a FileExistsError."""
 
 
 class InvalidArgument(RingdropError, ValueError):

@@ -13,7 +13,7 @@ from ._lib import Handle as _Handle
 from ._lib import RingPtr, c_char_p, c_int, c_longlong, c_uint, c_ulong, c_ulonglong, c_void_p, declare, lib
 from ._lib import header_arrays, text_arg
 from .errors import check as _check
-from .ring import _ns
+from .ring import _ns, _timeout_ns
 
 __all__ = ["MessageKind", "Message", "build_message", "send_message"]
 
@@ -156,11 +156,13 @@ def build_message(type_id, payload=None, **envelope):
 
 def send_message(ring, type_id, payload=None, timeout=0.0, **envelope):
     """Builds a typed message straight into `ring` (a producer
-    :class:`ringdrop.Ring`), waiting up to `timeout` seconds for room.
-    Envelope fields as for :func:`build_message`."""
+    :class:`ringdrop.Ring`), waiting up to `timeout` seconds for room (0,
+    the default, looks once; None waits without limit, in one C call that
+    Ctrl-C does not interrupt). Envelope fields as for
+    :func:`build_message`."""
     data, size = _payload(payload)
     o = _message_options(**envelope)
-    _check(lib.ringdrop_message_send(ring._h(), type_id, data, size, ctypes.byref(o), _ns(timeout)))
+    _check(lib.ringdrop_message_send(ring._h(), type_id, data, size, ctypes.byref(o), _timeout_ns(timeout)))
 
 
 class Message(_Handle):

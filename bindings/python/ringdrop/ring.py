@@ -88,6 +88,19 @@ def _ns(seconds, what="timeout"):
     return max(-MAX_TIMEOUT_NS, min(ns, MAX_TIMEOUT_NS))
 
 
+def _timeout_ns(timeout, what="timeout"):
+    """A wait's `timeout` in seconds as nanoseconds for the C ABI; None
+    waits without limit, as for queue.Queue.get.
+
+    The C ABI has no "forever" (ringdrop.h: a negative timeout is
+    RINGDROP_EINVAL, "no call waits forever"): None becomes its longest
+    timeout, LLONG_MAX ns (about 292 years; the library saturates the
+    deadline), the same as math.inf."""
+    if timeout is None:
+        return MAX_TIMEOUT_NS
+    return _ns(timeout, what)
+
+
 def _fsname(name):
     """A ring name (str, bytes or path) as the bytes the C ABI takes."""
     encoded = os.fsencode(name)
@@ -130,6 +143,23 @@ _SLICE_NS = 250_000_000
 _DEFAULT_LIVENESS_NS = 50_000_000  # WaitStrategy::liveness_interval
 
 
+def _sliced(timeout, call, slice_ns=_SLICE_NS):
+    """call(timeout_ns) -> rc, in waits of at most `slice_ns`, until it
+    returns anything but RINGDROP_ETIMEDOUT or `timeout` (seconds; None: no
+    limit) has passed. Only for calls that did nothing when they timed out."""
+    ns = _timeout_ns(timeout)
+    if ns <= slice_ns:
+        return call(ns)
+    deadline = time.monotonic_ns() + ns
+    while True:
+        remaining = deadline - time.monotonic_ns()
+        if remaining <= slice_ns:
+            return call(max(remaining, 0))
+        rc = call(slice_ns)
+        if rc != errors.ETIMEDOUT:
+            return rc
+
+
 def _check_result(rc):
     if rc < 0:
         raise errors.make_error(rc)
@@ -164,11 +194,12 @@ def dead_letter_dir(name, file_backed=False):
 def requeue_dead_letter(name, message_id, timeout, dead_letters=None, file_backed=False):
     """Sends dead letter `message_id` of ring `name` (store `dead_letters`,
     None for the default) back into the ring, waiting up to `timeout`
-    seconds for room, then removes it. At-least-once."""
+    seconds for room (None: without limit, in one C call that Ctrl-C does
+    not interrupt), then removes it. At-least-once."""
     store = None if dead_letters is None else _fsname(dead_letters)
     _check_result(
         lib.ringdrop_ring_dead_letter_requeue(
-            _fsname(name), 1 if file_backed else 0, store, str(message_id).encode("utf-8"), _ns(timeout)
+            _fsname(name), 1 if file_backed else 0, store, str(message_id).encode("utf-8"), _timeout_ns(timeout)
         )
     )
 
@@ -209,11 +240,16 @@ class Ring(Handle):
         into; it grows to fit larger messages.
 
     Timeouts are in seconds (int or float): 0 looks once and raises
-    :class:`TimedOut` if there is nothing; ``math.inf`` waits as long as it
-    takes. A dead peer ends a wait with :class:`PeerGone` once the wait has
-    lasted `liveness_interval` (a shorter timeout reports TimedOut). Long
-    waits are cut into slices so that Ctrl-C (KeyboardInterrupt) gets
-    through within about a quarter of a second.
+    :class:`TimedOut` if there is nothing; None (as for queue.Queue.get)
+    or ``math.inf`` waits without limit. A dead peer ends a wait with
+    :class:`PeerGone` once the wait has lasted `liveness_interval` (a
+    shorter timeout reports TimedOut). Long waits are cut into slices so
+    that Ctrl-C (KeyboardInterrupt) gets through within about a quarter of
+    a second.
+
+    A consumer (a subscriber) is iterable: ``for message in rx:`` yields
+    each message as ``receive(timeout=None)`` returns it (bytes), and ends
+    when the ring reports :class:`PeerGone`; see :meth:`__iter__`.
 
     A ring is a context manager: ``with Ring(...) as r:`` closes it on exit.
     A handle is used by one thread at a time, and only in the process that
@@ -321,18 +357,9 @@ class Ring(Handle):
 
     def _wait(self, timeout, call):
         """call(timeout_ns) -> rc, in slices (see _SLICE_NS) until it
-        returns anything but RINGDROP_ETIMEDOUT or `timeout` has passed."""
-        ns = _ns(timeout)
-        if ns <= self._slice_ns:
-            return call(ns)
-        deadline = time.monotonic_ns() + ns
-        while True:
-            remaining = deadline - time.monotonic_ns()
-            if remaining <= self._slice_ns:
-                return call(max(remaining, 0))
-            rc = call(self._slice_ns)
-            if rc != errors.ETIMEDOUT:
-                return rc
+        returns anything but RINGDROP_ETIMEDOUT or `timeout` has passed
+        (None: no limit)."""
+        return _sliced(timeout, call, self._slice_ns)
 
     def _drop_views(self):
         views, self._views = self._views, []
@@ -526,16 +553,36 @@ class Ring(Handle):
         self._drop_views()
         _check_result(lib.ringdrop_ring_release(handle))
 
-    def messages(self, timeout):
+    def messages(self, timeout=None):
         """Yields each message (bytes) as receive(timeout) returns it, and
         stops when the producer is gone (PeerGone) after its last message.
-        TimedOut and other errors propagate."""
+        TimedOut (only with a timeout: None waits without limit) and other
+        errors propagate."""
         while True:
             try:
                 message = self.receive(timeout)
             except errors.PeerGone:
                 return
             yield message
+
+    def __iter__(self):
+        """``for message in consumer:`` -- each message (bytes), as
+        ``receive(timeout=None)`` returns it: waiting without limit.
+
+        The loop ends, without an exception, when receive raises
+        :class:`PeerGone`: the producer (MPMC: every producer; broadcast:
+        the publisher) died or left and everything it committed has been
+        read. A producer that attaches later is not waited for: iterate
+        again to read what it sends. No PeerGone comes before a producer
+        has attached at all: the loop waits for the first. Any other error
+        propagates and ends the loop (MessageLost for a lapped broadcast
+        subscriber: ``last_missed`` says how many; iterate again to go on).
+        For a loop that gives up after a while, use :meth:`messages` with a
+        timeout. A producer handle is not iterable (TypeError)."""
+        if self.role != Role.CONSUMER:
+            raise TypeError("a %s %s is not iterable: only consumers receive"
+                            % (self.kind.name.lower(), self._role_name()))
+        return self.messages(None)
 
 
 class Producer(Ring):

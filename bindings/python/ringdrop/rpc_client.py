@@ -30,7 +30,7 @@ from .message import (
     _payload,
     _set_headers,
 )
-from .ring import _ns
+from .ring import _ns, _sliced, _timeout_ns
 
 __all__ = ["Client"]
 
@@ -128,7 +128,8 @@ def _call_options(idempotent=False, attempt_timeout=0, schema_version=0, headers
     o = _CallOptions()
     lib.ringdrop_call_options_init(ctypes.byref(o))
     o.idempotent = 1 if idempotent else 0
-    o.attempt_timeout_ns = _ns(attempt_timeout, "attempt_timeout")
+    # 0 (the C ABI's) or None: no limit of a try's own, the whole timeout.
+    o.attempt_timeout_ns = 0 if attempt_timeout is None else _ns(attempt_timeout, "attempt_timeout")
     o.schema_version = schema_version
     _set_headers(o, headers)
     return o
@@ -182,16 +183,20 @@ class Client(_Handle):
 
     def call(self, req_type, payload, resp_type, timeout, **call_options):
         """Sends a request and waits up to `timeout` seconds for its reply
-        (a :class:`Message`, whose `.payload` is the response). Raises
-        TimedOut, PeerGone, BadMessage, RemoteError (`.remote_code`,
+        (a :class:`Message`, whose `.payload` is the response). None waits
+        without limit -- until the reply, or PeerGone when every server is
+        gone -- in one C call that Ctrl-C does not interrupt (a call cannot
+        be cut into slices: it sent its request). Raises TimedOut,
+        PeerGone, BadMessage, RemoteError (`.remote_code`,
         `.remote_text`), UnknownType, CircuitOpen... Options: idempotent,
-        attempt_timeout, schema_version, headers."""
+        attempt_timeout (seconds one try waits before the next; 0 or None:
+        the whole timeout), schema_version, headers."""
         data, size = _payload(payload)
         o = _call_options(**call_options)
         reply = _MessagePtr()
         h = self._h()
-        rc = lib.ringdrop_client_call_ex(h, req_type, data, size, resp_type, _ns(timeout), ctypes.byref(o),
-                                         ctypes.byref(reply))
+        rc = lib.ringdrop_client_call_ex(h, req_type, data, size, resp_type, _timeout_ns(timeout),
+                                         ctypes.byref(o), ctypes.byref(reply))
         if rc < 0:
             raise _remote_error(h, rc)
         return Message(reply)
@@ -199,7 +204,8 @@ class Client(_Handle):
     def call_async(self, req_type, payload, resp_type, timeout, done, **call_options):
         """Sends a request and returns its call id at once. `done(call_id,
         result)` runs from a later :meth:`poll` (or :meth:`call`), with a
-        :class:`Message` or the exception the call ended in."""
+        :class:`Message` or the exception the call ended in: TimedOut once
+        `timeout` seconds have passed (None: no limit)."""
         data, size = _payload(payload)
         o = _call_options(**call_options)
         h = self._h()
@@ -214,8 +220,8 @@ class Client(_Handle):
 
         fn = _DoneFn(trampoline)
         call_id = c_ulonglong()
-        rc = lib.ringdrop_client_call_async(h, req_type, data, size, resp_type, _ns(timeout), ctypes.byref(o),
-                                            fn, None, ctypes.byref(call_id))
+        rc = lib.ringdrop_client_call_async(h, req_type, data, size, resp_type, _timeout_ns(timeout),
+                                            ctypes.byref(o), fn, None, ctypes.byref(call_id))
         if rc < 0:
             raise _remote_error(h, rc)
         self._pending[call_id.value] = fn
@@ -223,19 +229,29 @@ class Client(_Handle):
 
     def poll(self, timeout):
         """Runs the callbacks of async calls that ended; waits up to
-        `timeout` seconds. True when none is in flight, False if some still
+        `timeout` seconds (None: until none is in flight; a long wait lets
+        Ctrl-C through). True when none is in flight, False if some still
         are. An exception a callback raised is raised here."""
-        rc, raised = _running_callbacks(self, lambda: lib.ringdrop_client_poll(self._h(), _ns(timeout)))
-        if raised is not None:
-            raise raised
-        return _completed(rc)
+        h = self._h()
+
+        def once(ns):
+            rc, raised = _running_callbacks(self, lambda: lib.ringdrop_client_poll(h, ns))
+            if raised is not None:
+                raise raised
+            return rc
+
+        # A poll that timed out only ran callbacks: cutting the wait is harmless.
+        return _completed(_sliced(timeout, once))
 
     def notify(self, type_id, payload=None, timeout=1.0, **envelope):
         """Sends a one-way notification, waiting up to `timeout` seconds for
-        room. Envelope fields as for :func:`build_message` (kind aside)."""
+        room (None: without limit, in one C call that Ctrl-C does not
+        interrupt). Envelope fields as for :func:`build_message` (kind
+        aside)."""
         data, size = _payload(payload)
         o = _message_options(**envelope)
-        _check(lib.ringdrop_client_notify(self._h(), type_id, data, size, ctypes.byref(o), _ns(timeout)))
+        _check(lib.ringdrop_client_notify(self._h(), type_id, data, size, ctypes.byref(o),
+                                          _timeout_ns(timeout)))
 
     @property
     def last_remote_error(self):

@@ -5,6 +5,7 @@ of the C ABI): handlers for requests and notifications, serving. See rpc.py.
 import ctypes
 import os
 
+from . import errors
 from ._lib import Handle as _Handle
 from ._lib import c_char_p, c_int, c_longlong, c_uint, c_ulong, c_ulonglong, c_void_p, declare, lib
 from ._rpc_shared import (
@@ -17,7 +18,7 @@ from ._rpc_shared import (
 )
 from .errors import check as _check
 from .message import _MessagePtr, _P, _borrowed, _decoded, _optional_text, _payload, _text
-from .ring import _ns
+from .ring import _sliced, _timeout_ns
 
 __all__ = ["Server", "HandlerError", "HANDLER_FAILED"]
 
@@ -116,7 +117,8 @@ class Server(_Handle):
         _endpoint_options(o, registry_dir, liveness_interval)
         o.info = _optional_text(info, "info")
         o.remembered_replies = remembered_replies
-        o.reply_timeout_ns = _ns(reply_timeout, "reply_timeout")
+        # None: no limit of its own; the request's deadline still bounds it.
+        o.reply_timeout_ns = _timeout_ns(reply_timeout, "reply_timeout")
         handle = _open_endpoint(service, location, lib.ringdrop_server_open,
                                 lib.ringdrop_server_open_ring, o, _ServerPtr)
         self._set(handle)
@@ -181,19 +183,35 @@ class Server(_Handle):
         return rc, raised
 
     def serve_one(self, timeout):
-        """Handles one message, waiting up to `timeout` seconds: True when
-        one was handled, False when none came. Raises for a message taken
-        but not run (BadMessage, UnknownType, DeadlinePassed), and re-raises
-        what a notification handler raised."""
-        rc, raised = self._serving(lambda: lib.ringdrop_server_serve_one(self._h(), _ns(timeout)))
-        if raised is not None:
-            raise raised
-        return _completed(rc)
+        """Handles one message, waiting up to `timeout` seconds (None:
+        without limit; a long wait lets Ctrl-C through): True when one was
+        handled, False when none came. Raises for a message taken but not
+        run (BadMessage, UnknownType, DeadlinePassed), and re-raises what a
+        notification handler raised."""
+        h = self._h()
+
+        def once(ns):
+            rc, raised = self._serving(lambda: lib.ringdrop_server_serve_one(h, ns))
+            if raised is not None:
+                raise raised
+            return rc
+
+        # A serve_one that timed out took nothing: cutting the wait is harmless.
+        return _completed(_sliced(timeout, once))
 
     def serve(self, timeout):
-        """Handles messages for `timeout` seconds."""
-        rc, _ = self._serving(lambda: lib.ringdrop_server_serve(self._h(), _ns(timeout)))
-        _check(rc)
+        """Handles messages for `timeout` seconds (None: for ever, until
+        Ctrl-C or an error that is not about a single message)."""
+        h = self._h()
+
+        def once(ns):
+            rc, _ = self._serving(lambda: lib.ringdrop_server_serve(h, ns))
+            # serve() returns 0 when its time is up: "go on" for _sliced.
+            return errors.ETIMEDOUT if rc == 0 else rc
+
+        rc = _sliced(timeout, once)
+        if rc != errors.ETIMEDOUT:
+            _check(rc)
 
     def stats(self):
         s = _stats(lib.ringdrop_server_get_stats, self._h(), _ServerStats)

@@ -303,12 +303,56 @@ class SettlingTest(DropCase):
         self.assertEqual(self.entries(ch, "work"), [])
 
 
+class NoTimeoutAndIterationTest(DropCase):
+    def test_claim_with_no_timeout(self):
+        ch, rx = self.open_both()
+        message_id = ch.publish(b"there already")
+        with rx.claim(None) as claim:
+            self.assertEqual((claim.id, claim.data), (message_id, b"there already"))
+            claim.ack()
+        ch.publish(b"again")
+        with rx.claim(timeout=None) as claim:
+            self.assertEqual(claim.data, b"again")
+            claim.ack()
+        self.assertEmpty(ch)
+
+    def test_for_loop_yields_claims_the_caller_settles(self):
+        ch, rx = self.open_both()
+        sent = [b"a", b"b", b"c"]
+        ids = [ch.publish(data) for data in sent]
+        got = []
+        for claim in rx:  # never ends by itself: a drop channel has no "producer gone"
+            with claim:
+                self.assertIsInstance(claim, ringdrop.Claim)
+                got.append((claim.id, claim.data))
+                claim.ack()
+            if len(got) == len(sent):
+                break
+        self.assertEqual(got, list(zip(ids, sent)))
+        self.assertEmpty(ch)
+
+    def test_an_unsettled_claim_of_the_loop_comes_back(self):
+        ch, rx = self.open_both()
+        message_id = ch.publish(b"not acked")
+        for claim in rx:
+            with claim:  # left without settling: nacked, delivered again
+                self.assertEqual(claim.attempt, 1)
+            break
+        for claim in rx:
+            with claim:
+                self.assertEqual((claim.id, claim.attempt), (message_id, 2))
+                claim.ack()
+            break
+        self.assertEmpty(ch)
+
+
 class ErrorTest(DropCase):
     def test_missing_root_without_create(self):
-        with self.assertRaises(ringdrop.NotFound) as caught:
+        with self.assertRaises(FileNotFoundError) as caught:
             ringdrop.DropChannel(os.path.join(self.base, "missing"), create=False)
         self.assertEqual(caught.exception.code, ringdrop.errors.ENOTFOUND)
         self.assertIn("missing", str(caught.exception))
+        self.assertIsInstance(caught.exception, ringdrop.NotFound)
 
     def test_bad_headers_and_options(self):
         ch = self.channel()
@@ -387,6 +431,21 @@ class CrossProcessTest(DropCase):
 
         self.addCleanup(reap)
         return child
+
+    def test_for_loop_over_claims_from_another_process(self):
+        ch, rx = self.open_both()
+        child = self.child(ch.root, "publish")
+        got = []
+        for claim in rx:  # waits without limit while the child publishes
+            with claim:
+                got.append(claim.data)
+                claim.ack()
+            if len(got) == 10:
+                break
+        self.assertEqual(child.stdout.readline(), b"published\n")
+        self.assertEqual(child.wait(), 0)
+        self.assertEqual(got, [b"from the child %d" % i for i in range(10)])
+        self.assertEmpty(ch)
 
     def test_messages_from_another_process(self):
         ch, rx = self.open_both()

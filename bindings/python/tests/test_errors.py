@@ -131,5 +131,129 @@ class ErrnoTest(unittest.TestCase):
         self.assertEqual(errors.last_error_errno(), 0)
 
 
+# Each class that means what a built-in means derives from it too
+# (errors.py); InvalidArgument and OutOfMemory always did.
+BUILTINS = {
+    "TimedOut": TimeoutError,
+    "NotFound": FileNotFoundError,
+    "PermissionDenied": PermissionError,
+    "AlreadyExists": FileExistsError,
+    "WouldBlock": BlockingIOError,
+    "InvalidArgument": ValueError,
+    "OutOfMemory": MemoryError,
+}
+
+
+def unique_name(tag):
+    return "rdpy-%s-%d-%s" % (tag, os.getpid(), uuid.uuid4().hex[:8])
+
+
+class BuiltinTest(unittest.TestCase):
+    """ringdrop errors are caught as the matching built-ins, and behave as
+    ringdrop errors still."""
+
+    def test_classes_derive_from_their_builtin_and_from_ringdrop_error(self):
+        for name, builtin in BUILTINS.items():
+            with self.subTest(cls=name):
+                cls = getattr(ringdrop, name)
+                self.assertTrue(issubclass(cls, builtin))
+                self.assertTrue(issubclass(cls, ringdrop.RingdropError))
+        # The others are no OSError: `except OSError` does not catch a
+        # PeerGone or a Corrupted segment by accident.
+        for cls in set(errors._CLASSES.values()) - {getattr(ringdrop, n) for n in BUILTINS}:
+            with self.subTest(cls=cls.__name__):
+                self.assertFalse(issubclass(cls, OSError))
+
+    def test_oserror_subclasses_keep_ringdrops_message_and_attributes(self):
+        # OSError reads (errno, strerror, ...) from its arguments: a ringdrop
+        # error made of (code, detail, description) must not become
+        # "[Errno -2] ..." with a negative errno.
+        for name in BUILTINS:
+            with self.subTest(cls=name):
+                cls = getattr(ringdrop, name)
+                code = next(c for c, k in errors._CLASSES.items() if k is cls)
+                e = cls(code, "the detail")
+                text = "%s: the detail" % ringdrop.strerror(code)
+                self.assertEqual(str(e), text)
+                self.assertEqual(e.args, (text,))
+                self.assertEqual((e.code, e.detail, e.description), (code, "the detail", ringdrop.strerror(code)))
+                self.assertIsNone(e.errno)
+                self.assertNotIn("Errno", str(e))
+                three = cls(code, "d", "given description")
+                self.assertEqual((str(three), three.errno), ("given description: d", None))
+                e.errno = errno.EIO
+                again = pickle.loads(pickle.dumps(e))
+                self.assertEqual((type(again), str(again), again.args, again.code, again.errno),
+                                 (cls, text, e.args, code, errno.EIO))
+
+    def test_opening_a_missing_ring_is_a_file_not_found_error(self):
+        name = unique_name("missing")
+        try:
+            ringdrop.Ring(name, "spsc", "consumer", "open")
+        except FileNotFoundError as e:
+            caught = e
+        else:
+            self.fail("opened a ring that does not exist")
+        self.assertIsInstance(caught, ringdrop.NotFound)
+        self.assertEqual(caught.code, errors.ENOTFOUND)
+        self.assertEqual(caught.errno, errno.ENOENT)
+        self.assertIn(name, caught.detail)
+        self.assertIn(name, str(caught))
+        self.assertEqual(caught.args, (str(caught),))
+        self.assertTrue(str(caught).startswith(ringdrop.strerror(errors.ENOTFOUND) + ": "))
+        # And the ringdrop base class still catches it.
+        with self.assertRaises(ringdrop.RingdropError):
+            ringdrop.Ring(name, "spsc", "consumer", "open")
+
+    def test_a_receive_timeout_is_a_timeout_error(self):
+        name = unique_name("timeout")
+        self.addCleanup(ringdrop.remove, name, missing_ok=True)
+        with ringdrop.Consumer(name, "spsc", "create") as rx:
+            try:
+                rx.receive(timeout=0.001)
+            except TimeoutError as e:
+                caught = e
+            else:
+                self.fail("an empty ring gave a message")
+            self.assertIsInstance(caught, ringdrop.TimedOut)
+            self.assertEqual(caught.code, errors.ETIMEDOUT)
+            self.assertIsNone(caught.errno)
+            self.assertEqual(str(caught), ringdrop.strerror(errors.ETIMEDOUT))
+            try:
+                rx.receive(timeout=0)
+            except ringdrop.RingdropError as e:
+                self.assertIsInstance(e, TimeoutError)
+            else:
+                self.fail("an empty ring gave a message")
+
+    def test_creating_an_existing_ring_is_a_file_exists_error(self):
+        name = unique_name("exists")
+        self.addCleanup(ringdrop.remove, name, missing_ok=True)
+        with ringdrop.Producer(name, "mpmc", "create"):
+            with self.assertRaises(FileExistsError) as caught:
+                ringdrop.Consumer(name, "mpmc", "create")
+        self.assertIsInstance(caught.exception, ringdrop.AlreadyExists)
+        self.assertEqual(caught.exception.code, errors.EEXISTS)
+
+    def test_a_missing_drop_channel_is_a_file_not_found_error(self):
+        root = tempfile.mkdtemp(prefix="rdpy-builtin-")
+        self.addCleanup(shutil.rmtree, root, ignore_errors=True)
+        with self.assertRaises(FileNotFoundError) as caught:
+            ringdrop.DropChannel(os.path.join(root, "missing"), create=False)
+        self.assertEqual(caught.exception.code, errors.ENOTFOUND)
+
+    @unittest.skipIf(hasattr(os, "geteuid") and os.geteuid() == 0, "root may write anywhere")
+    def test_a_read_only_directory_is_a_permission_error(self):
+        root = tempfile.mkdtemp(prefix="rdpy-builtin-")
+        self.addCleanup(shutil.rmtree, root, ignore_errors=True)
+        os.chmod(root, 0o500)
+        self.addCleanup(os.chmod, root, 0o700)
+        with self.assertRaises(PermissionError) as caught:
+            ringdrop.Ring(os.path.join(root, "ring"), "spsc", "producer", "create", file_backed=True)
+        self.assertIsInstance(caught.exception, ringdrop.PermissionDenied)
+        self.assertEqual(caught.exception.code, errors.EPERM)
+        self.assertEqual(caught.exception.errno, errno.EACCES)
+
+
 if __name__ == "__main__":
     unittest.main()

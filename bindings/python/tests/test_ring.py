@@ -461,6 +461,105 @@ class CrossProcessTest(RingCase):
         self.assertEqual(out, b"interrupted\n", err)
         self.assertEqual(child.returncode, 0)
 
+    def test_timeout_none_waits_until_a_message_comes(self):
+        name = self.name("none")
+        tx = self.ring(name, "spsc", "producer", "create")
+        script = textwrap.dedent(
+            """
+            import sys
+            import ringdrop
+
+            rx = ringdrop.Consumer(sys.argv[1], "spsc", "open")
+            print("waiting", flush=True)
+            print(rx.receive(timeout=None).decode(), flush=True)
+            """
+        )
+        child = subprocess.Popen(
+            [sys.executable, "-c", script, name],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=self.child_env(),
+        )
+        try:
+            self.assertEqual(child.stdout.readline(), b"waiting\n")
+            # Send only once the child sleeps in its wait: a timeout of None
+            # that raised or looked once would have ended it already (state
+            # Z, and no message printed).
+            while self.process_state(child.pid) not in ("S", "Z"):
+                os.sched_yield()
+            tx.send(b"worth the wait", timeout=None)
+            out, err = child.communicate(timeout=LONG)  # a bound, not a measure
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.communicate()
+        self.assertEqual(out, b"worth the wait\n", err)
+        self.assertEqual(child.returncode, 0)
+
+    def test_iteration_follows_a_producer_process_to_its_end(self):
+        count = 100
+        script = textwrap.dedent(
+            """
+            import sys
+            import ringdrop
+
+            name, kind, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+            with ringdrop.Producer(name, kind, "open") as tx:
+                for i in range(count):
+                    tx.send(b"message %d" % i, timeout=None)
+            """
+        )
+        for kind in KINDS:
+            with self.subTest(kind=kind):
+                name = self.name(kind)
+                rx = self.ring(name, kind, "consumer", "create", liveness_interval=0.001)
+                child = subprocess.Popen(
+                    [sys.executable, "-c", script, name, kind, str(count)],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    env=self.child_env(),
+                )
+                try:
+                    # Read while the child sends; the loop ends (PeerGone)
+                    # once it has closed and everything was read.
+                    received = [message for message in rx]
+                    out, err = child.communicate(timeout=LONG)
+                finally:
+                    if child.poll() is None:
+                        child.kill()
+                        child.communicate()
+                self.assertEqual(child.returncode, 0, err)
+                self.assertEqual(received, [b"message %d" % i for i in range(count)])
+
+    def test_iteration_ends_after_a_killed_producers_last_message(self):
+        count = 10
+        for kind in KINDS:
+            with self.subTest(kind=kind):
+                name = self.name(kind)
+                rx = self.ring(name, kind, "consumer", "create", liveness_interval=0.001)
+                child = subprocess.Popen(
+                    [sys.executable, "-c", CHILD, name, kind, str(count)],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    env=self.child_env(),
+                )
+                try:
+                    line = child.stdout.readline()
+                    if line != b"ready\n":
+                        child.wait()
+                        self.fail("child: %r %s" % (line, child.stderr.read().decode()))
+                    os.kill(child.pid, signal.SIGKILL)
+                    self.assertEqual(child.wait(), -signal.SIGKILL)
+                finally:
+                    if child.poll() is None:
+                        child.kill()
+                        child.wait()
+                    for stream in (child.stdin, child.stdout, child.stderr):
+                        stream.close()
+                # Every committed message, not the reservation it died in.
+                self.assertEqual(list(rx), [b"message %d" % i for i in range(count)])
+
     @staticmethod
     def process_state(pid):
         with open("/proc/%d/stat" % pid) as f:
@@ -487,10 +586,6 @@ class ForkTest(RingCase):
             rx.receive(0)  # nothing was sent
         tx.send(b"from the parent", timeout=LONG)  # the parent's handle still works
         self.assertEqual(rx.receive(LONG), b"from the parent")
-
-
-if __name__ == "__main__":
-    unittest.main()
 
 
 class PoisonTest(RingCase):
@@ -547,3 +642,98 @@ class PoisonTest(RingCase):
             ringdrop.dead_letter_dir("orders"), "/dev/shm/ringdrop-dlq-%d/orders" % os.geteuid()
         )
         self.assertEqual(ringdrop.dead_letter_dir("/var/lib/x.ring", file_backed=True), "/var/lib/x.ring.dlq")
+
+
+class NoTimeoutTest(RingCase):
+    """timeout=None waits without limit (as queue.Queue.get does)."""
+
+    def test_none_is_the_longest_wait_the_c_abi_can_express(self):
+        # ringdrop.h has no "forever" (a negative timeout is EINVAL): its
+        # longest is LLONG_MAX ns, as math.inf already gave.
+        self.assertEqual(ringdrop.ring._timeout_ns(None), 2**63 - 1)
+        self.assertEqual(ringdrop.ring._timeout_ns(None), ringdrop.ring._timeout_ns(math.inf))
+        self.assertEqual(ringdrop.ring._timeout_ns(1.5), 1_500_000_000)
+
+    def test_every_ring_call_takes_none(self):
+        for kind in KINDS:
+            with self.subTest(kind=kind):
+                tx, rx = self.pair(kind)
+                tx.send(b"one", None)
+                tx.send(b"two", timeout=None)
+                view = tx.reserve(5, None)
+                view[:] = b"three"
+                tx.commit()
+                tx.send(b"four", timeout=None)
+                self.assertEqual(rx.receive(None), b"one")
+                self.assertEqual(bytes(rx.read(timeout=None)), b"two")
+                rx.release()
+                self.assertEqual(rx.receive(timeout=None), b"three")
+                buffer = bytearray(16)
+                self.assertEqual(rx.receive_into(buffer, None), 4)
+                self.assertEqual(bytes(buffer[:4]), b"four")
+                # Other values are still checked.
+                with self.assertRaises(TypeError):
+                    rx.receive("forever")
+                with self.assertRaises(ringdrop.TimedOut):
+                    rx.receive(0)
+
+    def test_none_ends_with_peer_gone_not_a_hang(self):
+        tx, rx = self.pair("spsc", liveness_interval=0.001)
+        tx.send(b"last words", timeout=None)
+        tx.close()
+        self.assertEqual(rx.receive(None), b"last words")
+        with self.assertRaises(ringdrop.PeerGone):
+            rx.receive(None)
+
+
+class IterationTest(RingCase):
+    def test_for_loop_over_a_consumer_ends_when_the_producer_closes(self):
+        for kind in KINDS:
+            with self.subTest(kind=kind):
+                tx, rx = self.pair(kind, liveness_interval=0.001)
+                sent = [b"m%d" % i for i in range(5)] + [b""]
+                for m in sent:
+                    tx.send(m, timeout=LONG)
+                tx.close()
+                received = []
+                for message in rx:
+                    self.assertIsInstance(message, bytes)
+                    received.append(message)
+                self.assertEqual(received, sent)
+                self.assertFalse(rx.closed)
+
+    def test_a_new_loop_reads_what_a_new_producer_sends(self):
+        tx, rx = self.pair("mpmc", liveness_interval=0.001)
+        tx.send(b"first", timeout=LONG)
+        tx.close()
+        self.assertEqual(list(rx), [b"first"])
+        with ringdrop.Producer(rx.name, "mpmc", "open") as again:
+            again.send(b"second", timeout=LONG)
+        self.assertEqual(list(rx), [b"second"])
+
+    def test_messages_waits_without_limit_by_default(self):
+        tx, rx = self.pair("broadcast", liveness_interval=0.001)
+        for i in range(3):
+            tx.send(b"%d" % i, timeout=LONG)
+        tx.close()
+        self.assertEqual(list(rx.messages()), [b"0", b"1", b"2"])
+
+    def test_other_errors_end_the_loop(self):
+        tx, rx = self.pair("broadcast", capacity=4096, cell_size=64, overwrite=True)
+        for i in range(500):
+            tx.send(b"%d" % i, timeout=LONG)  # laps the subscriber
+        with self.assertRaises(ringdrop.MessageLost):
+            for _ in rx:
+                self.fail("a lapped subscriber got a message before MessageLost")
+        self.assertGreater(rx.last_missed, 0)
+
+    def test_a_producer_is_not_iterable(self):
+        for kind in KINDS:
+            with self.subTest(kind=kind):
+                tx, _ = self.pair(kind)
+                with self.assertRaises(TypeError):
+                    iter(tx)
+
+
+if __name__ == "__main__":
+    unittest.main()

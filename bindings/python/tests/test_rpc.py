@@ -18,6 +18,7 @@ import shutil
 import struct
 import sys
 import tempfile
+import threading
 import unittest
 import uuid
 
@@ -216,14 +217,47 @@ class RpcTest(unittest.TestCase):
 
     def test_timeout_then_late_reply(self):
         c = self.client(breaker_threshold=1, breaker_cool_down=LONG * 10)
-        with self.assertRaises(ringdrop.TimedOut):
+        with self.assertRaises(TimeoutError) as caught:  # ringdrop.TimedOut is one
             c.call(HOLD, encode_value(0), ECHO_REPLY, 0.01)  # held until told
+        self.assertIsInstance(caught.exception, ringdrop.TimedOut)
         self.assertEqual(os.read(self.up, 1), b"H")
         with self.assertRaises(ringdrop.CircuitOpen):
             c.call(ECHO, encode_value(0), ECHO_REPLY, LONG)
         os.write(self.down, b"G")
         stats = c.stats()
         self.assertEqual((stats["timed_out"], stats["rejected"], stats["breaker_state"]), (1, 1, "open"))
+
+    def test_timeout_none_waits_for_the_reply(self):
+        c = self.client()
+        reply = c.call(ECHO, encode_value(1), ECHO_REPLY, None)
+        self.assertEqual(decode_value(reply.payload), 2)
+        reply = c.call(ECHO, encode_value(2), ECHO_REPLY, timeout=None, idempotent=True, attempt_timeout=None)
+        self.assertEqual(decode_value(reply.payload), 3)
+        # A reply that cannot come before the handler is let go, which a
+        # second thread does only once the handler runs: a timeout of None
+        # that looked once, or raised, fails here.
+        def release():
+            if os.read(self.up, 1) == b"H":
+                os.write(self.down, b"G")
+
+        releaser = threading.Thread(target=release)
+        releaser.start()
+        try:
+            reply = c.call(HOLD, encode_value(0), ECHO_REPLY, timeout=None)
+        except BaseException:
+            self.stop_child()  # the releaser's read then ends (end of file)
+            raise
+        finally:
+            releaser.join(LONG)
+        self.assertEqual(decode_value(reply.payload), 7)
+        results = []
+        c.call_async(ECHO, encode_value(9), ECHO_REPLY, None, lambda i, r: results.append(r))
+        self.assertTrue(c.poll(None))
+        self.assertEqual(decode_value(results[0].payload), 10)
+        self.assertTrue(c.poll(None))  # nothing in flight: at once
+        c.notify(STOP, None, timeout=None)
+        self.child.join(LONG)
+        self.assertEqual(self.child.exitcode, 0)
 
     def test_server_killed_mid_call_is_peer_gone(self):
         c = self.client(liveness_interval=0.002)
@@ -259,8 +293,30 @@ class InProcessTest(unittest.TestCase):
             self.assertEqual(server.stats()["replies"], 1)
         with self.assertRaises(ringdrop.NotFound):
             ringdrop.Client(location="shm:rdpy-no-such-ring")
+        with self.assertRaises(FileNotFoundError):
+            ringdrop.Client(location="shm:rdpy-no-such-ring")
         with self.assertRaises(ringdrop.InvalidArgument):
             ringdrop.Client(location="nowhere")
+
+    def test_serving_without_a_timeout_and_for_a_while(self):
+        name = "rdpy-rq-%d-%s" % (os.getpid(), uuid.uuid4().hex[:8])
+        self.addCleanup(ringdrop.remove, name, missing_ok=True)
+        with ringdrop.Server(location="shm:" + name, reply_timeout=None) as server, \
+                ringdrop.Client(location="shm:" + name) as client:
+            server.handle(ECHO, ECHO_REPLY, lambda payload, request: encode_value(decode_value(payload) + 1))
+            results = []
+            client.call_async(ECHO, encode_value(1), ECHO_REPLY, LONG, lambda i, r: results.append(r))
+            self.assertTrue(server.serve_one(None))  # the request is there: at once
+            self.assertTrue(client.poll(None))
+            self.assertEqual(decode_value(results.pop().payload), 2)
+            # serve(t) handles what comes for t seconds, then returns; 0.6 s
+            # is more than one of the waits a long serve is cut into.
+            for i in range(3):
+                client.call_async(ECHO, encode_value(10 + i), ECHO_REPLY, LONG, lambda i, r: results.append(r))
+            server.serve(0.6)
+            self.assertTrue(client.poll(None))
+            self.assertEqual(sorted(decode_value(r.payload) for r in results), [11, 12, 13])
+            self.assertEqual(server.stats()["replies"], 4)
 
 
 if __name__ == "__main__":
