@@ -12,6 +12,8 @@
 #   P/lib/cmake/ringdrop/                 find_package(ringdrop CONFIG):
 #                                           ringdrop::ringdrop (shared, C ABI)
 #                                           ringdrop::static   (static, C++ API)
+#                                           ringdrop_capnp_library() (your schemas)
+#   P/share/ringdrop/schemas/*.capnp      ringdrop's own schemas (envelope.capnp)
 #
 # Components: `runtime` is the versioned shared library alone (what a program
 # built against ringdrop needs at run time); `development` is everything else.
@@ -97,11 +99,16 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/lib/include/ringdrop
 # Generated headers: everything lib/ generates under <build>/lib/include/ringdrop/:
 # version.hpp, and the Cap'n Proto headers of lib/schemas (ringdrop/schema/*.capnp.h).
 # >>> Cap'n Proto: a generated header with another suffix needs its pattern
-# >>> here. Should users' own schemas import ringdrop's (`using import ...`),
-# >>> install lib/schemas/*.capnp too, e.g. to ${CMAKE_INSTALL_DATADIR}/ringdrop/schemas.
+# >>> here.
 install(DIRECTORY ${PROJECT_BINARY_DIR}/lib/include/ringdrop
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT development
   FILES_MATCHING PATTERN "*.hpp" PATTERN "*.capnp.h")
+# ringdrop's schemas, for a user's schema that imports them, or a tool that
+# decodes an envelope (capnp decode envelope.capnp Envelope).
+set(RINGDROP_SCHEMA_INSTALL_DIR "${CMAKE_INSTALL_DATADIR}/ringdrop/schemas")
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/lib/schemas/
+  DESTINATION ${RINGDROP_SCHEMA_INSTALL_DIR} COMPONENT development
+  FILES_MATCHING PATTERN "*.capnp")
 
 # ---------------------------------------------------------- CMake package
 
@@ -109,13 +116,16 @@ install(EXPORT ringdropTargets NAMESPACE ringdrop::
   DESTINATION ${RINGDROP_CMAKE_DIR} COMPONENT development)
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/ringdropConfig.cmake.in
   ${PROJECT_BINARY_DIR}/ringdropConfig.cmake
-  INSTALL_DESTINATION ${RINGDROP_CMAKE_DIR})
+  INSTALL_DESTINATION ${RINGDROP_CMAKE_DIR}
+  PATH_VARS RINGDROP_SCHEMA_INSTALL_DIR)
 # Same major version: the ABI policy of bindings/README.md (within a major
 # version things are only added). While the major is 0 this still holds:
 # the SONAME is libringdrop.so.0.
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/ringdropConfigVersion.cmake
   COMPATIBILITY SameMajorVersion)
+# The schema helper, as the build tree uses it (cmake/ringdrop_capnp.cmake).
 install(FILES ${PROJECT_BINARY_DIR}/ringdropConfig.cmake ${PROJECT_BINARY_DIR}/ringdropConfigVersion.cmake
+  ${PROJECT_SOURCE_DIR}/cmake/ringdrop_capnp.cmake
   DESTINATION ${RINGDROP_CMAKE_DIR} COMPONENT development)
 
 # ------------------------------------------------------------ pkg-config

@@ -102,6 +102,7 @@ TEST(Broadcast, BlockPolicyWaitsForTheSlowestSubscriber) {
     ASSERT_TRUE(is_seq(fast->receive(1s), seq));
   }
   EXPECT_EQ(send_seq(*pub, cells, 0ns), errc::timed_out) << "the slow subscriber is a ring behind";
+  EXPECT_NE(last_error_detail().find("no room before the timeout"), std::string::npos) << last_error_detail();
   ASSERT_TRUE(is_seq(slow->receive(1s), 0));
   EXPECT_FALSE(send_seq(*pub, cells)) << "room once the slowest moved";
   EXPECT_GT(pub->stats().producer_waits, 0u);

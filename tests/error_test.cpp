@@ -50,3 +50,25 @@ TEST(Result, HoldsValueOrError) {
   EXPECT_EQ(bad.error(), errc::not_found);
   EXPECT_THROW((void)bad.value(), std::system_error);
 }
+
+// Issue 15: value()'s exception says what last_error_detail() says, when
+// that detail belongs to this error, and only then.
+TEST(Result, ValueThrowsWithTheFailuresDetail) {
+  Result<int> bad = detail::fail(errc::not_found, "open shm:orders: No such file or directory");
+  try {
+    (void)bad.value();
+    FAIL() << "no exception";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code(), errc::not_found);
+    EXPECT_NE(std::string(e.what()).find("open shm:orders: No such file or directory"), std::string::npos) << e.what();
+  }
+  // A later failure with another code: its detail is not this error's.
+  (void)detail::fail(errc::corrupted, "field x differs");
+  try {
+    (void)bad.value();
+    FAIL() << "no exception";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(std::string(e.what()).find("field x differs"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(e.code().message()), std::string::npos) << e.what();
+  }
+}

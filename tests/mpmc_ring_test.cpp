@@ -190,6 +190,7 @@ TEST(MpmcRing, FullRingWouldBlockAndTimesOutUntilACellIsReleased) {
   EXPECT_EQ(tx.try_send(bytes(8)), errc::would_block);
   EXPECT_EQ(tx.try_reserve(1).error(), errc::would_block);
   EXPECT_EQ(tx.send(bytes(8), 5ms), errc::timed_out);
+  EXPECT_NE(last_error_detail().find("no room before the timeout"), std::string::npos) << last_error_detail();
   EXPECT_EQ(tx.reserve(8, Clock::now()).error(), errc::timed_out) << "a past deadline is a try";
   ASSERT_TRUE(rx.read(1s));
   EXPECT_EQ(tx.try_send(bytes(8)), errc::would_block) << "read alone frees no cell";

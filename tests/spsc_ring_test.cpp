@@ -176,6 +176,7 @@ TEST(SpscRing, FullRingBlocksTheProducerUntilReleased) {
   EXPECT_EQ(sent, (4096 - 8) / 128) << "128-byte records, less the 8-byte end marker";
   EXPECT_EQ(tx.try_send(std::vector<std::byte>(120)), errc::would_block);
   EXPECT_EQ(tx.send(std::vector<std::byte>(120), 5ms), errc::timed_out);
+  EXPECT_NE(last_error_detail().find("no room before the timeout"), std::string::npos) << last_error_detail();
   ASSERT_TRUE(rx.read(1s));
   EXPECT_EQ(tx.try_send(std::vector<std::byte>(120)), errc::would_block)
       << "read alone does not free space";

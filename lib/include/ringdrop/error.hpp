@@ -53,6 +53,10 @@ RINGDROP_API std::error_code fail(std::error_code e, std::string detail);
 inline std::error_code fail(errc e, std::string detail) {
   return fail(make_error_code(e), std::move(detail));
 }
+/// last_error_detail() if it was recorded with `e` (the last failure on
+/// this thread was this error), else "": how Result::value() puts the
+/// detail into the exception it throws without naming another call's.
+RINGDROP_API std::string detail_of(std::error_code e);
 /// Forgets this thread's last detail and errno (the C ABI does so at each
 /// call, so they always belong to the failure just reported).
 RINGDROP_API void clear_last_error() noexcept;

@@ -28,7 +28,7 @@
   XX(would_block, EWOULDBLOCK, 1, "would block: nothing to read or no room to write now")          \
   /* A blocking call's timeout or deadline passed: no message arrived, no                          \
    * space freed, no reply came. Nothing was consumed or lost. */                                  \
-  XX(timed_out, ETIMEDOUT, 2, "timed out: nothing arrived before the timeout")                     \
+  XX(timed_out, ETIMEDOUT, 2, "timed out: nothing arrived (or no room was freed) in time")         \
   /* A message's own deadline had already passed when it was to be handled                         \
    * (used by request/response). Distinct from timed_out, which is about the                       \
    * caller's wait. */                                                                             \

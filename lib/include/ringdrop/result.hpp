@@ -3,13 +3,19 @@
 // C++20 has no std::expected; this is the small subset ringdrop needs.
 // Every fallible ringdrop call returns a Result (or a bare std::error_code
 // when there is no value), so failures are values, not exceptions. `value()`
-// on an error throws std::system_error, for callers who prefer that.
+// on an error throws std::system_error, for callers who prefer that; its
+// what() leads with the failure's detail (last_error_detail(), when it was
+// recorded with this error): "open shm:orders: No such file or directory:
+// not found".
 #pragma once
 
 #include <cassert>
+#include <string>
 #include <system_error>
 #include <utility>
 #include <variant>
+
+#include "ringdrop/error.hpp"
 
 namespace ringdrop {
 
@@ -40,7 +46,11 @@ class [[nodiscard]] Result {
 
  private:
   void check() const {
-    if (!ok()) throw std::system_error(std::get<1>(v_));
+    if (ok()) return;
+    const std::error_code e = std::get<1>(v_);
+    const std::string why = detail::detail_of(e);
+    if (why.empty()) throw std::system_error(e);
+    throw std::system_error(e, why);
   }
   std::variant<T, std::error_code> v_;
 };

@@ -47,6 +47,9 @@ thread_local int t_last_errno = 0;
 // (Value and category apart: trivial thread_locals, no init guard.)
 thread_local int t_errno_code_value = 0;
 thread_local const std::error_category* t_errno_code_category = nullptr;
+// The code t_last_detail was recorded with (detail_of).
+thread_local int t_detail_code_value = 0;
+thread_local const std::error_category* t_detail_code_category = nullptr;
 
 bool is_errno_category(const std::error_category& c) noexcept {
   return c == std::system_category() || c == std::generic_category();
@@ -68,6 +71,8 @@ namespace detail {
 std::error_code fail(std::error_code e, std::string detail) {
   t_dirty = true;
   t_last_detail = std::move(detail);
+  t_detail_code_value = e.value();
+  t_detail_code_category = &e.category();
   if (is_errno_category(e.category())) {
     t_last_errno = e.value();
   } else if (e.value() != t_errno_code_value || &e.category() != t_errno_code_category) {
@@ -76,10 +81,17 @@ std::error_code fail(std::error_code e, std::string detail) {
   return e;
 }
 
+std::string detail_of(std::error_code e) {
+  if (e.value() != t_detail_code_value || &e.category() != t_detail_code_category) return {};
+  return t_last_detail;
+}
+
 void clear_last_error() noexcept {
   if (!t_dirty) return;
   t_dirty = false;
   t_last_detail.clear();
+  t_detail_code_value = 0;
+  t_detail_code_category = nullptr;
   t_last_errno = 0;
   t_errno_code_value = 0;
   t_errno_code_category = nullptr;

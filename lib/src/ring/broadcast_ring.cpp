@@ -253,7 +253,7 @@ Result<std::span<std::byte>> BroadcastPublisher::reserve(size_t size, Deadline d
   for (;;) {
     auto span = try_reserve(size);
     if (span || span.error() != errc::would_block) return span;
-    if (Clock::now() >= deadline) return errc::timed_out;
+    if (Clock::now() >= deadline) return detail::no_room(segment_);
     auto ec = detail::wait_until(
         wait_, ctl_->space_wait, kPublisherBit, deadline,
         [&] { return has_room(true) || segment_.damaged(); },
@@ -261,7 +261,7 @@ Result<std::span<std::byte>> BroadcastPublisher::reserve(size_t size, Deadline d
           peers_of(segment_).reap(kNoSelf, forget_sleeper_of(ctl_));
           return false;
         });
-    if (ec) return ec;
+    if (ec) return detail::no_room(segment_, ec);
   }
 }
 

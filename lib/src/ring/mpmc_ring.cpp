@@ -378,7 +378,7 @@ Result<std::span<std::byte>> MpmcProducer::reserve(size_t size, Deadline deadlin
     if (span || span.error() != errc::would_block) return span;
     // A wake whose promise the try did not bear out must not outlive the
     // deadline either.
-    if (Clock::now() >= deadline) return errc::timed_out;
+    if (Clock::now() >= deadline) return detail::no_room(segment_);
     auto ec = detail::wait_until(
         wait_, ctl_->space_wait, me(), deadline,
         // seq_cst: R1 of the sleep/wake handshake (wait_line.hpp).
@@ -387,7 +387,7 @@ Result<std::span<std::byte>> MpmcProducer::reserve(size_t size, Deadline deadlin
                  ctl_->tail.load(std::memory_order_seq_cst) != pos || segment_.damaged();
         },
         [&] { return peers_gone(false); });
-    if (ec) return ec;
+    if (ec) return detail::no_room(segment_, ec);
   }
 }
 

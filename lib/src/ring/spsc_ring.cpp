@@ -306,7 +306,7 @@ Result<std::span<std::byte>> SpscProducer::reserve(size_t size, Deadline deadlin
         // seq_cst: R1 of the sleep/wake handshake (wait_line.hpp).
         [&] { return ctl_->head.load(std::memory_order_seq_cst) != seen || segment_.damaged(); },
         [&] { return detail::role_gone(role_slot(segment_, ctl_->consumer)); });
-    if (ec) return ec;
+    if (ec) return detail::no_room(segment_, ec);
   }
 }
 
