@@ -1327,6 +1327,7 @@ TEST(DropIngest, SettleModeTakesAFileOnlyOnceItStoppedChanging) {
 
   auto quick = fast_drop();
   quick.ingest.settle_time = 50ms;
+  test::set_ingest_rule(dir.root(), quick.ingest);  // the rule is the channel's: reopening with other options is not enough
   auto ch2 = open_channel(dir, quick);
   auto rx2 = open_consumer(ch2);
   auto c = rx2.claim(30s);

@@ -165,6 +165,7 @@ TEST(DropHardening, OrphanMarkerOlderThanSettleTimeIsRemovedSoALaterFileWaitsFor
   }
 
   o.ingest.settle_time = 0ms;  // every orphan is old
+  test::set_ingest_rule(dir.root(), o.ingest);  // the rule is the channel's: reopening with other options is not enough
   auto ch = open_channel(dir, o);
   auto rx = open_consumer(ch);
   ASSERT_FALSE(rx.scan());

@@ -117,6 +117,15 @@ inline void spit(const std::string& path, std::string_view content, bool append 
   if (!out) throw std::runtime_error("cannot write " + path);
 }
 
+/// Changes channel `root`'s completion rule as an operator would: rewriting
+/// state/ingest (the format of lib/src/drop/drop_ingest_rule.hpp). Openers
+/// from then on follow it.
+inline void set_ingest_rule(const std::string& root, const IngestOptions& o) {
+  spit(root + "/state/ingest", std::string("completion ") +
+                                   (o.completion == Completion::marker ? "marker" : "settle") + "\nsettle_ms " +
+                                   std::to_string(o.settle_time.count()) + "\nmarker_suffix " + o.marker_suffix + "\n");
+}
+
 /// A claim's content as text (empty, with a test failure, when read fails).
 inline std::string read_text(const DropClaim& c) {
   auto r = c.read();

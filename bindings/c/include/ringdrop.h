@@ -263,6 +263,8 @@ typedef struct ringdrop_drop_options {
   long long retry_backoff_max_ms; /* ...up to this, default 300000 */
   int archive;                  /* 1: acked messages go to done/ (default 0: deleted) */
   int durable;                  /* 1: fsync on publish (default 1) */
+  /* The completion rule: the channel's creator's, kept in state/ingest;
+   * a later opener's three fields below are ignored (docs/file-drop.md). */
   int completion;               /* RINGDROP_COMPLETION_* (default SETTLE) */
   long long settle_ms;          /* default 2000 */
   const char* marker_suffix;    /* NULL: ".done"; copied by ringdrop_drop_open */

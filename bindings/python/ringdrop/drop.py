@@ -162,7 +162,9 @@ class DropChannel(_Handle):
       archive: keep acked messages in done/ instead of deleting them.
       durable: fsync on publish (default True).
       completion: when a file in incoming/ is complete, "settle" (unchanged
-        for settle_time) or "marker" (<name><marker_suffix> exists).
+        for settle_time) or "marker" (<name><marker_suffix> exists). The
+        channel's creator's rule is kept in state/ingest and every later
+        opener follows it: these three options only count at creation.
       settle_time: seconds (2); marker_suffix: default ".done".
       discovery: "automatic" (inotify, polling on network file systems),
         "inotify" or "polling"; scan_interval: seconds between full scans (1).

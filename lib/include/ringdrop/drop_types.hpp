@@ -92,6 +92,9 @@ struct DropOptions {
   /// fsync each published file and the directory it lands in, so a message
   /// survives a power cut once publish() returns. Off: only a process crash.
   bool durable = true;
+  /// When a file dropped into incoming/ is complete. The channel's: its
+  /// creator's rule is written to state/ingest, and every later opener
+  /// follows that file whatever it passes here (docs/file-drop.md).
   IngestOptions ingest;
   Discovery discovery = Discovery::automatic;
   /// Period of the full scan, which is the truth (inotify is only a hint),

@@ -47,23 +47,31 @@ void flush_foreign(const DropTree& t, Dir d, const std::string& name) {
   ::close(fd);
 }
 
-/// A marker whose data file is gone, left by a consumer that died between
-/// taking the file and removing the marker: removed once it is older than
-/// settle_time (a writer makes the data first, so a young marker may only
-/// be ahead of a listing that missed its file), lest the next file of that
-/// name be taken half-written.
-void drop_orphan_marker(const DropTree& t, const std::vector<std::string>& names,
-                        const std::string& marker) {
+}  // namespace
+
+/// A marker whose data file is gone: left by a consumer that died between
+/// taking the file and removing the marker, or made by a writer after its
+/// file had already settled and been taken. Once older than settle_time (a
+/// writer makes the data first, so a young marker may only be ahead of a
+/// listing that missed its file), an empty one is removed, lest the next
+/// file of that name be taken half-written; one with content is not a mere
+/// marker, and goes to failed/ with a reason, never lost, never delivered.
+void Ingest::orphan_marker(DropConsumerState& s, const std::vector<std::string>& names,
+                           const std::string& marker) {
+  const DropTree& t = *s.tree;
   const std::string data = marker.substr(0, marker.size() - t.options.ingest.marker_suffix.size());
   if (std::binary_search(names.begin(), names.end(), data)) return;
   struct stat st{};
   if (::fstatat(t.fd(Dir::incoming), marker.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return;
-  if (quiet_ns(st) > std::chrono::nanoseconds(t.options.ingest.settle_time).count()) {
+  if (quiet_ns(st) <= std::chrono::nanoseconds(t.options.ingest.settle_time).count()) return;
+  if (S_ISREG(st.st_mode) && st.st_size == 0) {
     discard_entry(t, Dir::incoming, marker);
+    return;
   }
+  s.counters.count_failed_move(adopt(s, Dir::incoming, marker, "a completion marker (" +
+                                                                 t.options.ingest.marker_suffix +
+                                                                 ") with content, whose data file never came"));
 }
-
-}  // namespace
 
 bool SettleTracker::settled(const std::string& name, const Look& look, Clock::time_point now,
                             Clock::duration settle, Clock::time_point& due) {
@@ -96,7 +104,8 @@ const char* unsafe_kind(const struct stat& st) noexcept {
   }
 }
 
-std::error_code Ingest::adopt(DropConsumerState& s, Dir from, const std::string& name) {
+std::error_code Ingest::adopt(DropConsumerState& s, Dir from, const std::string& name,
+                              const std::string& refuse) {
   const DropTree& t = *s.tree;
   struct stat st{};
   if (::fstatat(t.fd(from), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -107,6 +116,7 @@ std::error_code Ingest::adopt(DropConsumerState& s, Dir from, const std::string&
   if (auto ec = write_headers(t, id, headers)) return ec;
   const char* unsafe = unsafe_kind(st);
   if (!unsafe && !is_plain_name(name)) unsafe = "a name with control characters";
+  if (!unsafe && !refuse.empty()) unsafe = refuse.c_str();
   std::error_code ec;
   if (unsafe) {
     ec = move_to_failed(t, {from, name, id, 0, std::string("refused: ") + unsafe + " (" +
@@ -131,23 +141,25 @@ std::error_code Ingest::pass(DropConsumerState& s, Clock::time_point now, Clock:
   const bool by_marker = o.completion == Completion::marker;
   for (const auto& name : *names) {
     if (name.front() == '.') continue;
-    if (by_marker && ends_with(name, o.marker_suffix)) {
-      drop_orphan_marker(t, *names, name);
+    // A marker is never a message, whichever rule the channel follows: a
+    // writer may use the marker protocol on a channel that settles.
+    if (ends_with(name, o.marker_suffix)) {
+      orphan_marker(s, *names, name);
       continue;
     }
     struct stat st{};
     if (::fstatat(t.fd(Dir::incoming), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-    bool take = unsafe_kind(st) != nullptr;
-    if (!take && by_marker) {
-      take = std::binary_search(names->begin(), names->end(), name + o.marker_suffix);
-    } else if (!take) {
+    // Its marker says it is complete, under either rule.
+    const bool marked = std::binary_search(names->begin(), names->end(), name + o.marker_suffix);
+    bool take = unsafe_kind(st) != nullptr || marked;
+    if (!take && !by_marker) {
       const SettleTracker::Look look{st.st_ino, st.st_size, st.st_mtim, st.st_ctim};
       take = settle_.settled(name, look, now, o.settle_time, due);
     }
     if (!take) continue;
     const auto ec = adopt(s, Dir::incoming, name);
     s.counters.count_failed_move(ec);  // skipped: one stuck file must not stop the rest
-    if (!ec && by_marker) (void)remove_entry(t, Dir::incoming, name + o.marker_suffix);
+    if (!ec && marked) (void)remove_entry(t, Dir::incoming, name + o.marker_suffix);
   }
   return {};
 }

@@ -1,15 +1,17 @@
 // drop_ingest.hpp — taking files from writers that do not cooperate.
 //
-// A file in incoming/ is taken when it is complete: its marker file exists
-// (Completion::marker), or it has not changed for settle_time
-// (Completion::settle). "Not changed" means the same inode, size, mtime and
+// A file in incoming/ is taken when it is complete: its marker file
+// `<name><marker_suffix>` exists (under either rule), or, under
+// Completion::settle, it has not changed for settle_time. The rule is the
+// channel's (state/ingest, drop_ingest_rule.hpp). A name ending in the
+// marker suffix is a marker, never a message. "Not changed" means the same inode, size, mtime and
 // ctime at every look for settle_time of the consumer's own steady clock
 // (the writer cannot set ctime, and every write moves it; file times are
 // never compared with our clock, which may step). Taking it is one rename
 // into new/ under a fresh id, after its headers (original-name) are
-// written. In marker mode the marker is removed after the file is taken; a
-// marker left without its file (a consumer died in between) is removed when
-// it is older than settle_time.
+// written. A marker is removed after its file is taken; a marker left
+// without its file is removed when it is older than settle_time if empty,
+// and refused into failed/ if it has content (Ingest::orphan_marker).
 //
 // Only regular files with one link are taken. Symlinks, FIFOs, sockets,
 // devices, directories and hard-linked files are refused: moved to failed/
@@ -61,11 +63,16 @@ class Ingest {
   /// One pass over incoming/. Lowers `due` to when a file may settle. A file
   /// that cannot be taken is counted and skipped.
   std::error_code pass(DropConsumerState& s, Clock::time_point now, Clock::time_point& due);
-  /// Takes entry `name` of `from` into new/ under a fresh id, or refuses it.
+  /// Takes entry `name` of `from` into new/ under a fresh id, or refuses it
+  /// (unsafe, or `refuse` says why not): into failed/ with the reason.
   /// not_found when another consumer took it first.
-  static std::error_code adopt(DropConsumerState& s, Dir from, const std::string& name);
+  static std::error_code adopt(DropConsumerState& s, Dir from, const std::string& name,
+                               const std::string& refuse = {});
 
  private:
+  static void orphan_marker(DropConsumerState& s, const std::vector<std::string>& names,
+                            const std::string& marker);
+
   SettleTracker settle_;
 };
 

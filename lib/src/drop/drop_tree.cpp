@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <filesystem>
 
+#include "drop/drop_ingest_rule.hpp"
 #include "drop/drop_name.hpp"
 #include "ringdrop/error.hpp"
 
@@ -132,6 +133,7 @@ Result<std::shared_ptr<DropTree>> open_tree(std::string root, const DropOptions&
     }
   }
   if (auto ec = check_layout(*tree)) return ec;
+  if (auto ec = settle_ingest_rule(*tree)) return ec;
   return tree;
 }
 
@@ -178,7 +180,7 @@ std::error_code remove_tree_at(int dir_fd, const std::string& name) {
 }
 
 std::error_code write_small_file(const DropTree& t, Dir d, std::string_view name,
-                                 std::string_view content) {
+                                 std::string_view content, bool replace) {
   const std::string part = "." + std::string(name) + "." + new_consumer_id() + ".part";
   Fd fd(::openat(t.fd(Dir::tmp), part.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
                  t.options.dir_mode & 0666));
@@ -192,8 +194,10 @@ std::error_code write_small_file(const DropTree& t, Dir d, std::string_view name
   // to the holder's destructor.
   if (::close(fd.release()) != 0 && !ec) ec = fs_error(errno, "close", t.path(Dir::tmp, part));
   const std::string dst(name);
-  if (!ec && ::renameat(t.fd(Dir::tmp), part.c_str(), t.fd(d), dst.c_str()) != 0) {
-    ec = fs_error(errno, "rename", t.path(Dir::tmp, part) + " -> " + t.path(d, dst));
+  if (!ec) {
+    const int err = replace ? (::renameat(t.fd(Dir::tmp), part.c_str(), t.fd(d), dst.c_str()) == 0 ? 0 : errno)
+                            : rename_noreplace(t.fd(Dir::tmp), part.c_str(), t.fd(d), dst.c_str());
+    if (err != 0) ec = fs_error(err, "rename", t.path(Dir::tmp, part) + " -> " + t.path(d, dst));
   }
   if (ec) discard_entry(t, Dir::tmp, part);
   return ec;

@@ -62,9 +62,11 @@ void discard_entry(const DropTree& t, Dir d, const std::string& name) noexcept;
 /// Removes entry `name` of directory `dir_fd` and, if it is a directory,
 /// everything under it, never following a symlink.
 std::error_code remove_tree_at(int dir_fd, const std::string& name);
-/// Writes a small file atomically: into tmp/, then renamed over `name` in `d`.
+/// Writes a small file atomically: into tmp/, then renamed over `name` in `d`
+/// (or, without `replace`, renamed only if `name` is not there:
+/// already_exists when it is).
 std::error_code write_small_file(const DropTree& t, Dir d, std::string_view name,
-                                 std::string_view content);
+                                 std::string_view content, bool replace = true);
 /// The content of a small regular file (its first `limit` bytes; a symlink,
 /// FIFO, device or directory is unsafe_file).
 Result<std::string> read_small_file(const DropTree& t, Dir d, std::string_view name,
