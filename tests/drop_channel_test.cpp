@@ -1072,7 +1072,7 @@ TEST(DropIdempotency, SecondPublishWithTheSameKeyIsNeverDelivered) {
     EXPECT_TRUE(all_zero(counts(ch))) << test::describe(counts(ch));
     EXPECT_EQ(list_dir(dir.path()), Names{"channel"}) << "an unsafe key stays inside the channel";
     EXPECT_EQ(list_dir(dir.root()),
-              (Names{"done", "failed", "incoming", "new", "retry", "state", "tmp", "work"}));
+              (Names{"done", "failed", "incoming", "new", "receipts", "retry", "state", "tmp", "work"}));
   }
 }
 

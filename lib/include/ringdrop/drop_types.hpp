@@ -106,6 +106,9 @@ struct DropOptions {
   std::chrono::hours key_retention{24 * 7};
   /// Dead letters older than this are purged by consumers' maintenance.
   std::chrono::hours dead_letter_retention{24 * 3};
+  /// Receipts (receipts/: what became of each file dropped into incoming/,
+  /// docs/file-drop.md) older than this are removed by maintenance.
+  std::chrono::hours receipt_retention{24 * 7};
   /// Files in tmp/ older than this were left by writers that died; removed.
   std::chrono::hours stale_tmp_after{1};
 };

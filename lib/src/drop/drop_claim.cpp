@@ -7,6 +7,7 @@
 #include "drop/drop_counters.hpp"
 #include "drop/drop_dead_letter.hpp"
 #include "drop/drop_name.hpp"
+#include "drop/drop_receipt.hpp"
 #include "drop/drop_settle.hpp"
 #include "ringdrop/drop_consumer.hpp"
 #include "ringdrop/error.hpp"
@@ -145,6 +146,7 @@ std::error_code DropClaim::ack() {
   close_fd();
   if (!ec) {
     detail::DropCounters::add(state_->counters.acked);
+    detail::write_receipt(t, id_, headers_, "processed");
     return {};
   }
   // The lease was lost: the file went back to new/ (or to another consumer)

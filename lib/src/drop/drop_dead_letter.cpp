@@ -8,6 +8,7 @@
 
 #include "drop/drop_headers.hpp"
 #include "drop/drop_name.hpp"
+#include "drop/drop_receipt.hpp"
 #include "ringdrop/error.hpp"
 
 namespace ringdrop::detail {
@@ -36,6 +37,7 @@ std::error_code move_to_failed(const DropTree& t, const DeadLetterMove& m) {
   // The message is safe in failed/ whatever happens to its reason file.
   (void)write_small_file(t, Dir::failed, reason_name(m.id), encode_headers(reason));
   sync_dir(t, Dir::failed);
+  write_receipt(t, m.id, read_headers(t, m.id), "dead-lettered", one_line(m.reason));
   return {};
 }
 

@@ -9,6 +9,7 @@
 #include "drop/drop_dead_letter.hpp"
 #include "drop/drop_headers.hpp"
 #include "drop/drop_name.hpp"
+#include "drop/drop_receipt.hpp"
 #include "ringdrop/error.hpp"
 
 namespace ringdrop::detail {
@@ -104,6 +105,20 @@ const char* unsafe_kind(const struct stat& st) noexcept {
   }
 }
 
+/// A headers sidecar whose file never came: written before its file, so it
+/// may wait long; once unchanged for stale_tmp_after, it goes to failed/
+/// with a reason (never lost, never delivered as a message).
+void Ingest::orphan_sidecar(DropConsumerState& s, const std::vector<std::string>& names,
+                            const std::string& sidecar) {
+  const DropTree& t = *s.tree;
+  const std::string data = sidecar.substr(0, sidecar.size() - kSidecarSuffix.size());
+  if (std::binary_search(names.begin(), names.end(), data)) return;
+  struct stat st{};
+  if (::fstatat(t.fd(Dir::incoming), sidecar.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return;
+  if (quiet_ns(st) <= std::chrono::nanoseconds(t.options.stale_tmp_after).count()) return;
+  s.counters.count_failed_move(adopt(s, Dir::incoming, sidecar, "a headers sidecar whose data file never came"));
+}
+
 std::error_code Ingest::adopt(DropConsumerState& s, Dir from, const std::string& name,
                               const std::string& refuse) {
   const DropTree& t = *s.tree;
@@ -112,11 +127,31 @@ std::error_code Ingest::adopt(DropConsumerState& s, Dir from, const std::string&
     return fs_error(errno, "stat", t.path(from, name));
   }
   const std::string id = new_message_id();
-  const DropHeaders headers{{std::string(drop_header::original_name), printable(name)}};
+  // A sidecar <name>.headers, written by the writer before its file, gives
+  // it headers; original-name is ringdrop's. Lines that are not headers
+  // (no ": ", a bad key) are skipped, as in any header file; headers that
+  // break the limits (a value over 1024 bytes...) refuse the file.
+  DropHeaders headers;
+  std::string refused = refuse;
+  const bool sidecar = from == Dir::incoming && refuse.empty() &&
+                       ::faccessat(t.fd(from), (name + std::string(kSidecarSuffix)).c_str(), F_OK,
+                                   AT_SYMLINK_NOFOLLOW) == 0;
+  if (sidecar) {
+    auto text = read_small_file(t, from, name + std::string(kSidecarSuffix));
+    if (text) headers = decode_headers(*text);
+    headers.erase(std::string(drop_header::original_name));
+    headers.erase(std::string(drop_header::published_at));
+    if (!text || check_headers(headers)) {
+      refused = "its headers sidecar (" + std::string(kSidecarSuffix) + ") cannot be read as headers: " +
+                last_error_detail();
+      headers.clear();
+    }
+  }
+  headers[std::string(drop_header::original_name)] = printable(name);
   if (auto ec = write_headers(t, id, headers)) return ec;
   const char* unsafe = unsafe_kind(st);
   if (!unsafe && !is_plain_name(name)) unsafe = "a name with control characters";
-  if (!unsafe && !refuse.empty()) unsafe = refuse.c_str();
+  if (!unsafe && !refused.empty()) unsafe = refused.c_str();
   std::error_code ec;
   if (unsafe) {
     ec = move_to_failed(t, {from, name, id, 0, std::string("refused: ") + unsafe + " (" +
@@ -127,8 +162,11 @@ std::error_code Ingest::adopt(DropConsumerState& s, Dir from, const std::string&
     ec = move_entry(t, from, name, Dir::ready, ready_name(id, 0));
     if (!ec) sync_dir(t, Dir::ready);
     if (!ec) DropCounters::add(s.counters.ingested);
+    if (!ec) write_receipt(t, id, headers, "taken");
   }
   if (ec) discard_entry(t, Dir::meta, id);
+  // A sidecar that refused its file stays, to be set aside as an orphan.
+  if (!ec && sidecar && refused.empty()) discard_entry(t, from, name + std::string(kSidecarSuffix));
   return ec;
 }
 
@@ -145,6 +183,10 @@ std::error_code Ingest::pass(DropConsumerState& s, Clock::time_point now, Clock:
     // writer may use the marker protocol on a channel that settles.
     if (ends_with(name, o.marker_suffix)) {
       orphan_marker(s, *names, name);
+      continue;
+    }
+    if (ends_with(name, kSidecarSuffix)) {  // taken with its file
+      orphan_sidecar(s, *names, name);
       continue;
     }
     struct stat st{};

@@ -13,6 +13,10 @@
 // without its file is removed when it is older than settle_time if empty,
 // and refused into failed/ if it has content (Ingest::orphan_marker).
 //
+// A sidecar `<name>.headers` (key: value lines, as state/meta/<id>), written
+// before the file, gives it headers; it is taken with the file, and is
+// never a message itself. Each file taken gets a receipt (drop_receipt.hpp).
+//
 // Only regular files with one link are taken. Symlinks, FIFOs, sockets,
 // devices, directories and hard-linked files are refused: moved to failed/
 // with a reason saying what they were. Hidden names (".x", the convention of
@@ -55,6 +59,9 @@ class SettleTracker {
   std::map<std::string, Seen> seen_;
 };
 
+/// `<name>.headers` in incoming/: the headers of `<name>`, written before it.
+inline constexpr std::string_view kSidecarSuffix = ".headers";
+
 /// Why `st` may not be taken as a message, or nullptr when it may.
 const char* unsafe_kind(const struct stat& st) noexcept;
 
@@ -72,6 +79,8 @@ class Ingest {
  private:
   static void orphan_marker(DropConsumerState& s, const std::vector<std::string>& names,
                             const std::string& marker);
+  static void orphan_sidecar(DropConsumerState& s, const std::vector<std::string>& names,
+                             const std::string& sidecar);
 
   SettleTracker settle_;
 };

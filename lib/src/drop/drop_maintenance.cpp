@@ -130,6 +130,9 @@ void sweep_retention(DropConsumerState& s) {
   const DropOptions& o = t.options;
   sweep_tmp(t, ns(o.stale_tmp_after));
   remove_older(s, Dir::keys, ns(o.key_retention), [](const std::string&) { return true; });
+  if (t.fd(Dir::receipts) >= 0) {
+    remove_older(s, Dir::receipts, ns(o.receipt_retention), [](const std::string&) { return true; });
+  }
   // Dead letters age from when they failed (dead_letter_age).
   auto failed = list_dir(t, Dir::failed);
   if (failed) {

@@ -18,8 +18,9 @@
 namespace ringdrop::detail {
 namespace {
 
-constexpr const char* kDirPaths[kDirCount] = {"incoming", "tmp",    "new",   "work",       "retry",
-                                              "done",     "failed", "state", "state/meta", "state/keys"};
+constexpr const char* kDirPaths[kDirCount] = {"incoming", "tmp",        "new",        "work",
+                                              "retry",    "done",       "failed",     "state",
+                                              "state/meta", "state/keys", "receipts"};
 
 bool is_network_fs(int fd) {
   struct statfs s{};
@@ -47,7 +48,8 @@ std::error_code check_options(const DropOptions& o) {
   // Bounds that keep "now + duration" far from overflow, in any unit.
   constexpr auto kYear = std::chrono::hours(24 * 366);
   if (o.lease > kYear || o.scan_interval > kYear || o.retry_backoff_max > kYear ||
-      o.ingest.settle_time > kYear || o.key_retention > 100 * kYear) {
+      o.ingest.settle_time > kYear || o.key_retention > 100 * kYear || o.receipt_retention > 100 * kYear ||
+      o.receipt_retention.count() < 0) {
     return fail(errc::invalid_argument, "durations are limited to a year (key retention: 100)");
   }
   if (o.key_retention <= o.dead_letter_retention) {
@@ -122,6 +124,9 @@ Result<std::shared_ptr<DropTree>> open_tree(std::string root, const DropOptions&
     }
     Fd& fd = tree->fds[i];
     fd.reset(::openat(root_fd.get(), rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+    // receipts/ came later: a channel made before it, opened without
+    // create, simply writes none (drop_receipt.hpp).
+    if (!fd && errno == ENOENT && static_cast<Dir>(i) == Dir::receipts) continue;
     if (!fd) {
       if (errno == ENOENT) {
         return fail(errc::not_found, tree->root + " is not a drop channel: " + rel + "/ is missing");

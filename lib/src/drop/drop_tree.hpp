@@ -22,8 +22,8 @@
 
 namespace ringdrop::detail {
 
-enum class Dir { incoming, tmp, ready, work, retry, done, failed, state, meta, keys };
-inline constexpr int kDirCount = 10;
+enum class Dir { incoming, tmp, ready, work, retry, done, failed, state, meta, keys, receipts };
+inline constexpr int kDirCount = 11;
 
 /// The text of state/layout; another text is errc::incompatible_layout.
 inline constexpr std::string_view kLayoutText = "ringdrop file-drop channel, layout 1\n";
