@@ -1,0 +1,369 @@
+// The C++ side of the COBOL receivers: sends known 80-byte records to a
+// COBOL batch job, runs it, and checks, field by field, what it reports.
+//
+//   ringdrop-cobol-producer ring <path of ring_receiver>
+//       creates an SPSC ring with a fresh name, sends the five orders of
+//       ordload.cpy and their trailer, runs `ring_receiver <name>`, and
+//       compares each line it prints (D|... per detail, T|...|OK) with the
+//       orders; exit status 0 expected.
+//   ringdrop-cobol-producer drop <path of drop_receiver>
+//       creates a drop channel in a fresh temporary directory, publishes
+//       three batches (001: orders 1-3; 002: orders 4-5 with a trailer
+//       that claims 3 orders, the bad one; 003: orders 4-5), runs
+//       `drop_receiver <root>`, and checks its listing (each good batch's
+//       records and ACK line, the bad one's REJECT line), exit status 4,
+//       that the bad batch is in failed/ with the COBOL program's reason,
+//       and that nothing else is left in the channel (acked, deleted).
+//
+// Exit status 0 when the job reported exactly what was sent, 1 otherwise.
+// The job's stdout is read through a pipe until it ends; no sleeps.
+#include <sys/wait.h>
+#include <spawn.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ringdrop/ringdrop.hpp"
+
+extern char** environ;
+
+namespace {
+
+using namespace std::chrono_literals;
+
+int failures = 0;
+
+void fail(const std::string& what) {
+  std::fprintf(stderr, "cobol_producer: FAIL: %s\n", what.c_str());
+  ++failures;
+}
+
+// ------------------------------------------------------------ the records
+// The orders of ordload.cpy, laid out as orders.cpy says.
+
+struct Order {
+  unsigned id;
+  const char* customer;
+  long long cents;  // PIC S9(7)V99
+  unsigned quantity;
+  unsigned date;
+  char status;
+};
+
+constexpr std::array<Order, 5> kOrders{{
+    {1, "ACME WIDGETS LTD", 123456, 10, 20231105, 'N'},
+    {2, "BLUE LAGOON TRADING", 99, 1, 20231106, 'N'},
+    {3, "CARTWRIGHT & SONS", -1250, 1, 20231107, 'R'},
+    {99999999, "DELTA FREIGHT GMBH", 999999999, 99999, 20231231, 'H'},
+    {5, "ZENITH OPTICAL INSTRUMENTS INC", 0, 0, 20240101, 'C'},
+}};
+
+constexpr std::size_t kRecordSize = 80;
+
+std::string digits(unsigned long long v, int width) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%0*llu", width, v);
+  return b;
+}
+
+unsigned long long magnitude(long long v) { return static_cast<unsigned long long>(v < 0 ? -v : v); }
+
+// SIGN IS LEADING SEPARATE, V99 implied.
+std::string signed_digits(long long v, int width) { return (v < 0 ? "-" : "+") + digits(magnitude(v), width); }
+
+// An edited PIC +9(n).99 as COBOL prints it.
+std::string edited(long long cents, int int_digits) {
+  return (cents < 0 ? "-" : "+") + digits(magnitude(cents) / 100, int_digits) + "." +
+         digits(magnitude(cents) % 100, 2);
+}
+
+std::string padded(std::string_view s, std::size_t width) {
+  std::string out(s.substr(0, width));
+  out.resize(width, ' ');
+  return out;
+}
+
+std::string detail_record(const Order& o) {
+  std::string r = "D" + digits(o.id, 8) + padded(o.customer, 30) + signed_digits(o.cents, 9) +
+                  digits(o.quantity, 5) + digits(o.date, 8) + std::string(1, o.status);
+  r.resize(kRecordSize, ' ');
+  return r;
+}
+
+std::string trailer_record(std::size_t count, long long total_cents) {
+  std::string r = "T" + digits(count, 8) + signed_digits(total_cents, 13);
+  r.resize(kRecordSize, ' ');
+  return r;
+}
+
+// The line ring_receiver and drop_receiver print for a detail (OUT-DETAIL).
+std::string detail_line(const Order& o) {
+  return "D|" + digits(o.id, 8) + "|" + padded(o.customer, 30) + "|" + edited(o.cents, 7) + "|" +
+         digits(o.quantity, 5) + "|" + digits(o.date, 8) + "|" + std::string(1, o.status);
+}
+
+std::span<const std::byte> bytes(const std::string& s) {
+  return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
+}
+
+// ------------------------------------------------------------ the job
+
+struct Run {
+  bool started = false;
+  int status = 0;
+  std::vector<std::string> lines;  // its stdout
+};
+
+// Runs `program argument`, collects its stdout line by line, waits for it.
+Run run(const std::string& program, const std::string& argument) {
+  Run r;
+  int fds[2];
+  if (::pipe(fds) != 0) {
+    fail("pipe: " + std::string(std::strerror(errno)));
+    return r;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, fds[0]);
+  posix_spawn_file_actions_addclose(&actions, fds[1]);
+  std::vector<char*> argv{const_cast<char*>(program.c_str()), const_cast<char*>(argument.c_str()), nullptr};
+  std::fflush(nullptr);
+  pid_t pid = -1;
+  const int rc = ::posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(fds[1]);
+  if (rc != 0) {
+    fail("cannot start " + program + ": " + std::strerror(rc));
+    ::close(fds[0]);
+    return r;
+  }
+  r.started = true;
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fds[0], buf, sizeof buf);
+    if (n > 0) {
+      out.append(buf, static_cast<std::size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      break;  // EOF: the job ended (or closed its stdout)
+    }
+  }
+  ::close(fds[0]);
+  while (::waitpid(pid, &r.status, 0) < 0 && errno == EINTR) {
+  }
+  for (std::size_t at = 0; at < out.size();) {
+    auto nl = out.find('\n', at);
+    if (nl == std::string::npos) nl = out.size();
+    std::string line = out.substr(at, nl - at);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.pop_back();  // DISPLAY pads nothing, but be fair
+    r.lines.push_back(line);
+    std::printf("  | %s\n", line.c_str());
+    at = nl + 1;
+  }
+  return r;
+}
+
+void expect_exit(const Run& r, int want, const std::string& who) {
+  if (!r.started) return;
+  if (!WIFEXITED(r.status)) {
+    fail(who + ": did not exit normally");
+  } else if (WEXITSTATUS(r.status) != want) {
+    fail(who + ": exit status " + std::to_string(WEXITSTATUS(r.status)) + ", expected " + std::to_string(want));
+  }
+}
+
+// Compares line `i` of the job's output with `want`, naming the field (the
+// '|'-separated column) that differs.
+void expect_line(const Run& r, std::size_t i, const std::string& want) {
+  if (i >= r.lines.size()) {
+    fail("line " + std::to_string(i + 1) + " missing, expected '" + want + "'");
+    return;
+  }
+  const std::string& got = r.lines[i];
+  if (got == want) return;
+  std::size_t a = 0, b = 0;
+  for (int field = 1;; ++field) {
+    const auto ea = got.find('|', a), eb = want.find('|', b);
+    const auto fa = got.substr(a, ea == std::string::npos ? std::string::npos : ea - a);
+    const auto fb = want.substr(b, eb == std::string::npos ? std::string::npos : eb - b);
+    if (fa != fb) {
+      fail("line " + std::to_string(i + 1) + " field " + std::to_string(field) + ": got '" + fa + "', expected '" +
+           fb + "'");
+      return;
+    }
+    if (ea == std::string::npos || eb == std::string::npos) break;
+    a = ea + 1;
+    b = eb + 1;
+  }
+  fail("line " + std::to_string(i + 1) + ": got '" + got + "', expected '" + want + "'");
+}
+
+std::string fresh_suffix() {
+  std::random_device rd;
+  char b[64];
+  std::snprintf(b, sizeof b, "%d-%08x", static_cast<int>(::getpid()), rd());
+  return b;
+}
+
+// ------------------------------------------------------------ ring
+
+int run_ring(const std::string& program) {
+  using namespace ringdrop;
+  const std::string name = "rd-cobol-rx-" + fresh_suffix();
+  const auto where = Location::shm(name);
+  RingOptions options;
+  options.capacity = 64 * 1024;
+  auto opened = SpscProducer::open(where, OpenMode::create, options);
+  if (!opened) {
+    fail("opening ring " + name + ": " + opened.error().message());
+    return 1;
+  }
+  auto tx = std::move(opened.value());
+  // Everything goes in before the job starts (the ring holds it); the job
+  // finds it there and stops at the trailer.
+  long long total = 0;
+  for (const auto& o : kOrders) {
+    if (auto ec = tx.send(bytes(detail_record(o)), 5s)) fail("send: " + ec.message());
+    total += o.cents;
+  }
+  if (auto ec = tx.send(bytes(trailer_record(kOrders.size(), total)), 5s)) fail("send: " + ec.message());
+  std::printf("cobol_producer: ring %s, 6 records sent, running %s\n", name.c_str(), program.c_str());
+  const Run r = run(program, name);
+  expect_exit(r, 0, "ring_receiver");
+  for (std::size_t i = 0; i < kOrders.size(); ++i) expect_line(r, i, detail_line(kOrders[i]));
+  expect_line(r, kOrders.size(), "T|" + digits(kOrders.size(), 8) + "|" + edited(total, 11) + "|OK");
+  if (r.lines.size() != kOrders.size() + 1) {
+    fail(std::to_string(r.lines.size()) + " lines, expected " + std::to_string(kOrders.size() + 1));
+  }
+  if (auto ec = Segment::remove(where)) fail("removing " + name + ": " + ec.message());
+  return failures == 0 ? 0 : 1;
+}
+
+// ------------------------------------------------------------ drop
+
+struct Batch {
+  std::size_t first, last;  // orders [first, last)
+  std::size_t claimed;      // the count its trailer says
+  bool good;
+  std::string id;
+};
+
+int run_drop(const std::string& program) {
+  using namespace ringdrop;
+  namespace fs = std::filesystem;
+  std::string base_template = (fs::temp_directory_path() / "ringdrop-cobol-rx-XXXXXX").string();
+  if (::mkdtemp(base_template.data()) == nullptr) {
+    fail("mkdtemp: " + std::string(std::strerror(errno)));
+    return 1;
+  }
+  const fs::path base = base_template;
+  const std::string root = (base / "orders-channel").string();
+  std::array<Batch, 3> batches{{{0, 3, 3, true, {}}, {3, 5, 3, false, {}}, {3, 5, 2, true, {}}}};
+  const std::string bad_reason = "trailer count 00000003, details 00000002";
+  {
+    DropOptions options;
+    options.durable = false;  // a test: no fsync
+    auto ch = DropChannel::open(root, options);
+    if (!ch) {
+      fail("opening channel " + root + ": " + ch.error().message());
+      fs::remove_all(base);
+      return 1;
+    }
+    // Published one after another: claims come oldest first.
+    for (std::size_t b = 0; b < batches.size(); ++b) {
+      auto& batch = batches[b];
+      std::string content;
+      long long total = 0;
+      for (std::size_t i = batch.first; i < batch.last; ++i) {
+        content += detail_record(kOrders[i]);
+        total += kOrders[i].cents;
+      }
+      content += trailer_record(batch.claimed, total);
+      auto id = ch.value().publish(bytes(content), {{"batch-no", digits(b + 1, 3)}});
+      if (!id) {
+        fail("publish: " + id.error().message());
+        fs::remove_all(base);
+        return 1;
+      }
+      batch.id = id.value();
+    }
+    std::printf("cobol_producer: channel %s, 3 batches published, running %s\n", root.c_str(), program.c_str());
+    const Run r = run(program, root);
+    expect_exit(r, 4, "drop_receiver");  // 4: a batch was rejected
+
+    std::size_t line = 0;
+    for (std::size_t b = 0; b < batches.size(); ++b) {
+      const auto& batch = batches[b];
+      expect_line(r, line++, "MSG|" + batch.id + "|" + digits(b + 1, 3));
+      if (!batch.good) {
+        expect_line(r, line++, "REJECT|" + batch.id + "|" + bad_reason);
+        continue;
+      }
+      long long total = 0;
+      for (std::size_t i = batch.first; i < batch.last; ++i) {
+        expect_line(r, line++, detail_line(kOrders[i]));
+        total += kOrders[i].cents;
+      }
+      expect_line(r, line++, "ACK|" + batch.id + "|" + digits(batch.last - batch.first, 8) + "|" + edited(total, 11));
+    }
+    expect_line(r, line++, "END|0002|0001");
+    if (r.lines.size() != line) fail(std::to_string(r.lines.size()) + " lines, expected " + std::to_string(line));
+
+    // The bad batch is a dead letter with the COBOL program's reason; the
+    // good ones were acked (deleted: the channel does not archive).
+    auto dead = ch.value().dead_letters();
+    if (!dead) {
+      fail("dead_letters: " + dead.error().message());
+    } else if (dead.value().size() != 1) {
+      fail(std::to_string(dead.value().size()) + " dead letters, expected 1");
+    } else {
+      const auto& d = dead.value().front();
+      if (d.id != batches[1].id) fail("dead letter " + d.id + ", expected " + batches[1].id);
+      if (d.reason.find(bad_reason) == std::string::npos) {
+        fail("dead letter reason '" + d.reason + "' does not say '" + bad_reason + "'");
+      } else {
+        std::printf("cobol_producer: failed/%s, reason file has \"%s\"\n", d.id.c_str(), bad_reason.c_str());
+      }
+      const auto h = d.headers.find("batch-no");
+      if (h == d.headers.end() || h->second != "002") fail("dead letter: batch-no header lost");
+    }
+    auto counts = ch.value().counts();
+    if (!counts) {
+      fail("counts: " + counts.error().message());
+    } else {
+      const auto& n = counts.value();
+      if (n.incoming + n.ready + n.claimed + n.retrying != 0 || n.failed != 1) {
+        fail("the channel holds more than the one dead letter");
+      }
+    }
+  }
+  std::error_code ec;
+  fs::remove_all(base, ec);
+  return failures == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3 || (std::strcmp(argv[1], "ring") != 0 && std::strcmp(argv[1], "drop") != 0)) {
+    std::fprintf(stderr, "usage: %s ring <ring_receiver> | drop <drop_receiver>\n", argv[0]);
+    return 2;
+  }
+  const int rc = std::strcmp(argv[1], "ring") == 0 ? run_ring(argv[2]) : run_drop(argv[2]);
+  std::printf("cobol_producer: %s\n", rc == 0 ? "the job reported every record as sent" : "MISMATCH");
+  return rc;
+}
