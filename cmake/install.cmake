@@ -14,6 +14,9 @@
 #                                           ringdrop::static   (static, C++ API)
 #                                           ringdrop_capnp_library() (your schemas)
 #   P/share/ringdrop/schemas/*.capnp      ringdrop's own schemas (envelope.capnp)
+#   P/share/ringdrop/cobol/*.cpy          the COBOL copybooks (examples/cobol/CMakeLists.txt)
+#   P/share/ringdrop/fortran/ringdrop_c.f90  the Fortran module (examples/fortran/CMakeLists.txt)
+#                                         (both installed by the examples: RINGDROP_BUILD_EXAMPLES)
 #
 # Components: `runtime` is the versioned shared library alone (what a program
 # built against ringdrop needs at run time); `development` is everything else.

@@ -1,7 +1,7 @@
-! ringdrop_c: Fortran interfaces (iso_c_binding) for the few functions of
-! the ringdrop C ABI (bindings/c/include/ringdrop.h) a publisher needs, the
-! options struct as a bind(C) derived type, and a helper that turns a C
-! string into a Fortran one.
+! ringdrop_c: Fortran interfaces (iso_c_binding) for the functions of the
+! ringdrop C ABI (bindings/c/include/ringdrop.h) a publisher (producer) and
+! a subscriber (consumer) need, the options struct as a bind(C) derived
+! type, and a helper that turns a C string into a Fortran one.
 !
 ! Mapping of the C types (gfortran, x86-64 / aarch64 Linux, LP64):
 !   int                 -> integer(c_int)
@@ -25,6 +25,8 @@ module ringdrop_c
   integer(c_int), parameter, public :: RINGDROP_OK = 0
   integer(c_int), parameter, public :: RINGDROP_ETIMEDOUT = -2
   integer(c_int), parameter, public :: RINGDROP_EPEERGONE = -4
+  integer(c_int), parameter, public :: RINGDROP_EMSGSIZE = -8
+  integer(c_int), parameter, public :: RINGDROP_EMESSAGELOST = -6
   integer(c_int), parameter, public :: RINGDROP_RING_SPSC = 1
   integer(c_int), parameter, public :: RINGDROP_RING_MPMC = 2
   integer(c_int), parameter, public :: RINGDROP_RING_BROADCAST = 3
@@ -55,6 +57,8 @@ module ringdrop_c
   public :: ringdrop_version, ringdrop_strerror, ringdrop_last_error_message
   public :: ringdrop_ring_options_init, ringdrop_ring_open, ringdrop_ring_close
   public :: ringdrop_ring_max_message_size, ringdrop_ring_send
+  public :: ringdrop_ring_receive, ringdrop_ring_read, ringdrop_ring_release
+  public :: ringdrop_ring_last_missed
   public :: c_string
 
   interface
@@ -119,6 +123,56 @@ module ringdrop_c
       type(c_ptr), value :: data
       integer(c_long_long), value :: size
       integer(c_long_long), value :: timeout_ns
+      integer(c_int) :: rc
+    end function
+
+    ! int ringdrop_ring_receive(ringdrop_ring* ring, void* buffer,
+    !                           unsigned long long capacity,
+    !                           unsigned long long* size, long long timeout_ns);
+    ! Copies the next message into `buffer` (c_loc of a target); its size
+    ! into `size`. RINGDROP_EMSGSIZE (size = what it needs) when it does not
+    ! fit: the message stays for the next call.
+    function ringdrop_ring_receive(ring, buffer, capacity, size, timeout_ns) &
+        bind(C, name="ringdrop_ring_receive") result(rc)
+      import :: c_int, c_long_long, c_ptr
+      type(c_ptr), value :: ring
+      type(c_ptr), value :: buffer
+      integer(c_long_long), value :: capacity
+      integer(c_long_long), intent(out) :: size
+      integer(c_long_long), value :: timeout_ns
+      integer(c_int) :: rc
+    end function
+
+    ! int ringdrop_ring_read(ringdrop_ring* ring, long long timeout_ns,
+    !                        const void** data, unsigned long long* size);
+    ! Zero-copy: `data` points at the message inside the ring (c_f_pointer
+    ! it onto a bind(C) type or an array), valid until ringdrop_ring_release.
+    function ringdrop_ring_read(ring, timeout_ns, data, size) &
+        bind(C, name="ringdrop_ring_read") result(rc)
+      import :: c_int, c_long_long, c_ptr
+      type(c_ptr), value :: ring
+      integer(c_long_long), value :: timeout_ns
+      type(c_ptr), intent(out) :: data
+      integer(c_long_long), intent(out) :: size
+      integer(c_int) :: rc
+    end function
+
+    ! int ringdrop_ring_release(ringdrop_ring* ring);
+    ! Hands back everything read. A broadcast subscriber gets
+    ! RINGDROP_EMESSAGELOST here when the publisher overwrote the message
+    ! while it was being read (overwrite policy): the data seen is void.
+    function ringdrop_ring_release(ring) bind(C, name="ringdrop_ring_release") result(rc)
+      import :: c_int, c_ptr
+      type(c_ptr), value :: ring
+      integer(c_int) :: rc
+    end function
+
+    ! int ringdrop_ring_last_missed(const ringdrop_ring* ring, unsigned long long* missed);
+    function ringdrop_ring_last_missed(ring, missed) &
+        bind(C, name="ringdrop_ring_last_missed") result(rc)
+      import :: c_int, c_long_long, c_ptr
+      type(c_ptr), value :: ring
+      integer(c_long_long), intent(out) :: missed
       integer(c_int) :: rc
     end function
 
