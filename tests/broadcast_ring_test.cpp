@@ -10,6 +10,7 @@
 
 #include "message_pattern.hpp"
 #include "ringdrop/ringdrop.hpp"
+#include "ring/broadcast_layout.hpp"
 #include "test_support.hpp"
 
 using namespace ringdrop;
@@ -303,4 +304,30 @@ TEST(Broadcast, ALateJoinerAtTheNewestIsNeverToldItLostMessages) {
       prev = seq;
     }
   }
+}
+
+// A publisher killed after its messages' complete stores but before its
+// tail store: subscribers may already have read those messages. Its
+// successor must publish after them, not over them. (White-box: the kill's
+// window is two stores wide, so the test rewinds tail as the kill leaves it.)
+TEST(Broadcast, ASuccessorPublishesAfterMessagesCompletedButNotCountedInTail) {
+  ScopedName n;
+  const auto o = options(SlowSubscriber::block, 4096, 64);
+  auto sub = BroadcastSubscriber::open(n.location(), OpenMode::create, o);
+  ASSERT_TRUE(sub) << last_error_detail();
+  {
+    auto pub = BroadcastPublisher::open(n.location(), OpenMode::open, o);
+    ASSERT_TRUE(pub) << last_error_detail();
+    for (uint64_t seq = 0; seq < 3; ++seq) ASSERT_FALSE(send_seq(*pub, seq));
+    auto* ctl = reinterpret_cast<detail::BroadcastControl*>(pub->segment().control());
+    ASSERT_EQ(ctl->tail.load(), 3u);
+    ctl->tail.store(1);  // as a publisher killed before storing tail past messages 1 and 2
+  }
+  for (uint64_t seq = 0; seq < 3; ++seq) ASSERT_TRUE(is_seq(sub->receive(1s), seq));
+  auto successor = BroadcastPublisher::open(n.location(), OpenMode::open, o);
+  ASSERT_TRUE(successor) << last_error_detail();
+  ASSERT_FALSE(send_seq(*successor, 3));
+  EXPECT_TRUE(is_seq(sub->receive(1s), 3)) << "the successor's first message follows the three read";
+  EXPECT_EQ(sub->last_missed(), 0u);
+  EXPECT_EQ(successor->stats().abandoned, 0u) << "published messages are not abandoned ones";
 }

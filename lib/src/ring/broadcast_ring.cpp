@@ -159,7 +159,23 @@ std::error_code BroadcastPublisher::attach() {
   }
   owner_ = ::getpid();
   // acquire: a predecessor's last complete message is visible.
-  published_ = next_ = ctl_->tail.load(std::memory_order_acquire);
+  uint64_t tail = ctl_->tail.load(std::memory_order_acquire);
+  // A predecessor killed after its batch's complete stores but before its
+  // tail store published those messages: subscribers may have read them.
+  // Starting at tail would overwrite them (lost for whoever had not read
+  // them yet, and the new ones missed by whoever had). Complete cells of
+  // the numbers from tail on are such messages: tail moves past them.
+  // (A batch is completed last to first, so a predecessor killed midway
+  // leaves its first cell "writing": nothing of it was readable, and it is
+  // counted abandoned below.) We hold the role: the only writer of tail.
+  const uint64_t stored = tail;
+  while (tail - stored < cells_ &&
+         reinterpret_cast<CellHeader*>(cell(tail))->state.load(std::memory_order_acquire) ==
+             detail::complete_state(tail)) {
+    ++tail;
+  }
+  if (tail != stored) ctl_->tail.store(tail, std::memory_order_release);
+  published_ = next_ = tail;
   // A predecessor's reserved or staged messages, never published: counted,
   // and rewritten by ours.
   for (uint64_t k = next_; k < next_ + cells_; ++k) {
