@@ -34,6 +34,7 @@
 #include <string_view>
 #include <vector>
 
+#include "orders.hpp"
 #include "ringdrop/ringdrop.hpp"
 
 extern char** environ;
@@ -59,24 +60,12 @@ void fail(const std::string& what) {
 // ------------------------------------------------------------ the records
 // The orders of ordload.cpy, and the layout of orders.cpy.
 
-struct Order {
-  unsigned id;
-  const char* customer;
-  long long cents;  // PIC S9(7)V99
-  unsigned quantity;
-  unsigned date;
-  char status;
-};
-
-constexpr std::array<Order, 5> kOrders{{
-    {1, "ACME WIDGETS LTD", 123456, 10, 20231105, 'N'},
-    {2, "BLUE LAGOON TRADING", 99, 1, 20231106, 'N'},
-    {3, "CARTWRIGHT & SONS", -1250, 1, 20231107, 'R'},
-    {99999999, "DELTA FREIGHT GMBH", 999999999, 99999, 20231231, 'H'},
-    {5, "ZENITH OPTICAL INSTRUMENTS INC", 0, 0, 20240101, 'C'},
-}};
-
-constexpr std::size_t kRecordSize = 80;
+using cobol::digits;
+using cobol::kOrders;
+using cobol::kRecordSize;
+using cobol::Order;
+using cobol::padded;
+using cobol::signed_digits;
 
 // A field of a record: its COBOL name, offset and length, and the text the
 // COBOL program must have put there.
@@ -85,24 +74,6 @@ struct Field {
   std::size_t offset, length;
   std::string want;
 };
-
-std::string digits(unsigned long long v, int width) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%0*llu", width, v);
-  return b;
-}
-
-// SIGN IS LEADING SEPARATE: '+' or '-', then the digits (no decimal point:
-// V99 is implied).
-std::string signed_digits(long long v, int width) {
-  return (v < 0 ? "-" : "+") + digits(static_cast<unsigned long long>(v < 0 ? -v : v), width);
-}
-
-std::string padded(std::string_view s, std::size_t width) {
-  std::string out(s.substr(0, width));
-  out.resize(width, ' ');
-  return out;
-}
 
 std::vector<Field> detail_fields(const Order& o) {
   return {

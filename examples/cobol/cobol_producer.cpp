@@ -34,6 +34,7 @@
 #include <string_view>
 #include <vector>
 
+#include "orders.hpp"
 #include "ringdrop/ringdrop.hpp"
 
 extern char** environ;
@@ -52,46 +53,18 @@ void fail(const std::string& what) {
 // ------------------------------------------------------------ the records
 // The orders of ordload.cpy, laid out as orders.cpy says.
 
-struct Order {
-  unsigned id;
-  const char* customer;
-  long long cents;  // PIC S9(7)V99
-  unsigned quantity;
-  unsigned date;
-  char status;
-};
-
-constexpr std::array<Order, 5> kOrders{{
-    {1, "ACME WIDGETS LTD", 123456, 10, 20231105, 'N'},
-    {2, "BLUE LAGOON TRADING", 99, 1, 20231106, 'N'},
-    {3, "CARTWRIGHT & SONS", -1250, 1, 20231107, 'R'},
-    {99999999, "DELTA FREIGHT GMBH", 999999999, 99999, 20231231, 'H'},
-    {5, "ZENITH OPTICAL INSTRUMENTS INC", 0, 0, 20240101, 'C'},
-}};
-
-constexpr std::size_t kRecordSize = 80;
-
-std::string digits(unsigned long long v, int width) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%0*llu", width, v);
-  return b;
-}
-
-unsigned long long magnitude(long long v) { return static_cast<unsigned long long>(v < 0 ? -v : v); }
-
-// SIGN IS LEADING SEPARATE, V99 implied.
-std::string signed_digits(long long v, int width) { return (v < 0 ? "-" : "+") + digits(magnitude(v), width); }
+using cobol::digits;
+using cobol::kOrders;
+using cobol::kRecordSize;
+using cobol::magnitude;
+using cobol::Order;
+using cobol::padded;
+using cobol::signed_digits;
 
 // An edited PIC +9(n).99 as COBOL prints it.
 std::string edited(long long cents, int int_digits) {
   return (cents < 0 ? "-" : "+") + digits(magnitude(cents) / 100, int_digits) + "." +
          digits(magnitude(cents) % 100, 2);
-}
-
-std::string padded(std::string_view s, std::size_t width) {
-  std::string out(s.substr(0, width));
-  out.resize(width, ' ');
-  return out;
 }
 
 std::string detail_record(const Order& o) {

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "ringdrop/ringdrop.hpp"
+#include "sample_block.hpp"
 
 extern char** environ;
 
@@ -42,34 +43,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr int kMaxSamples = 64;
-
-// The Fortran type sample_block (bind(C)), as C lays it out.
-struct SampleBlock {
-  std::int64_t sequence;
-  std::int32_t count;
-  std::int32_t last;
-  double samples[kMaxSamples];
-};
-static_assert(sizeof(SampleBlock) == 16 + 8 * kMaxSamples);
-constexpr std::size_t kHeader = offsetof(SampleBlock, samples);
-static_assert(kHeader == 16);
-
-// Sample i (1-based) of block k (0-based): publisher.f90's sample().
-double expected(int k, int i) {
-  switch (i) {
-    case 1: return 1.0 / static_cast<double>(3 + k);
-    case 2: return -0.0;
-    case 3: return std::numeric_limits<double>::max();
-    case 4: return std::numeric_limits<double>::min();
-    case 5: return std::numeric_limits<double>::denorm_min();
-    case 6: return std::numeric_limits<double>::infinity();
-    case 7: return -std::numeric_limits<double>::infinity();
-    case 8: return std::numeric_limits<double>::quiet_NaN();
-    case 9: return std::sqrt(2.0 + static_cast<double>(k));
-    default: return static_cast<double>(k * kMaxSamples + i - 1) / 8.0 - 100.0;
-  }
-}
+using fortran::kHeader;
+using fortran::kMaxSamples;
+using fortran::SampleBlock;
+using fortran::sample;
 
 int failures = 0;
 
@@ -105,7 +82,7 @@ void check_block(const std::vector<std::byte>& message, int n, int blocks) {
     return;
   }
   for (int i = 1; i <= count; ++i) {
-    const double got = b.samples[i - 1], want = expected(n, i);
+    const double got = b.samples[i - 1], want = sample(n, i);
     const bool same = std::isnan(want) ? std::isnan(got)
                                        : std::bit_cast<std::uint64_t>(got) == std::bit_cast<std::uint64_t>(want);
     if (!same) fail(where + " sample " + std::to_string(i) + ": got " + hex(got) + ", expected " + hex(want));
