@@ -164,6 +164,46 @@ TEST(FuzzRegression, TheCAbiRefusesAPayloadThatAmplifies) {
   }
 }
 
+/// An Envelope whose reply-to is a Text of `text_words` words and whose
+/// payload is a struct of one pointer to a List(Void) of `n` elements: a
+/// small payload in a large message.
+std::vector<uint64_t> void_list_in_a_large_envelope(uint32_t n, uint32_t text_words) {
+  std::vector<uint64_t> w(1 + 12 + text_words, 0);
+  uint64_t* seg = w.data() + 1;
+  w[0] = uint64_t{12 + text_words} << 32;                          // one segment
+  seg[0] = (uint64_t{6} << 32) | (uint64_t{4} << 48);              // root: the envelope, 6 data words, 4 pointers
+  seg[7] = (4u << 2 | 1) | ((2 | uint64_t{text_words} * 8 << 3) << 32);  // reply-to: bytes at word 12
+  seg[10] = uint64_t{1} << 48;                                     // payload: a struct of one pointer, next word
+  seg[11] = 1 | (uint64_t{n} << 3 << 32);                          // its List(Void) of n elements
+  std::memset(seg + 12, 'a', text_words * 8 - 1);                  // the text, NUL-terminated
+  return w;
+}
+
+// message: a payload of 576 empty elements in 10 words inside an envelope
+// of 20 more. open() counted them against the whole message (allowed) and
+// ringdrop_message_build, sending that payload on, against the payload's
+// own words (refused): a payload read as valid could not be sent on. open()
+// now counts the payload against its own words too.
+TEST(FuzzRegression, APayloadThatOpensCanBeSentOn) {
+  const auto many = void_list_in_a_large_envelope(600, 100);  // the payload allows 512; the message 3552
+  const std::span<const std::byte> many_bytes(reinterpret_cast<const std::byte*>(many.data()), many.size() * 8);
+  const auto m = IncomingMessage::open(many_bytes);
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error(), errc::bad_message);
+  EXPECT_NE(last_error_detail().find("600 in a payload of 1 words"), std::string::npos) << last_error_detail();
+
+  const auto some = void_list_in_a_large_envelope(500, 100);
+  ringdrop_message* h = nullptr;
+  ASSERT_EQ(ringdrop_message_open(some.data(), some.size() * 8, &h), 0) << ringdrop_last_error_message();
+  const void* data = nullptr;
+  unsigned long long size = 0;
+  ASSERT_EQ(ringdrop_message_payload(h, &data, &size), 0) << ringdrop_last_error_message();
+  unsigned long long needed = 0;
+  EXPECT_EQ(ringdrop_message_build(7, data, size, nullptr, nullptr, 0, &needed), RINGDROP_EMSGSIZE)
+      << ringdrop_last_error_message();
+  ringdrop_message_close(h);
+}
+
 // The check only walks a message with a word that could head a long list of
 // empty elements; data that looks like one (here 4096 in the envelope's
 // first data word: the tag of 1024 empty structs) costs a walk, not a refusal.

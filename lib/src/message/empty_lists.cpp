@@ -31,19 +31,31 @@ uint64_t allowed_for(size_t words) noexcept { return std::max<uint64_t>(kPerWord
 // takes over. About 2 ns a pointer, where the reader's walk spends 10.
 class RawWalk {
  public:
-  static std::optional<uint64_t> count(kj::ArrayPtr<const capnp::word> flat) noexcept {
+  static std::optional<EmptyCount> count(kj::ArrayPtr<const capnp::word> flat, std::optional<unsigned> part) noexcept {
     if (flat.size() < 2) return std::nullopt;
     const uint64_t table = load(flat.begin());
     if (static_cast<uint32_t>(table) != 0) return std::nullopt;  // more than one segment
     RawWalk w(flat.begin() + 1, std::min<uint64_t>(table >> 32, flat.size() - 1));
-    if (w.size_ == 0 || !w.pointer(0, kDepth)) return std::nullopt;
-    return w.n_;
+    if (w.size_ == 0) return std::nullopt;
+    if (part) w.find_part(*part);
+    if (!w.pointer(0, kDepth)) return std::nullopt;
+    return w.result_;
   }
 
  private:
   static constexpr int kDepth = 64;  // deeper than any reader allows
 
   RawWalk(const capnp::word* seg, uint64_t size) noexcept : seg_(seg), size_(size), visits_(size) {}
+
+  // Where the root struct's pointer `index` is, if the root is a struct
+  // that has it: the walk then counts that pointer's objects apart.
+  void find_part(unsigned index) noexcept {
+    const uint64_t x = load(seg_);
+    if ((x & 3) != 0 || x == 0) return;
+    const uint64_t data = (x >> 32) & 0xffff;
+    if (index >= (x >> 48)) return;
+    part_at_ = 1 + (static_cast<int32_t>(static_cast<uint32_t>(x)) >> 2) + static_cast<int64_t>(data + index);
+  }
 
   static uint64_t load(const capnp::word* w) noexcept {
     uint64_t x;
@@ -55,6 +67,16 @@ class RawWalk {
   }
 
   bool pointer(int64_t at, int depth) noexcept {
+    if (at == part_at_ && depth == kDepth - 1) {  // the root struct's pointer to the part
+      const EmptyCount before = result_;
+      if (!follow(at, depth)) return false;
+      result_.part = {result_.whole.elements - before.whole.elements, result_.whole.words - before.whole.words};
+      return true;
+    }
+    return follow(at, depth);
+  }
+
+  bool follow(int64_t at, int depth) noexcept {
     const uint64_t x = load(seg_ + at);
     if (x == 0) return true;
     if (depth == 0 || visits_-- == 0) return false;
@@ -67,18 +89,21 @@ class RawWalk {
         const uint64_t size = (x >> 32) & 7;
         const uint64_t count = x >> 35;
         if (size == 0) {  // List(Void)
-          n_ += count;
+          result_.whole.elements += count;
           return true;
         }
         if (size == 6) {  // pointers
           if (!fits(target, count)) return false;
+          result_.whole.words += count;
           for (uint64_t i = 0; i < count; ++i) {
             if (!pointer(target + static_cast<int64_t>(i), depth - 1)) return false;
           }
           return true;
         }
         if (size == 7) return composite(target, count, depth - 1);  // count is in words
-        return true;  // bits and bytes: no pointers, and every element takes space
+        // Bits and bytes: no pointers, and every element takes space.
+        result_.whole.words += (count * kBits[size] + 63) / 64;
+        return true;
       }
       default:
         return false;  // far, or a capability
@@ -87,38 +112,48 @@ class RawWalk {
 
   bool structure(int64_t begin, uint64_t data, uint64_t pointers, int depth) noexcept {
     if (!fits(begin, data + pointers)) return false;
-    for (uint64_t i = 0; i < pointers; ++i) {
-      if (!pointer(begin + static_cast<int64_t>(data + i), depth)) return false;
-    }
-    return true;
+    result_.whole.words += data + pointers;
+    return pointers_of(begin + static_cast<int64_t>(data), pointers, depth);
   }
 
   // A list of structs: a tag word (a struct pointer whose offset is the
   // element count) and the elements after it.
   bool composite(int64_t tag_at, uint64_t words, int depth) noexcept {
     if (!fits(tag_at, words + 1)) return false;
+    result_.whole.words += words + 1;  // the elements and their tag, as totalSize() counts them
     const uint64_t tag = load(seg_ + tag_at);
     if ((tag & 3) != 0) return false;
     const uint64_t elements = static_cast<uint32_t>(tag) >> 2;
     const uint64_t data = (tag >> 32) & 0xffff;
     const uint64_t pointers = tag >> 48;
     if (data + pointers == 0) {
-      n_ += elements;
+      result_.whole.elements += elements;
       return true;
     }
     if (elements * (data + pointers) > words) return false;
     if (pointers == 0) return true;
     int64_t at = tag_at + 1;
     for (uint64_t i = 0; i < elements; ++i, at += static_cast<int64_t>(data + pointers)) {
-      if (!structure(at, data, pointers, depth)) return false;
+      if (!pointers_of(at + static_cast<int64_t>(data), pointers, depth)) return false;
     }
     return true;
   }
 
+  bool pointers_of(int64_t begin, uint64_t pointers, int depth) noexcept {
+    for (uint64_t i = 0; i < pointers; ++i) {
+      if (!pointer(begin + static_cast<int64_t>(i), depth)) return false;
+    }
+    return true;
+  }
+
+  // Bits per element of the list element sizes 0..5 (6 and 7 hold pointers).
+  static constexpr uint64_t kBits[8] = {0, 1, 8, 16, 32, 64, 64, 0};
+
   const capnp::word* seg_;
   uint64_t size_;
   uint64_t visits_;  // pointers followed, at most one a word: no aliasing loop
-  uint64_t n_ = 0;
+  int64_t part_at_ = -1;
+  EmptyCount result_;
 };
 
 // The reader's walk: counts the elements that take no space reachable from p, each object once
@@ -157,28 +192,44 @@ uint64_t count(capnp::AnyPointer::Reader p) {
   }
 }
 
+std::error_code refuse(const char* what, uint64_t n, uint64_t allowed, uint64_t words) {
+  return fail(errc::bad_message,
+              "lists of empty elements: " + (n > allowed + 1 ? std::to_string(n) : "more than " + std::to_string(allowed)) +
+                  " in " + what + " of " + std::to_string(words) + " words (reading it would cost more than " +
+                  std::to_string(kPerWord + 1) + " times its size)");
+}
+
 }  // namespace
 
-uint64_t empty_lists_walk_budget(size_t words) noexcept { return words + allowed_for(words); }
+uint64_t empty_lists_walk_budget(size_t words) noexcept { return 2 * (words + allowed_for(words)); }
 
 std::error_code check_empty_lists(kj::ArrayPtr<const capnp::word> flat, capnp::AnyPointer::Reader root,
-                                  uint64_t words) {
+                                  uint64_t words, std::optional<unsigned> part) {
   const uint64_t allowed = allowed_for(words);
-  uint64_t n = 0;
-  if (auto raw = RawWalk::count(flat)) {
+  EmptyCount n;
+  if (auto raw = RawWalk::count(flat, part)) {
     n = *raw;
   } else {
     try {
-      n = count(root);
+      n.whole.elements = count(root);
+      if (part && root.isStruct()) {
+        const auto pointers = root.getAs<capnp::AnyStruct>().getPointerSection();
+        if (*part < pointers.size()) {
+          const auto p = pointers[*part];
+          n.part = EmptyCount::Tally{count(p), p.targetSize().wordCount};
+        }
+      }
     } catch (const kj::Exception&) {
-      n = allowed + 1;  // one list claims more than the budget left for the walk
+      n.whole.elements = allowed + 1;  // one list claims more than the budget left for the walk
     }
   }
-  if (n <= allowed) return {};
-  return fail(errc::bad_message,
-              "lists of empty elements: " + (n > allowed + 1 ? std::to_string(n) : "more than " + std::to_string(allowed)) +
-                  " in a message of " + std::to_string(words) + " words (reading it would cost more than " +
-                  std::to_string(kPerWord + 1) + " times its size)");
+  if (n.whole.elements > allowed) return refuse("a message", n.whole.elements, allowed, words);
+  // A part that passes as a message of its own passes here; one that passes here only because
+  // the rest of the message is large would be refused when sent on alone.
+  if (n.part && n.part->elements > allowed_for(n.part->words)) {
+    return refuse("a payload", n.part->elements, allowed_for(n.part->words), n.part->words);
+  }
+  return {};
 }
 
 }  // namespace ringdrop::detail

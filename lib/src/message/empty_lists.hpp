@@ -24,14 +24,26 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include <system_error>
 
 namespace ringdrop::detail {
 
+/// Elements that take no space, and the words the objects around them take
+/// (as totalSize() counts them), in a message and in one part of it.
+struct EmptyCount {
+  struct Tally {
+    uint64_t elements = 0;
+    uint64_t words = 0;
+  };
+  Tally whole;                ///< whole.words is counted by the raw walk only
+  std::optional<Tally> part;  ///< the root struct's pointer asked for, if it has it
+};
+
 /// Words of a reader's traversal budget that check_empty_lists() spends on
 /// a message of `words` words that passes it: each word read once, and a
-/// word for each element that takes no space.
+/// word for each element that takes no space; twice, for a part.
 uint64_t empty_lists_walk_budget(size_t words) noexcept;
 
 /// Empty if the flat message `flat` (segment table first; its pointers found
@@ -41,7 +53,11 @@ uint64_t empty_lists_walk_budget(size_t words) noexcept;
 /// more elements that take no space than the rule allows; else
 /// errc::bad_message with the count. May walk on root's reader, which must
 /// have empty_lists_walk_budget(flat.size()) left.
+///
+/// With `part`, the objects under the root struct's pointer `part` (an
+/// envelope's payload) must also pass as a message of their own would: so
+/// a payload read inside a large envelope can be sent on alone.
 std::error_code check_empty_lists(kj::ArrayPtr<const capnp::word> flat, capnp::AnyPointer::Reader root,
-                                  uint64_t words);
+                                  uint64_t words, std::optional<unsigned> part = {});
 
 }  // namespace ringdrop::detail

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <ctime>
 
+#include <capnp/schema.h>
+
 #include "message/empty_lists.hpp"
 
 namespace ringdrop {
@@ -51,6 +53,13 @@ void touch_envelope(Envelope::Reader env) {
     (void)h.getValue();
   }
   if (env.hasError()) (void)env.getError().getMessage();
+}
+
+// Which of the envelope's pointers is the payload, as the schema lays it out.
+unsigned payload_pointer() {
+  static const unsigned index =
+      capnp::Schema::from<Envelope>().getFieldByName("payload").getProto().getSlot().getOffset();
+  return index;
 }
 
 }  // namespace
@@ -149,7 +158,11 @@ Result<IncomingMessage> IncomingMessage::open(std::span<const std::byte> bytes) 
                                                  " capability pointers, which cannot travel");
     }
     // ... nor one that amplifies through lists of elements taking no space.
-    if (auto ec = detail::check_empty_lists(words, m.reader_->getRoot<capnp::AnyPointer>(), read_words)) return ec;
+    // The payload is checked on its own too: it may be sent on alone.
+    if (auto ec = detail::check_empty_lists(words, m.reader_->getRoot<capnp::AnyPointer>(), read_words,
+                                            payload_pointer())) {
+      return ec;
+    }
     touch_envelope(root);
     auto payload = root.getPayload();
     if (!payload.isNull() && !payload.isStruct()) {
