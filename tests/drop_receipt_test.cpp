@@ -2,6 +2,8 @@
 // that can only write files finds, by the name it used, what became of
 // each file it dropped.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -111,7 +113,7 @@ TEST(DropReceipt, ANameDroppedTwiceHasTwoReceiptsInOrder) {
   EXPECT_EQ(receipt(dir, files[1]).at("outcome"), "dead-lettered");
 }
 
-TEST(DropReceipt, ARefusedEntryHasAReceiptAndPublishedMessagesHaveNone) {
+TEST(DropReceipt, ARefusedEntryHasAReceiptAndPublishedMessagesWithoutANameHaveNone) {
   test::ScopedDir dir;
   auto ch = open_channel(dir);
   auto rx = open_consumer(ch);
@@ -156,4 +158,106 @@ TEST(DropReceipt, ASidecarThatBreaksTheHeaderRulesRefusesItsFileAndIsKept) {
   ASSERT_EQ(dead->size(), 1u);
   EXPECT_NE(dead->front().reason.find("sidecar"), std::string::npos) << dead->front().reason;
   EXPECT_EQ(list_dir(dir.sub("incoming")), std::vector<std::string>{"x.dat.headers"}) << "kept, not lost";
+}
+
+TEST(DropReceipt, ReceiptReadsOneByNameAndIdAsItIsNow) {
+  test::ScopedDir dir;
+  auto ch = open_channel(dir);
+  auto rx = open_consumer(ch);
+  auto c = drop_and_claim(dir, rx, "orders.csv", "1,2,3\n");
+  auto r = ch.receipt("orders.csv", c.id());
+  ASSERT_TRUE(r) << last_error_detail();
+  EXPECT_EQ(r->outcome, DropReceipt::Outcome::taken);
+  EXPECT_FALSE(r->settled());
+  EXPECT_EQ(r->id, c.id());
+  EXPECT_EQ(r->name, "orders.csv");
+  ASSERT_FALSE(c.reject("row 1: 3 fields, expected 4"));
+  r = ch.receipt("orders.csv", c.id());
+  ASSERT_TRUE(r) << last_error_detail();
+  EXPECT_EQ(r->outcome, DropReceipt::Outcome::dead_lettered);
+  EXPECT_EQ(r->reason, "row 1: 3 fields, expected 4");
+  EXPECT_FALSE(r->at.empty());
+  // Another name, another id: none.
+  EXPECT_EQ(ch.receipt("other.csv", c.id()).error(), errc::not_found);
+  EXPECT_EQ(ch.receipt("orders.csv", "1-host-1-1-1").error(), errc::not_found);
+  EXPECT_EQ(ch.receipt("orders.csv", "../x").error(), errc::invalid_argument);
+}
+
+TEST(DropReceipt, APublisherThatNamesItsMessageGetsAReceipt) {
+  test::ScopedDir dir;
+  auto ch = open_channel(dir);
+  auto rx = open_consumer(ch);
+  const std::string id = test::publish(ch, "an order", {{"original-name", "ORDER-0001"}});
+  EXPECT_EQ(ch.receipt("ORDER-0001", id).error(), errc::not_found) << "no receipt before it is settled";
+  auto c = rx.claim(30s);
+  ASSERT_TRUE(c) << last_error_detail();
+  ASSERT_FALSE(c->ack());
+  auto r = ch.receipt("ORDER-0001", id, 30s);
+  ASSERT_TRUE(r) << last_error_detail();
+  EXPECT_EQ(r->outcome, DropReceipt::Outcome::processed);
+  EXPECT_EQ(r->id, id);
+}
+
+TEST(DropReceipt, WaitingTimesOutSayingWhetherThereIsAReceipt) {
+  test::ScopedDir dir;
+  auto ch = open_channel(dir);
+  auto rx = open_consumer(ch);
+  auto c = drop_and_claim(dir, rx, "slow.csv", "x");
+  auto r = ch.receipt("slow.csv", c.id(), 1ms);
+  EXPECT_EQ(r.error(), errc::timed_out);
+  EXPECT_NE(last_error_detail().find("still says taken"), std::string::npos) << last_error_detail();
+  r = ch.receipt("never.csv", c.id(), 1ms);
+  EXPECT_EQ(r.error(), errc::timed_out);
+  EXPECT_NE(last_error_detail().find("no receipts/never.csv."), std::string::npos) << last_error_detail();
+}
+
+TEST(DropReceipt, AFileInReceiptsThatIsNoReceiptIsBadMessage) {
+  test::ScopedDir dir;
+  auto ch = open_channel(dir);
+  spit(dir.sub("receipts") + "/forged.csv.1-host-1-1-1", "outcome: maybe\n");
+  EXPECT_EQ(ch.receipt("forged.csv", "1-host-1-1-1").error(), errc::bad_message);
+  EXPECT_EQ(ch.receipt("forged.csv", "1-host-1-1-1", 30s).error(), errc::bad_message) << "no waiting on it";
+}
+
+// The batch job's wait: one process waits for the receipt while another
+// settles the message. The waiter says it is about to wait (the receipt
+// then says taken), and only then is the message acknowledged: the wait
+// ends on the receipt's rename, or on the first look if it came that fast.
+class DropReceiptWait : public testing::TestWithParam<Discovery> {};
+
+INSTANTIATE_TEST_SUITE_P(Discovery, DropReceiptWait, testing::Values(Discovery::inotify, Discovery::polling),
+                         [](const auto& p) { return p.param == Discovery::inotify ? "Inotify" : "Polling"; });
+
+TEST_P(DropReceiptWait, AWaiterInAnotherProcessLearnsWhenTheMessageIsSettled) {
+  test::ScopedDir dir;
+  auto ch = open_channel(dir);
+  auto rx = open_consumer(ch);
+  auto c = drop_and_claim(dir, rx, "nightly.dat", "rows");
+  const std::string id = c.id();
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::alarm(60);
+    ::close(ready[0]);
+    auto waiter = DropChannel::open(dir.root(), test::fast_drop(GetParam()));
+    if (!waiter) ::_exit(2);
+    auto before = waiter->receipt("nightly.dat", id);
+    if (!before || before->settled()) ::_exit(3);
+    if (::write(ready[1], "w", 1) != 1) ::_exit(4);
+    auto after = waiter->receipt("nightly.dat", id, 60s);
+    if (!after) ::_exit(5);
+    ::_exit(after->outcome == DropReceipt::Outcome::processed ? 0 : 6);
+  }
+  ::close(ready[1]);
+  char b = 0;
+  ASSERT_EQ(::read(ready[0], &b, 1), 1);
+  ::close(ready[0]);
+  ASSERT_FALSE(c.ack());
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }

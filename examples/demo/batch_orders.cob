@@ -11,14 +11,22 @@
       *        total of the 24). Three orders are wrong on purpose    *
       *        (quantity 0, a negative amount on a new order, the     *
       *        31st of February): the service must reject them.       *
-      *        Headers: content-type, schema-id, record-type and an   *
+      *        Headers: content-type, schema-id, record-type, an      *
       *        idempotency-key (batchord-<run date>-<order id>), so   *
-      *        a rerun of the job publishes nothing new to process.   *
-      *        Last line on stdout: "... (<n> files, <b> bytes) ..."  *
-      *        (ringdrop-demo reads it).                              *
-      * RETURN-CODE: 0 all published; 8 a ringdrop call failed        *
-      *        (ringdrop_strerror text and detail on SYSERR); 12 no   *
-      *        root given.                                            *
+      *        a rerun of the job publishes nothing new to process,   *
+      *        and an original-name (ORDER-<order id>, TRAILER), so   *
+      *        the channel keeps a receipt of what became of each     *
+      *        file. Then the job waits for the 25 receipts           *
+      *        (ringdrop_drop_receipt: by name and the id publish     *
+      *        gave) and reports each dead-lettered order with its    *
+      *        reason, as a batch job reports its rejects.            *
+      *        Lines ringdrop-demo reads: "done (<n> files, <b>       *
+      *        bytes)" and "receipts: <p> processed, <d>              *
+      *        dead-lettered".                                        *
+      * RETURN-CODE: 0 all published and settled (processed or dead-  *
+      *        lettered); 8 a ringdrop call failed or a receipt did   *
+      *        not come in time (ringdrop_strerror text and detail    *
+      *        on SYSERR); 12 no root given.                          *
       *                                                               *
       * Compile: cobc -x -fstatic-call -I examples/cobol              *
       *          batch_orders.cob -lringdrop                          *
@@ -42,11 +50,21 @@
        01  RD-DATA-SIZE              USAGE BINARY-DOUBLE UNSIGNED
                                      VALUE 80.
        01  RD-HDR-COUNT              USAGE BINARY-C-LONG UNSIGNED
-                                     VALUE 4.
+                                     VALUE 5.
        01  RD-ID                     PIC X(129).
        01  RD-ID-CAPACITY            USAGE BINARY-C-LONG UNSIGNED
                                      VALUE 129.
        01  WS-ID-LEN                 PIC 9(4) COMP-5.
+      *    ringdrop_drop_receipt: wait up to 120 s (in nanoseconds)
+      *    for each; the outcome (RINGDROP_RECEIPT_*) and the reason.
+       01  RD-RECEIPT-WAIT           USAGE BINARY-DOUBLE SIGNED
+                                     VALUE 120000000000.
+       01  RD-OUTCOME                USAGE BINARY-LONG.
+           88  RD-PROCESSED          VALUE 2.
+           88  RD-DEAD-LETTERED      VALUE 3.
+       01  RD-REASON                 PIC X(200).
+       01  RD-REASON-CAPACITY        USAGE BINARY-C-LONG UNSIGNED
+                                     VALUE 200.
       *--- the channel root: a C string ----------------------------*
        01  WS-ROOT-ARG               PIC X(1024) VALUE SPACES.
        01  WS-ROOT                   PIC X(1025) VALUE LOW-VALUES.
@@ -58,15 +76,24 @@
            05  HK-RECORD-TYPE        PIC X(12) VALUE Z"record-type".
            05  HK-IDEMPOTENCY-KEY    PIC X(16)
                                      VALUE Z"idempotency-key".
+           05  HK-ORIGINAL-NAME      PIC X(14) VALUE Z"original-name".
            05  HV-CONTENT-TYPE       PIC X(30)
                                      VALUE Z"application/x-fixed-80".
            05  HV-SCHEMA-ID          PIC X(10) VALUE Z"orders-v1".
            05  HV-RECORD-TYPE        PIC X(10).
            05  HV-IDEMPOTENCY-KEY    PIC X(40).
+           05  HV-ORIGINAL-NAME      PIC X(20).
        01  HDR-KEYS.
-           05  HDR-KEY-PTR           USAGE POINTER OCCURS 4 TIMES.
+           05  HDR-KEY-PTR           USAGE POINTER OCCURS 5 TIMES.
        01  HDR-VALUES.
-           05  HDR-VALUE-PTR         USAGE POINTER OCCURS 4 TIMES.
+           05  HDR-VALUE-PTR         USAGE POINTER OCCURS 5 TIMES.
+      *--- each file's name and id, to ask for its receipt ----------*
+       01  SENT-TABLE.
+           05  SENT-FILE             OCCURS 25 TIMES.
+               10  SENT-NAME         PIC X(20).
+               10  SENT-ID           PIC X(129).
+       01  WS-PROCESSED              PIC 9(4) VALUE 0.
+       01  WS-DEAD                   PIC 9(4) VALUE 0.
       *--- the run ---------------------------------------------------*
        01  WS-ORDERS                 PIC 9(4) VALUE 24.
        01  WS-I                      PIC 9(4).
@@ -143,6 +170,9 @@
                PERFORM DROP-ORDER
            END-PERFORM
            PERFORM DROP-TRAILER
+           PERFORM VARYING WS-I FROM 1 BY 1 UNTIL WS-I > WS-FILES
+               PERFORM AWAIT-RECEIPT
+           END-PERFORM
 
            PERFORM CLOSE-CHANNEL
            MOVE WS-FILES TO WS-NUM-EDIT
@@ -154,6 +184,11 @@
                    FUNCTION TRIM(WS-NUM-EDIT) " files, "
                    FUNCTION TRIM(WS-NUM-EDIT2) " bytes), control"
                    " total " FUNCTION TRIM(WS-TOTAL-EDIT)
+           MOVE WS-PROCESSED TO WS-NUM-EDIT
+           MOVE WS-DEAD TO WS-NUM-EDIT2
+           DISPLAY "BATCH-ORDERS: receipts: "
+                   FUNCTION TRIM(WS-NUM-EDIT) " processed, "
+                   FUNCTION TRIM(WS-NUM-EDIT2) " dead-lettered"
            MOVE 0 TO RETURN-CODE
            STOP RUN.
 
@@ -163,10 +198,12 @@
            SET HDR-KEY-PTR(2)   TO ADDRESS OF HK-SCHEMA-ID
            SET HDR-KEY-PTR(3)   TO ADDRESS OF HK-RECORD-TYPE
            SET HDR-KEY-PTR(4)   TO ADDRESS OF HK-IDEMPOTENCY-KEY
+           SET HDR-KEY-PTR(5)   TO ADDRESS OF HK-ORIGINAL-NAME
            SET HDR-VALUE-PTR(1) TO ADDRESS OF HV-CONTENT-TYPE
            SET HDR-VALUE-PTR(2) TO ADDRESS OF HV-SCHEMA-ID
            SET HDR-VALUE-PTR(3) TO ADDRESS OF HV-RECORD-TYPE
-           SET HDR-VALUE-PTR(4) TO ADDRESS OF HV-IDEMPOTENCY-KEY.
+           SET HDR-VALUE-PTR(4) TO ADDRESS OF HV-IDEMPOTENCY-KEY
+           SET HDR-VALUE-PTR(5) TO ADDRESS OF HV-ORIGINAL-NAME.
 
       *--- order WS-I into DETAIL-REC (a real job: READ the input) --*
        MAKE-ORDER.
@@ -236,9 +273,20 @@
            PERFORM CHECK-RC
            PERFORM COUNT-FILE.
 
-      *--- record-type (from WS-C-TEXT) and idempotency-key headers -*
+      *--- record-type (from WS-C-TEXT), idempotency-key and
+      *    original-name (ORDER-<id>, or TRAILER) headers -----------*
        SET-RECORD-HEADERS.
            MOVE LOW-VALUES TO HV-RECORD-TYPE HV-IDEMPOTENCY-KEY
+                              HV-ORIGINAL-NAME
+           IF WS-KEY-SUFFIX = "total"
+               MOVE Z"TRAILER" TO HV-ORIGINAL-NAME
+           ELSE
+               STRING "ORDER-"                     DELIMITED BY SIZE
+                      FUNCTION TRIM(WS-KEY-SUFFIX) DELIMITED BY SIZE
+                      X"00"                        DELIMITED BY SIZE
+                      INTO HV-ORIGINAL-NAME
+               END-STRING
+           END-IF
            STRING FUNCTION TRIM(WS-C-TEXT) DELIMITED BY SIZE
                   X"00"                    DELIMITED BY SIZE
                   INTO HV-RECORD-TYPE
@@ -254,12 +302,44 @@
        COUNT-FILE.
            ADD 1 TO WS-FILES
            ADD RD-DATA-SIZE TO WS-BYTES
+           MOVE HV-ORIGINAL-NAME TO SENT-NAME(WS-FILES)
+           MOVE RD-ID TO SENT-ID(WS-FILES)
            IF WS-FILES = 1
                MOVE 0 TO WS-ID-LEN
                INSPECT RD-ID TALLYING WS-ID-LEN
                        FOR CHARACTERS BEFORE INITIAL X"00"
                MOVE RD-ID(1:WS-ID-LEN) TO WS-FIRST-ID
            END-IF.
+
+      *--- what became of file WS-I: wait until it is settled -------*
+       AWAIT-RECEIPT.
+           MOVE "ringdrop_drop_receipt" TO WS-STEP
+           MOVE SPACES TO RD-REASON
+           CALL "ringdrop_drop_receipt" USING
+                BY VALUE     RD-DROP
+                BY REFERENCE SENT-NAME(WS-I)
+                BY REFERENCE SENT-ID(WS-I)
+                BY VALUE     RD-RECEIPT-WAIT
+                BY REFERENCE RD-OUTCOME
+                BY REFERENCE RD-REASON
+                BY VALUE     SIZE IS 8 RD-REASON-CAPACITY
+                RETURNING    RD-RC
+           END-CALL
+           PERFORM CHECK-RC
+           EVALUATE TRUE
+               WHEN RD-PROCESSED
+                   ADD 1 TO WS-PROCESSED
+               WHEN RD-DEAD-LETTERED
+                   ADD 1 TO WS-DEAD
+                   INSPECT RD-REASON REPLACING ALL X"00" BY SPACE
+                   MOVE 0 TO WS-ID-LEN
+                   INSPECT SENT-NAME(WS-I) TALLYING WS-ID-LEN
+                           FOR CHARACTERS BEFORE INITIAL X"00"
+                   DISPLAY "BATCH-ORDERS: "
+                           SENT-NAME(WS-I)(1:WS-ID-LEN)
+                           " dead-lettered: "
+                           FUNCTION TRIM(RD-REASON TRAILING)
+           END-EVALUATE.
 
        CLOSE-CHANNEL.
            IF RD-DROP NOT = NULL

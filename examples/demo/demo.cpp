@@ -73,6 +73,8 @@ struct Child {
   int wstatus = 0;
   int64_t started_ns = 0, ended_ns = 0;  // CLOCK_MONOTONIC
   uint64_t cobol_files = 0, cobol_bytes = 0;
+  uint64_t cobol_processed = 0, cobol_dead = 0;  // its receipts
+  bool cobol_receipts = false;
 
   bool exited_ok() const { return exited && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0; }
   std::string how_it_ended() const {
@@ -146,6 +148,12 @@ void handle_line(Child& c, const std::string& line) {
         std::sscanf(line.c_str() + at, "done (%llu files, %llu bytes)", &files, &bytes) == 2) {
       c.cobol_files = files;
       c.cobol_bytes = bytes;
+    }
+    if (const auto at = line.find("receipts: "); at != std::string::npos &&
+        std::sscanf(line.c_str() + at, "receipts: %llu processed, %llu dead-lettered", &files, &bytes) == 2) {
+      c.cobol_processed = files;
+      c.cobol_dead = bytes;
+      c.cobol_receipts = true;
     }
     return;
   }
@@ -450,6 +458,11 @@ int main(int argc, char** argv) {
   check(cobol.exited_ok() && cobol.cobol_files > 0,
         "COBOL job: " + cobol.how_it_ended() + ", " + std::to_string(cobol.cobol_files) +
             " files dropped, " + std::to_string(cobol.cobol_bytes) + " bytes");
+  check(cobol.cobol_receipts && cobol.cobol_processed + cobol.cobol_dead == cobol.cobol_files &&
+            cobol.cobol_dead == static_cast<uint64_t>(s.get("rejected")),
+        "COBOL job's receipts: " + std::to_string(cobol.cobol_processed) + " processed, " +
+            std::to_string(cobol.cobol_dead) + " dead-lettered = " + std::to_string(s.get("rejected")) +
+            " the service rejected");
   check(service.exited_ok() && s.get("ok") == 1,
         "service: " + service.how_it_ended() +
             (s.get("ok") == 1 ? ", batch reconciled" : ", batch NOT reconciled"));

@@ -816,6 +816,57 @@ done:
   close_both(ch, rx);
 }
 
+/* Receipts: a publisher that names its message (original-name) reads what
+ * became of it, by name and id, as a COBOL batch job does. */
+static void receipt_of_a_named_message(void) {
+  const char* keys[] = {"original-name"};
+  const char* values[] = {"ORDER-0001"};
+  const char* bad_values[] = {"ORDER-0002"};
+  char root[ROOT_LEN], id[RINGDROP_DROP_ID_MAX], bad_id[RINGDROP_DROP_ID_MAX], reason[16];
+  ringdrop_drop* ch;
+  ringdrop_drop_consumer* rx;
+  ringdrop_drop_claim* c;
+  ringdrop_drop_options o = fast_options();
+  int outcome = -1;
+  context = "receipts";
+  if (!open_both("receipts", &o, root, &ch, &rx)) return;
+  CHECK_OK(ringdrop_drop_publish(ch, "a", 1, keys, values, 1, id, sizeof id));
+  CHECK_OK(ringdrop_drop_publish(ch, "b", 1, keys, bad_values, 1, bad_id, sizeof bad_id));
+
+  /* Not settled yet: no receipt now, none in a moment. */
+  CHECK_FAILS(ringdrop_drop_receipt(ch, "ORDER-0001", id, 0, &outcome, reason, sizeof reason),
+              RINGDROP_ENOTFOUND);
+  CHECK(outcome == 0 && reason[0] == '\0');
+  CHECK_FAILS(ringdrop_drop_receipt(ch, "ORDER-0001", id, 1000000, &outcome, NULL, 0),
+              RINGDROP_ETIMEDOUT);
+
+  c = CLAIM(rx, LONG_WAIT, id, 1);
+  if (c != NULL) {
+    CHECK_OK(ringdrop_drop_claim_ack(c));
+    ringdrop_drop_claim_close(c);
+  }
+  c = CLAIM(rx, LONG_WAIT, bad_id, 1);
+  if (c != NULL) {
+    CHECK_OK(ringdrop_drop_claim_reject(c, "quantity 0 on line 1"));
+    ringdrop_drop_claim_close(c);
+  }
+  CHECK_OK(ringdrop_drop_receipt(ch, "ORDER-0001", id, LONG_WAIT, &outcome, reason, sizeof reason));
+  CHECK(outcome == RINGDROP_RECEIPT_PROCESSED && reason[0] == '\0');
+  /* The reason, cut to the buffer. */
+  CHECK_OK(ringdrop_drop_receipt(ch, "ORDER-0002", bad_id, LONG_WAIT, &outcome, reason, sizeof reason));
+  CHECK(outcome == RINGDROP_RECEIPT_DEAD_LETTERED && strcmp(reason, "quantity 0 on l") == 0);
+  CHECK_OK(ringdrop_drop_receipt(ch, "ORDER-0002", bad_id, 0, &outcome, NULL, 0));
+
+  CHECK_FAILS(ringdrop_drop_receipt(ch, NULL, id, 0, &outcome, NULL, 0), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_drop_receipt(ch, "ORDER-0001", NULL, 0, &outcome, NULL, 0), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_drop_receipt(ch, "ORDER-0001", id, 0, NULL, NULL, 0), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_drop_receipt(ch, "ORDER-0001", id, 0, &outcome, NULL, 5), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_drop_receipt(ch, "ORDER-0001", id, -1, &outcome, NULL, 0), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_drop_receipt(ch, "ORDER-0001", "../x", 0, &outcome, NULL, 0), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_drop_receipt(NULL, "ORDER-0001", id, 0, &outcome, NULL, 0), RINGDROP_EINVAL);
+  close_both(ch, rx);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN); /* a child that died early shows as a failed check */
   strcpy(base, "/tmp/ringdrop-c-drop-XXXXXX");
@@ -838,6 +889,7 @@ int main(void) {
   extend_then_ack_and_timeouts();
   incoming_file_waits_for_its_marker();
   killed_consumer_message_is_redelivered();
+  receipt_of_a_named_message();
 
   remove_tree(base);
   if (failures == 0) printf("abi_drop_test: all checks passed\n");

@@ -303,6 +303,25 @@ int ringdrop_drop_dead_letters(ringdrop_drop* channel, char* ids, unsigned long 
 int ringdrop_drop_requeue(ringdrop_drop* channel, const char* id);
 int ringdrop_drop_purge(ringdrop_drop* channel, const char* id);
 
+/* What became of a message that has an original-name (docs/file-drop.md,
+ * "Receipts"). */
+#define RINGDROP_RECEIPT_TAKEN 1         /* moved from incoming/ into new/; not settled yet */
+#define RINGDROP_RECEIPT_PROCESSED 2     /* acknowledged by a consumer */
+#define RINGDROP_RECEIPT_DEAD_LETTERED 3 /* in failed/; the reason says why */
+
+/* The receipt of message `id` whose original-name is `name`: a file dropped
+ * into incoming/ as `name`, or a message published with the header
+ * original-name (ringdrop_drop_publish gave its id). timeout_ns 0: as it is
+ * now, RINGDROP_ENOTFOUND while there is none; above 0: waits until it is
+ * settled (processed or dead-lettered), RINGDROP_ETIMEDOUT if it is not in
+ * time. *outcome gets a RINGDROP_RECEIPT_*. The reason (empty unless
+ * dead-lettered) is copied into `reason` (may be NULL when reason_capacity
+ * is 0), cut to reason_capacity - 1 bytes and NUL-terminated.
+ * RINGDROP_EBADMESSAGE: the file is not a receipt. (C++:
+ * DropChannel::receipt.) */
+int ringdrop_drop_receipt(ringdrop_drop* channel, const char* name, const char* id, long long timeout_ns,
+                          int* outcome, char* reason, unsigned long reason_capacity);
+
 int ringdrop_drop_consumer_open(ringdrop_drop* channel, ringdrop_drop_consumer** consumer);
 void ringdrop_drop_consumer_close(ringdrop_drop_consumer* consumer);
 /* The oldest ready message, waiting up to timeout_ns (RINGDROP_ETIMEDOUT). */

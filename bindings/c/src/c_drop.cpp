@@ -1,5 +1,7 @@
 // The file-drop channel part of the C ABI: thin handles over DropChannel,
 // DropConsumer and DropClaim.
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -199,6 +201,32 @@ RINGDROP_API int ringdrop_drop_purge(ringdrop_drop* channel, const char* id) {
   return c::guard([&]() -> std::error_code {
     if (!channel || !id) return invalid("channel or id is NULL");
     return channel->channel.purge(id);
+  });
+}
+
+RINGDROP_API int ringdrop_drop_receipt(ringdrop_drop* channel, const char* name, const char* id,
+                                       long long timeout_ns, int* outcome, char* reason,
+                                       unsigned long reason_capacity) {
+  return c::guard([&]() -> std::error_code {
+    if (!channel || !name || !id || !outcome) return invalid("channel, name, id or outcome is NULL");
+    if (!reason && reason_capacity > 0) return invalid("reason is NULL but reason_capacity is not 0");
+    const auto timeout = c::timeout_of(timeout_ns);
+    if (!timeout) return invalid("the timeout is negative");
+    *outcome = 0;
+    if (reason_capacity > 0) reason[0] = '\0';
+    auto got = channel->channel.receipt(name, id, std::chrono::ceil<std::chrono::milliseconds>(*timeout));
+    if (!got) return got.error();
+    switch (got->outcome) {
+      case DropReceipt::Outcome::taken: *outcome = RINGDROP_RECEIPT_TAKEN; break;
+      case DropReceipt::Outcome::processed: *outcome = RINGDROP_RECEIPT_PROCESSED; break;
+      case DropReceipt::Outcome::dead_lettered: *outcome = RINGDROP_RECEIPT_DEAD_LETTERED; break;
+    }
+    if (reason_capacity > 0) {
+      const size_t n = std::min<size_t>(got->reason.size(), reason_capacity - 1);
+      std::memcpy(reason, got->reason.data(), n);
+      reason[n] = '\0';
+    }
+    return {};
   });
 }
 

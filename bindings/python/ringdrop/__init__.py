@@ -63,7 +63,7 @@ from .ring import (
     remove,
     requeue_dead_letter,
 )
-from .drop import Claim, ClaimHeaders, Completion, Discovery, DropChannel, DropConsumer
+from .drop import Claim, ClaimHeaders, Completion, Discovery, DropChannel, DropConsumer, Receipt
 from .rpc import (
     HANDLER_FAILED,
     Client,
@@ -118,6 +118,7 @@ __all__ = [
     "ClaimHeaders",
     "Completion",
     "Discovery",
+    "Receipt",
     "Message",
     "MessageKind",
     "build_message",

@@ -17,6 +17,7 @@ timeout of None waits without limit. A consumer is iterable: ``for claim
 in rx:`` waits for claims without end (settle each one).
 """
 
+import collections
 import ctypes
 import os
 
@@ -115,6 +116,10 @@ _PROTOTYPES = {
     "ringdrop_drop_dead_letters": (c_int, [_DropPtr, c_char_p, c_ulong, _P(c_ulong)]),
     "ringdrop_drop_requeue": (c_int, [_DropPtr, c_char_p]),
     "ringdrop_drop_purge": (c_int, [_DropPtr, c_char_p]),
+    "ringdrop_drop_receipt": (
+        c_int,
+        [_DropPtr, c_char_p, c_char_p, c_longlong, _P(c_int), c_char_p, c_ulong],
+    ),
     "ringdrop_drop_consumer_open": (c_int, [_DropPtr, _P(_ConsumerPtr)]),
     "ringdrop_drop_consumer_close": (None, [_ConsumerPtr]),
     "ringdrop_drop_consumer_claim": (c_int, [_ConsumerPtr, c_longlong, _P(_ClaimPtr)]),
@@ -147,6 +152,21 @@ def _choice(cls, value, what):
         raise ValueError("%s must be one of %s, not %r" % (
             what, ", ".join(repr(k.lower()) for k in vars(cls) if k.isupper()), value))
     return int(value)
+
+
+class Receipt(collections.namedtuple("Receipt", "outcome reason")):
+    """What became of a named message: `outcome` is "taken" (moved from
+    incoming/, not settled yet), "processed" or "dead-lettered"; `reason`
+    says why it was dead-lettered ("" otherwise)."""
+
+    __slots__ = ()
+
+    @property
+    def settled(self):
+        return self.outcome != "taken"
+
+
+_OUTCOMES = {1: "taken", 2: "processed", 3: "dead-lettered"}
 
 
 class DropChannel(_Handle):
@@ -291,6 +311,22 @@ class DropChannel(_Handle):
     def purge(self, message_id):
         """Deletes dead letter `message_id` with its reason and headers."""
         _check(lib.ringdrop_drop_purge(self._h(), _text(message_id, "message_id")))
+
+    # ------------------------------------------------------------- receipts
+
+    def receipt(self, name, message_id, timeout=0):
+        """What became of message `message_id` whose original-name is `name`
+        (a file dropped into incoming/ as `name`, or a message published
+        with that header): a :class:`Receipt`. `timeout` 0 looks once
+        (NotFound while there is none); above 0 waits until the message is
+        processed or dead-lettered (None: without limit), else TimedOut."""
+        handle = self._h()
+        name_b, id_b = _text(name, "name"), _text(message_id, "message_id")
+        outcome = c_int()
+        reason = ctypes.create_string_buffer(1025)  # receipts keep 1024 bytes of reason
+        _check(_sliced(timeout, lambda ns: lib.ringdrop_drop_receipt(
+            handle, name_b, id_b, ns, ctypes.byref(outcome), reason, len(reason))))
+        return Receipt(_OUTCOMES[outcome.value], reason.value.decode("utf-8", "replace"))
 
     # ------------------------------------------------------------ consuming
 

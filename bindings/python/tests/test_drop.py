@@ -228,6 +228,23 @@ class SettlingTest(DropCase):
             ch.requeue("../escape")
         self.assertEmpty(ch)
 
+    def test_receipts_of_named_messages(self):
+        ch, rx = self.open_both()
+        good = ch.publish(b"ok", headers={"original-name": "ORDER-1"})
+        bad = ch.publish(b"bad", headers={"original-name": "ORDER-2"})
+        with self.assertRaises(ringdrop.NotFound):
+            ch.receipt("ORDER-1", good)
+        with self.assertRaises(TimeoutError):
+            ch.receipt("ORDER-1", good, timeout=0.001)
+        rx.claim(LONG).ack()
+        rx.claim(LONG).reject("quantity is zero")
+        self.assertEqual(ch.receipt("ORDER-1", good, timeout=LONG), ("processed", ""))
+        receipt = ch.receipt("ORDER-2", bad, timeout=None)
+        self.assertIsInstance(receipt, ringdrop.Receipt)
+        self.assertTrue(receipt.settled)
+        self.assertEqual(receipt.outcome, "dead-lettered")
+        self.assertEqual(receipt.reason, "quantity is zero")
+
     def test_with_block_without_settling_nacks(self):
         ch, rx = self.open_both()
         message_id = ch.publish(b"again")

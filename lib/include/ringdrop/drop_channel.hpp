@@ -104,6 +104,17 @@ class RINGDROP_API DropChannel {
   Result<std::string> put_dead_letter(std::span<const std::byte> payload, const DropHeaders& headers,
                                       uint32_t attempts, std::string_view reason, std::string_view who = {});
 
+  /// The receipt of message `id` whose original-name is `name`: a file
+  /// dropped into incoming/ as `name` (its id is in the receipt's file name,
+  /// receipts/<name>.<id>), or a message published with the header
+  /// original-name: `name` (publish() returned its id). With a timeout,
+  /// waits (inotify on receipts/, or a scan each scan_interval) until the
+  /// message is settled: processed or dead-lettered. Errors: not_found (no
+  /// receipt, with no timeout; or a channel made before receipts/),
+  /// timed_out (none, or not settled, in time; the detail says which),
+  /// bad_message (the file is not a receipt).
+  Result<DropReceipt> receipt(std::string_view name, std::string_view id,
+                              std::chrono::milliseconds timeout = std::chrono::milliseconds::zero()) const;
   Result<DropCounts> counts() const;
 
   const std::string& root() const noexcept;

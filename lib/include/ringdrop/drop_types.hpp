@@ -124,6 +124,23 @@ struct DeadLetter {
   std::chrono::system_clock::time_point failed_at;
 };
 
+/// What became of a message that has an original-name: a file a legacy
+/// writer dropped into incoming/, or a message published with that header.
+/// The channel keeps it as receipts/<name>.<id> (docs/file-drop.md).
+struct DropReceipt {
+  enum class Outcome {
+    taken,          ///< moved from incoming/ into new/; not settled yet
+    processed,      ///< acknowledged by a consumer
+    dead_lettered,  ///< in failed/: refused at intake, rejected, or out of attempts
+  };
+  std::string id;
+  std::string name;  ///< the original-name
+  Outcome outcome = Outcome::taken;
+  std::string reason;  ///< why it was dead-lettered (empty otherwise)
+  std::string at;      ///< when the outcome was: ISO-8601 UTC, milliseconds
+  bool settled() const noexcept { return outcome != Outcome::taken; }
+};
+
 /// Messages in each state, from one listing of each directory.
 struct DropCounts {
   uint64_t incoming = 0, ready = 0, claimed = 0, retrying = 0, failed = 0, done = 0;

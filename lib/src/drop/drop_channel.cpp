@@ -12,6 +12,7 @@
 #include "drop/drop_headers.hpp"
 #include "drop/drop_ingest.hpp"
 #include "drop/drop_name.hpp"
+#include "drop/drop_receipt.hpp"
 #include "drop/drop_tree.hpp"
 #include "ringdrop/error.hpp"
 
@@ -129,6 +130,12 @@ Result<DeadLetter> DropChannel::dead_letter(std::string_view id) const {
   auto name = detail::find_dead_letter(*tree_, id);
   if (!name) return name.error();
   return detail::load_dead_letter(*tree_, *name);
+}
+
+Result<DropReceipt> DropChannel::receipt(std::string_view name, std::string_view id,
+                                         std::chrono::milliseconds timeout) const {
+  if (timeout <= std::chrono::milliseconds::zero()) return detail::read_receipt(*tree_, name, id, std::nullopt);
+  return detail::read_receipt(*tree_, name, id, deadline_after(timeout));
 }
 
 std::error_code DropChannel::requeue(std::string_view id) {

@@ -20,19 +20,34 @@
 // reader never sees half a receipt. Best effort: a receipt that cannot be
 // written never fails the ack or the move it reports. Receipts older than
 // DropOptions::receipt_retention are removed by consumers' maintenance.
-// Messages published by cooperating programs (no original-name) get none.
+// Messages published by cooperating programs get one when they carry an
+// original-name header. DropChannel::receipt reads (and waits for) one by
+// name and id, for a program that cannot list a directory.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "drop/drop_tree.hpp"
 #include "ringdrop/drop_types.hpp"
+#include "ringdrop/result.hpp"
+#include "ringdrop/wait.hpp"
 
 namespace ringdrop::detail {
+
+/// The receipt's file name in receipts/: the writer's name ('/' made '_',
+/// cut so the whole stays within NAME_MAX), a dot, the id.
+std::string receipt_file(std::string_view name, std::string_view id);
 
 /// Writes (or replaces) the receipt of message `id`, if `headers` carry an
 /// original-name and the channel has receipts/.
 void write_receipt(const DropTree& t, std::string_view id, const DropHeaders& headers,
                    std::string_view outcome, std::string_view reason = {}) noexcept;
+
+/// The receipt of `id` named `name`: as it is now (no `until`), or once it
+/// is settled, waiting until `until` (DropChannel::receipt).
+Result<DropReceipt> read_receipt(const DropTree& t, std::string_view name, std::string_view id,
+                                 std::optional<Deadline> until);
 
 }  // namespace ringdrop::detail

@@ -39,6 +39,19 @@ Result<Watch> Watch::open(const DropTree& t) {
   return Watch(fd, ready, incoming);
 }
 
+Result<Watch> Watch::open(const DropTree& t, Dir d) {
+  const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) return fs_error(errno, "inotify_init1 for", t.root);
+  const std::string dir = t.root + "/" + dir_path(d);
+  const int wd = ::inotify_add_watch(fd, dir.c_str(), kReadyMask);
+  if (wd < 0) {
+    const int err = errno;
+    ::close(fd);
+    return fs_error(err, "inotify_add_watch on", dir);
+  }
+  return Watch(fd, wd, -1);
+}
+
 Watch::Watch(Watch&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)), ready_wd_(other.ready_wd_), incoming_wd_(other.incoming_wd_) {}
 

@@ -1,4 +1,4 @@
-// drop_watch.hpp — inotify on new/ and incoming/, as a hint.
+// drop_watch.hpp — inotify on new/ and incoming/ (or one directory), as a hint.
 //
 // Events name files that appeared in new/ (renamed or linked in) and say
 // that incoming/ changed. A queue overflow (IN_Q_OVERFLOW) means events were
@@ -25,6 +25,8 @@ class Watch {
   };
 
   static Result<Watch> open(const DropTree& t);
+  /// Watches directory `d` alone: Events::ready names what appears in it.
+  static Result<Watch> open(const DropTree& t, Dir d);
   Watch(Watch&& other) noexcept;
   Watch& operator=(Watch&& other) noexcept;
   ~Watch();
