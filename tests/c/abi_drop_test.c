@@ -8,6 +8,7 @@
 #define _XOPEN_SOURCE 700
 
 #include <dirent.h>
+#include <stddef.h>
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
@@ -192,6 +193,10 @@ static void options_init_sets_size_and_defaults(void) {
   CHECK(o.marker_suffix == NULL);
   CHECK(o.discovery == RINGDROP_DISCOVERY_AUTOMATIC);
   CHECK(o.scan_interval_ms == 1000);
+  CHECK(o.key_retention_hours == 168);
+  CHECK(o.dead_letter_retention_hours == 72);
+  CHECK(o.receipt_retention_hours == 168);
+  CHECK(o.stale_tmp_after_hours == 1);
   ringdrop_drop_options_init(NULL); /* harmless */
 }
 
@@ -867,6 +872,52 @@ static void receipt_of_a_named_message(void) {
   close_both(ch, rx);
 }
 
+/* Whether a consumer opened with `o` on `root` removes the receipt of `id`:
+ * its first scan sweeps what is past retention (by the file's ctime). */
+static int sweep_removes_receipt(const char* root, const ringdrop_drop_options* o, const char* id) {
+  ringdrop_drop* ch = NULL;
+  ringdrop_drop_consumer* rx = NULL;
+  ringdrop_drop_claim* c = NULL;
+  int outcome = 0, gone;
+  CHECK_OK(ringdrop_drop_open(root, o, &ch));
+  if (ch) CHECK_OK(ringdrop_drop_consumer_open(ch, &rx));
+  if (rx) CHECK(ringdrop_drop_consumer_claim(rx, 0, &c) == RINGDROP_ETIMEDOUT);
+  gone = ch && ringdrop_drop_receipt(ch, "ORDER-0001", id, 0, &outcome, NULL, 0) == RINGDROP_ENOTFOUND;
+  close_both(ch, rx);
+  return gone;
+}
+
+/* The retention fields came after scan_interval_ms: a caller built before
+ * them (a smaller size) gets the defaults; a newer one's are applied. */
+static void retention_options_and_an_older_callers_size(void) {
+  const char* keys[] = {"original-name"};
+  const char* values[] = {"ORDER-0001"};
+  char root[ROOT_LEN], id[RINGDROP_DROP_ID_MAX];
+  ringdrop_drop* ch;
+  ringdrop_drop_consumer* rx;
+  ringdrop_drop_claim* c;
+  ringdrop_drop_options o = fast_options();
+  context = "retention";
+  if (!open_both("retention", &o, root, &ch, &rx)) return;
+  CHECK_OK(ringdrop_drop_publish(ch, "a", 1, keys, values, 1, id, sizeof id));
+  c = CLAIM(rx, LONG_WAIT, id, 1);
+  if (c != NULL) {
+    CHECK_OK(ringdrop_drop_claim_ack(c));
+    ringdrop_drop_claim_close(c);
+  }
+  close_both(ch, rx);
+
+  /* An older caller, with 0 in fields it does not have: the default (7
+   * days) keeps the receipt. A newer one's 0 removes it at once. */
+  o.receipt_retention_hours = 0;
+  o.size = offsetof(ringdrop_drop_options, key_retention_hours);
+  CHECK(!sweep_removes_receipt(root, &o, id));
+  o.size = sizeof o;
+  CHECK(sweep_removes_receipt(root, &o, id));
+  o.receipt_retention_hours = -1;
+  CHECK_FAILS(ringdrop_drop_open(root, &o, &ch), RINGDROP_EINVAL);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN); /* a child that died early shows as a failed check */
   strcpy(base, "/tmp/ringdrop-c-drop-XXXXXX");
@@ -890,6 +941,7 @@ int main(void) {
   incoming_file_waits_for_its_marker();
   killed_consumer_message_is_redelivered();
   receipt_of_a_named_message();
+  retention_options_and_an_older_callers_size();
 
   remove_tree(base);
   if (failures == 0) printf("abi_drop_test: all checks passed\n");

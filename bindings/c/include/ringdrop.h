@@ -270,6 +270,12 @@ typedef struct ringdrop_drop_options {
   const char* marker_suffix;    /* NULL: ".done"; copied by ringdrop_drop_open */
   int discovery;                /* RINGDROP_DISCOVERY_* */
   long long scan_interval_ms;   /* full scan period, default 1000 */
+  /* Added later (a caller built before them gets the defaults). How long
+   * maintenance keeps things, in hours: */
+  long long key_retention_hours;         /* processed keys (idempotency), default 168 */
+  long long dead_letter_retention_hours; /* dead letters, default 72 */
+  long long receipt_retention_hours;     /* receipts/, default 168 */
+  long long stale_tmp_after_hours;       /* a dead writer's files in tmp/, default 1 */
 } ringdrop_drop_options;
 
 void ringdrop_drop_options_init(ringdrop_drop_options* options);

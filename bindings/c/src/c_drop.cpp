@@ -48,7 +48,8 @@ Result<DropOptions> drop_options(const ringdrop_drop_options* c) {
   const auto lease = ms(o.lease_ms), backoff = ms(o.retry_backoff_ms),
              backoff_max = ms(o.retry_backoff_max_ms), settle = ms(o.settle_ms),
              scan = ms(o.scan_interval_ms);
-  if (!lease || !backoff || !backoff_max || !settle || !scan) {
+  if (!lease || !backoff || !backoff_max || !settle || !scan || o.key_retention_hours < 0 ||
+      o.dead_letter_retention_hours < 0 || o.receipt_retention_hours < 0 || o.stale_tmp_after_hours < 0) {
     return invalid("options: times must not be negative");
   }
   if (o.completion != RINGDROP_COMPLETION_SETTLE && o.completion != RINGDROP_COMPLETION_MARKER) {
@@ -73,6 +74,10 @@ Result<DropOptions> drop_options(const ringdrop_drop_options* c) {
                 : o.discovery == RINGDROP_DISCOVERY_POLLING ? Discovery::polling
                                                             : Discovery::automatic;
   d.scan_interval = *scan;
+  d.key_retention = std::chrono::hours(o.key_retention_hours);
+  d.dead_letter_retention = std::chrono::hours(o.dead_letter_retention_hours);
+  d.receipt_retention = std::chrono::hours(o.receipt_retention_hours);
+  d.stale_tmp_after = std::chrono::hours(o.stale_tmp_after_hours);
   return d;
 }
 
@@ -131,6 +136,10 @@ RINGDROP_API void ringdrop_drop_options_init(ringdrop_drop_options* o) {
   o->marker_suffix = nullptr;
   o->discovery = RINGDROP_DISCOVERY_AUTOMATIC;
   o->scan_interval_ms = d.scan_interval.count();
+  o->key_retention_hours = d.key_retention.count();
+  o->dead_letter_retention_hours = d.dead_letter_retention.count();
+  o->receipt_retention_hours = d.receipt_retention.count();
+  o->stale_tmp_after_hours = d.stale_tmp_after.count();
 }
 
 RINGDROP_API int ringdrop_drop_open(const char* root, const ringdrop_drop_options* options,

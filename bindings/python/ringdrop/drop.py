@@ -78,6 +78,10 @@ class _DropOptions(ctypes.Structure):
         ("marker_suffix", c_char_p),
         ("discovery", c_int),
         ("scan_interval_ms", c_longlong),
+        ("key_retention_hours", c_longlong),
+        ("dead_letter_retention_hours", c_longlong),
+        ("receipt_retention_hours", c_longlong),
+        ("stale_tmp_after_hours", c_longlong),
     ]
 
 
@@ -188,6 +192,10 @@ class DropChannel(_Handle):
       settle_time: seconds (2); marker_suffix: default ".done".
       discovery: "automatic" (inotify, polling on network file systems),
         "inotify" or "polling"; scan_interval: seconds between full scans (1).
+      key_retention_hours, dead_letter_retention_hours,
+        receipt_retention_hours, stale_tmp_after_hours: how long consumers'
+        maintenance keeps processed keys (168), dead letters (72), receipts
+        (168) and a dead writer's files in tmp/ (1), in whole hours.
 
     A context manager; a handle is used by one thread at a time, and only
     in the process that opened it.
@@ -212,6 +220,10 @@ class DropChannel(_Handle):
         marker_suffix=None,
         discovery=None,
         scan_interval=None,
+        key_retention_hours=None,
+        dead_letter_retention_hours=None,
+        receipt_retention_hours=None,
+        stale_tmp_after_hours=None,
     ):
         self.root = root
         options = _DropOptions()
@@ -242,6 +254,11 @@ class DropChannel(_Handle):
             options.discovery = _choice(Discovery, discovery, "discovery")
         if scan_interval is not None:
             options.scan_interval_ms = _ms(scan_interval, "scan_interval")
+        for field in ("key_retention_hours", "dead_letter_retention_hours", "receipt_retention_hours",
+                      "stale_tmp_after_hours"):
+            hours = locals()[field]
+            if hours is not None:
+                setattr(options, field, int(hours))
         handle = _DropPtr()
         _check(lib.ringdrop_drop_open(_fsname(root), ctypes.byref(options), ctypes.byref(handle)))
         self._set(handle)

@@ -244,6 +244,14 @@ class SettlingTest(DropCase):
         self.assertTrue(receipt.settled)
         self.assertEqual(receipt.outcome, "dead-lettered")
         self.assertEqual(receipt.reason, "quantity is zero")
+        # Receipts kept 0 hours: the next consumer's first scan removes them.
+        swept = ringdrop.DropChannel(ch.root, receipt_retention_hours=0, **FAST)
+        self.addCleanup(swept.close)
+        with swept.consumer() as sweeper, self.assertRaises(TimeoutError):
+            sweeper.claim(0)
+        self.assertEqual(self.entries(ch, "receipts"), [])
+        with self.assertRaises(ringdrop.NotFound):
+            ch.receipt("ORDER-1", good)
 
     def test_with_block_without_settling_nacks(self):
         ch, rx = self.open_both()
