@@ -6,6 +6,12 @@
 //       ordload.cpy and their trailer, runs `ring_receiver <name>`, and
 //       compares each line it prints (D|... per detail, T|...|OK) with the
 //       orders; exit status 0 expected.
+//   ringdrop-cobol-producer ring <path of ring_receiver> bad-trailer
+//       the same twice, each on a fresh ring, with a trailer that does not
+//       reconcile: one claiming 6 orders (T|00000006|...|COUNT expected),
+//       one whose total is a cent more than the details' (T|...|TOTAL);
+//       each time the five detail lines, the trailer line showing what the
+//       trailer said, and exit status 4.
 //   ringdrop-cobol-producer drop <path of drop_receiver>
 //       creates a drop channel in a fresh temporary directory, publishes
 //       three batches (001: orders 1-3; 002: orders 4-5 with a trailer
@@ -14,6 +20,14 @@
 //       records and ACK line, the bad one's REJECT line), exit status 4,
 //       that the bad batch is in failed/ with the COBOL program's reason,
 //       and that nothing else is left in the channel (acked, deleted).
+//   ringdrop-cobol-producer drop <path of drop_receiver> bad-batches
+//       the same with a batch for each of drop_receiver's other reject
+//       reasons (a trailer total that differs; a detail of another type; a
+//       detail and a trailer with a field that is not numeric; no trailer;
+//       a size that is not whole records, too small, too large, empty) and
+//       two good batches at the size limits (2 and 100 records), the last
+//       one after all the bad ones: each bad batch's REJECT line and its
+//       dead letter with that reason, the good ones listed and acked.
 //
 // Exit status 0 when the job reported exactly what was sent, 1 otherwise.
 // The job's stdout is read through a pipe until it ends; no sleeps.
@@ -21,7 +35,7 @@
 #include <spawn.h>
 #include <unistd.h>
 
-#include <array>
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -194,7 +208,11 @@ std::string fresh_suffix() {
 
 // ------------------------------------------------------------ ring
 
-int run_ring(const std::string& program) {
+// One run of ring_receiver on a fresh ring: the five orders, then a trailer
+// that claims `count` orders and `total` cents; expects the five detail
+// lines, "T|<count>|<total>|<verdict>" and exit status `status`.
+void ring_exchange(const std::string& program, std::size_t count, long long total, const std::string& verdict,
+                   int status) {
   using namespace ringdrop;
   const std::string name = "rd-cobol-rx-" + fresh_suffix();
   const auto where = Location::shm(name);
@@ -203,39 +221,114 @@ int run_ring(const std::string& program) {
   auto opened = SpscProducer::open(where, OpenMode::create, options);
   if (!opened) {
     fail("opening ring " + name + ": " + opened.error().message());
-    return 1;
+    return;
   }
   auto tx = std::move(opened.value());
   // Everything goes in before the job starts (the ring holds it); the job
   // finds it there and stops at the trailer.
-  long long total = 0;
   for (const auto& o : kOrders) {
     if (auto ec = tx.send(bytes(detail_record(o)), 5s)) fail("send: " + ec.message());
-    total += o.cents;
   }
-  if (auto ec = tx.send(bytes(trailer_record(kOrders.size(), total)), 5s)) fail("send: " + ec.message());
-  std::printf("cobol_producer: ring %s, 6 records sent, running %s\n", name.c_str(), program.c_str());
+  if (auto ec = tx.send(bytes(trailer_record(count, total)), 5s)) fail("send: " + ec.message());
+  std::printf("cobol_producer: ring %s, 6 records sent (trailer: %zu orders, %s), running %s\n", name.c_str(),
+              count, edited(total, 11).c_str(), program.c_str());
   const Run r = run(program, name);
-  expect_exit(r, 0, "ring_receiver");
+  expect_exit(r, status, "ring_receiver");
   for (std::size_t i = 0; i < kOrders.size(); ++i) expect_line(r, i, detail_line(kOrders[i]));
-  expect_line(r, kOrders.size(), "T|" + digits(kOrders.size(), 8) + "|" + edited(total, 11) + "|OK");
+  // What the trailer said, and the job's verdict on it.
+  expect_line(r, kOrders.size(), "T|" + digits(count, 8) + "|" + edited(total, 11) + "|" + verdict);
   if (r.lines.size() != kOrders.size() + 1) {
     fail(std::to_string(r.lines.size()) + " lines, expected " + std::to_string(kOrders.size() + 1));
   }
   if (auto ec = Segment::remove(where)) fail("removing " + name + ": " + ec.message());
+}
+
+int run_ring(const std::string& program, bool bad_trailer) {
+  long long total = 0;
+  for (const auto& o : kOrders) total += o.cents;
+  if (!bad_trailer) {
+    ring_exchange(program, kOrders.size(), total, "OK", 0);
+  } else {
+    // 4: the trailer does not reconcile; the verdict says which field.
+    ring_exchange(program, kOrders.size() + 1, total, "COUNT", 4);
+    ring_exchange(program, kOrders.size(), total + 1, "TOTAL", 4);
+  }
   return failures == 0 ? 0 : 1;
 }
 
 // ------------------------------------------------------------ drop
 
 struct Batch {
-  std::size_t first, last;  // orders [first, last)
-  std::size_t claimed;      // the count its trailer says
-  bool good;
-  std::string id;
+  std::string content;        // what is published
+  std::string reason;         // drop_receiver's reject reason; empty: a good batch
+  std::size_t first = 0;      // a good batch: orders first, first+1, ... (cycling
+  std::size_t details = 0;    // through kOrders), `details` of them
+  std::string id;             // once published
 };
 
-int run_drop(const std::string& program) {
+// Details of orders first, first+1, ... (cycling through kOrders), then a
+// trailer claiming `claimed` of them and the details' total plus `total_off`.
+std::string batch_content(std::size_t first, std::size_t details, std::size_t claimed, long long total_off = 0) {
+  std::string content;
+  long long total = 0;
+  for (std::size_t i = first; i < first + details; ++i) {
+    content += detail_record(kOrders[i % kOrders.size()]);
+    total += kOrders[i % kOrders.size()].cents;
+  }
+  return content + trailer_record(claimed, total + total_off);
+}
+
+Batch good_batch(std::size_t first, std::size_t details) {
+  return {batch_content(first, details, details), {}, first, details, {}};
+}
+
+Batch bad_batch(std::string content, std::string reason) { return {std::move(content), std::move(reason), 0, 0, {}}; }
+
+// The three batches of `drop`: 002's trailer claims one order too many.
+std::vector<Batch> trailer_count_batches() {
+  return {good_batch(0, 3), bad_batch(batch_content(3, 2, 3), "trailer count 00000003, details 00000002"),
+          good_batch(3, 2)};
+}
+
+// `drop bad-batches`: each of drop_receiver's other reasons (the record
+// numbers are 1-based, the sizes PIC 9(9)), between two good batches at the
+// limits of the size check.
+std::vector<Batch> bad_batches() {
+  std::vector<Batch> batches;
+  // Orders 1-3 total +1223.05; the trailer says a cent more.
+  batches.push_back(bad_batch(batch_content(0, 3, 3, 1), "trailer total " + edited(122306, 11) + ", details " +
+                                                             edited(122305, 11)));
+  batches.push_back(good_batch(0, 1));  // 160 bytes: the smallest batch
+  {
+    std::string c = batch_content(0, 3, 3);
+    c[kRecordSize] = 'X';  // record 2: neither detail nor trailer
+    batches.push_back(bad_batch(c, "record 002: type X"));
+  }
+  {
+    std::string c = batch_content(0, 3, 3);
+    c[2 * kRecordSize + 49] = 'A';  // record 3: its quantity (columns 50-54)
+    batches.push_back(bad_batch(c, "record 003: not numeric"));
+  }
+  {
+    // No trailer: the last record is a detail.
+    std::string c = batch_content(0, 2, 2);
+    c.replace(2 * kRecordSize, kRecordSize, detail_record(kOrders[2]));
+    batches.push_back(bad_batch(c, "record 003: type D"));
+  }
+  {
+    std::string c = batch_content(0, 3, 3);
+    c[3 * kRecordSize + 8] = 'X';  // record 4, the trailer: its count (columns 2-9)
+    batches.push_back(bad_batch(c, "record 004: not numeric"));
+  }
+  batches.push_back(bad_batch(batch_content(0, 2, 2) + "\n", "000000241 bytes: not 2 to 100 whole 80-byte records"));
+  batches.push_back(bad_batch(trailer_record(0, 0), "000000080 bytes: not 2 to 100 whole 80-byte records"));
+  batches.push_back(bad_batch(batch_content(0, 100, 100), "000008080 bytes: not 2 to 100 whole 80-byte records"));
+  batches.push_back(bad_batch({}, "000000000 bytes: not 2 to 100 whole 80-byte records"));
+  batches.push_back(good_batch(1, 99));  // 8000 bytes: the largest batch, after the bad ones
+  return batches;
+}
+
+int run_drop(const std::string& program, std::vector<Batch> batches) {
   using namespace ringdrop;
   namespace fs = std::filesystem;
   std::string base_template = (fs::temp_directory_path() / "ringdrop-cobol-rx-XXXXXX").string();
@@ -245,8 +338,9 @@ int run_drop(const std::string& program) {
   }
   const fs::path base = base_template;
   const std::string root = (base / "orders-channel").string();
-  std::array<Batch, 3> batches{{{0, 3, 3, true, {}}, {3, 5, 3, false, {}}, {3, 5, 2, true, {}}}};
-  const std::string bad_reason = "trailer count 00000003, details 00000002";
+  std::size_t rejected = 0;
+  for (const auto& batch : batches) rejected += batch.reason.empty() ? 0 : 1;
+  const std::size_t acked = batches.size() - rejected;
   {
     DropOptions options;
     options.durable = false;  // a test: no fsync
@@ -259,14 +353,7 @@ int run_drop(const std::string& program) {
     // Published one after another: claims come oldest first.
     for (std::size_t b = 0; b < batches.size(); ++b) {
       auto& batch = batches[b];
-      std::string content;
-      long long total = 0;
-      for (std::size_t i = batch.first; i < batch.last; ++i) {
-        content += detail_record(kOrders[i]);
-        total += kOrders[i].cents;
-      }
-      content += trailer_record(batch.claimed, total);
-      auto id = ch.value().publish(bytes(content), {{"batch-no", digits(b + 1, 3)}});
+      auto id = ch.value().publish(bytes(batch.content), {{"batch-no", digits(b + 1, 3)}});
       if (!id) {
         fail("publish: " + id.error().message());
         fs::remove_all(base);
@@ -274,53 +361,65 @@ int run_drop(const std::string& program) {
       }
       batch.id = id.value();
     }
-    std::printf("cobol_producer: channel %s, 3 batches published, running %s\n", root.c_str(), program.c_str());
+    std::printf("cobol_producer: channel %s, %zu batches published (%zu bad), running %s\n", root.c_str(),
+                batches.size(), rejected, program.c_str());
     const Run r = run(program, root);
-    expect_exit(r, 4, "drop_receiver");  // 4: a batch was rejected
+    expect_exit(r, rejected > 0 ? 4 : 0, "drop_receiver");  // 4: a batch was rejected
 
     std::size_t line = 0;
     for (std::size_t b = 0; b < batches.size(); ++b) {
       const auto& batch = batches[b];
       expect_line(r, line++, "MSG|" + batch.id + "|" + digits(b + 1, 3));
-      if (!batch.good) {
-        expect_line(r, line++, "REJECT|" + batch.id + "|" + bad_reason);
+      if (!batch.reason.empty()) {
+        expect_line(r, line++, "REJECT|" + batch.id + "|" + batch.reason);
         continue;
       }
       long long total = 0;
-      for (std::size_t i = batch.first; i < batch.last; ++i) {
-        expect_line(r, line++, detail_line(kOrders[i]));
-        total += kOrders[i].cents;
+      for (std::size_t i = batch.first; i < batch.first + batch.details; ++i) {
+        expect_line(r, line++, detail_line(kOrders[i % kOrders.size()]));
+        total += kOrders[i % kOrders.size()].cents;
       }
-      expect_line(r, line++, "ACK|" + batch.id + "|" + digits(batch.last - batch.first, 8) + "|" + edited(total, 11));
+      expect_line(r, line++, "ACK|" + batch.id + "|" + digits(batch.details, 8) + "|" + edited(total, 11));
     }
-    expect_line(r, line++, "END|0002|0001");
+    expect_line(r, line++, "END|" + digits(acked, 4) + "|" + digits(rejected, 4));
     if (r.lines.size() != line) fail(std::to_string(r.lines.size()) + " lines, expected " + std::to_string(line));
 
-    // The bad batch is a dead letter with the COBOL program's reason; the
+    // Each bad batch is a dead letter with the COBOL program's reason; the
     // good ones were acked (deleted: the channel does not archive).
     auto dead = ch.value().dead_letters();
     if (!dead) {
       fail("dead_letters: " + dead.error().message());
-    } else if (dead.value().size() != 1) {
-      fail(std::to_string(dead.value().size()) + " dead letters, expected 1");
     } else {
-      const auto& d = dead.value().front();
-      if (d.id != batches[1].id) fail("dead letter " + d.id + ", expected " + batches[1].id);
-      if (d.reason.find(bad_reason) == std::string::npos) {
-        fail("dead letter reason '" + d.reason + "' does not say '" + bad_reason + "'");
-      } else {
-        std::printf("cobol_producer: failed/%s, reason file has \"%s\"\n", d.id.c_str(), bad_reason.c_str());
+      if (dead.value().size() != rejected) {
+        fail(std::to_string(dead.value().size()) + " dead letters, expected " + std::to_string(rejected));
       }
-      const auto h = d.headers.find("batch-no");
-      if (h == d.headers.end() || h->second != "002") fail("dead letter: batch-no header lost");
+      for (std::size_t b = 0; b < batches.size(); ++b) {
+        const auto& batch = batches[b];
+        if (batch.reason.empty()) continue;
+        const auto d = std::find_if(dead.value().begin(), dead.value().end(),
+                                    [&](const auto& letter) { return letter.id == batch.id; });
+        if (d == dead.value().end()) {
+          fail("batch " + digits(b + 1, 3) + " (" + batch.id + ") is not a dead letter");
+          continue;
+        }
+        if (d->reason.find(batch.reason) == std::string::npos) {
+          fail("dead letter reason '" + d->reason + "' does not say '" + batch.reason + "'");
+        } else {
+          std::printf("cobol_producer: failed/%s, reason file has \"%s\"\n", d->id.c_str(), batch.reason.c_str());
+        }
+        const auto h = d->headers.find("batch-no");
+        if (h == d->headers.end() || h->second != digits(b + 1, 3)) {
+          fail("dead letter " + d->id + ": batch-no header lost");
+        }
+      }
     }
     auto counts = ch.value().counts();
     if (!counts) {
       fail("counts: " + counts.error().message());
     } else {
       const auto& n = counts.value();
-      if (n.incoming + n.ready + n.claimed + n.retrying != 0 || n.failed != 1) {
-        fail("the channel holds more than the one dead letter");
+      if (n.incoming + n.ready + n.claimed + n.retrying != 0 || n.failed != rejected) {
+        fail("the channel holds more than the " + std::to_string(rejected) + " dead letter(s)");
       }
     }
   }
@@ -332,11 +431,16 @@ int run_drop(const std::string& program) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3 || (std::strcmp(argv[1], "ring") != 0 && std::strcmp(argv[1], "drop") != 0)) {
-    std::fprintf(stderr, "usage: %s ring <ring_receiver> | drop <drop_receiver>\n", argv[0]);
+  const bool ring = argc >= 3 && std::strcmp(argv[1], "ring") == 0;
+  const bool drop = argc >= 3 && std::strcmp(argv[1], "drop") == 0;
+  const char* variant = ring ? "bad-trailer" : "bad-batches";
+  if ((!ring && !drop) || argc > 4 || (argc == 4 && std::strcmp(argv[3], variant) != 0)) {
+    std::fprintf(stderr, "usage: %s ring <ring_receiver> [bad-trailer] | drop <drop_receiver> [bad-batches]\n",
+                 argv[0]);
     return 2;
   }
-  const int rc = std::strcmp(argv[1], "ring") == 0 ? run_ring(argv[2]) : run_drop(argv[2]);
+  const bool bad = argc == 4;
+  const int rc = ring ? run_ring(argv[2], bad) : run_drop(argv[2], bad ? bad_batches() : trailer_count_batches());
   std::printf("cobol_producer: %s\n", rc == 0 ? "the job reported every record as sent" : "MISMATCH");
   return rc;
 }

@@ -24,6 +24,14 @@
 ! ringdrop call failed (timeout, publisher gone before the last block...)
 ! or a block is malformed (text on stderr); 2 on bad arguments.
 !
+! A message larger than a sample_block (more than 64 samples) is refused in
+! both modes with "receiver: block <sequence> is <n> bytes, more than the
+! 528 of a sample_block" on stderr and status 8. `copy` gets
+! RINGDROP_EMSGSIZE from ringdrop_ring_receive, which keeps the message
+! (the next receive or read returns it): the receiver reads it in place
+! only to name it. Either way it is never released: the receiver stops at
+! it rather than skip it.
+!
 ! Build: gfortran ringdrop_c.f90 receiver.f90 -lringdrop -o receiver
 program receiver
   use, intrinsic :: iso_c_binding
@@ -97,6 +105,14 @@ program receiver
     else
       rc = ringdrop_ring_receive(ring, c_loc(incoming), c_sizeof(incoming), nbytes, &
                                  receive_timeout_ns)
+      if (rc == RINGDROP_EMSGSIZE) then
+        ! It does not fit `incoming`; nbytes is its size, and the library
+        ! kept it: read in place (no wait), it says which block it is.
+        rc = ringdrop_ring_read(ring, 0_c_long_long, data, nbytes)
+        call check(rc, 'ringdrop_ring_read')
+        call c_f_pointer(data, view)
+        call too_large(view%sequence, nbytes)
+      end if
       call check(rc, 'ringdrop_ring_receive')
       call take(incoming, nbytes)
     end if
@@ -122,6 +138,7 @@ contains
         ' bytes, shorter than the block header'
       call give_up()
     end if
+    if (nbytes > c_sizeof(got)) call too_large(got%sequence, nbytes)
     block%sequence = got%sequence
     block%count = got%count
     block%last = got%last
@@ -140,6 +157,16 @@ contains
       write (output_unit, '(a,i0,1x,z16.16)') 'sample ', i, bits
     end do
   end subroutine take
+
+  ! A message larger than a sample_block: says which and how large, and
+  ! stops (status 8) without releasing it.
+  subroutine too_large(sequence, nbytes)
+    integer(c_int64_t), intent(in) :: sequence
+    integer(c_long_long), intent(in) :: nbytes
+    write (error_unit, '(a,i0,a,i0,a,i0,a)') 'receiver: block ', sequence, ' is ', nbytes, &
+      ' bytes, more than the ', c_sizeof(block), ' of a sample_block'
+    call give_up()
+  end subroutine too_large
 
   subroutine give_up()
     call ringdrop_ring_close(ring)
