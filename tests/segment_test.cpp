@@ -153,6 +153,32 @@ TEST(Segment, WrongKindIsNamed) {
   EXPECT_EQ(Segment::open(n.location(), OpenMode::open_or_create, mpmc).error(), errc::wrong_kind);
 }
 
+TEST(Segment, InspectOpensAnyKindAndSaysWhich) {
+  for (RingKind kind : {RingKind::spsc, RingKind::mpmc, RingKind::broadcast}) {
+    SCOPED_TRACE(to_string(kind));
+    ScopedName n;
+    SegmentSpec spec = spsc(8192);
+    spec.kind = kind;
+    ASSERT_TRUE(Segment::open(n.location(), OpenMode::create, spec));
+    auto seen = Segment::inspect(n.location());
+    ASSERT_TRUE(seen) << last_error_detail();
+    EXPECT_EQ(seen->info().kind, kind);
+    EXPECT_EQ(seen->info().capacity, 8192u);
+    EXPECT_EQ(seen->info().creator_pid, static_cast<uint32_t>(::getpid()));
+  }
+}
+
+TEST(Segment, InspectRefusesWhatIsNoSegmentWithoutWaiting) {
+  ScopedName missing, foreign, empty;
+  EXPECT_EQ(Segment::inspect(missing.location()).error(), errc::not_found);
+  make_raw_shm(foreign.name(), 8192, 0xab);
+  EXPECT_EQ(Segment::inspect(foreign.location()).error(), errc::foreign_segment);
+  // Never initialised (no magic yet): refused at once, not after init_timeout.
+  make_raw_shm(empty.name(), 8192, 0);
+  EXPECT_EQ(Segment::inspect(empty.location()).error(), errc::corrupted);
+  EXPECT_NE(last_error_detail().find("never initialised"), std::string::npos) << last_error_detail();
+}
+
 TEST(Segment, CapacityMismatchIsNamed) {
   ScopedName n;
   ASSERT_TRUE(Segment::open(n.location(), OpenMode::create, spsc(8192)));

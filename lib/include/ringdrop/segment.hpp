@@ -112,6 +112,13 @@ struct SegmentInfo {
 class RINGDROP_API Segment {
  public:
   static Result<Segment> open(const Location& where, OpenMode how, const SegmentSpec& spec);
+  /// Opens an existing segment of any kind, for tools that look before they
+  /// know what a name holds (`ringdrop ls`): info() says which kind it is.
+  /// Attaches to no ring and waits for no creator: a segment still being
+  /// initialised is errc::corrupted ("never initialised"), as one whose
+  /// creator died is. Errors as open(): not_found, permission_denied,
+  /// foreign_segment (another program's), incompatible_layout, corrupted.
+  static Result<Segment> inspect(const Location& where);
   /// Removes the name; processes that have it mapped keep using it.
   /// errc::not_found if there is no such segment.
   static std::error_code remove(const Location& where);
@@ -151,7 +158,7 @@ class RINGDROP_API Segment {
   struct Impl;
   explicit Segment(std::unique_ptr<Impl> impl) noexcept;
   static Result<Segment> create_new(const Location& where, const SegmentSpec& spec);
-  static Result<Segment> open_existing(const Location& where, const SegmentSpec& spec);
+  static Result<Segment> open_existing(const Location& where, const SegmentSpec& spec, bool any_kind = false);
   std::unique_ptr<Impl> impl_;
   const std::atomic<uint32_t>* damaged_;  // inline-testable: rings look at it on commit
 };

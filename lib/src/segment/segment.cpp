@@ -203,7 +203,7 @@ Result<Backing> open_backing(const Location& where, uint64_t& size) {
 }
 
 std::error_code validate(const SegmentHeader& h, uint64_t actual_size, const SegmentSpec& spec,
-                         const Location& where) {
+                         const Location& where, bool any_kind) {
   const std::string name = where.describe();
   const uint64_t magic = h.magic.load(std::memory_order_acquire);
   if (magic != detail::kMagic) {
@@ -218,8 +218,11 @@ std::error_code validate(const SegmentHeader& h, uint64_t actual_size, const Seg
   if (h.checksum != detail::header_checksum(h)) {
     return fail(errc::corrupted, name + ": header checksum does not match its fields");
   }
+  if (h.kind < static_cast<uint32_t>(RingKind::spsc) || h.kind > static_cast<uint32_t>(RingKind::broadcast)) {
+    return fail(errc::corrupted, name + ": unknown ring kind " + std::to_string(h.kind));
+  }
   const auto kind = static_cast<RingKind>(h.kind);
-  if (kind != spec.kind) {
+  if (!any_kind && kind != spec.kind) {
     return fail(errc::wrong_kind, name + " is a " + to_string(kind) + " ring, not " +
                                       to_string(spec.kind));
   }
@@ -341,7 +344,14 @@ Result<Segment> Segment::create_new(const Location& where, const SegmentSpec& sp
   return Segment(std::move(impl));
 }
 
-Result<Segment> Segment::open_existing(const Location& where, const SegmentSpec& spec) {
+Result<Segment> Segment::inspect(const Location& where) {
+  if (auto ec = check_location(where)) return ec;
+  SegmentSpec spec;
+  spec.init_timeout = std::chrono::milliseconds::zero();
+  return open_existing(where, spec, true);
+}
+
+Result<Segment> Segment::open_existing(const Location& where, const SegmentSpec& spec, bool any_kind) {
   auto impl = std::make_unique<Impl>(where);
   const Deadline give_up = deadline_after(spec.init_timeout);
   for (;;) {
@@ -356,7 +366,7 @@ Result<Segment> Segment::open_existing(const Location& where, const SegmentSpec&
         return from_boost(e, where, "map");
       }
       if (impl->header().magic.load(std::memory_order_acquire) != 0) {
-        if (auto ec = validate(impl->header(), size, spec, where)) return ec;
+        if (auto ec = validate(impl->header(), size, spec, where, any_kind)) return ec;
         impl->snapshot();
         impl->guard_mapping();
         return Segment(std::move(impl));
