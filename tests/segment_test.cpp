@@ -223,6 +223,14 @@ TEST(Segment, ForeignObjectIsRefused) {
             errc::foreign_segment);
 }
 
+TEST(Segment, AnObjectSmallerThanAHeaderIsForeign) {
+  ScopedName small;
+  make_raw_shm(small.name(), 40, 0);
+  EXPECT_EQ(Segment::open(small.location(), OpenMode::open, spsc()).error(), errc::foreign_segment);
+  EXPECT_EQ(Segment::inspect(small.location()).error(), errc::foreign_segment);
+  EXPECT_NE(last_error_detail().find("too small"), std::string::npos) << last_error_detail();
+}
+
 TEST(Segment, NeverInitialisedOrEmptyIsCorrupted) {
   ScopedName zeros, empty;
   make_raw_shm(zeros.name(), 16384, 0);

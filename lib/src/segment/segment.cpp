@@ -358,6 +358,12 @@ Result<Segment> Segment::open_existing(const Location& where, const SegmentSpec&
     uint64_t size = 0;
     auto backing = open_backing(where, size);
     if (!backing) return backing.error();
+    // A creator sizes the object in one step, from 0 to its whole size: one
+    // of a size between is another program's.
+    if (size > 0 && size < sizeof(SegmentHeader)) {
+      return fail(errc::foreign_segment, where.describe() + " is " + std::to_string(size) +
+                                             " bytes: too small for a ringdrop segment (another program's)");
+    }
     if (size >= sizeof(SegmentHeader)) {
       impl->backing = std::move(*backing);
       try {
