@@ -15,6 +15,8 @@ packages=(
   gfortran                    # examples/fortran
   python3                     # the Python binding's tests and the demo's subscriber
   clang libclang-rt-14-dev    # scripts/fuzz.sh: clang 14 (Debian 12) and its libFuzzer/ASan runtimes
+  libcli11-dev                # tools/cli: the ringdrop command's arguments (header-only)
+  nlohmann-json3-dev          # tools/cli: --json output, and JSON in send/call (header-only)
 )
 
 missing=()

@@ -1,0 +1,192 @@
+#include "cli.hpp"
+
+#include <cstdio>
+#include <iostream>
+
+#include "ringdrop/error.hpp"
+#include "ringdrop/service_registry.hpp"
+
+namespace ringdrop::cli {
+
+const char* exit_code_help() noexcept {
+  return "Exit status:\n"
+#define RINGDROP_CLI_EXIT_LINE(name, value, text) "  " #value "  " text "\n"
+      RINGDROP_CLI_EXIT_CODES(RINGDROP_CLI_EXIT_LINE)
+#undef RINGDROP_CLI_EXIT_LINE
+      ;
+}
+
+ops::InventoryOptions Globals::inventory() const {
+  ops::InventoryOptions o;
+  o.ring_paths = paths;
+  o.channels = channels;
+  if (!registry.empty()) o.registry = registry;
+  return o;
+}
+
+Exit exit_for(std::error_code ec) noexcept {
+  if (ec == errc::not_found) return Exit::not_found;
+  if (ec == errc::permission_denied) return Exit::denied;
+  if (ec == errc::timed_out || ec == errc::deadline_exceeded || ec == errc::would_block) return Exit::timed_out;
+  if (ec == errc::role_taken) return Exit::busy;
+  if (ec == errc::remote_error || ec == errc::circuit_open || ec == errc::peer_gone) return Exit::remote;
+  if (ec == errc::foreign_segment || ec == errc::corrupted || ec == errc::incompatible_layout ||
+      ec == errc::wrong_kind || ec == errc::capacity_mismatch || ec == errc::bad_message ||
+      ec == errc::message_too_large || ec == errc::invalid_argument || ec == errc::unsafe_file ||
+      ec == errc::unknown_type) {
+    return Exit::bad_input;
+  }
+  return Exit::failed;
+}
+
+void fail(std::error_code ec, const std::string& what) {
+  const std::string detail = last_error_detail();
+  std::string text = what + ": " + ec.message();
+  if (!detail.empty()) text += " (" + detail + ")";
+  throw Failure(exit_for(ec), text);
+}
+
+void fail(Exit code, const std::string& text) { throw Failure(code, text); }
+
+Target Target::of_ring(Location where) {
+  Target t;
+  t.ring = std::move(where);
+  return t;
+}
+
+Target Target::of_channel(std::string root) {
+  Target t;
+  t.kind = Kind::channel;
+  t.channel = std::move(root);
+  return t;
+}
+
+Target Target::of_service(std::string name, Location request_ring) {
+  Target t;
+  t.kind = Kind::service;
+  t.service = std::move(name);
+  t.ring = std::move(request_ring);
+  return t;
+}
+
+std::string Target::describe() const {
+  switch (kind) {
+    case Kind::ring: return ring.describe();
+    case Kind::channel: return "channel " + channel;
+    case Kind::service: return "service " + service + " (" + ring.describe() + ")";
+  }
+  return {};
+}
+
+namespace {
+
+void refuse_dot_dot(const std::string& path) {
+  for (const auto& part : std::filesystem::path(path)) {
+    if (part == "..") fail(Exit::bad_input, path + ": a path with '..' is refused (name the place itself)");
+  }
+}
+
+Target service_target(const std::string& service, const Globals& g) {
+  const std::filesystem::path dir = g.inventory().registry;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    fail(Exit::not_found, "no service " + service + ": there is no registry at " + dir.string());
+  }
+  auto reg = ServiceRegistry::open(dir);
+  if (!reg) fail(reg.error(), "open the service registry " + dir.string());
+  auto e = reg->find(service);
+  if (!e) fail(e.error(), "find service " + service + " in " + dir.string());
+  return Target::of_service(service, e->ring);
+}
+
+Target path_target(const std::string& path) {
+  refuse_dot_dot(path);
+  std::error_code ec;
+  const auto st = std::filesystem::status(path, ec);
+  if (st.type() == std::filesystem::file_type::not_found) fail(Exit::not_found, "no file or directory " + path);
+  if (std::filesystem::is_directory(st)) return Target::of_channel(path);
+  return Target::of_ring(Location::file(path));
+}
+
+}  // namespace
+
+Target resolve(const std::string& name, const Globals& g) {
+  if (name.empty()) fail(Exit::usage, "an empty name");
+  if (name.rfind("service:", 0) == 0) return service_target(name.substr(8), g);
+  if (name.rfind("file:", 0) == 0) {
+    auto t = path_target(name.substr(5));
+    if (t.kind != Target::Kind::ring) fail(Exit::bad_input, name + " is a directory, not a file-backed ring");
+    return t;
+  }
+  if (name.rfind("shm:", 0) == 0 || name.find('/') == std::string::npos) {
+    const std::string shm = name.rfind("shm:", 0) == 0 ? name.substr(4) : name;
+    if (shm.empty() || shm.find('/') != std::string::npos || shm == "." || shm == "..") {
+      fail(Exit::bad_input, name + ": a shm name is one path component");
+    }
+    std::error_code ec;
+    if (std::filesystem::exists("/dev/shm/" + shm, ec) || name.rfind("shm:", 0) == 0) {
+      return Target::of_ring(Location::shm(shm));
+    }
+    if (std::filesystem::is_directory(name, ec)) return Target::of_channel(name);  // a channel here
+    const std::string tried = "no ring shm:" + name + " in /dev/shm, no directory " + name + " here";
+    if (!ServiceRegistry::valid_service_name(name)) fail(Exit::not_found, tried);
+    try {
+      return service_target(name, g);
+    } catch (const Failure& f) {
+      if (f.code != Exit::not_found) throw;
+      fail(Exit::not_found, tried + ", and no live service " + name + " (registry " +
+                                g.inventory().registry.string() + ")");
+    }
+  }
+  return path_target(name);
+}
+
+std::string human_bytes(uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  if (u == 0) {
+    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(n));
+  } else {
+    std::snprintf(buf, sizeof buf, v < 10 ? "%.1f %s" : "%.0f %s", v, units[u]);
+  }
+  return buf;
+}
+
+std::string human_age(std::chrono::system_clock::duration d) {
+  const auto s = std::chrono::duration_cast<std::chrono::seconds>(d).count();
+  if (s < 0) return "0s";
+  if (s < 120) return std::to_string(s) + "s";
+  if (s < 2 * 3600) return std::to_string(s / 60) + "m";
+  if (s < 2 * 86400) return std::to_string(s / 3600) + "h";
+  return std::to_string(s / 86400) + "d";
+}
+
+std::chrono::milliseconds parse_duration(const std::string& text) {
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    fail(Exit::usage, "'" + text + "' is not a duration (e.g. 30s, 5m, 2h, 7d, 250ms)");
+  }
+  const std::string unit = text.substr(used);
+  double ms = 0;
+  if (unit.empty() || unit == "s") ms = v * 1e3;
+  else if (unit == "ms") ms = v;
+  else if (unit == "m") ms = v * 60e3;
+  else if (unit == "h") ms = v * 3600e3;
+  else if (unit == "d") ms = v * 86400e3;
+  else fail(Exit::usage, "'" + text + "': unknown unit '" + unit + "' (ms, s, m, h or d)");
+  if (v < 0 || ms > 1e15) fail(Exit::usage, "'" + text + "': a duration from 0 to about 30000 years");
+  return std::chrono::milliseconds(static_cast<int64_t>(ms));
+}
+
+void print_json(const ops::Json& j) { std::cout << j.dump(2) << std::endl; }
+
+}  // namespace ringdrop::cli

@@ -1,0 +1,81 @@
+#include "dead_letter_store.hpp"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <cstring>
+#include <iterator>
+
+#include "ringdrop/error.hpp"
+
+namespace ringdrop::ops {
+
+Result<DeadLetterStore> DeadLetterStore::of_channel(const std::string& root) {
+  DropOptions o;
+  o.create = false;
+  auto ch = DropChannel::open(root, o);
+  if (!ch) return ch.error();
+  DeadLetterStore s;
+  s.label_ = root;
+  s.channel_.emplace(std::move(*ch));
+  return s;
+}
+
+Result<DeadLetterStore> DeadLetterStore::of_ring(const Location& ring) {
+  DeadLetterStore s;
+  s.label_ = ring.describe();
+  s.is_ring_ = true;
+  auto dl = RingDeadLetters::open(ring);
+  if (dl) {
+    s.ring_.emplace(std::move(*dl));
+  } else if (dl.error() != errc::not_found) {
+    return dl.error();
+  }
+  return s;
+}
+
+Result<std::vector<DeadLetter>> DeadLetterStore::list() const {
+  if (ring_) return ring_->list();
+  if (channel_) return channel_->dead_letters();
+  return std::vector<DeadLetter>{};  // a ring that never had one
+}
+
+Result<DeadLetter> DeadLetterStore::find(std::string_view id) const {
+  if (channel_) return channel_->dead_letter(id);
+  auto all = list();
+  if (!all) return all.error();
+  for (auto& d : *all) {
+    if (d.id == id) return std::move(d);
+  }
+  return detail::fail(errc::not_found, "no dead letter " + std::string(id) + " of " + label_);
+}
+
+Result<std::vector<std::byte>> DeadLetterStore::body(std::string_view id) const {
+  if (ring_) return ring_->payload(id);
+  auto d = find(id);
+  if (!d) return d.error();
+  struct stat st{};
+  if (::lstat(d->path.c_str(), &st) != 0) return detail::fail(errc::not_found, d->path + " vanished");
+  if (!S_ISREG(st.st_mode)) return detail::fail(errc::unsafe_file, d->path + " is not a regular file");
+  std::ifstream in(d->path, std::ios::binary);
+  if (!in) return detail::fail(errc::not_found, "cannot read " + d->path);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::byte> out(bytes.size());
+  if (!bytes.empty()) std::memcpy(out.data(), bytes.data(), bytes.size());
+  return out;
+}
+
+std::error_code DeadLetterStore::requeue(std::string_view id, std::chrono::nanoseconds timeout) {
+  if (ring_) return ring_->requeue(id, timeout);
+  if (channel_) return channel_->requeue(id);
+  return detail::fail(errc::not_found, "no dead letter " + std::string(id) + " of " + label_);
+}
+
+std::error_code DeadLetterStore::purge(std::string_view id) {
+  if (ring_) return ring_->purge(id);
+  if (channel_) return channel_->purge(id);
+  return detail::fail(errc::not_found, "no dead letter " + std::string(id) + " of " + label_);
+}
+
+}  // namespace ringdrop::ops
