@@ -187,6 +187,46 @@ std::chrono::milliseconds parse_duration(const std::string& text) {
   return std::chrono::milliseconds(static_cast<int64_t>(ms));
 }
 
-void print_json(const ops::Json& j) { std::cout << j.dump(2) << std::endl; }
+void print_json(const ops::Json& j) {
+  // replace: a header or file name that is not UTF-8 prints with U+FFFD, not an exception.
+  std::cout << j.dump(2, ' ', false, ops::Json::error_handler_t::replace) << std::endl;
+}
+
+std::optional<ops::SchemaType> SchemaArgs::load() const {
+  if (file.empty() && type.empty()) return std::nullopt;
+  if (file.empty() || type.empty()) fail(Exit::usage, "--schema and --type go together");
+  auto t = ops::SchemaType::load(file, type, imports);
+  if (!t) fail(t.error(), "load type " + type + " from " + file);
+  return std::move(*t);
+}
+
+void SchemaArgs::add_to(CLI::App* cmd) {
+  cmd->add_option("--schema", file, "The .capnp file of the payload's type (typed messages are decoded as JSON)");
+  cmd->add_option("--type", type, "The payload's struct in that file (Outer.Inner if nested)");
+  cmd->add_option("--import", imports, "A directory for the schema's absolute imports (repeatable)");
+}
+
+void print_body(const ops::Json& d) {
+  if (d["typed"].get<bool>()) {
+    std::printf("typed message, %zu bytes:\n%s\n", d["size"].get<size_t>(),
+                d["envelope"].dump(2, ' ', false, ops::Json::error_handler_t::replace).c_str());
+  } else if (d.contains("text")) {
+    std::printf("%zu bytes of text:\n%s\n", d["size"].get<size_t>(), d["text"].get<std::string>().c_str());
+  } else {
+    const std::string hex = d["hex"].get<std::string>();
+    std::printf("%zu bytes:\n", d["size"].get<size_t>());
+    for (size_t at = 0; at < hex.size(); at += 32) {
+      std::printf("  %08zx ", at / 2);
+      std::string text;
+      for (size_t i = at; i < at + 32 && i < hex.size(); i += 2) {
+        const auto c = static_cast<unsigned char>(std::stoul(hex.substr(i, 2), nullptr, 16));
+        std::printf(" %s", hex.substr(i, 2).c_str());
+        text += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '.';
+      }
+      std::printf("%*s  %s\n", static_cast<int>(at + 32 > hex.size() ? (at + 32 - hex.size()) / 2 * 3 : 0), "",
+                  text.c_str());
+    }
+  }
+}
 
 }  // namespace ringdrop::cli

@@ -17,6 +17,7 @@
 #include "exit_codes.hpp"
 #include "inventory.hpp"
 #include "ops_json.hpp"
+#include "typed_json.hpp"
 #include "ringdrop/segment.hpp"
 
 namespace ringdrop::cli {
@@ -74,6 +75,18 @@ std::string human_age(std::chrono::system_clock::duration d);
 std::chrono::milliseconds parse_duration(const std::string& text);
 /// Prints `j` indented on stdout.
 void print_json(const ops::Json& j);
+/// Prints a message's bytes as ops::describe_bytes gave them: a typed
+/// message's envelope (and payload), text, or a hex dump.
+void print_body(const ops::Json& described);
+
+/// --schema, --type and --import: how typed messages are decoded.
+struct SchemaArgs {
+  std::string file, type;
+  std::vector<std::string> imports;
+  void add_to(CLI::App* cmd);
+  /// The type, if --schema and --type were given (a Failure if it does not load).
+  std::optional<ops::SchemaType> load() const;
+};
 
 // The commands, each in its own file (cmd_<name>.cpp).
 void add_ls(CLI::App& app, Globals& g);
@@ -81,6 +94,7 @@ void add_stat(CLI::App& app, Globals& g);
 void add_dlq(CLI::App& app, Globals& g);
 void add_gc(CLI::App& app, Globals& g);
 void add_doctor(CLI::App& app, Globals& g);
+void add_tail(CLI::App& app, Globals& g);
 void add_send(CLI::App& app, Globals& g);
 
 }  // namespace ringdrop::cli

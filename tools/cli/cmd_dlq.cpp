@@ -84,23 +84,6 @@ std::string first_line(const std::string& text) {
   return text.substr(0, text.find('\n'));
 }
 
-void dump(const std::vector<std::byte>& body) {
-  for (size_t at = 0; at < body.size(); at += 16) {
-    std::printf("  %08zx ", at);
-    std::string text;
-    for (size_t i = 0; i < 16; ++i) {
-      if (at + i < body.size()) {
-        const auto c = static_cast<unsigned char>(body[at + i]);
-        std::printf(" %02x", c);
-        text += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '.';
-      } else {
-        std::printf("   ");
-      }
-    }
-    std::printf("  %s\n", text.c_str());
-  }
-}
-
 bool confirm(const std::string& question) {
   if (::isatty(STDIN_FILENO) != 1) return false;
   std::fprintf(stderr, "%s [y/N] ", question.c_str());
@@ -169,11 +152,13 @@ void add_show_cmd(CLI::App* dlq, Globals& g) {
   struct Args {
     std::string name, id;
     bool raw = false;
+    SchemaArgs schema;
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("name", a->name, "The ring or drop channel")->required();
   cmd->add_option("id", a->id, "The dead letter's id")->required();
   cmd->add_flag("--raw", a->raw, "Write the body's bytes to stdout, nothing else");
+  a->schema.add_to(cmd);
   cmd->callback([&g, a] {
     auto stores = stores_of({a->name}, g);
     auto& s = stores.front();
@@ -185,16 +170,12 @@ void add_show_cmd(CLI::App* dlq, Globals& g) {
       std::fwrite(body->data(), 1, body->size(), stdout);
       return;
     }
+    const auto schema = a->schema.load();
+    const ops::Json described = ops::describe_bytes(*body, schema ? &*schema : nullptr);
     if (g.json) {
       ops::Json j = ops::to_json(*d);
-      std::string hex;
-      char b[3];
-      for (auto c : *body) {
-        std::snprintf(b, sizeof b, "%02x", static_cast<unsigned>(c));
-        hex += b;
-      }
-      j["size"] = body->size();
-      j["body_hex"] = hex;
+      j["store"] = s.label();
+      j["body"] = described;
       print_json(j);
       return;
     }
@@ -208,8 +189,8 @@ void add_show_cmd(CLI::App* dlq, Globals& g) {
     }
     std::printf("headers:\n");
     for (const auto& [k, v] : d->headers) std::printf("  %s: %s\n", k.c_str(), v.c_str());
-    std::printf("body: %zu bytes\n", body->size());
-    dump(*body);
+    std::printf("body: ");
+    print_body(described);
   });
 }
 

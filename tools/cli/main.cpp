@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   add_send(app, g);
   add_gc(app, g);
   add_doctor(app, g);
+  add_tail(app, g);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -141,4 +141,49 @@ Json describe_message(const IncomingMessage& m, const SchemaType* schema) {
   return out;
 }
 
+namespace {
+
+// Printable UTF-8: what a terminal shows as it is.
+bool is_text(std::span<const std::byte> bytes) {
+  size_t i = 0;
+  while (i < bytes.size()) {
+    const auto c = static_cast<unsigned char>(bytes[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (len == 0 || i + len > bytes.size()) return false;
+    if (len == 1 && c < 0x20 && c != '\n' && c != '\t' && c != '\r') return false;
+    if (c == 0x7f) return false;
+    for (size_t k = 1; k < len; ++k) {
+      if ((static_cast<unsigned char>(bytes[i + k]) >> 6) != 0x2) return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+}  // namespace
+
+Json describe_bytes(std::span<const std::byte> bytes, const SchemaType* schema) {
+  if (!bytes.empty() && bytes.size() % sizeof(capnp::word) == 0) {
+    std::vector<capnp::word> aligned(bytes.size() / sizeof(capnp::word));
+    std::memcpy(aligned.data(), bytes.data(), bytes.size());
+    if (auto m = IncomingMessage::open(std::as_bytes(std::span(aligned)))) {
+      return {{"typed", true}, {"size", bytes.size()}, {"envelope", describe_message(*m, schema)}};
+    }
+  }
+  Json out = {{"typed", false}, {"size", bytes.size()}};
+  if (is_text(bytes)) {
+    out["text"] = std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  } else {
+    static const char* digits = "0123456789abcdef";
+    std::string hex;
+    hex.reserve(bytes.size() * 2);
+    for (auto b : bytes) {
+      hex += digits[static_cast<unsigned>(b) >> 4];
+      hex += digits[static_cast<unsigned>(b) & 0xf];
+    }
+    out["hex"] = hex;
+  }
+  return out;
+}
+
 }  // namespace ringdrop::ops

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -52,5 +53,11 @@ class SchemaType {
 /// A typed message as JSON: its envelope, and its payload (decoded with
 /// `schema` when given and the type ids match; else its size in words).
 Json describe_message(const IncomingMessage& m, const SchemaType* schema);
+
+/// Any message's bytes as JSON: {"typed": true, "size", "envelope": ...}
+/// when they open as a typed message, else {"typed": false, "size", and
+/// "text" (valid UTF-8 without control characters but tab and newline) or
+/// "hex"}.
+Json describe_bytes(std::span<const std::byte> bytes, const SchemaType* schema);
 
 }  // namespace ringdrop::ops
