@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   add_gc(app, g);
   add_doctor(app, g);
   add_tail(app, g);
+  add_call(app, g);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -96,6 +96,18 @@ Result<std::vector<std::byte>> SchemaType::encode_message(const std::string& jso
   }
 }
 
+Result<std::shared_ptr<capnp::MallocMessageBuilder>> SchemaType::encode_payload(const std::string& json) const {
+  try {
+    auto b = std::make_shared<capnp::MallocMessageBuilder>();
+    auto payload = b->initRoot<capnp::DynamicStruct>(schema_);
+    capnp::JsonCodec codec;
+    codec.decode(kj::ArrayPtr<const char>(json.data(), json.size()), payload);
+    return b;
+  } catch (const kj::Exception& e) {
+    return detail::fail(errc::bad_message, "JSON for " + name() + ": " + describe(e));
+  }
+}
+
 Result<Json> SchemaType::decode(capnp::AnyPointer::Reader payload) const {
   try {
     capnp::JsonCodec codec;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include <capnp/message.h>
 #include <capnp/schema.h>
 
 #include "ops_json.hpp"
@@ -41,6 +42,9 @@ class SchemaType {
   /// payload `json` describes. Errors: bad_message (JSON that does not
   /// parse, or does not match the type: the detail names the field).
   Result<std::vector<std::byte>> encode_message(const std::string& json, const MessageOptions& options) const;
+  /// The payload alone, as a message whose root is this type (to copy into
+  /// an envelope another API builds). Errors: bad_message.
+  Result<std::shared_ptr<capnp::MallocMessageBuilder>> encode_payload(const std::string& json) const;
   /// The payload as JSON. Errors: bad_message.
   Result<Json> decode(capnp::AnyPointer::Reader payload) const;
 
