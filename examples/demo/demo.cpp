@@ -140,6 +140,26 @@ void spawn(Child& c, std::vector<std::string> argv,
   c.fd = p[0];
 }
 
+// Runs `args` with this process's stdout and stderr; its exit status (or
+// 128 + the signal).
+int run_and_wait(std::vector<std::string> args) {
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    std::fprintf(stderr, "[demo] cannot run %s: %s\n", argv[0], std::strerror(errno));
+    _exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 void handle_line(Child& c, const std::string& line) {
   if (c.relays_stdout) {
     std::printf("[%s] %s\n", c.tag.c_str(), line.c_str());
@@ -494,6 +514,18 @@ int main(int argc, char** argv) {
               (same ? "= what the service published" : "!= what the service published (" +
                                                           std::to_string(s.get("events")) + " events)"));
   }
+
+  // ------------------------------------------------ what an operator sees
+  // The same run through `ringdrop`, the operator's command (docs/cli.md).
+  std::printf("\n[demo] what the operator's command shows:\n$ ringdrop ls --prefix %s --channel %s\n", ring.c_str(),
+              root.c_str());
+  std::fflush(stdout);
+  const int ls = run_and_wait({RINGDROP_DEMO_CLI, "ls", "--prefix", ring, "--channel", root});
+  std::printf("$ ringdrop dlq ls %s\n", root.c_str());
+  std::fflush(stdout);
+  const int dlq = run_and_wait({RINGDROP_DEMO_CLI, "dlq", "ls", root});
+  check(ls == 0 && dlq == 0, "ringdrop ls and ringdrop dlq ls ran (exit " + std::to_string(ls) + ", " +
+                                 std::to_string(dlq) + ")");
 
   (void)Segment::remove(Location::shm(ring));
   if (keep) {

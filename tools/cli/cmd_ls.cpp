@@ -18,12 +18,11 @@ std::string peers_text(const ops::RingView& r) {
   return s;
 }
 
-void print_rings(const ops::Inventory& inv, bool stale_only) {
+void print_rings(const ops::Inventory& inv) {
   const auto now = std::chrono::system_clock::now();
   std::printf("%-36s %-9s %9s %6s %10s %10s %5s %5s  %s\n", "RING", "KIND", "SIZE", "FILL", "COMMITTED", "CONSUMED",
               "DLQ", "AGE", "PEERS");
   for (const auto& r : inv.rings) {
-    if (stale_only && !r.stale()) continue;
     char fill[16];
     std::snprintf(fill, sizeof fill, "%.0f%%", r.fill_ratio * 100);
     std::printf("%-36s %-9s %9s %6s %10llu %10llu %5llu %5s  %s\n", r.where.describe().c_str(), r.kind_name(),
@@ -65,16 +64,21 @@ void add_ls(CLI::App& app, Globals& g) {
       "A ring is stale when no live process is attached (its programs ended or crashed); `ringdrop gc` removes "
       "stale rings.\nExample: ringdrop ls --channel /srv/drop/orders");
   auto stale_only = std::make_shared<bool>(false);
-  cmd->add_flag("--stale", *stale_only, "Only the rings no live process is attached to");
-  cmd->callback([&g, stale_only] {
+  auto prefix = std::make_shared<std::string>();
+  cmd->add_flag("--stale", *stale_only, "Only the rings no live process is attached to, and dead service entries");
+  cmd->add_option("--prefix", *prefix, "Only the rings (shm name or path) and services whose name starts with this");
+  cmd->callback([&g, stale_only, prefix] {
     ops::Inventory inv = ops::take_inventory(g.inventory());
-    if (*stale_only) {
-      std::erase_if(inv.rings, [](const ops::RingView& r) { return !r.stale(); });
-    }
+    std::erase_if(inv.rings, [&](const ops::RingView& r) {
+      return (*stale_only && !r.stale()) || r.where.name().rfind(*prefix, 0) != 0;
+    });
+    std::erase_if(inv.services, [&](const ServiceEntry& s) {
+      return (*stale_only && s.alive) || (s.service.rfind(*prefix, 0) != 0 && s.ring.name().rfind(*prefix, 0) != 0);
+    });
     if (g.json) {
       print_json(ops::to_json(inv));
     } else {
-      print_rings(inv, *stale_only);
+      print_rings(inv);
       print_channels(inv);
       print_services(inv);
       for (const auto& u : inv.unreadable) std::printf("\nunreadable: %s: %s", u.name.c_str(), u.why.c_str());
