@@ -147,12 +147,15 @@ TEST(Ops, AChannelsDeadLettersAreListedReadRequeuedAndPurged) {
 }
 
 TEST(Ops, ARingThatNeverHadADeadLetterHasAnEmptyStore) {
-  ScopedName n;
+  ScopedName n, missing;
+  EXPECT_EQ(ops::DeadLetterStore::of_ring(missing.location()).error(), errc::not_found) << "no ring, no store";
+  auto c = MpmcConsumer::open(n.location(), OpenMode::create).value();
   auto store = ops::DeadLetterStore::of_ring(n.location());
   ASSERT_TRUE(store) << last_error_detail();
   EXPECT_TRUE(store->is_ring());
   EXPECT_TRUE(store->list()->empty());
   EXPECT_EQ(store->purge("x"), errc::not_found);
+  EXPECT_EQ(store->purge("../x"), errc::invalid_argument);
 }
 
 TEST(Ops, ATypedMessageGoesFromJsonToTheRingAndBack) {

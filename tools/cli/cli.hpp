@@ -22,7 +22,9 @@
 
 namespace ringdrop::cli {
 
-/// Options every command takes (before or after the command's name).
+/// Options every command takes, before or after the command's name — but
+/// for `send` and `call`, whose own --json is the payload: there the output
+/// flag goes first (`ringdrop --json send ...`).
 struct Globals {
   bool json = false;                  ///< --json: one JSON document on stdout
   std::vector<std::string> channels;  ///< --channel DIR (and the config file's `channel`)

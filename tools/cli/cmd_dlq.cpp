@@ -13,6 +13,22 @@ namespace ringdrop::cli {
 
 namespace {
 
+// What a dead letter's reason file says went wrong: its `reason:` line (or,
+// in files written by hand, `error:`), else its first line. The file's other
+// lines (attempts, consumer, times) are not the reason.
+std::string reason_of(const std::string& text) {
+  std::string error, first;
+  for (size_t at = 0; at < text.size();) {
+    const size_t nl = std::min(text.find('\n', at), text.size());
+    const std::string line = text.substr(at, nl - at);
+    if (line.rfind("reason: ", 0) == 0) return line.substr(8);
+    if (error.empty() && line.rfind("error: ", 0) == 0) error = line.substr(7);
+    if (first.empty()) first = line;
+    at = nl + 1;
+  }
+  return error.empty() ? first : error;
+}
+
 struct Filter {
   std::string reason;       ///< substring of the reason
   std::string older_than;   ///< a duration
@@ -21,7 +37,7 @@ struct Filter {
 
   bool matches(const DeadLetter& d) const {
     const auto age = std::chrono::system_clock::now() - d.failed_at;
-    if (!reason.empty() && d.reason.find(reason) == std::string::npos) return false;
+    if (!reason.empty() && reason_of(d.reason).find(reason) == std::string::npos) return false;
     if (!older_than.empty() && age < parse_duration(older_than)) return false;
     if (!newer_than.empty() && age >= parse_duration(newer_than)) return false;
     if (!source.empty()) {
@@ -35,7 +51,7 @@ struct Filter {
     return true;
   }
   void add_to(CLI::App* cmd) {
-    cmd->add_option("--reason", reason, "Only dead letters whose reason contains TEXT");
+    cmd->add_option("--reason", reason, "Only dead letters whose reason (the reason file's reason: line) contains TEXT");
     cmd->add_option("--older-than", older_than, "Only those that failed longer ago than DURATION (30s, 5m, 2h, 7d)");
     cmd->add_option("--newer-than", newer_than, "Only those that failed more recently than DURATION");
     cmd->add_option("--source", source, "Only those whose source or original-name header contains TEXT");
@@ -74,16 +90,6 @@ std::vector<DeadLetter> matching(const ops::DeadLetterStore& s, const Filter& f)
   return out;
 }
 
-// The first line of a reason, for one-line listings.
-std::string first_line(const std::string& text) {
-  for (const std::string key : {"error: ", "reason: "}) {
-    if (const auto at = text.find(key); at != std::string::npos) {
-      return text.substr(at + key.size(), text.find('\n', at) - at - key.size());
-    }
-  }
-  return text.substr(0, text.find('\n'));
-}
-
 bool confirm(const std::string& question) {
   if (::isatty(STDIN_FILENO) != 1) return false;
   std::fprintf(stderr, "%s [y/N] ", question.c_str());
@@ -119,7 +125,7 @@ void add_ls_cmd(CLI::App* dlq, Globals& g) {
       const auto list = matching(s, a->filter);
       ops::Json letters = ops::Json::array();
       for (const auto& d : list) {
-        ++per_reason[first_line(d.reason)];
+        ++per_reason[reason_of(d.reason)];
         letters.push_back(ops::to_json(d));
       }
       if (g.json) {
@@ -128,7 +134,7 @@ void add_ls_cmd(CLI::App* dlq, Globals& g) {
         std::printf("%s: %zu dead letter%s\n", s.label().c_str(), list.size(), list.size() == 1 ? "" : "s");
         for (const auto& d : list) {
           std::printf("  %-48s %3u  %5s  %s\n", d.id.c_str(), d.attempts, human_age(now - d.failed_at).c_str(),
-                      first_line(d.reason).c_str());
+                      reason_of(d.reason).c_str());
         }
       }
     }

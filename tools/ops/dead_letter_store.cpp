@@ -29,10 +29,27 @@ Result<DeadLetterStore> DeadLetterStore::of_ring(const Location& ring) {
   auto dl = RingDeadLetters::open(ring);
   if (dl) {
     s.ring_.emplace(std::move(*dl));
-  } else if (dl.error() != errc::not_found) {
-    return dl.error();
+    return s;  // its dead letters outlive the ring
+  }
+  if (dl.error() != errc::not_found) return dl.error();
+  // No store: fine for a ring that never had a dead letter, but the ring
+  // must then be one (a typo, or another program's segment, is an error).
+  auto seg = Segment::inspect(ring);
+  if (!seg) {
+    if (seg.error() == errc::not_found) {
+      return detail::fail(errc::not_found, "no ring " + ring.describe() + ", and no dead letters of one");
+    }
+    return seg.error();
   }
   return s;
+}
+
+std::error_code DeadLetterStore::check_id(std::string_view id) const {
+  if (id.empty() || id == "." || id == ".." || id.find('/') != std::string_view::npos ||
+      id.find('\0') != std::string_view::npos) {
+    return detail::fail(errc::invalid_argument, "'" + std::string(id) + "' is not a dead letter id (of " + label_ + ")");
+  }
+  return {};
 }
 
 Result<std::vector<DeadLetter>> DeadLetterStore::list() const {
@@ -42,6 +59,7 @@ Result<std::vector<DeadLetter>> DeadLetterStore::list() const {
 }
 
 Result<DeadLetter> DeadLetterStore::find(std::string_view id) const {
+  if (auto ec = check_id(id)) return ec;
   if (channel_) return channel_->dead_letter(id);
   auto all = list();
   if (!all) return all.error();
@@ -52,6 +70,7 @@ Result<DeadLetter> DeadLetterStore::find(std::string_view id) const {
 }
 
 Result<std::vector<std::byte>> DeadLetterStore::body(std::string_view id) const {
+  if (auto ec = check_id(id)) return ec;
   if (ring_) return ring_->payload(id);
   auto d = find(id);
   if (!d) return d.error();
@@ -67,12 +86,14 @@ Result<std::vector<std::byte>> DeadLetterStore::body(std::string_view id) const 
 }
 
 std::error_code DeadLetterStore::requeue(std::string_view id, std::chrono::nanoseconds timeout) {
+  if (auto ec = check_id(id)) return ec;
   if (ring_) return ring_->requeue(id, timeout);
   if (channel_) return channel_->requeue(id);
   return detail::fail(errc::not_found, "no dead letter " + std::string(id) + " of " + label_);
 }
 
 std::error_code DeadLetterStore::purge(std::string_view id) {
+  if (auto ec = check_id(id)) return ec;
   if (ring_) return ring_->purge(id);
   if (channel_) return channel_->purge(id);
   return detail::fail(errc::not_found, "no dead letter " + std::string(id) + " of " + label_);

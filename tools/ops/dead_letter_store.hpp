@@ -23,13 +23,16 @@ class DeadLetterStore {
  public:
   /// A drop channel's failed/ (the channel must exist; nothing is created).
   static Result<DeadLetterStore> of_channel(const std::string& root);
-  /// A ring's default store; empty (no dead letters) when it was never made.
+  /// A ring's default store; empty (no dead letters) when it was never made
+  /// and the ring exists. Errors: not_found (neither the ring nor a store of
+  /// it), Segment::inspect's (foreign_segment...), RingDeadLetters::open's.
   static Result<DeadLetterStore> of_ring(const Location& ring);
 
   const std::string& label() const noexcept { return label_; }  ///< "shm:orders" or the channel root
   bool is_ring() const noexcept { return is_ring_; }
 
-  /// Oldest first.
+  /// Oldest first. An id given to the calls below that cannot be one
+  /// (empty, '/', "..") is invalid_argument.
   Result<std::vector<DeadLetter>> list() const;
   Result<DeadLetter> find(std::string_view id) const;
   /// Its bytes, unchanged (a typed message keeps its envelope).
@@ -41,6 +44,7 @@ class DeadLetterStore {
 
  private:
   DeadLetterStore() = default;
+  std::error_code check_id(std::string_view id) const;
   std::string label_;
   bool is_ring_ = false;
   std::optional<DropChannel> channel_;     // a channel, or a ring's store

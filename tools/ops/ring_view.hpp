@@ -44,8 +44,10 @@ struct RingView {
 
   /// No live process is attached: left by programs that ended or crashed.
   bool stale() const noexcept { return peers.empty(); }
-  /// Something waits in it (fill above 0): messages a consumer may still come for.
-  bool holds_messages() const noexcept { return fill > 0; }
+  /// Something waits in it that a consumer may still come for: fill above 0;
+  /// on a broadcast ring, any message it keeps (a subscriber that joins at
+  /// the oldest reads them, whoever else has).
+  bool holds_messages() const noexcept { return fill > 0 || (kind == RingKind::broadcast && committed > 0); }
   const char* kind_name() const noexcept { return to_string(kind); }
 };
 

@@ -86,6 +86,7 @@ Result<std::vector<std::byte>> SchemaType::encode_message(const std::string& jso
     fill_envelope(env, type_id(), options);
     auto payload = env.getPayload().initAs<capnp::DynamicStruct>(schema_);
     capnp::JsonCodec codec;
+    codec.setRejectUnknownFields(true);  // a misspelt field is an error, not a silent default
     codec.decode(kj::ArrayPtr<const char>(json.data(), json.size()), payload);
     const auto words = capnp::messageToFlatArray(b);
     std::vector<std::byte> out(words.asBytes().size());
@@ -101,6 +102,7 @@ Result<std::shared_ptr<capnp::MallocMessageBuilder>> SchemaType::encode_payload(
     auto b = std::make_shared<capnp::MallocMessageBuilder>();
     auto payload = b->initRoot<capnp::DynamicStruct>(schema_);
     capnp::JsonCodec codec;
+    codec.setRejectUnknownFields(true);  // a misspelt field is an error, not a silent default
     codec.decode(kj::ArrayPtr<const char>(json.data(), json.size()), payload);
     return b;
   } catch (const kj::Exception& e) {
@@ -131,8 +133,10 @@ Json describe_message(const IncomingMessage& m, const SchemaType* schema) {
     return iso_time(std::chrono::system_clock::time_point(
         std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(ns))));
   };
-  Json out = {{"message_id", env.getMessageId()},
-              {"correlation_id", env.getCorrelationId()},
+  // 64-bit ids as strings, as Cap'n Proto's JSON writes 64-bit integers:
+  // JavaScript (and jq) would round them as numbers.
+  Json out = {{"message_id", std::to_string(env.getMessageId())},
+              {"correlation_id", std::to_string(env.getCorrelationId())},
               {"kind", kind_name(env.getKind())},
               {"type_id", type},
               {"schema_version", env.getSchemaVersion()},

@@ -40,7 +40,8 @@ class SchemaType {
   /// A whole typed message (segment table first, as ring records and
   /// published files are): an envelope stamped as `options` say, around the
   /// payload `json` describes. Errors: bad_message (JSON that does not
-  /// parse, or does not match the type: the detail names the field).
+  /// parse, or does not match the type — a field it does not have, a value
+  /// of the wrong kind: the detail names it).
   Result<std::vector<std::byte>> encode_message(const std::string& json, const MessageOptions& options) const;
   /// The payload alone, as a message whose root is this type (to copy into
   /// an envelope another API builds). Errors: bad_message.
