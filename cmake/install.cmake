@@ -113,6 +113,10 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/lib/schemas/
   DESTINATION ${RINGDROP_SCHEMA_INSTALL_DIR} COMPONENT development
   FILES_MATCHING PATTERN "*.capnp")
 
+# ---------------------------------------------------------- documents
+# The ringdrop command's manual (its --help points here).
+install(FILES ${PROJECT_SOURCE_DIR}/docs/cli.md DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT runtime)
+
 # ---------------------------------------------------------- CMake package
 
 install(EXPORT ringdropTargets NAMESPACE ringdrop::
