@@ -82,6 +82,29 @@ TEST(MpmcRing, SendThenReceiveCopies) {
   EXPECT_EQ(rx.try_receive().error(), errc::would_block);
 }
 
+TEST(MpmcRing, PeekCopiesWhatWaitsAndTakesNothing) {
+  ScopedName n;
+  auto [tx, rx] = make_ring(n);
+  EXPECT_TRUE(peek_mpmc(n.location(), 10)->empty());
+  for (int round = 0; round < 300; ++round) {  // many laps of the cells
+    const std::string a = "message " + std::to_string(round);
+    ASSERT_FALSE(tx.send(bytes_of(a), 1s));
+    ASSERT_FALSE(tx.send(bytes_of("second"), 1s));
+    auto seen = peek_mpmc(n.location(), 10);
+    ASSERT_TRUE(seen) << last_error_detail();
+    ASSERT_EQ(seen->size(), 2u);
+    EXPECT_EQ(text((*seen)[0]), a);
+    EXPECT_EQ(text((*seen)[1]), "second");
+    EXPECT_EQ(peek_mpmc(n.location(), 1)->size(), 1u) << "at most max";
+    // Held by a consumer (read, not released): no longer waiting.
+    EXPECT_EQ(text(rx.read(1s).value()), a) << "the consumer still gets every one";
+    ASSERT_EQ(peek_mpmc(n.location(), 10)->size(), 1u);
+    EXPECT_EQ(text(peek_mpmc(n.location(), 10)->front()), "second");
+    ASSERT_FALSE(rx.release());
+    EXPECT_EQ(text(rx.receive(1s).value()), "second");
+  }
+}
+
 TEST(MpmcRing, ReserveAndReadAreInPlaceInTheirCellAndWordAligned) {
   ScopedName n;
   auto [tx, rx] = make_ring(n);

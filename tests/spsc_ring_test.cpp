@@ -53,6 +53,29 @@ TEST(SpscRing, SendThenReceiveCopies) {
   EXPECT_EQ(rx.try_receive().error(), errc::would_block);
 }
 
+TEST(SpscRing, PeekCopiesWhatWaitsAndTakesNothing) {
+  ScopedName n;
+  auto [tx, rx] = make_pair(n);
+  EXPECT_TRUE(peek_spsc(n.location(), 10)->empty());
+  // Enough laps that records wrap (and padding is skipped) on the way.
+  for (int round = 0; round < 40; ++round) {
+    const std::string a = "message " + std::to_string(round) + std::string(static_cast<size_t>(round * 37 % 300), 'x');
+    ASSERT_FALSE(tx.send(bytes_of(a), 1s));
+    ASSERT_FALSE(tx.send(bytes_of("second"), 1s));
+    auto seen = peek_spsc(n.location(), 10);
+    ASSERT_TRUE(seen) << last_error_detail();
+    ASSERT_EQ(seen->size(), 2u);
+    EXPECT_EQ(text((*seen)[0]), a);
+    EXPECT_EQ(text((*seen)[1]), "second");
+    EXPECT_EQ(peek_spsc(n.location(), 1)->size(), 1u) << "at most max";
+    EXPECT_EQ(text(rx.receive(1s).value()), a) << "the consumer still gets every one";
+    EXPECT_EQ(peek_spsc(n.location(), 10)->size(), 1u);
+    EXPECT_EQ(text(rx.receive(1s).value()), "second");
+  }
+  ScopedName missing;
+  EXPECT_EQ(peek_spsc(missing.location(), 1).error(), errc::not_found);
+}
+
 TEST(SpscRing, ReserveAndReadAreInPlaceAndWordAligned) {
   ScopedName n;
   auto [tx, rx] = make_pair(n);

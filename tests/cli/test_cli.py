@@ -1328,14 +1328,21 @@ class TailTest(CliCase):
         with ch.consumer() as rx:
             self.assertEqual([c.id for c in rx.claims(0)], [first, second])
 
-    def test_an_mpmc_ring_is_refused_and_keeps_its_message(self):
-        name = unique("tail-mpmc")
-        rx = self.ring(name, "mpmc", "consumer")
-        tx = self.ring(name, "mpmc", "producer", "open")
-        tx.send(b"mine", LONG)
-        line = self.assertFails(run_cli("tail", "shm:" + name), EXIT_BAD_INPUT)
-        self.assertIn("stat", line)
-        self.assertEqual(rx.receive(LONG), b"mine")
+    def test_spsc_and_mpmc_rings_get_a_look_that_takes_nothing(self):
+        for kind in ("spsc", "mpmc"):
+            with self.subTest(kind=kind):
+                name = unique("tail-" + kind)
+                self.ring_owner(name, kind, "producer", messages=("first", "second"))
+                rx = self.ring(name, kind, "consumer", "open")
+                r = run_cli("tail", "shm:" + name, "--json")
+                self.assertExit(r, EXIT_OK)
+                self.assertEqual([(m["waiting"], m["body"]["text"]) for m in r.json_lines()],
+                                 [(0, "first"), (1, "second")])
+                self.assertEqual(len(run_cli("tail", "shm:" + name, "-n", "1", "--json").json_lines()), 1)
+                line = self.assertFails(run_cli("tail", "shm:" + name, "--follow"), EXIT_USAGE)
+                self.assertIn("consumers", line)
+                self.assertEqual(rx.receive(LONG), b"first")  # the consumer still gets both
+                self.assertEqual(rx.receive(LONG), b"second")
 
 
 # --------------------------------------------------------------------------

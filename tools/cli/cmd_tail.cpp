@@ -1,10 +1,11 @@
 // ringdrop tail NAME — print messages as they pass: on a broadcast ring as
 // one more subscriber, on a drop channel the messages ready in new/ (read,
 // never claimed). An SPSC or MPMC ring's messages belong to its consumers:
-// reading one would take it, so tail refuses and says to use `stat`.
+// tail copies what waits there now (a look, taking none) and cannot follow.
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +15,8 @@
 
 #include "cli.hpp"
 #include "ringdrop/broadcast_ring.hpp"
+#include "ringdrop/mpmc_ring.hpp"
+#include "ringdrop/spsc_ring.hpp"
 
 namespace ringdrop::cli {
 
@@ -67,6 +70,26 @@ void tail_broadcast(const Target& t, const Args& a, const Globals& g, const ops:
   }
 }
 
+// An SPSC or MPMC ring: a look at what waits for its consumers, copied
+// without taking any (peek_spsc, peek_mpmc). There is no following: the
+// messages belong to the consumers, and a look has no place to resume from.
+void look_at(const Target& t, RingKind kind, const Args& a, const Globals& g, const ops::SchemaType* schema) {
+  if (a.follow) {
+    fail(Exit::usage, t.describe() + " is an " + std::string(to_string(kind)) +
+                          " ring: its messages belong to its consumers, so tail can look at what waits now "
+                          "but not follow it (drop --follow)");
+  }
+  const size_t max = a.count == 0 ? SIZE_MAX : a.count;
+  auto seen = kind == RingKind::spsc ? peek_spsc(t.ring, max) : peek_mpmc(t.ring, max);
+  if (!seen) fail(seen.error(), "look into " + t.ring.describe());
+  size_t i = 0;
+  for (const auto& m : *seen) show(g, {{"ring", t.ring.describe()}, {"waiting", i++}}, ops::describe_bytes(m, schema));
+  if (!g.json) {
+    std::fprintf(stderr, "(%zu message%s waiting in %s, looked at, none taken)\n", seen->size(),
+                 seen->size() == 1 ? "" : "s", t.ring.describe().c_str());
+  }
+}
+
 // A drop channel's ready messages (new/<id>.<attempts>), oldest first, read
 // as docs/file-drop.md lays them out; never claimed.
 void tail_channel(const Target& t, const Args& a, const Globals& g, const ops::SchemaType* schema) {
@@ -110,12 +133,12 @@ void tail_channel(const Target& t, const Args& a, const Globals& g, const ops::S
 }  // namespace
 
 void add_tail(CLI::App& app, Globals& g) {
-  auto* cmd = app.add_subcommand("tail", "Print messages as they pass (broadcast rings, drop channels), taking none");
+  auto* cmd = app.add_subcommand("tail", "Print messages as they pass (broadcast rings, drop channels), or what waits (SPSC, MPMC), taking none");
   cmd->footer(
       "A broadcast ring is read as one more subscriber (from the oldest kept message, or --from newest); a block-"
       "policy ring then waits for tail too, as for any subscriber. A drop channel's ready messages are read from "
-      "new/ without claiming them. Without --follow, tail stops when nothing more is there. SPSC and MPMC rings "
-      "are refused: reading would take a message from its consumer (see `ringdrop stat`).\n"
+      "new/ without claiming them. Without --follow, tail stops when nothing more is there. An SPSC or MPMC ring "
+      "gets a look: copies of what waits for its consumers now, none taken (no --follow).\n"
       "Examples: ringdrop tail shm:prices --follow --schema prices.capnp --type Tick\n"
       "          ringdrop tail /srv/drop/orders -n 10 --json");
   auto a = std::make_shared<Args>();
@@ -136,9 +159,8 @@ void add_tail(CLI::App& app, Globals& g) {
     auto seg = Segment::inspect(t.ring);
     if (!seg) fail(seg.error(), "open " + t.ring.describe());
     if (seg->info().kind != RingKind::broadcast) {
-      fail(Exit::bad_input, t.describe() + " is an " + std::string(to_string(seg->info().kind)) +
-                                " ring: its messages belong to its consumers, and reading one would take it; "
-                                "`ringdrop stat` shows what waits there");
+      look_at(t, seg->info().kind, *a, g, schema ? &*schema : nullptr);
+      return;
     }
     tail_broadcast(t, *a, g, schema ? &*schema : nullptr);
   });

@@ -82,6 +82,12 @@ struct MpmcOptions : RingOptions {
 
 RINGDROP_API Result<SharedRingStats> inspect_mpmc(const Location& where);
 
+/// Copies of up to `max` messages waiting in the MPMC ring at `where`
+/// (committed, and not taken; orphans awaiting redelivery too), in ring
+/// order, read without attaching or taking any (`ringdrop tail`). A message
+/// a consumer takes while it is copied is left out. Errors: as inspect_mpmc.
+RINGDROP_API Result<std::vector<std::vector<std::byte>>> peek_mpmc(const Location& where, size_t max);
+
 /// What MPMC producers and consumers share: the segment, the peer entry, waits.
 class RINGDROP_API MpmcEndpoint {
  public:

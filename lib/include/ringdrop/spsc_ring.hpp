@@ -89,6 +89,13 @@ struct SpscStats {
 /// Reads the counters of the SPSC ring at `where` without attaching to it.
 RINGDROP_API Result<SpscStats> inspect_spsc(const Location& where);
 
+/// Copies of up to `max` messages waiting in the SPSC ring at `where`,
+/// oldest first, read without attaching or moving anything (`ringdrop
+/// tail`): the consumer still gets every one. A look races the consumer: it
+/// stops at the first message the consumer releases while it is copied, so
+/// it may return fewer than wait. Errors: as inspect_spsc.
+RINGDROP_API Result<std::vector<std::vector<std::byte>>> peek_spsc(const Location& where, size_t max);
+
 class RINGDROP_API SpscProducer {
  public:
   static Result<SpscProducer> open(const Location& where, OpenMode how,

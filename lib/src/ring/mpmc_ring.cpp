@@ -126,6 +126,37 @@ Result<SharedRingStats> inspect_mpmc(const Location& where) {
   return read_stats(*seg, *reinterpret_cast<MpmcControl*>(seg->control()));
 }
 
+Result<std::vector<std::vector<std::byte>>> peek_mpmc(const Location& where, size_t max) {
+  auto seg = open_mpmc_segment(where, OpenMode::open, MpmcOptions{});
+  if (!seg) return seg.error();
+  const auto& ctl = *reinterpret_cast<MpmcControl*>(seg->control());
+  const uint64_t cell_size = seg->info().params[detail::kCellSizeParam];
+  const uint64_t cells = seg->info().capacity / cell_size;
+  const auto shift = static_cast<unsigned>(std::countr_zero(cells));
+  std::vector<std::vector<std::byte>> out;
+  // acquire: as a consumer reads head; then each cell's state decides.
+  const uint64_t head = ctl.head.load(std::memory_order_acquire);
+  const uint64_t tail = ctl.tail.load(std::memory_order_acquire);
+  for (uint64_t pos = head; pos < tail && pos - head < cells && out.size() < max; ++pos) {
+    auto& c = detail::cell_at(seg->data(), cell_size, pos & (cells - 1));
+    // acquire: pairs with the producer's READY store; the payload is visible.
+    const uint64_t before = c.state.load(std::memory_order_acquire);
+    const CellState st = CellState::unpack(before);
+    const uint64_t l = (pos >> shift) & detail::kLapMask;
+    if (st.lap != l || (st.phase != detail::kReady && st.phase != detail::kOrphan)) continue;  // not waiting
+    const uint32_t size = c.size;
+    if (size > cell_size - kCellHeader) continue;  // damage: the ring's consumers will say so
+    std::vector<std::byte> copy(detail::cell_payload(c), detail::cell_payload(c) + size);
+    // A seqlock check: the state unchanged after the copy (acquire fence
+    // first, so the copy's loads come before it) means no consumer took the
+    // cell, and so no producer refilled it, while it was copied.
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (c.state.load(std::memory_order_relaxed) != before) continue;
+    out.push_back(std::move(copy));
+  }
+  return out;
+}
+
 // ================================================================ endpoint
 
 MpmcEndpoint::MpmcEndpoint(Segment segment, const MpmcOptions& options) noexcept

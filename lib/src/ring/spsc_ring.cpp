@@ -135,6 +135,38 @@ Result<SpscStats> inspect_spsc(const Location& where) {
   return read_stats(*seg, *control_of(*seg));
 }
 
+Result<std::vector<std::vector<std::byte>>> peek_spsc(const Location& where, size_t max) {
+  auto seg = open_spsc_segment(where, OpenMode::open, RingOptions{});
+  if (!seg) return seg.error();
+  const SpscControl& c = *control_of(*seg);
+  std::byte* data = seg->data();
+  const uint64_t capacity = seg->info().capacity;
+  std::vector<std::vector<std::byte>> out;
+  // A seqlock look: copy a record, then check that the consumer had not
+  // released it (head still at or before it). Until it is released the
+  // producer cannot write there, so a copy checked that way is whole; past
+  // the first record the consumer took meanwhile, the look stops.
+  // acquire: pairs with the consumer's release of head (what it released is
+  // done with) — the start of the look.
+  uint64_t at = c.head.load(std::memory_order_acquire);
+  const uint64_t start = at;
+  while (out.size() < max && at - start < capacity) {
+    const uint64_t pos = at & (capacity - 1);
+    // acquire: pairs with the store that published the record (as try_read).
+    const uint64_t h = header_at(data, pos).load(std::memory_order_acquire);
+    if (h == 0 || !detail::header_valid(h, pos, capacity)) break;  // the end, or a lap in progress
+    const uint32_t size = detail::header_size(h);
+    std::vector<std::byte> copy;
+    if (detail::header_tag(h) != detail::kPadTag) copy.assign(data + pos + kRecordHeader, data + pos + kRecordHeader + size);
+    // acquire fence, then head: the copy's loads are ordered before this check.
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (c.head.load(std::memory_order_relaxed) > at) break;  // released meanwhile: the copy may be torn
+    if (detail::header_tag(h) != detail::kPadTag) out.push_back(std::move(copy));
+    at += record_bytes(size);
+  }
+  return out;
+}
+
 // ================================================================ producer
 
 SpscProducer::SpscProducer(Segment segment, const RingOptions& options) noexcept
