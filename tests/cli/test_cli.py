@@ -909,6 +909,41 @@ class DlqTest(CliCase):
             self.assertEqual(claim.id, moved)
             claim.ack()
 
+    def test_requeue_to_another_channel_moves_it_once_with_its_headers(self):
+        other = self.channel()
+        moved = self.ids[0]
+        r = run_cli("dlq", "requeue", self.root, moved, "--to", other.root, "--json")
+        self.assertExit(r, EXIT_OK)
+        self.assertEqual(r.json()["done"], 1)
+        self.assertNotIn(moved, self.listed())
+        self.assertFalse([f for f in self.failed_files(self.root) if f.startswith(moved)],
+                         "neither the dead letter nor its reason is left behind")
+        with other.consumer() as rx:
+            claims = list(rx.claims(0))
+            self.assertEqual(len(claims), 1)
+            claim = claims[0]
+            self.assertEqual(claim.data, self.BODIES[0])
+            self.assertEqual(claim.headers["content-type"], "text/x-order")
+            self.assertEqual(claim.headers["requeued-from"], self.root + "/" + moved)
+            claim.ack()
+        with self.ch.consumer() as rx:
+            self.assertEqual(list(rx.claims(0)), [], "nothing went back to the source")
+
+    def test_requeue_to_a_ring_sends_it_there_and_removes_it(self):
+        name = unique("dlq-to")
+        rx = self.ring(name, "mpmc", "consumer")
+        moved = self.ids[1]
+        r = run_cli("dlq", "requeue", self.root, moved, "--to", "shm:" + name)
+        self.assertExit(r, EXIT_OK)
+        self.assertEqual(rx.receive(LONG), self.BODIES[1])
+        self.assertNotIn(moved, self.listed())
+
+    def test_requeue_to_nowhere_changes_nothing(self):
+        before = self.failed_files(self.root)
+        self.assertFails(run_cli("dlq", "requeue", self.root, "--all", "--to", "shm:" + unique("nosuch")),
+                         EXIT_NOT_FOUND)
+        self.assertEqual(self.failed_files(self.root), before)
+
     def test_purge_needs_yes_without_a_terminal(self):
         before = self.failed_files(self.root)
         for args in ((self.ids[0],), ("--all",)):

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <span>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -89,6 +91,13 @@ struct SchemaArgs {
   /// The type, if --schema and --type were given (a Failure if it does not load).
   std::optional<ops::SchemaType> load() const;
 };
+
+/// Sends one message's bytes on a ring, waiting up to the timeout given
+/// to open_sender for room.
+using RingSender = std::function<std::error_code(std::span<const std::byte>)>;
+/// A producer of the ring at `where`, of its kind (cmd_send.cpp). A Failure
+/// when it cannot be opened (busy: its only producer role is held).
+RingSender open_sender(const Location& where, std::chrono::milliseconds timeout);
 
 // The commands, each in its own file (cmd_<name>.cpp).
 void add_ls(CLI::App& app, Globals& g);

@@ -283,16 +283,44 @@ void add_requeue_cmd(CLI::App* dlq, Globals& g) {
   cmd->footer(
       "A drop channel's dead letter goes back to new/ with its attempts reset: one rename, so a crash loses and "
       "doubles nothing. A ring's is sent into the ring, then removed: a crash between leaves it in both "
-      "(at-least-once, as the ring is).\nExamples: ringdrop dlq requeue /srv/drop/orders ID1 ID2\n"
+      "(at-least-once, as the ring is). With --to, into another ring or channel: into a channel on the same file "
+      "system, one rename again; otherwise sent (or copied), then removed: at-least-once.\n"
+      "Examples: ringdrop dlq requeue /srv/drop/orders ID1 ID2\n"
       "          ringdrop dlq requeue shm:orders --all --reason 'db down' --limit 1000");
   auto b = std::make_shared<Batch>();
   auto timeout = std::make_shared<std::string>("5s");
+  auto to = std::make_shared<std::string>();
   b->add_to(cmd);
   cmd->add_option("--timeout", *timeout, "A ring's: how long to wait for room for each (default 5s)");
-  cmd->callback([&g, b, timeout] {
+  cmd->add_option("--to", *to, "Send them to this ring or drop channel instead of back where they came from");
+  cmd->callback([&g, b, timeout, to] {
     const auto t = parse_duration(*timeout);
-    run_batch(*b, g, "requeue", "requeued",
-              [t](ops::DeadLetterStore& s, const std::string& id) { return s.requeue(id, t); });
+    if (to->empty()) {
+      run_batch(*b, g, "requeue", "requeued",
+                [t](ops::DeadLetterStore& s, const std::string& id) { return s.requeue(id, t); });
+      return;
+    }
+    const Target dest = resolve(*to, g);
+    if (dest.kind == Target::Kind::channel) {
+      DropOptions o;
+      o.create = false;
+      auto ch = DropChannel::open(dest.channel, o);
+      if (!ch) fail(ch.error(), "open channel " + dest.channel);
+      auto channel = std::make_shared<DropChannel>(std::move(*ch));
+      run_batch(*b, g, "move", "moved", [channel](ops::DeadLetterStore& s, const std::string& id) {
+        auto moved = s.move_to(id, *channel);
+        return moved ? std::error_code{} : moved.error();
+      });
+      return;
+    }
+    if (dest.kind == Target::Kind::service) fail(Exit::usage, "--to " + *to + " is a service: name a ring or a drop channel");
+    const RingSender send = b->dry_run ? RingSender{} : open_sender(dest.ring, t);
+    run_batch(*b, g, "move", "moved", [&send](ops::DeadLetterStore& s, const std::string& id) -> std::error_code {
+      auto body = s.body(id);
+      if (!body) return body.error();
+      if (auto ec = send(*body)) return ec;
+      return s.purge(id);  // sent, then removed: a crash between leaves it in both
+    });
   });
 }
 

@@ -78,18 +78,29 @@ std::vector<std::byte> message_bytes(const Args& a, const std::vector<std::pair<
 }
 
 template <class Producer>
-void send_on(Result<Producer> p, const Location& where, std::span<const std::byte> bytes,
-             std::chrono::milliseconds timeout) {
+RingSender sender_of(Result<Producer> p, const Location& where, std::chrono::milliseconds timeout) {
   if (!p) {
     if (p.error() == errc::role_taken) {
       fail(Exit::busy, "send to " + where.describe() + ": another live process holds its only producer role");
     }
     fail(p.error(), "open " + where.describe() + " to send");
   }
-  if (auto ec = p->send(bytes, timeout)) fail(ec, "send " + std::to_string(bytes.size()) + " bytes to " + where.describe());
+  auto held = std::make_shared<Producer>(std::move(*p));
+  return [held, timeout](std::span<const std::byte> bytes) { return held->send(bytes, timeout); };
 }
 
 }  // namespace
+
+RingSender open_sender(const Location& where, std::chrono::milliseconds timeout) {
+  auto seg = Segment::inspect(where);
+  if (!seg) fail(seg.error(), "open " + where.describe());
+  switch (seg->info().kind) {
+    case RingKind::spsc: return sender_of(SpscProducer::open(where, OpenMode::open), where, timeout);
+    case RingKind::mpmc: return sender_of(MpmcProducer::open(where, OpenMode::open), where, timeout);
+    case RingKind::broadcast: break;
+  }
+  return sender_of(BroadcastPublisher::open(where, OpenMode::open), where, timeout);
+}
 
 void add_send(CLI::App& app, Globals& g) {
   auto* cmd = app.add_subcommand("send", "Send one message to a ring or drop channel");
@@ -134,15 +145,8 @@ void add_send(CLI::App& app, Globals& g) {
       if (!id) fail(id.error(), "publish to " + t.channel);
       out = {{"sent", true}, {"to", t.channel}, {"id", *id}, {"bytes", bytes.size()}};
     } else {
-      auto seg = Segment::inspect(t.ring);
-      if (!seg) fail(seg.error(), "open " + t.ring.describe());
-      switch (seg->info().kind) {
-        case RingKind::spsc: send_on(SpscProducer::open(t.ring, OpenMode::open), t.ring, bytes, timeout); break;
-        case RingKind::mpmc: send_on(MpmcProducer::open(t.ring, OpenMode::open), t.ring, bytes, timeout); break;
-        case RingKind::broadcast:
-          send_on(BroadcastPublisher::open(t.ring, OpenMode::open), t.ring, bytes, timeout);
-          break;
-      }
+      const RingSender send = open_sender(t.ring, timeout);
+      if (auto ec = send(bytes)) fail(ec, "send " + std::to_string(bytes.size()) + " bytes to " + t.ring.describe());
       out = {{"sent", true}, {"to", t.ring.describe()}, {"bytes", bytes.size()}};
     }
     if (g.json) {

@@ -18,6 +18,7 @@ Result<DeadLetterStore> DeadLetterStore::of_channel(const std::string& root) {
   if (!ch) return ch.error();
   DeadLetterStore s;
   s.label_ = root;
+  s.root_ = root;
   s.channel_.emplace(std::move(*ch));
   return s;
 }
@@ -28,6 +29,7 @@ Result<DeadLetterStore> DeadLetterStore::of_ring(const Location& ring) {
   s.is_ring_ = true;
   auto dl = RingDeadLetters::open(ring);
   if (dl) {
+    s.root_ = dl->dir();
     s.ring_.emplace(std::move(*dl));
     return s;  // its dead letters outlive the ring
   }
@@ -97,6 +99,30 @@ std::error_code DeadLetterStore::purge(std::string_view id) {
   if (ring_) return ring_->purge(id);
   if (channel_) return channel_->purge(id);
   return detail::fail(errc::not_found, "no dead letter " + std::string(id) + " of " + label_);
+}
+
+Result<std::string> DeadLetterStore::move_to(std::string_view id, DropChannel& dest) {
+  auto d = find(id);
+  if (!d) return d.error();
+  DropHeaders headers = d->headers;
+  headers.erase("published-at");  // the new id carries the new time
+  headers["requeued-from"] = label_ + "/" + d->id;
+  // One rename, when the dead letter's file and the channel share a file
+  // system (publish_file refuses otherwise, and moves nothing).
+  auto moved = dest.publish_file(d->path, headers);
+  if (moved) {
+    std::error_code ec;  // what is left of it: best effort, as a purge's
+    std::filesystem::remove(root_ + "/failed/" + d->id + ".reason", ec);
+    std::filesystem::remove(root_ + "/state/meta/" + d->id, ec);
+    return moved;
+  }
+  if (moved.error() != errc::invalid_argument) return moved.error();
+  auto bytes = body(id);
+  if (!bytes) return bytes.error();
+  auto published = dest.publish(*bytes, headers);
+  if (!published) return published.error();
+  if (auto ec = purge(id)) return ec;
+  return published;
 }
 
 }  // namespace ringdrop::ops

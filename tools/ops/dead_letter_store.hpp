@@ -41,11 +41,19 @@ class DeadLetterStore {
   /// up to `timeout` for room).
   std::error_code requeue(std::string_view id, std::chrono::nanoseconds timeout);
   std::error_code purge(std::string_view id);
+  /// Moves dead letter `id` into drop channel `dest` as a new message, with
+  /// its headers (and requeued-from: <store>/<id>); returns its new id. On
+  /// one file system it is one rename of the dead letter's file (a crash
+  /// loses and doubles nothing; its reason and headers are removed after).
+  /// Across file systems it is copied in and then purged: a crash between
+  /// leaves it in both places.
+  Result<std::string> move_to(std::string_view id, DropChannel& dest);
 
  private:
   DeadLetterStore() = default;
   std::error_code check_id(std::string_view id) const;
   std::string label_;
+  std::string root_;  // the channel's root (a ring's: its store's)
   bool is_ring_ = false;
   std::optional<DropChannel> channel_;     // a channel, or a ring's store
   std::optional<RingDeadLetters> ring_;
