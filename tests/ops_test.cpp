@@ -76,6 +76,17 @@ TEST(Ops, ARingOfEachKindShowsItsLivePeerThenIsStale) {
     EXPECT_EQ(v->peers[0].role, "consumer");
     EXPECT_GT(v->cells, 0u);
     EXPECT_FALSE(v->holds_messages());
+    // Read and held (not released): behind head, so fill is 0, but a
+    // consumer's death would hand it on: it is still the ring's.
+    auto p = MpmcProducer::open(n.location(), OpenMode::open).value();
+    ASSERT_FALSE(p.send(bytes_of("precious"), 1s));
+    ASSERT_TRUE(c.read(1s));
+    v = ops::inspect_ring(n.location());
+    ASSERT_TRUE(v);
+    EXPECT_EQ(v->fill, 0u);
+    EXPECT_TRUE(v->holds_messages());
+    ASSERT_FALSE(c.release());
+    EXPECT_FALSE(ops::inspect_ring(n.location())->holds_messages());
   }
   {
     ScopedName n;

@@ -258,6 +258,20 @@ DROP_CONSUMER = textwrap.dedent(
 )
 
 
+# Reads one message from MPMC ring argv[1] and holds it (never released):
+# HOLDING, then waits to be killed.
+HOLDER = textwrap.dedent(
+    """
+    import sys
+    import ringdrop
+    ring = ringdrop.Ring(sys.argv[1], "mpmc", "consumer", "open")
+    ring.read(60)
+    print("HOLDING", flush=True)
+    sys.stdin.read()
+    """
+)
+
+
 class Child:
     """A Python child process running one of the scripts above."""
 
@@ -1107,6 +1121,24 @@ class RingDlqTest(CliCase):
 class GcTest(CliCase):
     def exists(self, name):
         return os.path.exists("/dev/shm/" + name)
+
+    def test_keeps_a_ring_whose_killed_consumer_held_a_message(self):
+        # The message is behind head (fill 0), but it is redelivered to the
+        # next consumer: gc must see it in the cells and keep the ring.
+        name = unique("gc-held")
+        self.forget_ring(name)
+        tx = self.ring(name, "mpmc", "producer")
+        tx.send(b"precious", LONG)
+        holder = self.child(HOLDER, name)
+        holder.expect("HOLDING")
+        holder.kill9()
+        tx.close()
+        r = run_cli("gc", "--prefix", name, "--min-age", "0s", "--registry", self.registry(), "--json")
+        self.assertExit(r, EXIT_OK)
+        self.assertEqual(r.json()["removed"], [])
+        self.assertTrue(self.exists(name))
+        rx = self.ring(name, "mpmc", "consumer", "open")
+        self.assertEqual(rx.receive(LONG), b"precious")
 
     def test_removes_only_what_crashed_programs_left(self):
         prefix = unique("gc") + "-"

@@ -1,5 +1,6 @@
 #include "cli.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 
@@ -183,7 +184,7 @@ std::chrono::milliseconds parse_duration(const std::string& text) {
   else if (unit == "h") ms = v * 3600e3;
   else if (unit == "d") ms = v * 86400e3;
   else fail(Exit::usage, "'" + text + "': unknown unit '" + unit + "' (ms, s, m, h or d)");
-  if (v < 0 || ms > 1e15) fail(Exit::usage, "'" + text + "': a duration from 0 to about 30000 years");
+  if (!std::isfinite(ms) || v < 0 || ms > 1e15) fail(Exit::usage, "'" + text + "': a duration from 0 to about 30000 years");
   return std::chrono::milliseconds(static_cast<int64_t>(ms));
 }
 

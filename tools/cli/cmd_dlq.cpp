@@ -237,10 +237,8 @@ struct Batch {
 // Runs `act` on each picked dead letter; prints what happened; a failure of
 // one does not stop the rest (exit `problems` then).
 template <class Act>
-void run_batch(const Batch& b, const Globals& g, const char* verb, const char* done_verb, Act act) {
-  auto stores = stores_of({b.name}, g);
-  auto& s = stores.front();
-  const auto picked = b.pick(s);
+void run_batch(const Batch& b, ops::DeadLetterStore& s, const std::vector<DeadLetter>& picked, const Globals& g,
+               const char* verb, const char* done_verb, Act act) {
   ops::Json results = ops::Json::array();
   size_t ok = 0, n = 0;
   std::string first_error;
@@ -295,9 +293,12 @@ void add_requeue_cmd(CLI::App* dlq, Globals& g) {
   cmd->add_option("--to", *to, "Send them to this ring or drop channel instead of back where they came from");
   cmd->callback([&g, b, timeout, to] {
     const auto t = parse_duration(*timeout);
+    auto stores = stores_of({b->name}, g);
+    auto& s = stores.front();
+    const auto picked = b->pick(s);
     if (to->empty()) {
-      run_batch(*b, g, "requeue", "requeued",
-                [t](ops::DeadLetterStore& s, const std::string& id) { return s.requeue(id, t); });
+      run_batch(*b, s, picked, g, "requeue", "requeued",
+                [t](ops::DeadLetterStore& st, const std::string& id) { return st.requeue(id, t); });
       return;
     }
     const Target dest = resolve(*to, g);
@@ -307,19 +308,19 @@ void add_requeue_cmd(CLI::App* dlq, Globals& g) {
       auto ch = DropChannel::open(dest.channel, o);
       if (!ch) fail(ch.error(), "open channel " + dest.channel);
       auto channel = std::make_shared<DropChannel>(std::move(*ch));
-      run_batch(*b, g, "move", "moved", [channel](ops::DeadLetterStore& s, const std::string& id) {
-        auto moved = s.move_to(id, *channel);
+      run_batch(*b, s, picked, g, "move", "moved", [channel](ops::DeadLetterStore& st, const std::string& id) {
+        auto moved = st.move_to(id, *channel);
         return moved ? std::error_code{} : moved.error();
       });
       return;
     }
     if (dest.kind == Target::Kind::service) fail(Exit::usage, "--to " + *to + " is a service: name a ring or a drop channel");
     const RingSender send = b->dry_run ? RingSender{} : open_sender(dest.ring, t);
-    run_batch(*b, g, "move", "moved", [&send](ops::DeadLetterStore& s, const std::string& id) -> std::error_code {
-      auto body = s.body(id);
+    run_batch(*b, s, picked, g, "move", "moved", [&send](ops::DeadLetterStore& st, const std::string& id) -> std::error_code {
+      auto body = st.body(id);
       if (!body) return body.error();
       if (auto ec = send(*body)) return ec;
-      return s.purge(id);  // sent, then removed: a crash between leaves it in both
+      return st.purge(id);  // sent, then removed: a crash between leaves it in both
     });
   });
 }
@@ -334,15 +335,18 @@ void add_purge_cmd(CLI::App* dlq, Globals& g) {
   b->add_to(cmd);
   cmd->add_flag("--yes,-y", *yes, "Do not ask");
   cmd->callback([&g, b, yes] {
+    auto stores = stores_of({b->name}, g);
+    auto& s = stores.front();
+    const auto picked = b->pick(s);  // once: what is confirmed is what is purged
     if (!b->dry_run && !*yes) {
-      auto stores = stores_of({b->name}, g);
-      const size_t n = b->pick(stores.front()).size();
-      if (!confirm("purge " + std::to_string(n) + " dead letter(s) of " + stores.front().label() + "?")) {
-        fail(Exit::usage, "not purging " + std::to_string(n) + " dead letter(s) of " + stores.front().label() +
+      const size_t n = picked.size();
+      if (!confirm("purge " + std::to_string(n) + " dead letter(s) of " + s.label() + "?")) {
+        fail(Exit::usage, "not purging " + std::to_string(n) + " dead letter(s) of " + s.label() +
                               " without confirmation (give --yes)");
       }
     }
-    run_batch(*b, g, "purge", "purged", [](ops::DeadLetterStore& s, const std::string& id) { return s.purge(id); });
+    run_batch(*b, s, picked, g, "purge", "purged",
+              [](ops::DeadLetterStore& st, const std::string& id) { return st.purge(id); });
   });
 }
 

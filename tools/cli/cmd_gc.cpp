@@ -70,8 +70,13 @@ void add_gc(CLI::App& app, Globals& g) {
     if (!a->dry_run && services > 0) {
       auto reg = ServiceRegistry::open(g.inventory().registry);
       auto n = reg ? reg->remove_dead() : Result<size_t>(reg.error());
-      if (!n) fail(n.error(), "remove dead entries of the service registry");
-      services = *n;
+      if (n) {
+        services = *n;
+      } else {  // reported with the rings, after what was removed
+        failed.push_back({{"name", "service registry " + g.inventory().registry.string()},
+                          {"error", n.error().message() + " (" + last_error_detail() + ")"}});
+        services = 0;
+      }
     }
     if (g.json) {
       print_json({{"dry_run", a->dry_run}, {"removed", removed}, {"kept", kept}, {"failed", failed},
@@ -88,7 +93,7 @@ void add_gc(CLI::App& app, Globals& g) {
                   a->dry_run ? "to remove" : "removed", kept.size(), services, services == 1 ? "y" : "ies",
                   a->dry_run ? "to remove" : "removed");
     }
-    if (!failed.empty()) fail(Exit::problems, std::to_string(failed.size()) + " ring(s) could not be removed");
+    if (!failed.empty()) fail(Exit::problems, std::to_string(failed.size()) + " thing(s) could not be removed");
   });
 }
 

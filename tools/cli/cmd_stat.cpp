@@ -126,7 +126,7 @@ void add_stat(CLI::App& app, Globals& g) {
       const ops::Json per_second = rates(before, now_j, std::chrono::duration<double>(now - then).count());
       if (g.json) {
         ops::Json line = {{"at", ops::iso_time(std::chrono::system_clock::now())}, {"stat", now_j}, {"per_second", per_second}};
-        std::cout << line.dump() << std::endl;
+        std::cout << line.dump(-1, ' ', false, ops::Json::error_handler_t::replace) << std::endl;
       } else {
         if (tty) std::printf("\033[H\033[2J");
         std::printf("%s   every %gs   %s\n", t.describe().c_str(), a->watch,

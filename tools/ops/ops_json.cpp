@@ -42,6 +42,7 @@ Json to_json(const RingView& r) {
           {"missed", r.missed},
           {"peers", peers},
           {"stale", r.stale()},
+          {"holds_messages", r.holds_messages()},
           {"created", iso_time(r.created)},
           {"creator_pid", r.creator_pid},
           {"dead_letter_dir", r.dead_letter_dir},

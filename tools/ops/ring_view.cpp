@@ -84,12 +84,17 @@ Result<RingView> inspect_ring(const Location& where) {
       auto s = inspect_spsc(where);
       if (!s) return s.error();
       take(v, *s);
+      auto seen = peek_spsc(where, 1);
+      v.pending = !seen || !seen->empty();  // a ring that cannot be looked into: assume so
       break;
     }
     case RingKind::mpmc: {
       auto s = inspect_mpmc(where);
       if (!s) return s.error();
       take(v, *s);
+      uint64_t held = 0;
+      auto seen = peek_mpmc(where, 1, &held);
+      v.pending = !seen || !seen->empty() || held > 0;
       break;
     }
     case RingKind::broadcast: {

@@ -44,10 +44,16 @@ struct RingView {
 
   /// No live process is attached: left by programs that ended or crashed.
   bool stale() const noexcept { return peers.empty(); }
-  /// Something waits in it that a consumer may still come for: fill above 0;
-  /// on a broadcast ring, any message it keeps (a subscriber that joins at
-  /// the oldest reads them, whoever else has).
-  bool holds_messages() const noexcept { return fill > 0 || (kind == RingKind::broadcast && committed > 0); }
+  /// A message waits in it, or is held by a consumer (whose death hands it
+  /// on): looked for in the ring itself (peek_spsc, peek_mpmc), since the
+  /// counters can lag (a producer killed before its tail store; orphans
+  /// behind head). Broadcast: it keeps any message at all.
+  bool pending = false;
+
+  /// Something waits in it that a consumer may still come for: on a
+  /// broadcast ring, any message it keeps (a subscriber that joins at the
+  /// oldest reads them, whoever else has).
+  bool holds_messages() const noexcept { return fill > 0 || pending || (kind == RingKind::broadcast && committed > 0); }
   const char* kind_name() const noexcept { return to_string(kind); }
 };
 

@@ -223,7 +223,10 @@ RINGDROP_API int ringdrop_drop_receipt(ringdrop_drop* channel, const char* name,
     if (!timeout) return invalid("the timeout is negative");
     *outcome = 0;
     if (reason_capacity > 0) reason[0] = '\0';
-    auto got = channel->channel.receipt(name, id, std::chrono::ceil<std::chrono::milliseconds>(*timeout));
+    // floor: 1 ns to 999 us becomes 0 (a look); ceil could overflow at LLONG_MAX.
+    const auto ms = std::max(std::chrono::floor<std::chrono::milliseconds>(*timeout),
+                             std::chrono::milliseconds(*timeout > std::chrono::nanoseconds::zero() ? 1 : 0));
+    auto got = channel->channel.receipt(name, id, ms);
     if (!got) return got.error();
     switch (got->outcome) {
       case DropReceipt::Outcome::taken: *outcome = RINGDROP_RECEIPT_TAKEN; break;

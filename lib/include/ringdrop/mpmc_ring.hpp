@@ -83,10 +83,14 @@ struct MpmcOptions : RingOptions {
 RINGDROP_API Result<SharedRingStats> inspect_mpmc(const Location& where);
 
 /// Copies of up to `max` messages waiting in the MPMC ring at `where`
-/// (committed, and not taken; orphans awaiting redelivery too), in ring
-/// order, read without attaching or taking any (`ringdrop tail`). A message
-/// a consumer takes while it is copied is left out. Errors: as inspect_mpmc.
-RINGDROP_API Result<std::vector<std::vector<std::byte>>> peek_mpmc(const Location& where, size_t max);
+/// (committed and not taken, and orphans awaiting redelivery), oldest first,
+/// read without attaching or taking any (`ringdrop tail`). A message a
+/// consumer takes while it is copied is left out. `held`, if given, gets
+/// the number of messages consumers hold (read, not released: a dead
+/// consumer's are redelivered or lost, per the ring's policy). Errors: as
+/// inspect_mpmc; corrupted if the segment is truncated during the look.
+RINGDROP_API Result<std::vector<std::vector<std::byte>>> peek_mpmc(const Location& where, size_t max,
+                                                                   uint64_t* held = nullptr);
 
 /// What MPMC producers and consumers share: the segment, the peer entry, waits.
 class RINGDROP_API MpmcEndpoint {

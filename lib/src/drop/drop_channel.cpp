@@ -135,7 +135,9 @@ Result<DeadLetter> DropChannel::dead_letter(std::string_view id) const {
 Result<DropReceipt> DropChannel::receipt(std::string_view name, std::string_view id,
                                          std::chrono::milliseconds timeout) const {
   if (timeout <= std::chrono::milliseconds::zero()) return detail::read_receipt(*tree_, name, id, std::nullopt);
-  return detail::read_receipt(*tree_, name, id, deadline_after(timeout));
+  // A timeout too long to count in nanoseconds is no limit (deadline_after saturates from there).
+  constexpr auto kLongest = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::nanoseconds::max());
+  return detail::read_receipt(*tree_, name, id, timeout >= kLongest ? Deadline::max() : deadline_after(timeout));
 }
 
 std::error_code DropChannel::requeue(std::string_view id) {

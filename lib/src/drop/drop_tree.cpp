@@ -49,8 +49,9 @@ std::error_code check_options(const DropOptions& o) {
   constexpr auto kYear = std::chrono::hours(24 * 366);
   if (o.lease > kYear || o.scan_interval > kYear || o.retry_backoff_max > kYear ||
       o.ingest.settle_time > kYear || o.key_retention > 100 * kYear || o.receipt_retention > 100 * kYear ||
-      o.receipt_retention.count() < 0) {
-    return fail(errc::invalid_argument, "durations are limited to a year (key retention: 100)");
+      o.dead_letter_retention > 100 * kYear || o.stale_tmp_after > 100 * kYear || o.receipt_retention.count() < 0 ||
+      o.dead_letter_retention.count() < 0 || o.stale_tmp_after.count() < 0) {
+    return fail(errc::invalid_argument, "durations are limited to a year (retention times: 100)");
   }
   if (o.key_retention <= o.dead_letter_retention) {
     return fail(errc::invalid_argument,

@@ -17,6 +17,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <utility>
@@ -126,24 +127,24 @@ Result<SharedRingStats> inspect_mpmc(const Location& where) {
   return read_stats(*seg, *reinterpret_cast<MpmcControl*>(seg->control()));
 }
 
-Result<std::vector<std::vector<std::byte>>> peek_mpmc(const Location& where, size_t max) {
+Result<std::vector<std::vector<std::byte>>> peek_mpmc(const Location& where, size_t max, uint64_t* held) {
   auto seg = open_mpmc_segment(where, OpenMode::open, MpmcOptions{});
   if (!seg) return seg.error();
-  const auto& ctl = *reinterpret_cast<MpmcControl*>(seg->control());
   const uint64_t cell_size = seg->info().params[detail::kCellSizeParam];
   const uint64_t cells = seg->info().capacity / cell_size;
-  const auto shift = static_cast<unsigned>(std::countr_zero(cells));
-  std::vector<std::vector<std::byte>> out;
-  // acquire: as a consumer reads head; then each cell's state decides.
-  const uint64_t head = ctl.head.load(std::memory_order_acquire);
-  const uint64_t tail = ctl.tail.load(std::memory_order_acquire);
-  for (uint64_t pos = head; pos < tail && pos - head < cells && out.size() < max; ++pos) {
-    auto& c = detail::cell_at(seg->data(), cell_size, pos & (cells - 1));
-    // acquire: pairs with the producer's READY store; the payload is visible.
+  // Every cell, not only head..tail: orphans (awaiting redelivery) and cells
+  // a consumer holds sit behind head. Each waiting one is keyed by its
+  // position (lap * cells + index), so the oldest come first.
+  std::vector<std::pair<uint64_t, std::vector<std::byte>>> found;
+  uint64_t holding = 0;
+  for (uint64_t i = 0; i < cells; ++i) {
+    auto& c = detail::cell_at(seg->data(), cell_size, i);
+    // acquire: pairs with the producer's READY store (or the reaper's ORPHAN
+    // store); the payload is visible.
     const uint64_t before = c.state.load(std::memory_order_acquire);
     const CellState st = CellState::unpack(before);
-    const uint64_t l = (pos >> shift) & detail::kLapMask;
-    if (st.lap != l || (st.phase != detail::kReady && st.phase != detail::kOrphan)) continue;  // not waiting
+    if (st.phase == detail::kReading) ++holding;
+    if (st.phase != detail::kReady && st.phase != detail::kOrphan) continue;  // not waiting
     const uint32_t size = c.size;
     if (size > cell_size - kCellHeader) continue;  // damage: the ring's consumers will say so
     std::vector<std::byte> copy(detail::cell_payload(c), detail::cell_payload(c) + size);
@@ -152,8 +153,16 @@ Result<std::vector<std::vector<std::byte>>> peek_mpmc(const Location& where, siz
     // cell, and so no producer refilled it, while it was copied.
     std::atomic_thread_fence(std::memory_order_acquire);
     if (c.state.load(std::memory_order_relaxed) != before) continue;
-    out.push_back(std::move(copy));
+    found.emplace_back(st.lap * cells + i, std::move(copy));
   }
+  if (seg->damaged()) return seg->damage();  // truncated under us: the copies may be zero pages
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::vector<std::byte>> out;
+  for (auto& [pos, bytes] : found) {
+    if (out.size() == max) break;
+    out.push_back(std::move(bytes));
+  }
+  if (held) *held = holding;
   return out;
 }
 

@@ -149,6 +149,7 @@ Result<std::vector<std::vector<std::byte>>> peek_spsc(const Location& where, siz
   // acquire: pairs with the consumer's release of head (what it released is
   // done with) — the start of the look.
   uint64_t at = c.head.load(std::memory_order_acquire);
+  if (at % 8 != 0) return corrupted(where, "head " + std::to_string(at) + " is not a record boundary");
   const uint64_t start = at;
   while (out.size() < max && at - start < capacity) {
     const uint64_t pos = at & (capacity - 1);
@@ -164,6 +165,7 @@ Result<std::vector<std::vector<std::byte>>> peek_spsc(const Location& where, siz
     if (detail::header_tag(h) != detail::kPadTag) out.push_back(std::move(copy));
     at += record_bytes(size);
   }
+  if (seg->damaged()) return seg->damage();  // truncated under us: the copies may be zero pages
   return out;
 }
 
