@@ -188,6 +188,16 @@ std::chrono::milliseconds parse_duration(const std::string& text) {
   return std::chrono::milliseconds(static_cast<int64_t>(ms));
 }
 
+std::vector<std::pair<std::string, std::string>> parse_headers(const std::vector<std::string>& given) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& h : given) {
+    const auto eq = h.find('=');
+    if (eq == std::string::npos || eq == 0) fail(Exit::usage, "--header " + h + ": write it as key=value");
+    out.emplace_back(h.substr(0, eq), h.substr(eq + 1));
+  }
+  return out;
+}
+
 void print_json(const ops::Json& j) {
   // replace: a header or file name that is not UTF-8 prints with U+FFFD, not an exception.
   std::cout << j.dump(2, ' ', false, ops::Json::error_handler_t::replace) << std::endl;

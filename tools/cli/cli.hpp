@@ -77,6 +77,8 @@ std::string human_bytes(uint64_t n);
 std::string human_age(std::chrono::system_clock::duration d);
 /// Parses "30s", "5m", "2h", "7d", "250ms" (a bare number is seconds).
 std::chrono::milliseconds parse_duration(const std::string& text);
+/// --header key=value options as pairs (a Failure, usage, for one without '=').
+std::vector<std::pair<std::string, std::string>> parse_headers(const std::vector<std::string>& given);
 /// Prints `j` indented on stdout.
 void print_json(const ops::Json& j);
 /// Prints a message's bytes as ops::describe_bytes gave them: a typed

@@ -63,12 +63,7 @@ void add_call(CLI::App& app, Globals& g) {
     if (!resp) fail(resp.error(), "load type " + a->reply_type + " from " + a->schema.file);
     auto payload = req->encode_payload(a->json);
     if (!payload) fail(payload.error(), "encode the JSON as a " + a->schema.type);
-    std::vector<std::pair<std::string, std::string>> kv;
-    for (const auto& h : a->headers) {
-      const auto eq = h.find('=');
-      if (eq == std::string::npos || eq == 0) fail(Exit::usage, "--header " + h + ": write it as key=value");
-      kv.emplace_back(h.substr(0, eq), h.substr(eq + 1));
-    }
+    const auto kv = parse_headers(a->headers);
     std::vector<std::pair<std::string_view, std::string_view>> views(kv.begin(), kv.end());
     const Target t = resolve(a->name, g);
     if (t.kind == Target::Kind::channel) fail(Exit::usage, t.describe() + " is a drop channel: call a service");

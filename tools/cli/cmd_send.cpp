@@ -23,8 +23,8 @@ struct Args {
   std::string data, file;
   bool has_data = false;
   std::vector<std::string> headers;  // k=v
-  std::string schema, type, json;
-  std::vector<std::string> imports;
+  SchemaArgs schema;
+  std::string json;
   std::string timeout = "5s";
 };
 
@@ -35,27 +35,16 @@ std::vector<std::byte> read_all(std::istream& in) {
   return out;
 }
 
-std::vector<std::pair<std::string, std::string>> parse_headers(const std::vector<std::string>& given) {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& h : given) {
-    const auto eq = h.find('=');
-    if (eq == std::string::npos || eq == 0) fail(Exit::usage, "--header " + h + ": write it as key=value");
-    out.emplace_back(h.substr(0, eq), h.substr(eq + 1));
-  }
-  return out;
-}
-
 // The message's bytes, from what was given.
 std::vector<std::byte> message_bytes(const Args& a, const std::vector<std::pair<std::string, std::string>>& headers,
                                      bool typed_headers) {
   const int sources = (a.has_data ? 1 : 0) + (a.file.empty() ? 0 : 1) + (a.json.empty() ? 0 : 1);
   if (sources > 1) fail(Exit::usage, "give one of --data, --file and --json");
-  if (!a.json.empty() || !a.schema.empty() || !a.type.empty()) {
-    if (a.json.empty() || a.schema.empty() || a.type.empty()) {
+  if (!a.json.empty() || !a.schema.file.empty() || !a.schema.type.empty()) {
+    if (a.json.empty() || a.schema.file.empty() || a.schema.type.empty()) {
       fail(Exit::usage, "a typed message needs --schema FILE, --type NAME and --json TEXT together");
     }
-    auto t = ops::SchemaType::load(a.schema, a.type, a.imports);
-    if (!t) fail(t.error(), "load type " + a.type + " from " + a.schema);
+    const auto t = a.schema.load();
     std::vector<std::pair<std::string_view, std::string_view>> views;
     if (typed_headers) {
       for (const auto& [k, v] : headers) views.emplace_back(k, v);
@@ -63,7 +52,7 @@ std::vector<std::byte> message_bytes(const Args& a, const std::vector<std::pair<
     MessageOptions o;
     o.headers = views;
     auto bytes = t->encode_message(a.json, o);
-    if (!bytes) fail(bytes.error(), "encode the JSON as a " + a.type);
+    if (!bytes) fail(bytes.error(), "encode the JSON as a " + a.schema.type);
     return std::move(*bytes);
   }
   if (a.has_data) return {reinterpret_cast<const std::byte*>(a.data.data()),
@@ -116,16 +105,14 @@ void add_send(CLI::App& app, Globals& g) {
   cmd->add_option("--data", a->data, "The message's bytes, as given")->each([a](const std::string&) { a->has_data = true; });
   cmd->add_option("--file", a->file, "Send this file's bytes (a drop channel copies it in)");
   cmd->add_option("--header", a->headers, "key=value (repeatable)");
-  cmd->add_option("--schema", a->schema, "The .capnp file of the payload's type");
-  cmd->add_option("--type", a->type, "The payload's struct in that file (Outer.Inner if nested)");
+  a->schema.add_to(cmd);
   cmd->add_option("--json", a->json, "The payload as JSON (Cap'n Proto's JSON mapping)");
-  cmd->add_option("--import", a->imports, "A directory for the schema's absolute imports (repeatable)");
   cmd->add_option("--timeout", a->timeout, "How long a ring may stay full (default 5s)");
   cmd->callback([&g, a] {
     const Target t = resolve(a->name, g);
     const auto headers = parse_headers(a->headers);
     const auto timeout = parse_duration(a->timeout);
-    const bool typed = !a->json.empty() || !a->schema.empty() || !a->type.empty();
+    const bool typed = !a->json.empty() || !a->schema.file.empty() || !a->schema.type.empty();
     if (t.kind == Target::Kind::service) {
       fail(Exit::usage, t.describe() + " is a service: a request needs a reply, which `send` does not wait for");
     }
