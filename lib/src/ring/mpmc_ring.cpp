@@ -22,6 +22,7 @@
 #include <cstring>
 #include <utility>
 
+#include "core/platform.hpp"
 #include "ring/copying.hpp"
 #include "ring/dead_letter_sink.hpp"
 #include "ring/too_large.hpp"
@@ -148,11 +149,10 @@ Result<std::vector<std::vector<std::byte>>> peek_mpmc(const Location& where, siz
     const uint32_t size = c.size;
     if (size > cell_size - kCellHeader) continue;  // damage: the ring's consumers will say so
     std::vector<std::byte> copy(detail::cell_payload(c), detail::cell_payload(c) + size);
-    // A seqlock check: the state unchanged after the copy (acquire fence
-    // first, so the copy's loads come before it) means no consumer took the
-    // cell, and so no producer refilled it, while it was copied.
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (c.state.load(std::memory_order_relaxed) != before) continue;
+    // A seqlock check: the state unchanged after the copy (the copy's loads
+    // ordered before it) means no consumer took the cell, and so no
+    // producer refilled it, while it was copied.
+    if (detail::seqlock_recheck(c.state) != before) continue;
     found.emplace_back(st.lap * cells + i, std::move(copy));
   }
   if (seg->damaged()) return seg->damage();  // truncated under us: the copies may be zero pages

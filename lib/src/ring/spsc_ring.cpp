@@ -25,6 +25,7 @@
 #include <cstring>
 #include <utility>
 
+#include "core/platform.hpp"
 #include "ring/copying.hpp"
 #include "ring/dead_letter_sink.hpp"
 #include "ring/too_large.hpp"
@@ -138,7 +139,7 @@ Result<SpscStats> inspect_spsc(const Location& where) {
 Result<std::vector<std::vector<std::byte>>> peek_spsc(const Location& where, size_t max) {
   auto seg = open_spsc_segment(where, OpenMode::open, RingOptions{});
   if (!seg) return seg.error();
-  const SpscControl& c = *control_of(*seg);
+  SpscControl& c = *control_of(*seg);
   std::byte* data = seg->data();
   const uint64_t capacity = seg->info().capacity;
   std::vector<std::vector<std::byte>> out;
@@ -159,9 +160,8 @@ Result<std::vector<std::vector<std::byte>>> peek_spsc(const Location& where, siz
     const uint32_t size = detail::header_size(h);
     std::vector<std::byte> copy;
     if (detail::header_tag(h) != detail::kPadTag) copy.assign(data + pos + kRecordHeader, data + pos + kRecordHeader + size);
-    // acquire fence, then head: the copy's loads are ordered before this check.
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (c.head.load(std::memory_order_relaxed) > at) break;  // released meanwhile: the copy may be torn
+    // head again, the copy's loads ordered before it.
+    if (detail::seqlock_recheck(c.head) > at) break;  // released meanwhile: the copy may be torn
     if (detail::header_tag(h) != detail::kPadTag) out.push_back(std::move(copy));
     at += record_bytes(size);
   }
