@@ -15,6 +15,16 @@
 //   bad-replier <ring>           answers three requests badly: a reply whose
 //                                payload points outside the message, a reply
 //                                of the wrong type, then plain garbage
+//   reply-instance <ring> <queue> <n> <handle>
+//                                an instance of a calling service sharing reply
+//                                queue <queue>: sends n Echo requests to <ring>
+//                                (seq i, correlation id 1000000+i; prints "sent <n>"),
+//                                takes and acks <handle> replies from the queue
+//                                (prints "handled <correlation id> <deliveries>"
+//                                after each ack), takes one more and prints
+//                                "holding <correlation id>", then waits (to be killed)
+//   private-client <ring>        a Client that made one call: prints its reply
+//                                ring ("reply-ring shm:..."), then waits for a line
 //   publish <ring> <n>           a typed publisher on broadcast <ring>: waits
 //                                for a stdin line, then publishes n rounds of
 //                                Echo{seq=i} and Stranger{x=i}, and exits
@@ -29,6 +39,8 @@
 #include <vector>
 
 #include "ringdrop/broadcast_ring.hpp"
+#include "ringdrop/reply_queue.hpp"
+#include "ringdrop/rpc_client.hpp"
 #include "ringdrop/rpc_server.hpp"
 #include "ringdrop/typed_ring.hpp"
 #include "rpc_test.capnp.h"
@@ -157,6 +169,51 @@ int bad_replier(const Location& where) {
   return 0;
 }
 
+int reply_instance(const Location& where, const std::string& queue, uint64_t n, uint64_t handle) {
+  ClientOptions co;
+  co.reply_queue = queue;
+  auto client = Client::connect(where, co);
+  if (!client) return fail("connect", client.error());
+  auto replies = ReplyQueue::open(queue);
+  if (!replies) return fail("open queue", replies.error());
+  for (uint64_t i = 1; i <= n; ++i) {
+    RequestOptions ro;
+    ro.correlation_id = 1000000 + i;
+    auto id = client->send_request<rdtest::Echo>(
+        [&](rdtest::Echo::Builder e) {
+          e.setSeq(i);
+          e.setText("order " + std::to_string(i));
+        },
+        deadline_after(60s), ro);
+    if (!id) return fail("send", id.error());
+  }
+  say("sent " + std::to_string(n));
+  for (uint64_t i = 0; i < handle; ++i) {
+    auto r = replies->take(deadline_after(60s));
+    if (!r) return fail("take", r.error());
+    const uint64_t corr = r->correlation_id();
+    const uint32_t deliveries = r->delivery_count();
+    if (auto ec = replies->ack()) return fail("ack", ec);
+    say("handled " + std::to_string(corr) + " " + std::to_string(deliveries));
+  }
+  auto r = replies->take(deadline_after(60s));
+  if (!r) return fail("take", r.error());
+  say("holding " + std::to_string(r->correlation_id()));
+  wait_line();
+  return 0;
+}
+
+int private_client(const Location& where) {
+  auto client = Client::connect(where);
+  if (!client) return fail("connect", client.error());
+  auto r = client->call<rdtest::Echo, rdtest::EchoReply>([](rdtest::Echo::Builder e) { e.setSeq(1); },
+                                                         deadline_after(30s));
+  if (!r) return fail("call", r.error());
+  say("reply-ring " + client->reply_ring().describe());
+  wait_line();
+  return 0;
+}
+
 int publish(const Location& where, int rounds) {
   auto pub = BroadcastPublisher::open(where, OpenMode::open);
   if (!pub) return fail("open", pub.error());
@@ -199,6 +256,10 @@ int main(int argc, char** argv) {
     return serve(*server, has_flag(argc, argv, "--wait-go"));
   }
   if (mode == "bad-replier") return bad_replier(Location::shm(argv[2]));
+  if (mode == "reply-instance" && argc >= 6) {
+    return reply_instance(Location::shm(argv[2]), argv[3], std::stoull(argv[4]), std::stoull(argv[5]));
+  }
+  if (mode == "private-client" && argc >= 3) return private_client(Location::shm(argv[2]));
   if (mode == "publish" && argc >= 4) return publish(Location::shm(argv[2]), std::stoi(argv[3]));
   std::fprintf(stderr, "ringdrop-rpc-peer: unknown mode %s\n", mode.c_str());
   return 64;

@@ -20,6 +20,7 @@
 // drop
 #include "ringdrop/drop_channel.hpp"
 #include "ringdrop/drop_consumer.hpp"
+#include "ringdrop/drop_reply.hpp"
 // message
 #include "ringdrop/message.hpp"
 #include "ringdrop/owned_message.hpp"
@@ -27,6 +28,7 @@
 // rpc
 #include "ringdrop/circuit_breaker.hpp"
 #include "ringdrop/rpc.hpp"
+#include "ringdrop/reply_queue.hpp"
 #include "ringdrop/rpc_client.hpp"
 #include "ringdrop/rpc_server.hpp"
 #include "ringdrop/service_registry.hpp"

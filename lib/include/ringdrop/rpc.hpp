@@ -3,8 +3,9 @@
 // per-call options (deadline aside: every call takes one).
 //
 // The wire: a request is an Envelope of kind `request` whose replyTo names
-// the caller's reply ring and whose messageId the response carries back as
-// its correlationId. A response whose `error.code` is not 0 failed:
+// the caller's reply ring (or a shared reply queue: reply_queue.hpp) and
+// whose messageId the response carries back as its correlationId (or the
+// request's own correlationId, when it set one). A response whose `error.code` is not 0 failed:
 //   code > 0  the handler's own error: the caller gets errc::remote_error,
 //             the code and text in Client::last_remote_error();
 //   code < 0  the server library's, a ringdrop errc negated: the caller gets
@@ -16,7 +17,9 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "ringdrop/message.hpp"
@@ -68,6 +71,29 @@ struct CallOptions {
   uint16_t schema_version = 0;
   std::span<const std::pair<std::string_view, std::string_view>> headers{};
 };
+
+/// A request whose reply goes to a shared reply queue (reply_queue.hpp),
+/// sent with Client::send_request: nobody waits for it, any instance of the
+/// calling service takes the reply.
+struct RequestOptions {
+  /// Travels back as the reply's correlation id (an order number, say);
+  /// 0: the request's message id does.
+  uint64_t correlation_id = 0;
+  /// The server remembers its reply, so a request sent again with the same
+  /// message id is answered, not re-run (as CallOptions::idempotent).
+  bool idempotent = false;
+  uint16_t schema_version = 0;
+  std::span<const std::pair<std::string_view, std::string_view>> headers{};
+};
+
+/// Header names of request/response.
+namespace rpc_header {
+/// On a reply sent to a shared reply queue: the request's message id, in decimal.
+inline constexpr std::string_view request_id = "request-id";
+/// On a request: how long its reply may wait in a shared reply queue, in
+/// milliseconds from the reply's sending (the reply's expiration).
+inline constexpr std::string_view reply_ttl_ms = "reply-ttl-ms";
+}  // namespace rpc_header
 
 /// A typed reply: the response payload and its envelope.
 template <class T>

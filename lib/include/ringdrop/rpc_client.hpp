@@ -28,7 +28,9 @@
 //
 // How it works. The client creates its own reply ring (MPMC, one consumer:
 // the client; servers attach as producers when they first answer) named
-// "ringdrop.reply.<pid>.<random>" and removes it when destroyed. The client
+// "ringdrop.reply.<pid>.<random>" at its first call, and removes it when
+// destroyed; a client that starts removes the rings of clients that were
+// killed (their process gone and no consumer attached). The client
 // also attaches to it as a producer itself, so the ring never reports that
 // its producers are gone: server liveness is judged on the request ring
 // instead (MpmcProducer::consumers_gone). Requests are built in place in
@@ -44,6 +46,10 @@
 // before any call is declared overdue. A Client is used
 // by one thread at a time; after fork() the child must not use it.
 //
+// Replies that must outlive the caller (any instance of the calling
+// service may take them): send_request() with a shared reply queue, see
+// reply_queue.hpp.
+//
 // Retries (RetryPolicy) apply to blocking calls marked idempotent; async
 // calls are tried once.
 #pragma once
@@ -58,6 +64,7 @@
 #include <string_view>
 
 #include "ringdrop/circuit_breaker.hpp"
+#include "ringdrop/reply_queue.hpp"
 #include "ringdrop/rpc.hpp"
 #include "ringdrop/segment.hpp"
 #include "ringdrop/service_registry.hpp"
@@ -76,6 +83,14 @@ struct ClientOptions {
   WaitStrategy wait;
   /// Where connect(service) looks the service up.
   std::filesystem::path registry = ServiceRegistry::default_directory();
+  /// A shared reply queue (reply_queue.hpp) for send_request(): its name
+  /// (created if missing, with `reply_queue_options`); "": none.
+  std::string reply_queue;
+  ReplyQueueOptions reply_queue_options;
+  /// How long a reply may wait in the shared queue before it expires (is
+  /// dead-lettered instead of taken), from when the server sends it;
+  /// rounded up to milliseconds; 0: never.
+  std::chrono::nanoseconds reply_ttl{0};
 };
 
 struct ClientStats {
@@ -89,6 +104,7 @@ struct ClientStats {
   uint64_t late_replies = 0;   ///< arrived after their call ended: discarded
   uint64_t rejected = 0;       ///< failed fast with circuit_open
   uint64_t notifications = 0;
+  uint64_t requests_sent = 0;  ///< by send_request(), to the shared reply queue
   uint64_t in_flight = 0;
   CircuitStats breaker{};
 };
@@ -137,6 +153,20 @@ class RINGDROP_API Client {
     return notify_raw(capnp::typeId<T>(), payload_of<T>(fill), deadline, options);
   }
 
+  /// Sends a `Req` whose reply goes to the shared reply queue
+  /// (ClientOptions::reply_queue) instead of this client: any process of
+  /// the group takes it there with ReplyQueue::take(), even if this one has
+  /// died meanwhile. Returns the request's message id (the reply's
+  /// request_id()). Nothing waits for the reply: `deadline` bounds the wait
+  /// for room in the request ring, and is the request's own (a server that
+  /// takes it later does not run it); its reply goes to the queue whenever
+  /// it comes. Errors: invalid_argument (no reply queue), the request
+  /// ring's (timed_out, peer_gone, message_too_large...).
+  template <class Req, class Fill>
+  Result<uint64_t> send_request(Fill&& fill, Deadline deadline, const RequestOptions& options = {}) {
+    return send_request_raw(capnp::typeId<Req>(), payload_of<Req>(fill), deadline, options);
+  }
+
   /// Delivers replies (and timeouts, and peer_gone) of async calls until
   /// none is in flight (returns success) or `until` passes (timed_out).
   std::error_code poll(Deadline until);
@@ -145,7 +175,8 @@ class RINGDROP_API Client {
   ClientStats stats() const;
   /// The server's error of the last call that ended in remote_error.
   const RemoteError& last_remote_error() const noexcept;
-  /// The service's request ring, and this client's reply ring.
+  /// The service's request ring, and this client's reply ring (created at
+  /// the first call).
   const Location& request_ring() const noexcept;
   const Location& reply_ring() const noexcept;
 
@@ -160,6 +191,8 @@ class RINGDROP_API Client {
                                   Deadline deadline, DoneFn done, const CallOptions& options);
   std::error_code notify_raw(uint64_t type, const PayloadFn& payload, Deadline deadline,
                              const MessageOptions& options);
+  Result<uint64_t> send_request_raw(uint64_t type, const PayloadFn& payload, Deadline deadline,
+                                    const RequestOptions& options);
 
  private:
   struct State;

@@ -34,6 +34,10 @@
 // caller's reply ring once; the request's slot is released only after the
 // reply was sent, so a crash in between redelivers rather than loses it.
 //
+// A request whose reply-to names a shared reply queue (reply_queue.hpp) is
+// answered there even after its deadline, with the request's correlation id
+// and header `request-id`, and expires per its header `reply-ttl-ms`.
+//
 // Dedupe is per server process: a retry that reaches another server of the
 // same service runs again. A Server is used by one thread at a time.
 #pragma once
@@ -66,6 +70,9 @@ struct ServerOptions {
   /// How long a reply may wait for room in a caller's reply ring (never
   /// past the request's deadline); then it is dropped as undeliverable.
   std::chrono::nanoseconds reply_timeout = std::chrono::milliseconds(100);
+  /// The same for a reply to a shared reply queue (reply_queue.hpp), which
+  /// is sent even after its request's deadline.
+  std::chrono::nanoseconds reply_queue_timeout = std::chrono::seconds(1);
   /// The reusable first segment replies are built in; larger replies
   /// spill to the heap.
   size_t scratch_bytes = 64 * 1024;

@@ -2,7 +2,6 @@
 // id, end every call exactly once (reply, timeout, peer gone, error).
 #include "ringdrop/rpc_client.hpp"
 
-#include <sys/random.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,18 +11,12 @@
 #include <vector>
 
 #include "ringdrop/mpmc_ring.hpp"
+#include "ringdrop/reply_queue.hpp"
+#include "rpc/rpc_internal.hpp"
 
 namespace ringdrop {
 
 namespace {
-
-Location reply_location() {
-  uint32_t r = 0;
-  if (::getrandom(&r, sizeof r, GRND_NONBLOCK) != sizeof r) r = static_cast<uint32_t>(next_message_id());
-  char name[64];
-  std::snprintf(name, sizeof name, "ringdrop.reply.%d.%08x", static_cast<int>(::getpid()), r);
-  return Location::shm(name);
-}
 
 bool retryable(std::error_code ec) noexcept { return ec == errc::timed_out || ec == errc::peer_gone; }
 
@@ -43,8 +36,15 @@ struct Client::State {
   Location request_loc;
   Location reply_loc;
   MpmcProducer requests;
-  MpmcConsumer replies;
-  MpmcProducer reply_keeper;  // so the reply ring never reports its producers gone
+  // The private reply ring, made at the first call (a client that only
+  // sends to a shared reply queue never makes one).
+  std::optional<MpmcConsumer> replies;
+  std::optional<MpmcProducer> reply_keeper;  // so the reply ring never reports its producers gone
+  // The shared reply queue (options.reply_queue), attached to at connect:
+  // a producer, so the queue exists before its first request is sent.
+  std::optional<MpmcProducer> reply_queue;
+  std::string reply_queue_to;  // its describe(), the requests' reply-to
+  std::string reply_ttl_text;  // options.reply_ttl in ms, "" for none
   CircuitBreaker breaker;
   SenderState sender;
   std::unordered_map<uint64_t, Pending> pending;
@@ -53,12 +53,14 @@ struct Client::State {
   Deadline next_liveness = Deadline::min();
   pid_t owner = ::getpid();
 
-  State(ClientOptions o, Location req, Location rep, MpmcProducer p, MpmcConsumer c, MpmcProducer k)
-      : options(std::move(o)), request_loc(std::move(req)), reply_loc(std::move(rep)), requests(std::move(p)),
-        replies(std::move(c)), reply_keeper(std::move(k)), breaker(options.breaker) {}
+  State(ClientOptions o, Location req, MpmcProducer p)
+      : options(std::move(o)), request_loc(std::move(req)), reply_loc(detail::private_reply_location()),
+        requests(std::move(p)), breaker(options.breaker) {}
   ~State() {
-    if (::getpid() == owner) (void)Segment::remove(reply_loc);  // mappings stay valid until closed
+    if (replies && ::getpid() == owner) (void)Segment::remove(reply_loc);  // mappings stay valid until closed
   }
+
+  std::error_code open_private();
 
   Result<OwnedMessage> settle(Result<OwnedMessage> r, uint64_t resp_type);
   void count_failure(std::error_code ec) noexcept;
@@ -149,13 +151,13 @@ void Client::State::take(std::span<const std::byte> view) {
   if (!copy) {  // malformed: end the call it was for, if that can be told
     const auto why = copy.error();
     const uint64_t id = peek_correlation_id(view);
-    replies.release();
+    replies->release();
     ++stats.bad_replies;
     auto it = pending.find(id);
     if (id != 0 && it != pending.end() && !it->second.result) complete(id, why);
     return;
   }
-  replies.release();
+  replies->release();
   const uint64_t id = copy->message().envelope().getCorrelationId();  // a data field: cannot throw
   auto it = pending.find(id);
   if (it == pending.end() || it->second.result) {
@@ -169,6 +171,7 @@ void Client::State::take(std::span<const std::byte> view) {
 // has), or until `until` passes. Replies already waiting are taken even
 // when nothing is in flight, so late and bad ones are counted.
 std::error_code Client::State::pump(Deadline until, uint64_t watch) {
+  if (!replies) return {};  // no call was ever made: none is in flight
   for (;;) {
     // Replies that already came are taken before any call is declared
     // overdue: an answer that arrived in time is never reported timed_out.
@@ -184,7 +187,7 @@ std::error_code Client::State::pump(Deadline until, uint64_t watch) {
         continue;
       }
     }
-    auto view = replies.read(std::min(earliest(until), next_liveness));
+    auto view = replies->read(std::min(earliest(until), next_liveness));
     if (!view) {
       if (view.error() == errc::timed_out) continue;
       return view.error();  // the reply ring is damaged: nothing to wait for
@@ -195,8 +198,9 @@ std::error_code Client::State::pump(Deadline until, uint64_t watch) {
 
 // Takes every reply already in the ring, without waiting.
 std::error_code Client::State::drain() {
+  if (!replies) return {};
   for (;;) {
-    auto view = replies.try_read();
+    auto view = replies->try_read();
     if (!view) return view.error() == errc::would_block ? std::error_code{} : view.error();
     take(*view);
   }
@@ -208,6 +212,26 @@ size_t Client::State::open_calls() const {
   size_t n = 0;
   for (const auto& [id, p] : pending) n += !p.result;
   return n;
+}
+
+// The private reply ring, created on first need.
+std::error_code Client::State::open_private() {
+  if (replies) return {};
+  MpmcOptions ro;
+  ro.wait = options.wait;
+  ro.cell_size = options.reply_cell_size;
+  ro.capacity = uint64_t{options.reply_cell_size} * options.reply_cells;
+  ro.on_consumer_death = OnConsumerDeath::drop;  // a dead client's replies have no reader
+  auto c = MpmcConsumer::open(reply_loc, OpenMode::create, ro);
+  if (!c) return c.error();
+  auto k = MpmcProducer::open(reply_loc, OpenMode::open, ro);
+  if (!k) {
+    (void)Segment::remove(reply_loc);
+    return k.error();
+  }
+  replies.emplace(std::move(*c));
+  reply_keeper.emplace(std::move(*k));
+  return {};
 }
 
 std::error_code Client::State::send(uint64_t id, uint64_t type, const PayloadFn& payload, Deadline deadline,
@@ -245,24 +269,27 @@ Result<Client> Client::connect(const Location& request_ring, const ClientOptions
   ro.wait = options.wait;
   auto requests = MpmcProducer::open(request_ring, OpenMode::open, ro);
   if (!requests) return requests.error();
-  const Location reply = reply_location();
-  ro.cell_size = options.reply_cell_size;
-  ro.capacity = uint64_t{options.reply_cell_size} * options.reply_cells;
-  ro.on_consumer_death = OnConsumerDeath::drop;  // a dead client's replies have no reader
-  auto replies = MpmcConsumer::open(reply, OpenMode::create, ro);
-  if (!replies) return replies.error();
-  auto keeper = MpmcProducer::open(reply, OpenMode::open, ro);
-  if (!keeper) {
-    (void)Segment::remove(reply);
-    return keeper.error();
+  (void)detail::remove_dead_private_reply_rings();  // left by clients that were killed
+  auto state = std::make_unique<State>(options, request_ring, std::move(*requests));
+  if (!options.reply_queue.empty()) {
+    if (!ServiceRegistry::valid_service_name(options.reply_queue)) {
+      return detail::fail(errc::invalid_argument, "\"" + options.reply_queue + "\" is not a reply queue name");
+    }
+    const Location q = reply_queue_location(options.reply_queue);
+    auto producer = MpmcProducer::open(q, OpenMode::open_or_create, detail::reply_queue_ring_options(options.reply_queue_options));
+    if (!producer) return producer.error();
+    state->reply_queue.emplace(std::move(*producer));
+    state->reply_queue_to = q.describe();
+    const auto ttl = std::chrono::ceil<std::chrono::milliseconds>(options.reply_ttl).count();
+    if (ttl > 0) state->reply_ttl_text = std::to_string(ttl);
   }
-  return Client(std::make_unique<State>(options, request_ring, reply, std::move(*requests), std::move(*replies),
-                                        std::move(*keeper)));
+  return Client(std::move(state));
 }
 
 Result<OwnedMessage> Client::call_raw(uint64_t req_type, uint64_t resp_type, const PayloadFn& payload,
                                       Deadline deadline, const CallOptions& o) {
   State& s = *s_;
+  if (auto ec = s.open_private()) return ec;
   const uint32_t attempts = o.idempotent ? std::max<uint32_t>(1, s.options.retry.attempts) : 1;
   auto backoff = s.options.retry.backoff;
   const uint64_t id = next_message_id();
@@ -305,6 +332,7 @@ Result<uint64_t> Client::call_async_raw(uint64_t req_type, uint64_t resp_type, c
                                         Deadline deadline, DoneFn done, const CallOptions& o) {
   State& s = *s_;
   if (!done) return detail::fail(errc::invalid_argument, "call_async needs a callback");
+  if (auto ec = s.open_private()) return ec;
   // Make room first: replies nobody polled for would fill the reply ring
   // and leave servers waiting for space in it.
   if (auto ec = s.drain()) return ec;
@@ -320,6 +348,29 @@ Result<uint64_t> Client::call_async_raw(uint64_t req_type, uint64_t resp_type, c
   ++s.stats.calls;
   s.pending[id] = State::Pending{deadline, resp_type, std::move(done), {}};
   return id;
+}
+
+Result<uint64_t> Client::send_request_raw(uint64_t type, const PayloadFn& payload, Deadline deadline,
+                                          const RequestOptions& o) {
+  // No circuit breaker: it judges answers, and nobody here waits for one.
+  State& s = *s_;
+  if (!s.reply_queue) {
+    return detail::fail(errc::invalid_argument, "send_request needs a shared reply queue (ClientOptions::reply_queue)");
+  }
+  std::vector<std::pair<std::string_view, std::string_view>> headers(o.headers.begin(), o.headers.end());
+  if (!s.reply_ttl_text.empty()) headers.emplace_back(rpc_header::reply_ttl_ms, s.reply_ttl_text);
+  MessageOptions mo;
+  mo.kind = MessageKind::REQUEST;
+  mo.reply_to = s.reply_queue_to;
+  mo.deadline = deadline;
+  mo.idempotent = o.idempotent;
+  mo.schema_version = o.schema_version;
+  mo.correlation_id = o.correlation_id;
+  mo.headers = headers;
+  mo.message_id = next_message_id();
+  if (auto ec = detail::build_and_send(s.requests, type, deadline, payload, mo, s.sender)) return ec;
+  ++s.stats.requests_sent;
+  return mo.message_id;
 }
 
 std::error_code Client::notify_raw(uint64_t type, const PayloadFn& payload, Deadline deadline,

@@ -2,6 +2,7 @@
 // answer on the caller's reply ring (see rpc_server.hpp for the order).
 #include "ringdrop/rpc_server.hpp"
 
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "core/lru_map.hpp"
+#include "ringdrop/reply_queue.hpp"
 
 namespace ringdrop {
 
@@ -54,12 +56,31 @@ struct Server::State {
   std::error_code answer(const IncomingMessage& m);
   Status run_handler(const IncomingMessage& m, Envelope::Builder reply);
   using WriteFn = std::function<void(std::span<std::byte>)>;
-  // Where a reply goes: the caller's ring, and the request's deadline.
+  // Where a reply goes and what it carries back of its request.
   struct Caller {
     std::string reply_to;
     uint64_t request_id;
-    Deadline deadline;
+    uint64_t correlation_id;  // the request's own, else its id
+    Deadline deadline;        // the reply's: the request's, or a shared queue's expiration
+    Deadline wait_until;      // how long a reply waits for room
+    bool shared;              // reply_to is a shared reply queue (reply_queue.hpp)
+    std::string request_id_text;
+    mutable std::pair<std::string_view, std::string_view> header[1];
+
+    // The reply's envelope fields (its headers point into this Caller).
+    MessageOptions reply_options() const {
+      MessageOptions mo;
+      mo.kind = MessageKind::RESPONSE;
+      mo.correlation_id = correlation_id;
+      mo.deadline = deadline;
+      if (shared) {
+        header[0] = {rpc_header::request_id, request_id_text};
+        mo.headers = header;
+      }
+      return mo;
+    }
   };
+  Caller caller_of(const IncomingMessage& m) const;
   std::error_code deliver(const Caller& to, kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>> segments,
                           bool is_error = false);
   std::error_code deliver(const Caller& to, size_t size, const WriteFn& write, bool is_error);
@@ -69,17 +90,37 @@ struct Server::State {
 
 // A reply that carries only an error (the handler's builder may be half
 // written when it threw, so errors start from a fresh message).
-static void build_error(capnp::MessageBuilder& b, uint64_t request_id, Deadline deadline, int32_t code,
+static void build_error(capnp::MessageBuilder& b, const MessageOptions& reply, int32_t code,
                         const std::string& text) {
-  MessageOptions mo;
-  mo.kind = MessageKind::RESPONSE;
-  mo.correlation_id = request_id;
-  mo.deadline = deadline;
   auto env = b.initRoot<Envelope>();
-  fill_envelope(env, 0, mo);
+  fill_envelope(env, 0, reply);
   auto err = env.initError();
   err.setCode(code);
   err.setMessage(text);
+}
+
+// A private reply ring's reply is an answer its caller waits for until the
+// request's deadline; a shared queue's is data the caller's group keeps: it
+// goes even after that deadline, and expires per the request's reply-ttl-ms.
+Server::State::Caller Server::State::caller_of(const IncomingMessage& m) const {
+  const auto to_text = m.envelope().getReplyTo();  // read (and checked) by open(): cannot throw
+  Caller to{std::string(to_text.cStr(), to_text.size()), m.id(), m.envelope().getCorrelationId(), m.deadline(),
+            {}, false, std::to_string(m.id()), {}};
+  if (to.correlation_id == 0) to.correlation_id = m.id();
+  to.shared = is_reply_queue(to.reply_to);
+  if (!to.shared) {
+    to.wait_until = std::min(to.deadline, deadline_after(options.reply_timeout));
+    return to;
+  }
+  to.wait_until = deadline_after(options.reply_queue_timeout);
+  to.deadline = Deadline::max();
+  const std::string_view ttl = m.header(rpc_header::reply_ttl_ms);
+  uint64_t ms = 0;
+  auto [end, ec] = std::from_chars(ttl.data(), ttl.data() + ttl.size(), ms);
+  if (!ttl.empty() && ec == std::errc{} && end == ttl.data() + ttl.size() && ms > 0 && ms < (uint64_t{1} << 40)) {
+    to.deadline = deadline_after(std::chrono::milliseconds(ms));
+  }
+  return to;
 }
 
 Status Server::State::run_handler(const IncomingMessage& m, Envelope::Builder reply) {
@@ -114,8 +155,7 @@ std::error_code Server::State::answer(const IncomingMessage& m) {
     ++stats.expired;
     return detail::fail(errc::deadline_exceeded, "a request arrived after its deadline: not run");
   }
-  const auto to_text = m.envelope().getReplyTo();  // read (and checked) by open(): cannot throw
-  const Caller to{std::string(to_text.cStr(), to_text.size()), m.id(), m.deadline()};
+  const Caller to = caller_of(m);
   const bool idempotent = m.envelope().getIdempotent();
   if (idempotent) {
     if (auto* words = remembered.find(m.id())) {
@@ -124,17 +164,13 @@ std::error_code Server::State::answer(const IncomingMessage& m) {
     }
   }
   capnp::MallocMessageBuilder b(kj::arrayPtr(scratch.get(), scratch_words));
-  MessageOptions mo;
-  mo.kind = MessageKind::RESPONSE;
-  mo.correlation_id = m.id();
-  mo.deadline = m.deadline();
   auto env = b.initRoot<Envelope>();
-  fill_envelope(env, 0, mo);
+  fill_envelope(env, 0, to.reply_options());
   Status st = run_handler(m, env);
   std::optional<capnp::MallocMessageBuilder> failed;
   capnp::MessageBuilder* out = &b;
   if (!st.is_ok()) {
-    build_error(failed.emplace(), to.request_id, to.deadline, st.code, st.message);
+    build_error(failed.emplace(), to.reply_options(), st.code, st.message);
     out = &*failed;
   }
   auto segments = out->getSegmentsForOutput();
@@ -177,12 +213,12 @@ std::error_code Server::State::deliver(const Caller& to, size_t size, const Writ
     ++stats.undeliverable;
     return {};  // the caller is gone: nobody to tell
   }
-  auto span = (*ring)->reserve(size, std::min(to.deadline, deadline_after(options.reply_timeout)));
+  auto span = (*ring)->reserve(size, to.wait_until);
   if (!span && span.error() == errc::message_too_large && !is_error) {
     // Too big for the caller's reply cells: tell it so rather than let it
     // time out (once: if even that does not fit, the reply is undeliverable).
     capnp::MallocMessageBuilder b;
-    build_error(b, to.request_id, to.deadline, -static_cast<int32_t>(errc::message_too_large),
+    build_error(b, to.reply_options(), -static_cast<int32_t>(errc::message_too_large),
                 "the reply (" + std::to_string(size) + " bytes) does not fit the caller's reply ring");
     return deliver(to, b.getSegmentsForOutput(), true);
   }
@@ -224,9 +260,9 @@ void Server::State::answer_set_aside(std::span<const std::byte> request, uint32_
   const auto to_text = m->envelope().getReplyTo();
   if (to_text.size() == 0) return;
   ++stats.dead_lettered;
-  const Caller to{std::string(to_text.cStr(), to_text.size()), m->id(), m->deadline()};
+  const Caller to = caller_of(*m);
   capnp::MallocMessageBuilder b;
-  build_error(b, to.request_id, to.deadline, -static_cast<int32_t>(errc::dead_lettered),
+  build_error(b, to.reply_options(), -static_cast<int32_t>(errc::dead_lettered),
               "the request was set aside after it crashed " + std::to_string(deliveries) +
                   " servers; it is kept as a dead letter of " + where.describe());
   (void)deliver(to, b.getSegmentsForOutput(), true);
