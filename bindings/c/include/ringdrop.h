@@ -523,6 +523,11 @@ typedef struct ringdrop_client_options {
   long long liveness_ns;            /* how often a call checks its servers live; <= 0: 50 ms */
   const char* registry_dir;         /* NULL: $RINGDROP_SERVICE_DIR, else
                                        /dev/shm/ringdrop-services-<uid>; copied */
+  const char* reply_queue;          /* a shared reply queue for ringdrop_client_send_request
+                                       (created if missing, with the defaults of
+                                       ringdrop_reply_queue_options_init); NULL: none; copied */
+  long long reply_ttl_ns;           /* how long a reply may wait there before it expires
+                                       (rounded up to ms); 0: never (default) */
 } ringdrop_client_options;
 
 void ringdrop_client_options_init(ringdrop_client_options* options);
@@ -625,9 +630,88 @@ typedef struct ringdrop_client_stats {
   unsigned int breaker_consecutive_failures;
   unsigned long long breaker_opened;
   unsigned long long breaker_trials;
+  unsigned long long requests_sent;  /* by ringdrop_client_send_request */
 } ringdrop_client_stats;
 
 int ringdrop_client_get_stats(const ringdrop_client* client, ringdrop_client_stats* stats);
+
+/* ------------------------------------------------- shared reply queues
+ *
+ * Replies that outlive their caller (C++: ringdrop/reply_queue.hpp). A
+ * client connected with options->reply_queue sends requests whose reply
+ * goes to that queue, an MPMC ring "shm:ringdrop.replies.<name>" that every
+ * instance of the calling program opens with ringdrop_reply_queue_open: any
+ * of them takes the reply, even after the sender died. A reply is held
+ * until acked; one whose taker died first goes to another (its delivery
+ * count says so), up to max_deliveries, then to the ring's dead letters.
+ * The server answers such a request even after its deadline, with the
+ * request's own correlation id (else its message id) and the header
+ * "request-id" (the request's message id, in decimal); a reply whose
+ * expiration passed (reply_ttl_ns) is dead-lettered instead of taken. */
+
+/* Sends a request of type req_type whose reply goes to the client's reply
+ * queue, waiting up to timeout_ns for room in the request ring (also the
+ * request's deadline: a server that takes it later does not run it).
+ * correlation_id (0: the message id) comes back in the reply; `options`
+ * (NULL: defaults) gives idempotent, schema_version and headers
+ * (attempt_timeout_ns is not used). *message_id (may be NULL) gets the
+ * request's id. RINGDROP_EINVAL when the client has no reply queue; the
+ * request ring's errors. */
+int ringdrop_client_send_request(ringdrop_client* client, unsigned long long req_type,
+                                 const void* req_payload, unsigned long long req_size,
+                                 long long timeout_ns, unsigned long long correlation_id,
+                                 const ringdrop_call_options* options,
+                                 unsigned long long* message_id);
+
+typedef struct ringdrop_reply_queue ringdrop_reply_queue;
+
+/* The queue's ring, when this call creates it (the first client or queue
+ * to open it chooses); fill with ringdrop_reply_queue_options_init(). */
+typedef struct ringdrop_reply_queue_options {
+  unsigned long size;               /* sizeof(ringdrop_reply_queue_options), set by _init */
+  unsigned int cell_size;           /* default 4096 (a reply is 16 less) */
+  unsigned int cells;               /* a power of two (default 1024) */
+  unsigned int max_deliveries;      /* 1-1000 (default 5) */
+  const char* dead_letters;         /* an existing directory; NULL: the ring's default store */
+  int wait_mode;                    /* RINGDROP_WAIT_* */
+  long long spin_ns;                /* < 0: default */
+} ringdrop_reply_queue_options;
+
+void ringdrop_reply_queue_options_init(ringdrop_reply_queue_options* options);
+
+/* Opens reply queue `name` (a service name: [A-Za-z0-9._-], see
+ * ringdrop_service_*), creating its ring if missing. RINGDROP_EINVAL for a
+ * bad name; the ring's errors. */
+int ringdrop_reply_queue_open(const char* name, const ringdrop_reply_queue_options* options,
+                              ringdrop_reply_queue** queue);
+/* A reply taken and not acked goes to another taker. NULL: no-op. */
+void ringdrop_reply_queue_close(ringdrop_reply_queue* queue);
+
+/* Takes the next reply, waiting up to timeout_ns (RINGDROP_ETIMEDOUT):
+ * *reply is a copy the caller closes (ringdrop_message_correlation_id,
+ * _error, _payload...); *request_id and *delivery_count (either may be
+ * NULL) the request's message id and how many takers got it (> 1: one
+ * died holding it). It stays held until ringdrop_reply_queue_ack or
+ * _reject; taking another first is RINGDROP_EINVAL. */
+int ringdrop_reply_queue_take(ringdrop_reply_queue* queue, long long timeout_ns, ringdrop_message** reply,
+                              unsigned long long* request_id, unsigned int* delivery_count);
+/* Handled: the reply taken last leaves the queue. RINGDROP_EINVAL if none is held. */
+int ringdrop_reply_queue_ack(ringdrop_reply_queue* queue);
+/* Sets the reply taken last aside as a dead letter with `reason`. */
+int ringdrop_reply_queue_reject(ringdrop_reply_queue* queue, const char* reason);
+
+/* Counters of a reply queue handle; `size` as for ringdrop_client_stats. */
+typedef struct ringdrop_reply_queue_stats {
+  unsigned long size;
+  unsigned long long taken;
+  unsigned long long acked;
+  unsigned long long rejected;
+  unsigned long long redelivered;   /* taken with a delivery count > 1 */
+  unsigned long long expired;       /* dead-lettered on the way: past their expiration */
+  unsigned long long malformed;     /* dead-lettered on the way: not a response */
+} ringdrop_reply_queue_stats;
+
+int ringdrop_reply_queue_get_stats(const ringdrop_reply_queue* queue, ringdrop_reply_queue_stats* stats);
 
 /* Options of ringdrop_server_open*; fill with ringdrop_server_options_init()
  * (fields are only ever added at the end). */

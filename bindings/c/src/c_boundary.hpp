@@ -49,7 +49,9 @@ int guard(Body&& body) noexcept {
 // Argument helpers of every C source, defined once here (and kept apart
 // from to_code/guard above).
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <optional>
 
 #include "ringdrop/wait.hpp"
@@ -58,6 +60,34 @@ namespace ringdrop::c {
 
 /// errc::invalid_argument, with `what` as the detail.
 inline std::error_code invalid(const char* what) { return detail::fail(errc::invalid_argument, what); }
+
+/// Fills `o` with the defaults (`init`), then copies over them the caller's
+/// options struct `c` (NULL: defaults only), as many bytes as its `size`
+/// says: a caller built against an older header sets the fields it knows.
+template <class Options>
+std::error_code copy_options(const Options* c, Options& o, void (*init)(Options*), const char* init_name) {
+  init(&o);
+  if (!c) return {};
+  if (c->size < sizeof(unsigned long) || c->size > sizeof o) {
+    return detail::fail(errc::invalid_argument, std::string("options->size: call ") + init_name + " first");
+  }
+  std::memcpy(&o, c, c->size);
+  return {};
+}
+
+/// Copies `ours` into the caller's stats struct of `out->size` bytes:
+/// the fields both know, zeroes past ours.
+template <class Stats>
+std::error_code give_stats(Stats ours, Stats* out) {
+  const unsigned long size = out->size;
+  if (size < sizeof(unsigned long)) {
+    return detail::fail(errc::invalid_argument, "stats->size: set it to the struct's sizeof");
+  }
+  ours.size = size;
+  std::memcpy(out, &ours, std::min<size_t>(size, sizeof ours));
+  if (size > sizeof ours) std::memset(reinterpret_cast<char*>(out) + sizeof ours, 0, size - sizeof ours);
+  return {};
+}
 
 /// A timeout of the C ABI: nullopt when negative (the caller answers RINGDROP_EINVAL).
 inline std::optional<std::chrono::nanoseconds> timeout_of(long long ns) {

@@ -38,13 +38,7 @@ std::optional<std::chrono::milliseconds> ms(long long v) {
 /// The C options as DropOptions (defaults where the C struct is shorter).
 Result<DropOptions> drop_options(const ringdrop_drop_options* c) {
   ringdrop_drop_options o;
-  ringdrop_drop_options_init(&o);
-  if (c) {
-    if (c->size < sizeof(unsigned long) || c->size > sizeof o) {
-      return invalid("options->size: call ringdrop_drop_options_init first");
-    }
-    std::memcpy(&o, c, c->size);
-  }
+  if (auto ec = c::copy_options(c, o, ringdrop_drop_options_init, "ringdrop_drop_options_init")) return ec;
   const auto lease = ms(o.lease_ms), backoff = ms(o.retry_backoff_ms),
              backoff_max = ms(o.retry_backoff_max_ms), settle = ms(o.settle_ms),
              scan = ms(o.scan_interval_ms);

@@ -120,13 +120,7 @@ std::error_code headers_of(const char* const* keys, const char* const* values, u
 
 std::error_code message_options(const ringdrop_message_options* c, MessageOptions& out, HeaderList& headers) {
   ringdrop_message_options o;
-  ringdrop_message_options_init(&o);
-  if (c) {
-    if (c->size < sizeof(unsigned long) || c->size > sizeof o) {
-      return invalid("options->size: call ringdrop_message_options_init first");
-    }
-    std::memcpy(&o, c, c->size);
-  }
+  if (auto ec = copy_options(c, o, ringdrop_message_options_init, "ringdrop_message_options_init")) return ec;
   if (o.kind < RINGDROP_MESSAGE_NOTIFICATION || o.kind > RINGDROP_MESSAGE_EVENT) {
     return invalid("options->kind must be one of RINGDROP_MESSAGE_*");
   }

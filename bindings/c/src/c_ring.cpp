@@ -136,13 +136,7 @@ RINGDROP_API int ringdrop_ring_open(const char* name, int kind, int role, int ho
       return invalid("options->wait_mode must be one of RINGDROP_WAIT_*");
     }
     ringdrop_ring_options o;
-    ringdrop_ring_options_init(&o);
-    if (options) {
-      if (options->size < sizeof(unsigned long) || options->size > sizeof o) {
-        return invalid("options->size: call ringdrop_ring_options_init first");
-      }
-      std::memcpy(&o, options, options->size);  // fields this program knows
-    }
+    if (auto ec = c::copy_options(options, o, ringdrop_ring_options_init, "ringdrop_ring_options_init")) return ec;
     const Location where = o.file_backed ? Location::file(name) : Location::shm(name);
     const OpenMode mode = how == RINGDROP_CREATE ? OpenMode::create
                           : how == RINGDROP_OPEN ? OpenMode::open

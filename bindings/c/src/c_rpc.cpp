@@ -10,6 +10,8 @@
 #include "ringdrop/rpc_server.hpp"
 
 using namespace ringdrop;
+using c::copy_options;
+using c::give_stats;
 using c::invalid;
 using c::wait_mode_ok;
 using c::wait_of;
@@ -42,19 +44,6 @@ struct ringdrop_reply {
 
 namespace {
 
-/// Copies the caller's options struct over the defaults (`init`), checking
-/// its size field.
-template <class Options>
-std::error_code copy_options(const Options* c, Options& o, void (*init)(Options*), const char* init_name) {
-  init(&o);
-  if (!c) return {};
-  if (c->size < sizeof(unsigned long) || c->size > sizeof o) {
-    return detail::fail(errc::invalid_argument, std::string("options->size: call ") + init_name + " first");
-  }
-  std::memcpy(&o, c, c->size);
-  return {};
-}
-
 Result<ClientOptions> client_options(const ringdrop_client_options* c) {
   ringdrop_client_options o;
   if (auto ec = copy_options(c, o, ringdrop_client_options_init, "ringdrop_client_options_init")) return ec;
@@ -73,6 +62,9 @@ Result<ClientOptions> client_options(const ringdrop_client_options* c) {
   if (o.reply_cells != 0) co.reply_cells = o.reply_cells;
   co.wait = wait_of(o.wait_mode, o.spin_ns, o.liveness_ns);
   if (o.registry_dir) co.registry = o.registry_dir;
+  if (o.reply_ttl_ns < 0) return invalid("options->reply_ttl_ns must not be negative");
+  if (o.reply_queue) co.reply_queue = o.reply_queue;
+  co.reply_ttl = std::chrono::nanoseconds(o.reply_ttl_ns);
   return co;
 }
 
@@ -173,6 +165,7 @@ void fill_client_stats(const ClientStats& s, ringdrop_client_stats& out) {
   out.breaker_consecutive_failures = s.breaker.consecutive_failures;
   out.breaker_opened = s.breaker.opened;
   out.breaker_trials = s.breaker.trials;
+  out.requests_sent = s.requests_sent;
 }
 
 void fill_server_stats(const ServerStats& s, ringdrop_server_stats& out) {
@@ -185,18 +178,6 @@ void fill_server_stats(const ServerStats& s, ringdrop_server_stats& out) {
   out.expired = s.expired;
   out.duplicates = s.duplicates;
   out.undeliverable = s.undeliverable;
-}
-
-/// Copies `ours` into the caller's stats struct of `out->size` bytes:
-/// the fields both know, zeroes past ours.
-template <class Stats>
-std::error_code give_stats(Stats ours, Stats* out) {
-  const unsigned long size = out->size;
-  if (size < sizeof(unsigned long)) return invalid("stats->size: set it to the struct's sizeof");
-  ours.size = size;
-  std::memcpy(out, &ours, std::min<size_t>(size, sizeof ours));
-  if (size > sizeof ours) std::memset(reinterpret_cast<char*>(out) + sizeof ours, 0, size - sizeof ours);
-  return {};
 }
 
 std::error_code call_with(ringdrop_client* client, unsigned long long req_type, const void* req_payload,
@@ -360,6 +341,32 @@ RINGDROP_API int ringdrop_client_notify(ringdrop_client* client, unsigned long l
     if (!p) return p.error();
     return explained(client->client.notify_raw(type_id, fill_with(*p), deadline_after(*timeout), mo),
                      "the notification");
+  });
+}
+
+RINGDROP_API int ringdrop_client_send_request(ringdrop_client* client, unsigned long long req_type,
+                                              const void* req_payload, unsigned long long req_size,
+                                              long long timeout_ns, unsigned long long correlation_id,
+                                              const ringdrop_call_options* options,
+                                              unsigned long long* message_id) {
+  return c::guard([&]() -> std::error_code {
+    if (message_id) *message_id = 0;
+    const auto timeout = c::timeout_of(timeout_ns);
+    if (!client || !timeout) return invalid("send_request: client is NULL, or the timeout negative");
+    CallOptions co;
+    c::HeaderList headers;
+    if (auto ec = call_options(options, co, headers)) return ec;
+    RequestOptions ro;
+    ro.correlation_id = correlation_id;
+    ro.idempotent = co.idempotent;
+    ro.schema_version = co.schema_version;
+    ro.headers = co.headers;
+    auto p = c::Payload::parse(req_payload, req_size);
+    if (!p) return p.error();
+    auto id = client->client.send_request_raw(req_type, fill_with(*p), deadline_after(*timeout), ro);
+    if (!id) return explained(id.error(), "the request");
+    if (message_id) *message_id = *id;
+    return {};
   });
 }
 
