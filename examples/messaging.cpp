@@ -7,7 +7,10 @@
 //   4. publish with async responses: one request to two services, the best
 //      answer gathered by a deadline;
 //   5. publish/subscribe: ticks and fills on a broadcast ring, a subscriber
-//      that takes ticks only.
+//      that takes ticks only;
+//   6. replies that outlive their caller: one process sends three requests
+//      and exits, another takes the replies from a shared reply queue by
+//      correlation id (the order number it would load its state with).
 //
 // Two quote services run as child processes and register themselves by
 // name; the client finds them through the registry, not by segment name.
@@ -19,10 +22,12 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 #include <string>
 
 #include "orders.capnp.h"
 #include "ringdrop/broadcast_ring.hpp"
+#include "ringdrop/reply_queue.hpp"
 #include "ringdrop/rpc_client.hpp"
 #include "ringdrop/rpc_server.hpp"
 #include "ringdrop/typed_ring.hpp"
@@ -177,6 +182,40 @@ int main() {
   ::waitpid(sub, &status, 0);
   ok &= check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "3 ticks received, 2 fills filtered out");
   (void)Segment::remove(ticks);
+
+  std::printf("6. replies that outlive the caller: a shared reply queue\n");
+  const std::string queue = "quote-replies-" + std::to_string(::getpid());
+  auto replies = ReplyQueue::open(queue);  // this process: the instance that takes the replies
+  if (!replies) die("reply queue", replies.error());
+  const pid_t sender = ::fork();
+  if (sender == 0) {  // the instance that sends, then is gone before any reply comes
+    ClientOptions co;
+    co.reply_queue = queue;
+    auto instance_a = Client::connect(a, co);
+    for (uint64_t order = 1001; instance_a && order <= 1003; ++order) {
+      RequestOptions ro;
+      ro.correlation_id = order;  // the key its state would be saved under
+      if (!instance_a->send_request<orders::QuoteRequest>(ask("EURUSD", static_cast<uint32_t>(order - 1000)),
+                                                 deadline_after(1s), ro)) {
+        ::_exit(1);
+      }
+    }
+    ::_exit(instance_a ? 0 : 1);
+  }
+  ::waitpid(sender, &status, 0);
+  double total = 0;
+  std::set<uint64_t> orders_seen;
+  for (int i = 0; i < 3; ++i) {
+    auto r = replies->take(deadline_after(1s));
+    if (!r) die("take", r.error());
+    orders_seen.insert(r->correlation_id());
+    if (r->ok()) total += r->get<orders::Quote>().getTotal();
+    (void)replies->ack();  // handled: only now does it leave the queue
+  }
+  ok &= check(WIFEXITED(status) && WEXITSTATUS(status) == 0 && orders_seen == std::set<uint64_t>{1001, 1002, 1003} &&
+                  std::abs(total - 6.6) < 1e-9,
+              "orders 1001-1003 answered after their sender exited: 6 units at 1.10 = 6.60");
+  (void)Segment::remove(reply_queue_location(queue));
 
   const auto st = client->stats();
   std::printf("client: %llu calls, %llu ok, %llu remote errors, %llu timed out; circuit %s\n",

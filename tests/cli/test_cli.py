@@ -34,7 +34,9 @@ Covered, one TestCase class per command:
   GcTest      --prefix --min-age 0s: a ring whose owner was killed (empty) is
               removed, a live one kept, a stale one that holds messages kept
               unless --include-waiting; --dry-run removes nothing; --min-age;
-              dead service entries; another program's file is never touched.
+              dead service entries; another program's file is never touched;
+              a killed client's reply ring that a server still holds is removed,
+              a live client's kept.
   DoctorTest  --json: every check ok/warn/fail, "ok" agrees with the exit
               status; a channel with dead letters warns, a missing one fails.
   BadInputTest unknown names (3, named in the message), paths with ".." (4),
@@ -375,6 +377,21 @@ class CliCase(unittest.TestCase):
         c = Child(script, *args, env=env)
         self.addCleanup(c.stop)
         return c
+
+    def child_process(self, program, *args):
+        """A native child (stdin and stdout piped), killed after the test."""
+        proc = subprocess.Popen([program, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+
+        def stop():
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            for f in (proc.stdin, proc.stdout, proc.stderr):
+                f.close()
+
+        self.addCleanup(stop)
+        return proc
 
     def ring_owner(self, name, kind="mpmc", role="producer", messages=()):
         """A child that creates ring `name` and holds `role` in it (READY
@@ -1140,6 +1157,32 @@ class GcTest(CliCase):
         rx = self.ring(name, "mpmc", "consumer", "open")
         self.assertEqual(rx.receive(LONG), b"precious")
 
+    @unittest.skipUnless(os.environ.get("RINGDROP_RPC_PEER"), "needs RINGDROP_RPC_PEER (the ctest entry sets it)")
+    def test_removes_a_killed_clients_reply_ring_that_a_server_still_holds(self):
+        # The server that answered it stays attached as a producer: the ring
+        # is not stale, but its client (the only consumer) is gone.
+        server_ring = unique("gc-server")
+        self.forget_ring(server_ring)
+        server = self.child_process(os.environ["RINGDROP_RPC_PEER"], "serve", server_ring)
+        self.assertEqual(server.stdout.readline().strip(), b"ready")
+        clients = [self.child_process(os.environ["RINGDROP_RPC_PEER"], "private-client", server_ring)
+                   for _ in range(2)]
+        rings = []
+        for c in clients:
+            word, where = c.stdout.readline().decode().split()
+            self.assertEqual(word, "reply-ring")
+            rings.append(where[len("shm:"):])
+            self.forget_ring(rings[-1])
+        dead, live = rings
+        os.kill(clients[0].pid, signal.SIGKILL)
+        clients[0].wait()
+        r = run_cli("gc", "--prefix", "ringdrop.reply.", "--min-age", "0s", "--registry", self.registry(), "--json")
+        self.assertExit(r, EXIT_OK)
+        self.assertIn("shm:" + dead, r.json()["removed"])
+        self.assertNotIn("shm:" + live, r.json()["removed"])
+        self.assertFalse(self.exists(dead))
+        self.assertTrue(self.exists(live), "a live client's reply ring is kept")
+
     def test_removes_only_what_crashed_programs_left(self):
         prefix = unique("gc") + "-"
         dead, live, waiting = prefix + "dead", prefix + "live", prefix + "waiting"
@@ -1427,17 +1470,7 @@ class CallTest(CliCase):
         os.makedirs(registry)
         svc = unique("call")
         self.forget_ring("ringdrop.svc." + svc)
-        proc = subprocess.Popen([os.environ["RINGDROP_RPC_PEER"], "serve-registered", registry, svc],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-        def stop():
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
-            for f in (proc.stdin, proc.stdout, proc.stderr):
-                f.close()
-
-        self.addCleanup(stop)
+        proc = self.child_process(os.environ["RINGDROP_RPC_PEER"], "serve-registered", registry, svc)
         self.assertEqual(proc.stdout.readline().strip(), b"ready")
         return registry, svc, proc
 

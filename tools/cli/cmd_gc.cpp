@@ -17,10 +17,15 @@ struct Args {
 };
 
 // Why `r` must stay, or empty when it may go.
+// A dead client's reply ring goes even with servers still attached to it,
+// and with replies in it: nobody will read them.
 std::string keep_reason(const ops::RingView& r, std::chrono::milliseconds min_age, bool include_waiting) {
-  if (!r.stale()) return "live peers attached";
+  const bool orphaned_replies = r.orphaned_reply_ring();
+  if (!r.stale() && !orphaned_replies) return "live peers attached";
   if (std::chrono::system_clock::now() - r.created < min_age) return "younger than --min-age";
-  if (r.holds_messages() && !include_waiting) return "holds messages a consumer may still come for (--include-waiting)";
+  if (r.holds_messages() && !include_waiting && !orphaned_replies) {
+    return "holds messages a consumer may still come for (--include-waiting)";
+  }
   return {};
 }
 
@@ -30,7 +35,9 @@ void add_gc(CLI::App& app, Globals& g) {
   auto* cmd = app.add_subcommand("gc", "Remove rings and service entries that crashed programs left");
   cmd->footer(
       "A ring goes when no live process is attached to it (the kernel-held role locks say so, whatever its pids "
-      "now name), it is older than --min-age, and nothing waits in it (unless --include-waiting). Each is looked "
+      "now name), it is older than --min-age, and nothing waits in it (unless --include-waiting). A client's "
+      "private reply ring (ringdrop.reply.*) goes when its client is gone (no consumer attached), whatever "
+      "servers are still attached and whatever replies wait in it. Each is looked "
       "at again just before it is removed; a process that opens it by name in that instant keeps its mapping, "
       "and the next opener makes a new ring. Rings of --path are file-backed: their files are removed.\n"
       "Example: ringdrop gc --dry-run");

@@ -69,6 +69,14 @@ uint64_t count_dead_letters(const std::string& dir) {
 
 }  // namespace
 
+bool RingView::orphaned_reply_ring() const noexcept {
+  if (kind != RingKind::mpmc || where.is_file() || !where.name().starts_with("ringdrop.reply.")) return false;
+  for (const PeerView& p : peers) {
+    if (p.role == "consumer") return false;
+  }
+  return true;
+}
+
 Result<RingView> inspect_ring(const Location& where) {
   auto seg = Segment::inspect(where);
   if (!seg) return seg.error();
