@@ -119,6 +119,11 @@ RINGDROP_API void(ringdrop_ring_options_init)(ringdrop_ring_options* o) {
   ringdrop_ring_options_init_size(o, RINGDROP_RING_OPTIONS_FIRST_SIZE);
 }
 
+// Every field's default, for the library's own copy of the struct (the plain
+// symbol above fills the first version's fields only: through it,
+// max_deliveries and dead_letters were left uninitialized).
+static void init_every_ring_option(ringdrop_ring_options* o) { ringdrop_ring_options_init_size(o, sizeof *o); }
+
 RINGDROP_API int ringdrop_ring_open(const char* name, int kind, int role, int how,
                                     const ringdrop_ring_options* options, ringdrop_ring** ring) {
   return c::guard([&]() -> std::error_code {
@@ -136,7 +141,7 @@ RINGDROP_API int ringdrop_ring_open(const char* name, int kind, int role, int ho
       return invalid("options->wait_mode must be one of RINGDROP_WAIT_*");
     }
     ringdrop_ring_options o;
-    if (auto ec = c::copy_options(options, o, ringdrop_ring_options_init, "ringdrop_ring_options_init")) return ec;
+    if (auto ec = c::copy_options(options, o, init_every_ring_option, "ringdrop_ring_options_init")) return ec;
     const Location where = o.file_backed ? Location::file(name) : Location::shm(name);
     const OpenMode mode = how == RINGDROP_CREATE ? OpenMode::create
                           : how == RINGDROP_OPEN ? OpenMode::open
