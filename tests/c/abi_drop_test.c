@@ -918,6 +918,72 @@ static void retention_options_and_an_older_callers_size(void) {
   CHECK_FAILS(ringdrop_drop_open(root, &o, &ch), RINGDROP_EINVAL);
 }
 
+/* A request names its reply channel in reply-to; the reply goes there with
+ * the request's ids; bad reply-to values are refused. */
+static void reply_goes_to_the_reply_channel(void) {
+  static const char answer[] = "quote: 110.00";
+  char root[ROOT_LEN], reply_root[ROOT_LEN], missing[ROOT_LEN], id[RINGDROP_DROP_ID_MAX];
+  char request_id[RINGDROP_DROP_ID_MAX], reply_id[RINGDROP_DROP_ID_MAX];
+  const char* keys[] = {"reply-to", "correlation-id"};
+  const char* values[] = {NULL, "A-1001"};
+  const char* status_key[] = {"status"};
+  const char* status_value[] = {"0"};
+  const char* relative[] = {"replies"};
+  const char* missing_value[1];
+  ringdrop_drop *ch, *replies;
+  ringdrop_drop_consumer *rx, *caller;
+  ringdrop_drop_claim *c, *r;
+  ringdrop_drop_options o = fast_options();
+  context = "drop reply";
+  if (!open_both("requests", &o, root, &ch, &rx)) goto done;
+  if (!open_both("replies", &o, reply_root, &replies, &caller)) goto done;
+  values[0] = reply_root;
+  CHECK_OK(ringdrop_drop_publish(ch, "ask", 3, keys, values, 2, request_id, sizeof request_id));
+  c = CLAIM(rx, LONG_WAIT, request_id, 1);
+  if (c == NULL) goto done;
+  CHECK_FAILS(ringdrop_drop_reply(NULL, answer, 1, NULL, NULL, 0, NULL, 0), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_drop_reply(c, NULL, 1, NULL, NULL, 0, NULL, 0), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_drop_reply(c, answer, 1, NULL, NULL, 0, id, 8), RINGDROP_EINVAL);
+  CHECK(count_entries(reply_root, "new") == 0);
+  CHECK_OK(ringdrop_drop_reply(c, answer, sizeof answer - 1, status_key, status_value, 1, reply_id,
+                               sizeof reply_id));
+  CHECK(id_is_well_formed(reply_id));
+  CHECK_OK(ringdrop_drop_claim_ack(c));
+  ringdrop_drop_claim_close(c);
+  r = CLAIM(caller, LONG_WAIT, reply_id, 1);
+  if (r == NULL) goto done;
+  CHECK(data_is(r, answer, sizeof answer - 1));
+  CHECK(header_is(r, "correlation-id", "A-1001"));
+  CHECK(header_is(r, "request-id", request_id));
+  CHECK(header_is(r, "status", "0"));
+  CHECK_OK(ringdrop_drop_claim_ack(r));
+  ringdrop_drop_claim_close(r);
+
+  /* No reply-to; a relative one; a directory that is no channel. */
+  make_path(missing, "no-such-channel");
+  missing_value[0] = missing;
+  CHECK_OK(ringdrop_drop_publish(ch, "a", 1, NULL, NULL, 0, request_id, sizeof request_id));
+  CHECK_OK(ringdrop_drop_publish(ch, "b", 1, keys, relative, 1, NULL, 0));
+  CHECK_OK(ringdrop_drop_publish(ch, "c", 1, keys, missing_value, 1, NULL, 0));
+  {
+    const int want[] = {RINGDROP_EINVAL, RINGDROP_EINVAL, RINGDROP_ENOTFOUND};
+    int k;
+    for (k = 0; k < 3; ++k) {
+      c = NULL;
+      CHECK_OK(ringdrop_drop_consumer_claim(rx, LONG_WAIT, &c));
+      if (c == NULL) break;
+      CHECK_FAILS(ringdrop_drop_reply(c, answer, 1, NULL, NULL, 0, NULL, 0), want[k]);
+      CHECK_OK(ringdrop_drop_claim_ack(c));
+      ringdrop_drop_claim_close(c);
+    }
+  }
+  CHECK(access(missing, F_OK) != 0); /* nothing was created */
+  ringdrop_drop_consumer_close(caller);
+  ringdrop_drop_close(replies);
+done:
+  close_both(ch, rx);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN); /* a child that died early shows as a failed check */
   strcpy(base, "/tmp/ringdrop-c-drop-XXXXXX");
@@ -942,6 +1008,7 @@ int main(void) {
   killed_consumer_message_is_redelivered();
   receipt_of_a_named_message();
   retention_options_and_an_older_callers_size();
+  reply_goes_to_the_reply_channel();
 
   remove_tree(base);
   if (failures == 0) printf("abi_drop_test: all checks passed\n");

@@ -293,6 +293,19 @@ void ringdrop_drop_close(ringdrop_drop* channel);
 int ringdrop_drop_publish(ringdrop_drop* channel, const void* data, unsigned long long size,
                           const char* const* keys, const char* const* values,
                           unsigned long count, char* id, unsigned long id_capacity);
+/* Request/response over drop channels (C++: ringdrop/drop_reply.hpp): a
+ * request carries the header "reply-to", the reply channel's directory (an
+ * absolute path). Publishes `size` bytes as the reply to the claimed
+ * `request` into that existing channel, with the headers given (as for
+ * ringdrop_drop_publish) and: correlation-id (the request's, else its id),
+ * request-id (its id), idempotency-key "reply-<its id>" unless given (so a
+ * request answered twice, its consumer having died before the ack, is
+ * processed once at the other end). Reply first, then ack the request.
+ * RINGDROP_EINVAL: no reply-to, or not absolute; RINGDROP_ENOTFOUND: no
+ * channel there (none is created); publish's errors. */
+int ringdrop_drop_reply(const ringdrop_drop_claim* request, const void* data, unsigned long long size,
+                        const char* const* keys, const char* const* values, unsigned long count,
+                        char* id, unsigned long id_capacity);
 /* Publishes the file at `path` by moving it in (no copy; same file system;
  * a regular file with one link, else RINGDROP_EUNSAFEFILE). */
 int ringdrop_drop_publish_file(ringdrop_drop* channel, const char* path,
@@ -530,7 +543,17 @@ typedef struct ringdrop_client_options {
                                        (rounded up to ms); 0: never (default) */
 } ringdrop_client_options;
 
+/* Fills `options` with the defaults, `size` bytes of it, as
+ * ringdrop_ring_options_init_size does: the macro passes sizeof; a program
+ * built against an older header calls the plain function, which fills only
+ * the fields the struct had first (through registry_dir:
+ * RINGDROP_CLIENT_OPTIONS_FIRST_SIZE). Bindings that call by symbol call the
+ * _size form with the size of their own copy of the struct. */
+#define RINGDROP_CLIENT_OPTIONS_FIRST_SIZE 88
 void ringdrop_client_options_init(ringdrop_client_options* options);
+void ringdrop_client_options_init_size(ringdrop_client_options* options, unsigned long size);
+#define ringdrop_client_options_init(options) \
+  ringdrop_client_options_init_size((options), sizeof(ringdrop_client_options))
 
 /* Per-call options (NULL: the defaults); fill with ringdrop_call_options_init(). */
 typedef struct ringdrop_call_options {

@@ -10,6 +10,7 @@
 #include "c_boundary.hpp"
 #include "ringdrop/drop_channel.hpp"
 #include "ringdrop/drop_consumer.hpp"
+#include "ringdrop/drop_reply.hpp"
 
 using namespace ringdrop;
 using c::invalid;
@@ -162,6 +163,23 @@ RINGDROP_API int ringdrop_drop_publish(ringdrop_drop* channel, const void* data,
     return publish_with(channel, keys, values, count, id, id_capacity, [&](const DropHeaders& h) {
       return channel->channel.publish({static_cast<const std::byte*>(data), static_cast<std::size_t>(size)}, h);
     });
+  });
+}
+
+RINGDROP_API int ringdrop_drop_reply(const ringdrop_drop_claim* request, const void* data, unsigned long long size,
+                                     const char* const* keys, const char* const* values, unsigned long count,
+                                     char* id, unsigned long id_capacity) {
+  return c::guard([&]() -> std::error_code {
+    if (!request) return invalid("request is NULL");
+    if (!data && size > 0) return invalid("data is NULL");
+    if (auto ec = check_id_room(id, id_capacity)) return ec;
+    auto headers = headers_of(keys, values, count);
+    if (!headers) return headers.error();
+    auto published = drop_reply(request->claim, {static_cast<const std::byte*>(data), static_cast<std::size_t>(size)},
+                                std::move(*headers));
+    if (!published) return published.error();
+    if (id) std::memcpy(id, published->c_str(), published->size() + 1);  // ids are < RINGDROP_DROP_ID_MAX
+    return {};
   });
 }
 
