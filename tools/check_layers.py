@@ -41,10 +41,10 @@ PUBLIC = {
     "ring_options.hpp": "ring", "ring_contract.hpp": "ring", "shared_ring_stats.hpp": "ring",
     "spsc_ring.hpp": "ring", "mpmc_ring.hpp": "ring", "broadcast_ring.hpp": "ring",
     "ring_dead_letters.hpp": "ring",
-    "drop_types.hpp": "drop", "drop_channel.hpp": "drop", "drop_consumer.hpp": "drop",
+    "drop_types.hpp": "drop", "drop_channel.hpp": "drop", "drop_consumer.hpp": "drop", "drop_reply.hpp": "drop",
     "message.hpp": "message", "owned_message.hpp": "message", "typed_ring.hpp": "message",
     "schema/envelope.capnp.h": "message",
-    "rpc.hpp": "rpc", "rpc_client.hpp": "rpc", "rpc_server.hpp": "rpc",
+    "rpc.hpp": "rpc", "rpc_client.hpp": "rpc", "rpc_server.hpp": "rpc", "reply_queue.hpp": "rpc",
     "service_registry.hpp": "rpc", "circuit_breaker.hpp": "rpc",
     "ringdrop.hpp": "bindings",  # the umbrella: everything, so above every layer
 }
