@@ -2,19 +2,26 @@
  * -pedantic -Werror, linked against libringdrop.so): a server and a client
  * in one process (asynchronous calls, served in between), then servers in
  * forked children for blocking calls, remote errors, timeouts, the circuit
- * breaker and a server killed with kill -9 mid-call. Children announce on
+ * breaker and a server killed with kill -9 mid-call; shared reply queues
+ * (send_request to a forked server, replies taken, acked and rejected by
+ * correlation id, by another process after the sender exited, again after
+ * their taker was killed, or dead-lettered once expired) and a caller built
+ * with the older, shorter ringdrop_client_options. Children announce on
  * pipes; no check depends on timing (a timeout only ever meets a server
- * that cannot answer yet). Exit 0 when all checks pass. */
+ * that cannot answer yet; the one wait on the clock lets a reply's time to
+ * live run out). Exit 0 when all checks pass. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <dirent.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "abi_check.h"
@@ -225,8 +232,10 @@ static void options_and_null_handles(void) {
   ringdrop_server_options so;
   ringdrop_call_options ca;
   context = "options";
+  memset(&co, 0xab, sizeof co);
   ringdrop_client_options_init(&co);
   CHECK(co.size == sizeof co && co.retry_attempts == 1 && co.retry_multiplier == 2);
+  CHECK(co.reply_queue == NULL && co.reply_ttl_ns == 0);
   CHECK(co.breaker_threshold == 5 && co.breaker_cool_down_ns == 1000 * MS);
   CHECK(co.reply_cell_size == 4096 && co.reply_cells == 64 && co.registry_dir == NULL);
   CHECK(co.spin_ns < 0 && co.liveness_ns < 0 && co.wait_mode == RINGDROP_WAIT_SPIN_BLOCK);
@@ -237,6 +246,7 @@ static void options_and_null_handles(void) {
   ringdrop_call_options_init(&ca);
   CHECK(ca.size == sizeof ca && ca.idempotent == 0 && ca.attempt_timeout_ns == 0 && ca.header_count == 0);
   ringdrop_client_options_init(NULL);
+  ringdrop_client_options_init_size(NULL, sizeof co);
   ringdrop_server_options_init(NULL);
   ringdrop_call_options_init(NULL);
   ringdrop_client_close(NULL);
@@ -716,6 +726,602 @@ static void notify_stops_a_forked_server(void) {
   remove_request_ring(service);
 }
 
+/* ------------------------------------------------- shared reply queues */
+
+/* A program built against the header before reply_queue and reply_ttl_ns
+ * were appended: its struct ends where reply_queue begins. */
+#define OLD_CLIENT_OPTIONS_SIZE offsetof(ringdrop_client_options, reply_queue)
+
+/* Removes reply queue `queue`'s ring, "ringdrop.replies.<queue>". */
+static void remove_reply_queue(const char* queue) {
+  char ring[NAME_LEN + 32];
+  snprintf(ring, sizeof ring, "ringdrop.replies.%s", queue);
+  CHECK_OK(ringdrop_ring_remove(ring, 0));
+}
+
+/* A dead-letter store of this test's own ("" if it could not be made), so
+ * that nothing is left in the rings' default stores. */
+static void make_store(char store[64]) {
+  strcpy(store, "/dev/shm/rdc-rq-dlq-XXXXXX");
+  if (mkdtemp(store) == NULL) {
+    CHECK(!"mkdtemp");
+    store[0] = '\0';
+  }
+}
+static void remove_store(const char* store) {
+  char cmd[128];
+  if (store[0] == '\0') return;
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", store);
+  CHECK(system(cmd) == 0);
+}
+
+/* The ids of the dead letters in `store` (a drop channel), one a line;
+ * the number of them, or -1. */
+static int dead_letters_in(const char* store, char* ids, unsigned long capacity) {
+  ringdrop_drop* channel = NULL;
+  unsigned long needed = 0;
+  int n = 0;
+  const char* at;
+  if (ringdrop_drop_open(store, NULL, &channel) != RINGDROP_OK) return -1;
+  if (ringdrop_drop_dead_letters(channel, ids, capacity, &needed) != RINGDROP_OK) n = -1;
+  ringdrop_drop_close(channel);
+  for (at = ids; n >= 0 && (at = strchr(at, '\n')) != NULL; ++at) ++n;
+  return n;
+}
+
+static ringdrop_reply_queue* open_queue(const char* name, const char* store) {
+  ringdrop_reply_queue_options qo;
+  ringdrop_reply_queue* q = NULL;
+  ringdrop_reply_queue_options_init(&qo);
+  qo.dead_letters = store;
+  CHECK_OK(ringdrop_reply_queue_open(name, &qo, &q));
+  return q;
+}
+
+/* A client of `service` whose requests' replies go to reply queue `queue`. */
+static ringdrop_client* connect_with_queue(const char* service, const char* queue, long long ttl_ns) {
+  ringdrop_client_options co = client_options();
+  ringdrop_client* c = NULL;
+  co.reply_queue = queue;
+  co.reply_ttl_ns = ttl_ns;
+  CHECK_OK(ringdrop_client_connect(service, &co, &c));
+  return c;
+}
+
+/* The header "request-id" of `reply` is `id` in decimal. */
+static int request_id_header_is(const ringdrop_message* reply, unsigned long long id) {
+  char text[32];
+  const char* value = NULL;
+  snprintf(text, sizeof text, "%llu", id);
+  return ringdrop_message_header(reply, "request-id", &value) == RINGDROP_OK && strcmp(value, text) == 0;
+}
+
+/* Stops the forked server (a STOP notification) and reaps it: it exited 0. */
+static void stop_server(const char* service, pid_t pid) {
+  ringdrop_client_options co = client_options();
+  ringdrop_client* c = NULL;
+  int status = 0;
+  CHECK_OK(ringdrop_client_connect(service, &co, &c));
+  if (c != NULL) CHECK_OK(ringdrop_client_notify(c, T_STOP, NULL, 0, NULL, LONG_WAIT));
+  ringdrop_client_close(c);
+  if (c == NULL) kill(pid, SIGKILL);
+  CHECK(waitpid(pid, &status, 0) == pid);
+  CHECK(c == NULL || (WIFEXITED(status) && WEXITSTATUS(status) == 0));
+}
+
+/* The plain ringdrop_client_options_init symbol (what a program built
+ * against the older header calls) writes the first fields only, and such a
+ * program's shorter struct is read only as far as its size: it connects,
+ * calls, and has no reply queue whatever lies past its end. */
+static void client_options_of_an_older_program(void) {
+  char service[NAME_LEN];
+  unsigned char bytes[sizeof(ringdrop_client_options) + 16];
+  ringdrop_client_options* old = (ringdrop_client_options*)(void*)bytes;
+  ringdrop_client* c = NULL;
+  ringdrop_message* reply = NULL;
+  uint64_t p[VALUE_WORDS];
+  unsigned long long id = 99;
+  int up = -1, down = -1;
+  size_t i;
+  pid_t pid;
+  context = "older client options";
+  CHECK(OLD_CLIENT_OPTIONS_SIZE == RINGDROP_CLIENT_OPTIONS_FIRST_SIZE);
+  memset(bytes, 0xab, sizeof bytes);
+  (ringdrop_client_options_init)(old); /* the symbol, not the header's macro */
+  CHECK(old->size == OLD_CLIENT_OPTIONS_SIZE);
+  CHECK(old->retry_attempts == 1 && old->reply_cells == 64 && old->registry_dir == NULL);
+  CHECK(old->wait_mode == RINGDROP_WAIT_SPIN_BLOCK && old->liveness_ns < 0);
+  for (i = OLD_CLIENT_OPTIONS_SIZE; i < sizeof bytes; ++i) CHECK(bytes[i] == 0xab);
+  memset(bytes, 0xab, sizeof bytes);
+  ringdrop_client_options_init_size(old, 8); /* smaller than any version: nothing written */
+  CHECK(bytes[0] == 0xab);
+  ringdrop_client_options_init_size(old, sizeof bytes); /* larger than this library's: its own size */
+  CHECK(old->size == sizeof(ringdrop_client_options) && old->reply_queue == NULL && old->reply_ttl_ns == 0);
+  CHECK(bytes[sizeof(ringdrop_client_options)] == 0xab);
+
+  make_service(service, "oldopts");
+  pid = spawn_server(service, &up, &down);
+  if (pid == 0) return;
+  memset(bytes, 0xab, sizeof bytes);
+  (ringdrop_client_options_init)(old);
+  old->registry_dir = registry;
+  old->liveness_ns = LIVENESS;
+  /* Past the old size: never read (a bad name and a negative ttl would be EINVAL). */
+  old->reply_queue = "bad/name";
+  old->reply_ttl_ns = -1;
+  old->size = OLD_CLIENT_OPTIONS_SIZE;
+  CHECK_OK(ringdrop_client_connect(service, old, &c));
+  if (c != NULL) {
+    encode_value(p, 6);
+    CHECK_OK(ringdrop_client_call(c, T_ECHO, p, sizeof p, T_ECHO_REPLY, LONG_WAIT, &reply));
+    CHECK(reply_is(reply, 7));
+    ringdrop_message_close(reply);
+    CHECK_FAILS(ringdrop_client_send_request(c, T_ECHO, p, sizeof p, LONG_WAIT, 1, NULL, &id), RINGDROP_EINVAL);
+    CHECK(id == 0);
+  }
+  ringdrop_client_close(c);
+  stop_server(service, pid);
+  close(up);
+  close(down);
+  remove_request_ring(service);
+}
+
+/* Every refusal of the reply queue calls: RINGDROP_EINVAL, with a reason,
+ * never a crash; and the option defaults. */
+static void reply_queue_bad_arguments(void) {
+  char queue[NAME_LEN], store[64];
+  ringdrop_reply_queue_options qo;
+  ringdrop_reply_queue* q = (ringdrop_reply_queue*)(void*)&qo;
+  ringdrop_reply_queue_stats qs;
+  ringdrop_message* reply = (ringdrop_message*)(void*)&qo;
+  ringdrop_client_options co = client_options();
+  ringdrop_client* c = NULL;
+  ringdrop_call_options ca;
+  uint64_t p[VALUE_WORDS];
+  unsigned long long id = 99, request_id = 99;
+  unsigned int count = 99;
+  context = "reply queue arguments";
+  encode_value(p, 1);
+
+  memset(&qo, 0xab, sizeof qo);
+  ringdrop_reply_queue_options_init(&qo);
+  CHECK(qo.size == sizeof qo && qo.cell_size == 4096 && qo.cells == 1024 && qo.max_deliveries == 5);
+  CHECK(qo.dead_letters == NULL && qo.wait_mode == RINGDROP_WAIT_SPIN_BLOCK && qo.spin_ns < 0);
+  ringdrop_reply_queue_options_init(NULL);
+  ringdrop_reply_queue_close(NULL);
+
+  /* NULL handles and out parameters. */
+  CHECK_FAILS(ringdrop_client_send_request(NULL, T_ECHO, p, sizeof p, LONG_WAIT, 1, NULL, &id), RINGDROP_EINVAL);
+  CHECK(id == 0);
+  CHECK_FAILS(ringdrop_reply_queue_take(NULL, 0, &reply, &request_id, &count), RINGDROP_EINVAL);
+  CHECK(reply == NULL);
+  CHECK_FAILS(ringdrop_reply_queue_ack(NULL), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_reply_queue_reject(NULL, "why"), RINGDROP_EINVAL);
+  qs.size = sizeof qs;
+  CHECK_FAILS(ringdrop_reply_queue_get_stats(NULL, &qs), RINGDROP_EINVAL);
+
+  make_service(queue, "rq-args");
+  make_store(store);
+  CHECK_FAILS(ringdrop_reply_queue_open(queue, NULL, NULL), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_reply_queue_open(NULL, NULL, &q), RINGDROP_EINVAL);
+  CHECK(q == NULL);
+  CHECK_FAILS(ringdrop_reply_queue_open("bad/name", NULL, &q), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_reply_queue_open("", NULL, &q), RINGDROP_EINVAL);
+  ringdrop_reply_queue_options_init(&qo);
+  qo.size = sizeof qo + 1; /* from a newer header than the library's */
+  CHECK_FAILS(ringdrop_reply_queue_open(queue, &qo, &q), RINGDROP_EINVAL);
+  qo.size = 2;
+  CHECK_FAILS(ringdrop_reply_queue_open(queue, &qo, &q), RINGDROP_EINVAL);
+  ringdrop_reply_queue_options_init(&qo);
+  qo.wait_mode = 9;
+  CHECK_FAILS(ringdrop_reply_queue_open(queue, &qo, &q), RINGDROP_EINVAL);
+  ringdrop_reply_queue_options_init(&qo);
+  qo.max_deliveries = 1001;
+  CHECK_FAILS(ringdrop_reply_queue_open(queue, &qo, &q), RINGDROP_EINVAL);
+  CHECK(q == NULL);
+
+  /* A live queue: nothing held, nothing to take. */
+  q = open_queue(queue, store);
+  if (q == NULL) goto done;
+  CHECK_FAILS(ringdrop_reply_queue_ack(q), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_reply_queue_reject(q, "nothing held"), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_reply_queue_reject(q, NULL), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_reply_queue_take(q, 0, NULL, &request_id, &count), RINGDROP_EINVAL);
+  reply = (ringdrop_message*)(void*)&qo;
+  CHECK_FAILS(ringdrop_reply_queue_take(q, -1, &reply, &request_id, &count), RINGDROP_EINVAL);
+  CHECK(reply == NULL);
+  CHECK_RC(ringdrop_reply_queue_take(q, 0, &reply, NULL, NULL), RINGDROP_ETIMEDOUT);
+  CHECK(reply == NULL);
+  CHECK_FAILS(ringdrop_reply_queue_get_stats(q, NULL), RINGDROP_EINVAL);
+  qs.size = 2;
+  CHECK_FAILS(ringdrop_reply_queue_get_stats(q, &qs), RINGDROP_EINVAL);
+  memset(&qs, 0xab, sizeof qs);
+  qs.size = sizeof qs;
+  CHECK_OK(ringdrop_reply_queue_get_stats(q, &qs));
+  CHECK(qs.size == sizeof qs && qs.taken == 0 && qs.acked == 0 && qs.rejected == 0 && qs.redelivered == 0);
+  CHECK(qs.expired == 0 && qs.malformed == 0);
+
+  /* Clients, of a request ring of our own (nothing is served: each
+   * refusal comes before anything is sent). */
+  {
+    char service[NAME_LEN], location[NAME_LEN + 32];
+    ringdrop_server_options so = server_options();
+    ringdrop_server* s = NULL;
+    ringdrop_client* cq = NULL;
+    make_service(service, "rq-args-svc");
+    CHECK_OK(ringdrop_server_open(service, &so, &s));
+    snprintf(location, sizeof location, "shm:ringdrop.svc.%s", service);
+    /* A bad queue name, a negative ttl, a struct from a newer header. */
+    co.reply_queue = "bad/name";
+    CHECK_FAILS(ringdrop_client_connect_ring(location, &co, &c), RINGDROP_EINVAL);
+    co = client_options();
+    co.reply_queue = queue;
+    co.reply_ttl_ns = -1;
+    CHECK_FAILS(ringdrop_client_connect_ring(location, &co, &c), RINGDROP_EINVAL);
+    co = client_options();
+    co.size = sizeof co + 8;
+    CHECK_FAILS(ringdrop_client_connect_ring(location, &co, &c), RINGDROP_EINVAL);
+    CHECK(c == NULL);
+    /* No reply queue: send_request is refused; with one, its bad arguments. */
+    co = client_options();
+    CHECK_OK(ringdrop_client_connect_ring(location, &co, &c));
+    if (c != NULL) {
+      CHECK_FAILS(ringdrop_client_send_request(c, T_ECHO, p, sizeof p, LONG_WAIT, 1, NULL, &id), RINGDROP_EINVAL);
+      CHECK(id == 0);
+    }
+    co.reply_queue = queue;
+    CHECK_OK(ringdrop_client_connect_ring(location, &co, &cq));
+    if (cq != NULL) {
+      CHECK_FAILS(ringdrop_client_send_request(cq, T_ECHO, NULL, 24, LONG_WAIT, 1, NULL, &id), RINGDROP_EINVAL);
+      CHECK_FAILS(ringdrop_client_send_request(cq, T_ECHO, p, sizeof p, -1, 1, NULL, &id), RINGDROP_EINVAL);
+      CHECK_FAILS(ringdrop_client_send_request(cq, T_ECHO, p, 20, LONG_WAIT, 1, NULL, &id), RINGDROP_EBADMESSAGE);
+      ca.size = 3;
+      CHECK_FAILS(ringdrop_client_send_request(cq, T_ECHO, p, sizeof p, LONG_WAIT, 1, &ca, &id), RINGDROP_EINVAL);
+      ringdrop_call_options_init(&ca);
+      ca.schema_version = 70000;
+      CHECK_FAILS(ringdrop_client_send_request(cq, T_ECHO, p, sizeof p, LONG_WAIT, 1, &ca, &id), RINGDROP_EINVAL);
+      ringdrop_call_options_init(&ca);
+      ca.header_count = 1; /* and no arrays */
+      CHECK_FAILS(ringdrop_client_send_request(cq, T_ECHO, p, sizeof p, LONG_WAIT, 1, &ca, &id), RINGDROP_EINVAL);
+      CHECK(id == 0);
+      /* Nothing was sent. */
+      CHECK_RC(ringdrop_server_serve_one(s, 0), RINGDROP_ETIMEDOUT);
+    }
+    ringdrop_client_close(cq);
+    ringdrop_server_close(s);
+    remove_request_ring(service);
+  }
+done:
+  ringdrop_client_close(c);
+  ringdrop_reply_queue_close(q);
+  if (q != NULL) remove_reply_queue(queue);
+  remove_store(store);
+}
+
+/* send_request to a forked server; the replies taken from the queue, by
+ * correlation id, then acked or rejected (a dead letter); the counters. */
+static void shared_reply_queue(void) {
+  static const char* const keys[] = {"add"};
+  static const char* const values[] = {"100"};
+  char service[NAME_LEN], queue[NAME_LEN], store[64], ids[512];
+  ringdrop_reply_queue* q = NULL;
+  ringdrop_client* c = NULL;
+  ringdrop_message* reply = NULL;
+  ringdrop_message* again = (ringdrop_message*)(void*)&c;
+  ringdrop_call_options ca;
+  ringdrop_client_stats cs;
+  ringdrop_reply_queue_stats qs;
+  uint64_t p[VALUE_WORDS];
+  unsigned long long id1 = 0, id2 = 0, id3 = 0, request_id = 0, u = 0;
+  unsigned int count = 0;
+  int up = -1, down = -1, kind = -1, code = -1;
+  const char* text = NULL;
+  pid_t pid;
+  context = "shared reply queue";
+  make_service(service, "rq");
+  make_service(queue, "rq-replies");
+  make_store(store);
+  pid = spawn_server(service, &up, &down);
+  if (pid == 0) goto done;
+  q = open_queue(queue, store);
+  c = connect_with_queue(service, queue, 0);
+  if (q == NULL || c == NULL) goto done;
+
+  /* A correlation id of the caller's own (an order number) comes back. */
+  encode_value(p, 41);
+  CHECK_OK(ringdrop_client_send_request(c, T_ECHO, p, sizeof p, LONG_WAIT, 0xC0FFEE, NULL, &id1));
+  CHECK(id1 != 0);
+  CHECK_OK(ringdrop_reply_queue_take(q, LONG_WAIT, &reply, &request_id, &count));
+  CHECK(reply_is(reply, 42));
+  CHECK(request_id == id1 && count == 1);
+  if (reply != NULL) {
+    CHECK_OK(ringdrop_message_correlation_id(reply, &u));
+    CHECK(u == 0xC0FFEE);
+    CHECK(request_id_header_is(reply, id1));
+    CHECK_OK(ringdrop_message_kind(reply, &kind));
+    CHECK(kind == RINGDROP_MESSAGE_RESPONSE);
+    CHECK_OK(ringdrop_message_type_id(reply, &u));
+    CHECK(u == T_ECHO_REPLY);
+    CHECK_OK(ringdrop_message_error(reply, &code, &text));
+    CHECK(code == 0 && strcmp(text, "") == 0);
+  }
+  /* Held until acked: taking another first is refused. */
+  CHECK_FAILS(ringdrop_reply_queue_take(q, 0, &again, NULL, NULL), RINGDROP_EINVAL);
+  CHECK(again == NULL);
+  CHECK_OK(ringdrop_reply_queue_ack(q));
+  CHECK_FAILS(ringdrop_reply_queue_ack(q), RINGDROP_EINVAL);
+  CHECK_FAILS(ringdrop_reply_queue_reject(q, "twice"), RINGDROP_EINVAL);
+  /* The reply is the caller's copy: it outlives the ack. */
+  CHECK(reply_is(reply, 42));
+  ringdrop_message_close(reply);
+  reply = NULL;
+
+  /* Correlation id 0: the request's message id; call options travel; the
+   * out parameters may be NULL. Rejected: a dead letter with the reason. */
+  ringdrop_call_options_init(&ca);
+  ca.header_keys = keys;
+  ca.header_values = values;
+  ca.header_count = 1;
+  encode_value(p, 1);
+  CHECK_OK(ringdrop_client_send_request(c, T_ECHO, p, sizeof p, LONG_WAIT, 0, &ca, &id2));
+  CHECK(id2 != 0 && id2 != id1);
+  CHECK_OK(ringdrop_reply_queue_take(q, LONG_WAIT, &reply, NULL, NULL));
+  CHECK(reply_is(reply, 102));
+  if (reply != NULL) {
+    CHECK_OK(ringdrop_message_correlation_id(reply, &u));
+    CHECK(u == id2);
+    CHECK(request_id_header_is(reply, id2));
+  }
+  ringdrop_message_close(reply);
+  reply = NULL;
+  CHECK_OK(ringdrop_reply_queue_reject(q, "cannot use it"));
+  CHECK_FAILS(ringdrop_reply_queue_ack(q), RINGDROP_EINVAL);
+  CHECK(dead_letters_in(store, ids, sizeof ids) == 1);
+
+  /* The handler's error is the reply's; no message id wanted back. */
+  CHECK_OK(ringdrop_client_send_request(c, T_FAIL, p, sizeof p, LONG_WAIT, 7, NULL, NULL));
+  CHECK_OK(ringdrop_reply_queue_take(q, LONG_WAIT, &reply, &request_id, &count));
+  if (reply != NULL) {
+    CHECK_OK(ringdrop_message_error(reply, &code, &text));
+    CHECK(code == 42 && strcmp(text, "refused: no such order") == 0);
+    CHECK_OK(ringdrop_message_correlation_id(reply, &u));
+    CHECK(u == 7);
+    CHECK(request_id != 0 && request_id != id1 && request_id != id2 && count == 1);
+    CHECK(request_id_header_is(reply, request_id));
+  }
+  ringdrop_message_close(reply);
+  reply = NULL;
+  CHECK_OK(ringdrop_reply_queue_ack(q));
+  /* A type nobody handles: the server's library says so, in the reply. */
+  CHECK_OK(ringdrop_client_send_request(c, T_STRANGER, p, sizeof p, LONG_WAIT, 8, NULL, &id3));
+  CHECK_OK(ringdrop_reply_queue_take(q, LONG_WAIT, &reply, &request_id, NULL));
+  CHECK(request_id == id3);
+  if (reply != NULL) {
+    CHECK_OK(ringdrop_message_error(reply, &code, &text));
+    CHECK(code == RINGDROP_EUNKNOWNTYPE);
+  }
+  ringdrop_message_close(reply);
+  reply = NULL;
+  CHECK_OK(ringdrop_reply_queue_ack(q));
+  CHECK_RC(ringdrop_reply_queue_take(q, 0, &reply, NULL, NULL), RINGDROP_ETIMEDOUT);
+
+  qs.size = sizeof qs;
+  CHECK_OK(ringdrop_reply_queue_get_stats(q, &qs));
+  CHECK(qs.taken == 4 && qs.acked == 3 && qs.rejected == 1);
+  CHECK(qs.redelivered == 0 && qs.expired == 0 && qs.malformed == 0);
+  cs.size = sizeof cs;
+  CHECK_OK(ringdrop_client_get_stats(c, &cs));
+  CHECK(cs.requests_sent == 4 && cs.calls == 0 && cs.in_flight == 0 && cs.notifications == 0);
+  /* An older program's shorter stats struct: its fields only. */
+  {
+    unsigned char raw[sizeof(ringdrop_reply_queue_stats) + 8];
+    ringdrop_reply_queue_stats* small = (ringdrop_reply_queue_stats*)(void*)raw;
+    const size_t small_size = sizeof(unsigned long) + 2 * sizeof(unsigned long long);
+    memset(raw, 0xab, sizeof raw);
+    small->size = small_size;
+    CHECK_OK(ringdrop_reply_queue_get_stats(q, small));
+    CHECK(small->taken == 4 && small->acked == 3 && raw[small_size] == 0xab);
+  }
+done:
+  ringdrop_client_close(c);
+  ringdrop_reply_queue_close(q);
+  if (pid != 0) stop_server(service, pid);
+  close(up);
+  close(down);
+  if (q != NULL) remove_reply_queue(queue);
+  remove_request_ring(service);
+  remove_store(store);
+}
+
+/* The sender is a process that exits right after sending: its reply waits
+ * in the queue, and this process takes it. */
+static void replies_outlive_their_sender(void) {
+  char service[NAME_LEN], queue[NAME_LEN], store[64];
+  ringdrop_reply_queue* q = NULL;
+  ringdrop_message* reply = NULL;
+  unsigned long long id = 0, request_id = 0, u = 0;
+  unsigned int count = 0;
+  int up = -1, down = -1, ids[2] = {-1, -1}, status = 0;
+  pid_t pid, sender;
+  context = "replies outlive their sender";
+  make_service(service, "rq-exit");
+  make_service(queue, "rq-exit-replies");
+  make_store(store);
+  pid = spawn_server(service, &up, &down);
+  if (pid == 0) goto done;
+  q = open_queue(queue, store);
+  if (q == NULL || pipe(ids) != 0) goto done;
+  fflush(NULL);
+  sender = fork();
+  if (sender == 0) { /* the sender: its own client, one request, then gone */
+    ringdrop_client* c = connect_with_queue(service, queue, 0);
+    uint64_t p[VALUE_WORDS];
+    unsigned long long sent = 0;
+    encode_value(p, 99);
+    if (c == NULL || ringdrop_client_send_request(c, T_ECHO, p, sizeof p, LONG_WAIT, 4242, NULL, &sent) != 0) {
+      fprintf(stderr, "sender: %s\n", ringdrop_last_error_message());
+    }
+    ringdrop_client_close(c);
+    _exit(write(ids[1], &sent, sizeof sent) == (ssize_t)sizeof sent && sent != 0 ? 0 : 1);
+  }
+  CHECK(sender > 0);
+  close(ids[1]);
+  ids[1] = -1;
+  CHECK(read(ids[0], &id, sizeof id) == (ssize_t)sizeof id);
+  CHECK(waitpid(sender, &status, 0) == sender);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  CHECK_OK(ringdrop_reply_queue_take(q, LONG_WAIT, &reply, &request_id, &count));
+  CHECK(reply_is(reply, 100));
+  CHECK(id != 0 && request_id == id && count == 1);
+  if (reply != NULL) {
+    CHECK_OK(ringdrop_message_correlation_id(reply, &u));
+    CHECK(u == 4242);
+  }
+  CHECK_OK(ringdrop_reply_queue_ack(q));
+done:
+  ringdrop_message_close(reply);
+  ringdrop_reply_queue_close(q);
+  if (pid != 0) stop_server(service, pid);
+  close(up);
+  close(down);
+  if (ids[0] >= 0) close(ids[0]);
+  if (ids[1] >= 0) close(ids[1]);
+  if (q != NULL) remove_reply_queue(queue);
+  remove_request_ring(service);
+  remove_store(store);
+}
+
+/* A taker killed (kill -9) while it holds a reply: the reply goes to
+ * another taker, its delivery count 2. */
+static void a_taker_killed_holding_a_reply(void) {
+  char service[NAME_LEN], queue[NAME_LEN], store[64];
+  ringdrop_reply_queue* q = NULL;
+  ringdrop_client* c = NULL;
+  ringdrop_message* reply = NULL;
+  ringdrop_reply_queue_stats qs;
+  uint64_t p[VALUE_WORDS];
+  unsigned long long id = 0, request_id = 0, u = 0;
+  unsigned int count = 0;
+  int up = -1, down = -1, taken[2] = {-1, -1}, status = 0;
+  pid_t pid, taker = 0;
+  context = "taker killed holding a reply";
+  make_service(service, "rq-kill");
+  make_service(queue, "rq-kill-replies");
+  make_store(store);
+  pid = spawn_server(service, &up, &down);
+  if (pid == 0) goto done;
+  q = open_queue(queue, store);
+  c = connect_with_queue(service, queue, 0);
+  if (q == NULL || c == NULL || pipe(taken) != 0) goto done;
+  encode_value(p, 10);
+  CHECK_OK(ringdrop_client_send_request(c, T_ECHO, p, sizeof p, LONG_WAIT, 77, NULL, &id));
+  fflush(NULL);
+  taker = fork();
+  if (taker == 0) { /* takes the reply, says so, and holds it until killed */
+    ringdrop_reply_queue* mine = NULL;
+    ringdrop_message* m = NULL;
+    unsigned long long corr = 0;
+    ringdrop_reply_queue_options qo;
+    ringdrop_reply_queue_options_init(&qo);
+    qo.dead_letters = store;
+    if (ringdrop_reply_queue_open(queue, &qo, &mine) == 0 &&
+        ringdrop_reply_queue_take(mine, LONG_WAIT, &m, NULL, NULL) == 0 &&
+        ringdrop_message_correlation_id(m, &corr) == 0 && corr == 77) {
+      put_byte(taken[1], 'T');
+    } else {
+      put_byte(taken[1], 'F');
+    }
+    for (;;) pause();
+  }
+  CHECK(taker > 0);
+  CHECK(get_byte(taken[0]) == 'T');
+  kill(taker, SIGKILL);
+  CHECK(waitpid(taker, &status, 0) == taker);
+  CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  CHECK_OK(ringdrop_reply_queue_take(q, LONG_WAIT, &reply, &request_id, &count));
+  CHECK(reply_is(reply, 11));
+  CHECK(request_id == id && count == 2);
+  if (reply != NULL) {
+    CHECK_OK(ringdrop_message_correlation_id(reply, &u));
+    CHECK(u == 77);
+  }
+  CHECK_OK(ringdrop_reply_queue_ack(q));
+  qs.size = sizeof qs;
+  CHECK_OK(ringdrop_reply_queue_get_stats(q, &qs));
+  CHECK(qs.taken == 1 && qs.redelivered == 1 && qs.acked == 1);
+done:
+  ringdrop_message_close(reply);
+  ringdrop_client_close(c);
+  ringdrop_reply_queue_close(q);
+  if (pid != 0) stop_server(service, pid);
+  close(up);
+  close(down);
+  if (taken[0] >= 0) close(taken[0]);
+  if (taken[1] >= 0) close(taken[1]);
+  if (q != NULL) remove_reply_queue(queue);
+  remove_request_ring(service);
+  remove_store(store);
+}
+
+/* Waits until CLOCK_MONOTONIC has passed `after` + `ns`: only to let a
+ * reply's time to live run out (no check depends on how long it took). */
+static void let_time_pass(const struct timespec* after, long long ns) {
+  struct timespec now, pause_for = {0, 1000000};
+  for (;;) {
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if ((now.tv_sec - after->tv_sec) * 1000000000LL + (now.tv_nsec - after->tv_nsec) > ns) return;
+    nanosleep(&pause_for, NULL);
+  }
+}
+
+/* A reply whose time to live (reply_ttl_ns) ran out before it was taken is
+ * dead-lettered and counted, not yielded. */
+static void an_expired_reply_is_dead_lettered(void) {
+  char service[NAME_LEN], queue[NAME_LEN], store[64], ids[512];
+  ringdrop_reply_queue* q = NULL;
+  ringdrop_client* c = NULL;
+  ringdrop_message* reply = NULL;
+  ringdrop_reply_queue_stats qs;
+  struct timespec held;
+  uint64_t p[VALUE_WORDS];
+  int up = -1, down = -1;
+  pid_t pid;
+  context = "expired reply";
+  make_service(service, "rq-ttl");
+  make_service(queue, "rq-ttl-replies");
+  make_store(store);
+  pid = spawn_server(service, &up, &down);
+  if (pid == 0) goto done;
+  q = open_queue(queue, store);
+  c = connect_with_queue(service, queue, 1 * MS);
+  if (q == NULL || c == NULL) goto done;
+  encode_value(p, 0);
+  CHECK_OK(ringdrop_client_send_request(c, T_HOLD, p, sizeof p, LONG_WAIT, 5, NULL, NULL));
+  /* The server began answering (its reply's expiration set) before its
+   * handler said 'H'; past that and the 1 ms, the handler may go on. */
+  CHECK(get_byte(up) == 'H');
+  clock_gettime(CLOCK_MONOTONIC, &held);
+  let_time_pass(&held, 2 * MS);
+  put_byte(down, 'G');
+  CHECK(get_byte(up) == 'D'); /* answered: the reply is in the queue */
+  CHECK_RC(ringdrop_reply_queue_take(q, 0, &reply, NULL, NULL), RINGDROP_ETIMEDOUT);
+  CHECK(reply == NULL);
+  qs.size = sizeof qs;
+  CHECK_OK(ringdrop_reply_queue_get_stats(q, &qs));
+  CHECK(qs.expired == 1 && qs.taken == 0 && qs.malformed == 0);
+  CHECK(dead_letters_in(store, ids, sizeof ids) == 1);
+done:
+  ringdrop_message_close(reply);
+  ringdrop_client_close(c);
+  ringdrop_reply_queue_close(q);
+  if (pid != 0) stop_server(service, pid);
+  close(up);
+  close(down);
+  if (q != NULL) remove_reply_queue(queue);
+  remove_request_ring(service);
+  remove_store(store);
+}
+
 static void remove_registry(void) {
   DIR* dir = opendir(registry);
   struct dirent* e;
@@ -743,6 +1349,12 @@ int main(void) {
   blocking_calls();
   server_killed_mid_async_call();
   notify_stops_a_forked_server();
+  client_options_of_an_older_program();
+  reply_queue_bad_arguments();
+  shared_reply_queue();
+  replies_outlive_their_sender();
+  a_taker_killed_holding_a_reply();
+  an_expired_reply_is_dead_lettered();
   remove_registry();
   if (failures == 0) printf("abi_rpc_test: all checks passed\n");
   return failures == 0 ? 0 : 1;

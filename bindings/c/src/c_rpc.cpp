@@ -1,6 +1,7 @@
 // The request/response part of the C ABI: handles over Client and Server,
 // with type ids chosen at run time and payloads as flat Cap'n Proto bytes.
 #include <climits>
+#include <cstddef>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -44,9 +45,13 @@ struct ringdrop_reply {
 
 namespace {
 
+/// Every field's default, for the library's own copy of the struct (the
+/// plain ringdrop_client_options_init symbol fills the first version's only).
+void init_every_client_option(ringdrop_client_options* o) { ringdrop_client_options_init_size(o, sizeof *o); }
+
 Result<ClientOptions> client_options(const ringdrop_client_options* c) {
   ringdrop_client_options o;
-  if (auto ec = copy_options(c, o, ringdrop_client_options_init, "ringdrop_client_options_init")) return ec;
+  if (auto ec = copy_options(c, o, init_every_client_option, "ringdrop_client_options_init")) return ec;
   if (o.retry_backoff_ns < 0 || o.retry_max_backoff_ns < 0 || o.breaker_cool_down_ns < 0) {
     return invalid("options: backoffs and the cool-down must not be negative");
   }
@@ -207,11 +212,15 @@ extern "C" {
 
 // ------------------------------------------------------------------ client
 
-RINGDROP_API void ringdrop_client_options_init(ringdrop_client_options* o) {
-  if (!o) return;
-  std::memset(o, 0, sizeof *o);
+static_assert(offsetof(ringdrop_client_options, reply_queue) == RINGDROP_CLIENT_OPTIONS_FIRST_SIZE,
+              "the struct's first version ends where reply_queue begins");
+
+RINGDROP_API void ringdrop_client_options_init_size(ringdrop_client_options* o, unsigned long size) {
+  if (!o || size < RINGDROP_CLIENT_OPTIONS_FIRST_SIZE) return;  // every version holds the first one's fields
+  const unsigned long n = size < sizeof *o ? size : sizeof *o;
+  std::memset(o, 0, n);  // never past what the caller says it has; later fields default to 0/NULL
   const ClientOptions d;
-  o->size = sizeof *o;
+  o->size = n;
   o->retry_attempts = d.retry.attempts;
   o->retry_backoff_ns = d.retry.backoff.count();
   o->retry_max_backoff_ns = d.retry.max_backoff.count();
@@ -223,6 +232,13 @@ RINGDROP_API void ringdrop_client_options_init(ringdrop_client_options* o) {
   o->wait_mode = RINGDROP_WAIT_SPIN_BLOCK;
   o->spin_ns = -1;
   o->liveness_ns = -1;
+}
+
+// The plain symbol, for programs built before the struct grew (and
+// bindings that call it by name): the first version's fields only. The
+// parentheses keep ringdrop.h's macro of the same name out.
+RINGDROP_API void(ringdrop_client_options_init)(ringdrop_client_options* o) {
+  ringdrop_client_options_init_size(o, RINGDROP_CLIENT_OPTIONS_FIRST_SIZE);
 }
 
 RINGDROP_API void ringdrop_call_options_init(ringdrop_call_options* o) {

@@ -70,7 +70,9 @@ from .rpc import (
     HandlerError,
     Message,
     MessageKind,
+    ReplyQueue,
     Server,
+    SharedReply,
     build_message,
     send_message,
 )
@@ -125,6 +127,8 @@ __all__ = [
     "send_message",
     "Client",
     "Server",
+    "ReplyQueue",
+    "SharedReply",
     "HandlerError",
     "HANDLER_FAILED",
     "RingdropError",

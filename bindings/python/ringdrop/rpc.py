@@ -24,12 +24,19 @@ A handler returns the response payload (bytes, or None for none) or raises
 :class:`HandlerError` with an application code > 0; any other exception
 reaches the caller as code :data:`HANDLER_FAILED`. Times are in seconds.
 
+Replies that outlive their caller: a client made with ``reply_queue=name``
+sends with :meth:`Client.send_request`, and any process of the group takes
+the replies from :class:`ReplyQueue` ``(name)`` by correlation id, acking
+each once handled (reply_queue.py).
+
 This module gathers the names; they live, by concept, in message.py (typed
-messages), rpc_client.py (Client), rpc_server.py (Server, HandlerError) and
-_rpc_shared.py (what the two share).
+messages), rpc_client.py (Client), rpc_server.py (Server, HandlerError),
+reply_queue.py (ReplyQueue, SharedReply) and _rpc_shared.py (what the
+client and server share).
 """
 
 from .message import Message, MessageKind, build_message, send_message
+from .reply_queue import ReplyQueue, SharedReply
 from .rpc_client import Client
 from .rpc_server import HANDLER_FAILED, HandlerError, Server
 
@@ -40,6 +47,8 @@ __all__ = [
     "send_message",
     "Client",
     "Server",
+    "ReplyQueue",
+    "SharedReply",
     "HandlerError",
     "HANDLER_FAILED",
 ]

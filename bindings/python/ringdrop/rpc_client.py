@@ -1,5 +1,6 @@
 """The client of request/response (ringdrop_client_* of the C ABI): calls,
-blocking and async, and notifications. See rpc.py.
+blocking and async, notifications, and requests whose replies go to a
+shared reply queue (reply_queue.py). See rpc.py.
 """
 
 import ctypes
@@ -27,6 +28,7 @@ from .message import (
     _check_code_and_text,
     _code_and_text,
     _message_options,
+    _optional_text,
     _payload,
     _set_headers,
 )
@@ -52,6 +54,8 @@ class _ClientOptions(ctypes.Structure):
         ("spin_ns", c_longlong),
         ("liveness_ns", c_longlong),
         ("registry_dir", c_char_p),
+        ("reply_queue", c_char_p),
+        ("reply_ttl_ns", c_longlong),
     ]
 
 
@@ -84,6 +88,7 @@ class _ClientStats(ctypes.Structure):
             ("breaker_consecutive_failures", c_uint),
             ("breaker_opened", c_ulonglong),
             ("breaker_trials", c_ulonglong),
+            ("requests_sent", c_ulonglong),
         ]
     )
 
@@ -97,7 +102,8 @@ _ClientPtr = _P(_Client)
 _DoneFn = ctypes.CFUNCTYPE(None, c_void_p, c_ulonglong, c_int, _MessagePtr)
 
 _PROTOTYPES = {
-    "ringdrop_client_options_init": (None, [_P(_ClientOptions)]),
+    # By symbol: the _size form, with this struct's size (bindings/README.md, ABI policy).
+    "ringdrop_client_options_init_size": (None, [_P(_ClientOptions), c_ulong]),
     "ringdrop_call_options_init": (None, [_P(_CallOptions)]),
     "ringdrop_client_connect": (c_int, [c_char_p, _P(_ClientOptions), _P(_ClientPtr)]),
     "ringdrop_client_connect_ring": (c_int, [c_char_p, _P(_ClientOptions), _P(_ClientPtr)]),
@@ -119,6 +125,10 @@ _PROTOTYPES = {
     ),
     "ringdrop_client_last_remote_error": (c_int, [_ClientPtr, _P(c_int), _P(c_char_p)]),
     "ringdrop_client_get_stats": (c_int, [_ClientPtr, _P(_ClientStats)]),
+    "ringdrop_client_send_request": (
+        c_int,
+        [_ClientPtr, c_ulonglong, c_void_p, c_ulonglong, c_longlong, c_ulonglong, _P(_CallOptions), _U64],
+    ),
 }
 
 declare(_PROTOTYPES)
@@ -148,17 +158,23 @@ def _remote_error(client, rc):
 
 class Client(_Handle):
     """Calls a service: by name (found in the registry) or by the request
-    ring's `location` ("shm:<name>"). A context manager; one thread at a
-    time; not usable in a child after fork()."""
+    ring's `location` ("shm:<name>"). With `reply_queue` (a name), the
+    replies of :meth:`send_request` go to that shared reply queue
+    (:class:`ringdrop.ReplyQueue`; its ring is created if missing), where
+    any process of the group takes them; `reply_ttl` (seconds; None or 0:
+    never) is how long such a reply may wait there before it expires. A
+    context manager; one thread at a time; not usable in a child after
+    fork()."""
 
     _kind = "client"
 
     def __init__(self, service=None, *, location=None, registry_dir=None, retry_attempts=1,
                  retry_backoff=0.01, retry_max_backoff=1.0, retry_multiplier=2, breaker_threshold=5,
-                 breaker_cool_down=1.0, reply_cell_size=4096, reply_cells=64, liveness_interval=None):
+                 breaker_cool_down=1.0, reply_cell_size=4096, reply_cells=64, liveness_interval=None,
+                 reply_queue=None, reply_ttl=None):
         _check_endpoint(service, location)
         o = _ClientOptions()
-        lib.ringdrop_client_options_init(ctypes.byref(o))
+        lib.ringdrop_client_options_init_size(ctypes.byref(o), ctypes.sizeof(o))
         o.retry_attempts = retry_attempts
         o.retry_backoff_ns = _ns(retry_backoff, "retry_backoff")
         o.retry_max_backoff_ns = _ns(retry_max_backoff, "retry_max_backoff")
@@ -168,9 +184,12 @@ class Client(_Handle):
         o.reply_cell_size = reply_cell_size
         o.reply_cells = reply_cells
         _endpoint_options(o, registry_dir, liveness_interval)
+        o.reply_queue = _optional_text(reply_queue, "reply_queue")  # copied by connect
+        o.reply_ttl_ns = 0 if reply_ttl is None else _ns(reply_ttl, "reply_ttl")
         handle = _open_endpoint(service, location, lib.ringdrop_client_connect,
                                 lib.ringdrop_client_connect_ring, o, _ClientPtr)
         self._set(handle)
+        self.reply_queue = reply_queue
         self._pending = {}  # call id -> the ctypes callback, alive until it ran
         self._raised = None
 
@@ -253,6 +272,29 @@ class Client(_Handle):
         _check(lib.ringdrop_client_notify(self._h(), type_id, data, size, ctypes.byref(o),
                                           _timeout_ns(timeout)))
 
+    def send_request(self, req_type, payload, timeout, correlation_id=0, *, idempotent=False, schema_version=0,
+                     headers=None):
+        """Sends a request whose reply goes to the client's reply queue
+        (the `reply_queue` it was made with; InvalidArgument without one)
+        and returns the request's message id (the reply's `request_id`).
+        Nothing waits for the reply: take it from a
+        :class:`ringdrop.ReplyQueue`, in this process or any other.
+
+        `timeout` (seconds) bounds the wait for room in the request ring
+        and is also the request's deadline: a server that takes it later
+        does not run it (None: no limit, in one C call that Ctrl-C does not
+        interrupt). The reply itself comes whenever it comes. The reply's
+        `correlation_id` is `correlation_id` (an order number, say), or the
+        message id when it is 0. Options: idempotent, schema_version,
+        headers. Raises the request ring's errors (TimedOut, PeerGone,
+        MessageTooLarge...) and BadMessage for a malformed payload."""
+        data, size = _payload(payload)
+        o = _call_options(idempotent=idempotent, schema_version=schema_version, headers=headers)
+        message_id = c_ulonglong()
+        _check(lib.ringdrop_client_send_request(self._h(), req_type, data, size, _timeout_ns(timeout),
+                                                correlation_id, ctypes.byref(o), ctypes.byref(message_id)))
+        return message_id.value
+
     @property
     def last_remote_error(self):
         """(code, text) of the server's error of the last failed call."""
@@ -263,4 +305,5 @@ class Client(_Handle):
         out = {n: getattr(s, n) for n in _CLIENT_STATS}
         out["breaker_state"] = ("closed", "open", "half_open")[s.breaker_state]
         out["breaker_opened"] = s.breaker_opened
+        out["requests_sent"] = s.requests_sent
         return out

@@ -9,7 +9,14 @@ Run by ctest (bindings/python/CMakeLists.txt), or by hand:
 Standard library only; no Cap'n Proto for Python is needed: payloads are
 hand-encoded (see encode_value). The server runs in a forked child
 (multiprocessing); it announces on a pipe. No sleeps and no timing
-thresholds: a timeout only ever meets a handler that is held until told.
+thresholds: a timeout only ever meets a handler that is held until told
+(the one wait on the clock lets a reply's time to live run out).
+
+Shared reply queues (ReplyQueue, Client.send_request): replies taken by
+correlation id from the forked server, acked and rejected, taken after
+their sender exited or again after their taker was killed; the queue's
+ring under the C++ naming convention ("ringdrop.replies.<name>"), fed by a
+plain MPMC producer and by a server in this process; expiry and errors.
 """
 
 import multiprocessing
@@ -19,6 +26,7 @@ import struct
 import sys
 import tempfile
 import threading
+import time
 import unittest
 import uuid
 
@@ -82,6 +90,39 @@ def serve(service, registry, up, down):
         os.write(up, b"R")
         while not stop:
             server.serve_one(LONG)
+
+
+def send_and_exit(service, registry, queue, w):
+    """The forked sender: one request to the reply queue, its id on `w`, gone."""
+    with ringdrop.Client(service, registry_dir=registry, reply_queue=queue) as client:
+        message_id = client.send_request(ECHO, encode_value(99), LONG, correlation_id=4242)
+    os.write(w, struct.pack("<Q", message_id))
+
+
+def take_and_hold(queue, store, w):
+    """The forked taker: takes a reply, says 'T' and its correlation id, and
+    holds it until killed."""
+    with ringdrop.ReplyQueue(queue, dead_letters=store) as replies:
+        reply = replies.take(LONG)
+        os.write(w, b"T" + struct.pack("<Q", reply.correlation_id))
+        threading.Event().wait()
+
+
+def new_reply_queue(test, **options):
+    """A reply queue of the test's own, its dead letters in a directory of
+    its own: (queue, name, store); removed with the test."""
+    name = "rdpy-rq-%d-%s" % (os.getpid(), uuid.uuid4().hex[:8])
+    store = tempfile.mkdtemp(prefix="ringdrop-py-rq-dlq-")
+    test.addCleanup(shutil.rmtree, store, True)
+    test.addCleanup(ringdrop.remove, "ringdrop.replies." + name, missing_ok=True)
+    queue = ringdrop.ReplyQueue(name, dead_letters=store, **options)
+    test.addCleanup(queue.close)
+    return queue, name, store
+
+
+def dead_letters(store):
+    with ringdrop.DropChannel(store) as channel:
+        return channel.dead_letters()
 
 
 class MessageTest(unittest.TestCase):
@@ -271,6 +312,93 @@ class RpcTest(unittest.TestCase):
         self.assertIsInstance(results[0], ringdrop.PeerGone)
 
 
+    def test_send_request_and_take_from_a_reply_queue(self):
+        queue, name, store = new_reply_queue(self)
+        c = self.client(reply_queue=name)
+        self.assertEqual(c.reply_queue, name)
+        # A correlation id of the caller's own (an order number) comes back.
+        first = c.send_request(ECHO, encode_value(41), LONG, correlation_id=0xC0FFEE, headers={"add": "100"})
+        self.assertNotEqual(first, 0)
+        with queue.take(LONG) as reply:
+            self.assertIsInstance(reply, ringdrop.Message)
+            self.assertEqual(reply.correlation_id, 0xC0FFEE)
+            self.assertEqual(reply.request_id, first)
+            self.assertEqual(reply.delivery_count, 1)
+            self.assertEqual(reply.header("request-id"), str(first))
+            self.assertEqual((reply.type_id, reply.kind), (ECHO_REPLY, ringdrop.MessageKind.RESPONSE))
+            self.assertTrue(reply.ok)
+            self.assertIsNone(reply.error)
+            self.assertEqual(decode_value(reply.payload), 142)
+            # Held until acked: another take is refused.
+            with self.assertRaises(ringdrop.InvalidArgument):
+                queue.take(0)
+            queue.ack()
+            self.assertEqual(decode_value(reply.payload), 142)  # a copy: it outlives the ack
+        with self.assertRaises(ringdrop.InvalidArgument):
+            queue.ack()
+        with self.assertRaises(ringdrop.InvalidArgument):
+            queue.reject("nothing held")
+        # No correlation id: the message id. Rejected: a dead letter.
+        second = c.send_request(ECHO, encode_value(1), LONG)
+        with queue.take(LONG) as reply:
+            self.assertEqual((reply.correlation_id, reply.request_id), (second, second))
+            self.assertEqual(decode_value(reply.payload), 2)
+        queue.reject("cannot use it")
+        self.assertEqual(len(dead_letters(store)), 1)
+        # The handler's error is the reply's.
+        third = c.send_request(FAIL, encode_value(0), LONG, correlation_id=7)
+        with queue.take(LONG) as reply:
+            self.assertEqual((reply.correlation_id, reply.request_id), (7, third))
+            self.assertFalse(reply.ok)
+            self.assertEqual(reply.error, (42, "refused: no such order"))
+        queue.ack()
+        with self.assertRaises(ringdrop.TimedOut):
+            queue.take(0)
+        self.assertEqual(queue.stats(), {"taken": 3, "acked": 2, "rejected": 1, "redelivered": 0,
+                                         "expired": 0, "malformed": 0})
+        stats = c.stats()
+        self.assertEqual((stats["requests_sent"], stats["calls"], stats["in_flight"]), (3, 0, 0))
+        # A client without a reply queue cannot send_request.
+        with self.assertRaises(ringdrop.InvalidArgument):
+            self.client().send_request(ECHO, encode_value(1), LONG)
+
+    def test_a_reply_outlives_its_sender(self):
+        queue, name, store = new_reply_queue(self)
+        r, w = os.pipe()
+        self.addCleanup(os.close, r)
+        sender = multiprocessing.get_context("fork").Process(
+            target=send_and_exit, args=(self.service, self.registry, name, w))
+        sender.start()
+        os.close(w)
+        (message_id,) = struct.unpack("<Q", os.read(r, 8))
+        sender.join(LONG)
+        self.assertEqual(sender.exitcode, 0)
+        with queue.take(LONG) as reply:
+            self.assertEqual((reply.correlation_id, reply.request_id), (4242, message_id))
+            self.assertEqual(decode_value(reply.payload), 100)
+        queue.ack()
+
+    def test_a_reply_whose_taker_is_killed_goes_to_another(self):
+        queue, name, store = new_reply_queue(self)
+        c = self.client(reply_queue=name)
+        message_id = c.send_request(ECHO, encode_value(10), LONG, correlation_id=77)
+        r, w = os.pipe()
+        self.addCleanup(os.close, r)
+        taker = multiprocessing.get_context("fork").Process(target=take_and_hold, args=(name, store, w))
+        taker.start()
+        os.close(w)
+        self.assertEqual(os.read(r, 9), b"T" + struct.pack("<Q", 77))
+        taker.kill()  # SIGKILL, holding the reply
+        taker.join(LONG)
+        with queue.take(LONG) as reply:
+            self.assertEqual((reply.correlation_id, reply.request_id), (77, message_id))
+            self.assertEqual(reply.delivery_count, 2)
+            self.assertEqual(decode_value(reply.payload), 11)
+        queue.ack()
+        stats = queue.stats()
+        self.assertEqual((stats["taken"], stats["redelivered"], stats["acked"]), (1, 1, 1))
+
+
 class InProcessTest(unittest.TestCase):
     def test_server_by_location_and_stats(self):
         name = "rdpy-rq-%d-%s" % (os.getpid(), uuid.uuid4().hex[:8])
@@ -317,6 +445,120 @@ class InProcessTest(unittest.TestCase):
             self.assertTrue(client.poll(None))
             self.assertEqual(sorted(decode_value(r.payload) for r in results), [11, 12, 13])
             self.assertEqual(server.stats()["replies"], 4)
+
+
+
+class ReplyQueueTest(unittest.TestCase):
+    """Reply queues with the server in this process (or none)."""
+
+    def service_ring(self):
+        name = "rdpy-rqs-%d-%s" % (os.getpid(), uuid.uuid4().hex[:8])
+        self.addCleanup(ringdrop.remove, name, missing_ok=True)
+        return "shm:" + name
+
+    def test_the_ring_is_named_as_cpp_names_it(self):
+        queue, name, store = new_reply_queue(self)
+        ring = "ringdrop.replies." + name
+        self.assertEqual(queue.location, "shm:" + ring)
+        self.assertTrue(os.path.exists("/dev/shm/" + ring))
+        # What a server does: a response into that ring, with the request's
+        # id in its header; then something that is not a response.
+        with ringdrop.Ring(ring, "mpmc", "producer", "open") as tx:
+            ringdrop.send_message(tx, ECHO_REPLY, encode_value(5), timeout=LONG,
+                                  kind=ringdrop.MessageKind.RESPONSE, correlation_id=77,
+                                  headers={"request-id": "123"})
+            ringdrop.send_message(tx, ECHO_REPLY, encode_value(6), timeout=LONG)
+        with queue.take(LONG) as reply:
+            self.assertEqual((reply.correlation_id, reply.request_id, reply.delivery_count), (77, 123, 1))
+            self.assertEqual(decode_value(reply.payload), 5)
+        queue.ack()
+        with self.assertRaises(ringdrop.TimedOut):
+            queue.take(0)  # the notification was set aside on the way
+        stats = queue.stats()
+        self.assertEqual((stats["taken"], stats["acked"], stats["malformed"]), (1, 1, 1))
+        self.assertEqual(len(dead_letters(store)), 1)
+        # A server of this process answers a request of a client of this
+        # process into the queue Python made.
+        location = self.service_ring()
+        seen = {}
+
+        def echo(payload, request):
+            seen.update(reply_to=request.reply_to, ttl=request.header("reply-ttl-ms"),
+                        kind=request.kind, correlation_id=request.correlation_id)
+            return encode_value(decode_value(payload) + 1)
+
+        with ringdrop.Server(location=location) as server, \
+                ringdrop.Client(location=location, reply_queue=name, reply_ttl=1.5) as client:
+            server.handle(ECHO, ECHO_REPLY, echo)
+            message_id = client.send_request(ECHO, encode_value(1), LONG, correlation_id=9)
+            self.assertTrue(server.serve_one(LONG))
+            self.assertEqual(seen, {"reply_to": "shm:" + ring, "ttl": "1500",
+                                    "kind": ringdrop.MessageKind.REQUEST, "correlation_id": 9})
+            with queue.take(LONG) as reply:
+                self.assertEqual((reply.correlation_id, reply.request_id), (9, message_id))
+                self.assertEqual(reply.header("request-id"), str(message_id))
+                self.assertEqual(decode_value(reply.payload), 2)
+            queue.ack()
+            self.assertEqual(client.stats()["requests_sent"], 1)
+
+    def test_an_expired_reply_is_dead_lettered(self):
+        queue, name, store = new_reply_queue(self)
+        location = self.service_ring()
+        with ringdrop.Server(location=location) as server, \
+                ringdrop.Client(location=location, reply_queue=name, reply_ttl=0.001) as client:
+            server.handle(ECHO, ECHO_REPLY, lambda payload, request: encode_value(1))
+            client.send_request(ECHO, encode_value(1), LONG)
+            self.assertTrue(server.serve_one(LONG))  # the reply's expiration is set: 1 ms from its start
+            answered = time.monotonic()
+            while time.monotonic() < answered + 0.002:  # only lets the time to live run out
+                time.sleep(0.001)
+            with self.assertRaises(ringdrop.TimedOut):
+                queue.take(0)
+        stats = queue.stats()
+        self.assertEqual((stats["expired"], stats["taken"]), (1, 0))
+        self.assertEqual(len(dead_letters(store)), 1)
+
+    def test_errors(self):
+        with self.assertRaises(ringdrop.InvalidArgument):
+            ringdrop.ReplyQueue("bad/name")
+        with self.assertRaises(ringdrop.InvalidArgument):
+            ringdrop.ReplyQueue("rdpy-rq-never", max_deliveries=1001)
+        with self.assertRaises(ValueError):  # InvalidArgument is one
+            ringdrop.ReplyQueue("rdpy-rq-never", wait_mode="sometimes")
+        with self.assertRaises(TypeError):
+            ringdrop.ReplyQueue(None)
+        self.assertFalse(os.path.exists("/dev/shm/ringdrop.replies.rdpy-rq-never"))
+        queue, name, store = new_reply_queue(self)
+        self.assertEqual(queue.stats(), dict.fromkeys(
+            ["taken", "acked", "rejected", "redelivered", "expired", "malformed"], 0))
+        with self.assertRaises(ringdrop.InvalidArgument):
+            queue.ack()
+        with self.assertRaises(ringdrop.InvalidArgument):
+            queue.reject("nothing held")
+        with self.assertRaises(TimeoutError):
+            queue.take(0)
+        with self.assertRaises(ringdrop.InvalidArgument):
+            queue.take(-1)
+        location = self.service_ring()
+        with ringdrop.Server(location=location):
+            with ringdrop.Client(location=location) as client:
+                with self.assertRaises(ringdrop.InvalidArgument):
+                    client.send_request(ECHO, encode_value(1), LONG)
+                self.assertEqual(client.stats()["requests_sent"], 0)
+            with self.assertRaises(ringdrop.InvalidArgument):
+                ringdrop.Client(location=location, reply_queue="bad/name")
+            with self.assertRaises(ringdrop.InvalidArgument):
+                ringdrop.Client(location=location, reply_queue=name, reply_ttl=-1)
+            with ringdrop.Client(location=location, reply_queue=name) as client:
+                with self.assertRaises(ringdrop.BadMessage):
+                    client.send_request(ECHO, b"not capnp", LONG)
+                with self.assertRaises(ringdrop.InvalidArgument):
+                    client.send_request(ECHO, encode_value(1), -1)
+                self.assertEqual(client.stats()["requests_sent"], 0)
+        queue.close()
+        with self.assertRaises(ValueError):
+            queue.take(0)
+        queue.close()  # twice: harmless
 
 
 if __name__ == "__main__":
