@@ -58,13 +58,13 @@ std::vector<std::string> words(const std::string& line) {
   return w;
 }
 
-Result<uint64_t> send_echo(Client& c, uint64_t seq, RequestOptions o = {}) {
+Result<uint64_t> send_echo(Client& c, uint64_t seq, RequestOptions o = {}, Deadline deadline = deadline_after(30s)) {
   return c.send_request<rdtest::Echo>(
       [&](rdtest::Echo::Builder e) {
         e.setSeq(seq);
         e.setText("order " + std::to_string(seq));
       },
-      deadline_after(30s), o);
+      deadline, o);
 }
 
 }  // namespace
@@ -147,6 +147,34 @@ TEST(ReplyQueue, AReplyAfterTheCallersDeadlineIsStillDelivered) {
   EXPECT_EQ(r->message().deadline(), Deadline::max()) << "no reply_ttl: it never expires";
   EXPECT_FALSE(replies.ack());
   EXPECT_EQ(client.stats().requests_sent, 1u);
+}
+
+TEST(ReplyQueue, ARequestPastItsDeadlineIsNotRunAndItsReplySaysSo) {
+  ScopedName server_ring;
+  ScopedQueue q;
+  ServerPeer server(server_ring);
+  auto replies = ReplyQueue::open(q.queue(), q.options()).value();
+  auto client = Client::connect(server_ring.location(), q.client()).value();
+  ASSERT_TRUE(client.send_request<rdtest::Hold>([](rdtest::Hold::Builder h) { h.setSeq(1); }, deadline_after(30s)));
+  EXPECT_EQ(server.read_line(), "holding 1");  // the server is busy: the next request waits in the ring
+  const Deadline soon = deadline_after(1ms);
+  RequestOptions ro;
+  ro.correlation_id = 77;
+  auto late = send_echo(client, 2, ro, soon);
+  ASSERT_TRUE(late) << late.error().message();
+  std::this_thread::sleep_until(soon);  // the behaviour under test: its deadline passes while it waits
+  server.send_line("go");
+  auto first = replies.take(deadline_after(30s));
+  ASSERT_TRUE(first) << first.error().message();
+  EXPECT_TRUE(first->ok()) << "the held request ran";
+  ASSERT_FALSE(replies.ack());
+  auto second = replies.take(deadline_after(30s));
+  ASSERT_TRUE(second) << second.error().message();
+  EXPECT_EQ(second->correlation_id(), 77u);
+  EXPECT_EQ(second->request_id(), *late);
+  EXPECT_FALSE(second->ok());
+  EXPECT_EQ(second->status().code, -static_cast<int32_t>(errc::deadline_exceeded)) << second->status().message;
+  ASSERT_FALSE(replies.ack());
 }
 
 TEST(ReplyQueue, AnExpiredReplyIsDeadLetteredNotTaken) {

@@ -916,6 +916,21 @@ static void retention_options_and_an_older_callers_size(void) {
   CHECK(sweep_removes_receipt(root, &o, id));
   o.receipt_retention_hours = -1;
   CHECK_FAILS(ringdrop_drop_open(root, &o, &ch), RINGDROP_EINVAL);
+
+  /* An older program's init (the plain symbol) fills its first version's
+   * fields and never writes past them; _init_size fills what it is told. */
+  memset(&o, 0xab, sizeof o);
+  (ringdrop_drop_options_init)(&o);
+  CHECK(o.size == RINGDROP_DROP_OPTIONS_FIRST_SIZE);
+  CHECK(o.size == offsetof(ringdrop_drop_options, key_retention_hours));
+  CHECK(o.scan_interval_ms == 1000 && o.create == 1 && o.max_attempts == 5);
+  CHECK(((const unsigned char*)&o)[RINGDROP_DROP_OPTIONS_FIRST_SIZE] == 0xab);
+  CHECK(((const unsigned char*)&o)[sizeof o - 1] == 0xab);
+  memset(&o, 0xab, sizeof o);
+  ringdrop_drop_options_init_size(&o, 8); /* smaller than any version: untouched */
+  CHECK(((const unsigned char*)&o)[0] == 0xab);
+  ringdrop_drop_options_init(&o);
+  CHECK(o.size == sizeof o && o.receipt_retention_hours == 168 && o.stale_tmp_after_hours == 1);
 }
 
 /* A request names its reply channel in reply-to; the reply goes there with

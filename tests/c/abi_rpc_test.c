@@ -1297,13 +1297,11 @@ static void an_expired_reply_is_dead_lettered(void) {
   if (q == NULL || c == NULL) goto done;
   encode_value(p, 0);
   CHECK_OK(ringdrop_client_send_request(c, T_HOLD, p, sizeof p, LONG_WAIT, 5, NULL, NULL));
-  /* The server began answering (its reply's expiration set) before its
-   * handler said 'H'; past that and the 1 ms, the handler may go on. */
   CHECK(get_byte(up) == 'H');
+  put_byte(down, 'G');
+  CHECK(get_byte(up) == 'D'); /* answered: the reply is in the queue, its 1 ms counted from before */
   clock_gettime(CLOCK_MONOTONIC, &held);
   let_time_pass(&held, 2 * MS);
-  put_byte(down, 'G');
-  CHECK(get_byte(up) == 'D'); /* answered: the reply is in the queue */
   CHECK_RC(ringdrop_reply_queue_take(q, 0, &reply, NULL, NULL), RINGDROP_ETIMEDOUT);
   CHECK(reply == NULL);
   qs.size = sizeof qs;

@@ -278,7 +278,17 @@ typedef struct ringdrop_drop_options {
   long long stale_tmp_after_hours;       /* a dead writer's files in tmp/, default 1 */
 } ringdrop_drop_options;
 
+/* Fills `options` with the defaults, `size` bytes of it, as
+ * ringdrop_ring_options_init_size does: the macro passes sizeof; a program
+ * built against an older header calls the plain function, which fills only
+ * the fields the struct had first (through scan_interval_ms:
+ * RINGDROP_DROP_OPTIONS_FIRST_SIZE). Bindings that call by symbol call the
+ * _size form with the size of their own copy of the struct. */
+#define RINGDROP_DROP_OPTIONS_FIRST_SIZE 96
 void ringdrop_drop_options_init(ringdrop_drop_options* options);
+void ringdrop_drop_options_init_size(ringdrop_drop_options* options, unsigned long size);
+#define ringdrop_drop_options_init(options) \
+  ringdrop_drop_options_init_size((options), sizeof(ringdrop_drop_options))
 
 /* Opens the channel rooted at `root` (options may be NULL). */
 int ringdrop_drop_open(const char* root, const ringdrop_drop_options* options,
@@ -674,7 +684,8 @@ int ringdrop_client_get_stats(const ringdrop_client* client, ringdrop_client_sta
 
 /* Sends a request of type req_type whose reply goes to the client's reply
  * queue, waiting up to timeout_ns for room in the request ring (also the
- * request's deadline: a server that takes it later does not run it).
+ * request's deadline: a server that takes it later does not run it, and
+ * its reply in the queue carries the error RINGDROP_EDEADLINE instead).
  * correlation_id (0: the message id) comes back in the reply; `options`
  * (NULL: defaults) gives idempotent, schema_version and headers
  * (attempt_timeout_ns is not used). *message_id (may be NULL) gets the

@@ -2,6 +2,7 @@
 // DropConsumer and DropClaim.
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -36,10 +37,35 @@ std::optional<std::chrono::milliseconds> ms(long long v) {
   return std::chrono::milliseconds(v);
 }
 
+// Every field's default (the library's own copy of the struct: the plain
+// init symbol fills the first version's fields only).
+void fill_defaults(ringdrop_drop_options* o) {
+  std::memset(o, 0, sizeof *o);
+  const DropOptions d;
+  o->size = sizeof *o;
+  o->create = d.create;
+  o->dir_mode = d.dir_mode;
+  o->lease_ms = d.lease.count();
+  o->max_attempts = d.max_attempts;
+  o->retry_backoff_ms = d.retry_backoff.count();
+  o->retry_backoff_max_ms = d.retry_backoff_max.count();
+  o->archive = d.archive;
+  o->durable = d.durable;
+  o->completion = RINGDROP_COMPLETION_SETTLE;
+  o->settle_ms = d.ingest.settle_time.count();
+  o->marker_suffix = nullptr;
+  o->discovery = RINGDROP_DISCOVERY_AUTOMATIC;
+  o->scan_interval_ms = d.scan_interval.count();
+  o->key_retention_hours = d.key_retention.count();
+  o->dead_letter_retention_hours = d.dead_letter_retention.count();
+  o->receipt_retention_hours = d.receipt_retention.count();
+  o->stale_tmp_after_hours = d.stale_tmp_after.count();
+}
+
 /// The C options as DropOptions (defaults where the C struct is shorter).
 Result<DropOptions> drop_options(const ringdrop_drop_options* c) {
   ringdrop_drop_options o;
-  if (auto ec = c::copy_options(c, o, ringdrop_drop_options_init, "ringdrop_drop_options_init")) return ec;
+  if (auto ec = c::copy_options(c, o, fill_defaults, "ringdrop_drop_options_init")) return ec;
   const auto lease = ms(o.lease_ms), backoff = ms(o.retry_backoff_ms),
              backoff_max = ms(o.retry_backoff_max_ms), settle = ms(o.settle_ms),
              scan = ms(o.scan_interval_ms);
@@ -113,28 +139,23 @@ std::error_code publish_with(ringdrop_drop* channel, const char* const* keys,
 
 extern "C" {
 
-RINGDROP_API void ringdrop_drop_options_init(ringdrop_drop_options* o) {
-  if (!o) return;
-  std::memset(o, 0, sizeof *o);
-  const DropOptions d;
-  o->size = sizeof *o;
-  o->create = d.create;
-  o->dir_mode = d.dir_mode;
-  o->lease_ms = d.lease.count();
-  o->max_attempts = d.max_attempts;
-  o->retry_backoff_ms = d.retry_backoff.count();
-  o->retry_backoff_max_ms = d.retry_backoff_max.count();
-  o->archive = d.archive;
-  o->durable = d.durable;
-  o->completion = RINGDROP_COMPLETION_SETTLE;
-  o->settle_ms = d.ingest.settle_time.count();
-  o->marker_suffix = nullptr;
-  o->discovery = RINGDROP_DISCOVERY_AUTOMATIC;
-  o->scan_interval_ms = d.scan_interval.count();
-  o->key_retention_hours = d.key_retention.count();
-  o->dead_letter_retention_hours = d.dead_letter_retention.count();
-  o->receipt_retention_hours = d.receipt_retention.count();
-  o->stale_tmp_after_hours = d.stale_tmp_after.count();
+static_assert(offsetof(ringdrop_drop_options, key_retention_hours) == RINGDROP_DROP_OPTIONS_FIRST_SIZE,
+              "the struct's first version ends where key_retention_hours begins");
+
+RINGDROP_API void ringdrop_drop_options_init_size(ringdrop_drop_options* o, unsigned long size) {
+  if (!o || size < RINGDROP_DROP_OPTIONS_FIRST_SIZE) return;  // every version holds the first one's fields
+  const unsigned long n = size < sizeof *o ? size : sizeof *o;
+  ringdrop_drop_options d;  // every field's default here, then as much of it as the caller has
+  fill_defaults(&d);
+  d.size = n;
+  std::memcpy(o, &d, n);
+}
+
+// The plain symbol, for programs built before the struct grew (and
+// bindings that call it by name): the first version's fields only. The
+// parentheses keep ringdrop.h's macro of the same name out.
+RINGDROP_API void(ringdrop_drop_options_init)(ringdrop_drop_options* o) {
+  ringdrop_drop_options_init_size(o, RINGDROP_DROP_OPTIONS_FIRST_SIZE);
 }
 
 RINGDROP_API int ringdrop_drop_open(const char* root, const ringdrop_drop_options* options,

@@ -106,7 +106,7 @@ _P = ctypes.POINTER
 # The drop-channel prototypes of ringdrop.h, declared on the shared library
 # object of _lib (which declares the rings' part).
 _PROTOTYPES = {
-    "ringdrop_drop_options_init": (None, [_P(_DropOptions)]),
+    "ringdrop_drop_options_init_size": (None, [_P(_DropOptions), c_ulong]),
     "ringdrop_drop_open": (c_int, [c_char_p, _P(_DropOptions), _P(_DropPtr)]),
     "ringdrop_drop_close": (None, [_DropPtr]),
     "ringdrop_drop_publish": (
@@ -227,7 +227,7 @@ class DropChannel(_Handle):
     ):
         self.root = root
         options = _DropOptions()
-        lib.ringdrop_drop_options_init(ctypes.byref(options))
+        lib.ringdrop_drop_options_init_size(ctypes.byref(options), ctypes.sizeof(options))
         if create is not None:
             options.create = 1 if create else 0
         if dir_mode is not None:

@@ -508,7 +508,7 @@ class ReplyQueueTest(unittest.TestCase):
                 ringdrop.Client(location=location, reply_queue=name, reply_ttl=0.001) as client:
             server.handle(ECHO, ECHO_REPLY, lambda payload, request: encode_value(1))
             client.send_request(ECHO, encode_value(1), LONG)
-            self.assertTrue(server.serve_one(LONG))  # the reply's expiration is set: 1 ms from its start
+            self.assertTrue(server.serve_one(LONG))  # the reply is sent: it expires 1 ms after
             answered = time.monotonic()
             while time.monotonic() < answered + 0.002:  # only lets the time to live run out
                 time.sleep(0.001)

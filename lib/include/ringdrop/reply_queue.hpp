@@ -30,11 +30,13 @@
 // A server answers a request whose reply-to names such a queue as it
 // answers any other, with two differences, because the reply is data the
 // caller's group keeps, not an answer a waiting caller may give up on:
-//   - the reply goes to the queue even after the request's deadline (a
-//     request already past its deadline on arrival is still not run);
+//   - the reply goes to the queue even after the request's deadline; a
+//     request already past its deadline when a server takes it is not run,
+//     and its reply says so (errc::deadline_exceeded, negated, as its
+//     status code), so the state saved for it is not left waiting;
 //   - the reply's expiration (the envelope's deadline) is the request's
-//     header `reply-ttl-ms` from its sending time: ClientOptions::reply_ttl;
-//     none by default. take() dead-letters an expired reply (reason
+//     header `reply-ttl-ms` (ClientOptions::reply_ttl) counted from when
+//     the reply is sent; none by default. take() dead-letters an expired reply (reason
 //     "expired ...") and counts it in `expired` instead of yielding it.
 // The reply's correlation id is the request's own correlation id when the
 // request set one (an order number), else the request's message id; its

@@ -159,8 +159,8 @@ class RINGDROP_API Client {
   /// died meanwhile. Returns the request's message id (the reply's
   /// request_id()). Nothing waits for the reply: `deadline` bounds the wait
   /// for room in the request ring, and is the request's own (a server that
-  /// takes it later does not run it); its reply goes to the queue whenever
-  /// it comes. Errors: invalid_argument (no reply queue), the request
+  /// takes it later does not run it, and answers errc::deadline_exceeded in
+  /// the queue instead); its reply goes to the queue whenever it comes. Errors: invalid_argument (no reply queue), the request
   /// ring's (timed_out, peer_gone, message_too_large...).
   template <class Req, class Fill>
   Result<uint64_t> send_request(Fill&& fill, Deadline deadline, const RequestOptions& options = {}) {

@@ -265,6 +265,9 @@ Result<Client> Client::connect(std::string_view service, const ClientOptions& op
 }
 
 Result<Client> Client::connect(const Location& request_ring, const ClientOptions& options) {
+  if (!options.reply_queue.empty() && !ServiceRegistry::valid_service_name(options.reply_queue)) {
+    return detail::fail(errc::invalid_argument, "\"" + options.reply_queue + "\" is not a reply queue name");
+  }
   MpmcOptions ro;
   ro.wait = options.wait;
   auto requests = MpmcProducer::open(request_ring, OpenMode::open, ro);
@@ -272,9 +275,6 @@ Result<Client> Client::connect(const Location& request_ring, const ClientOptions
   (void)detail::remove_dead_private_reply_rings();  // left by clients that were killed
   auto state = std::make_unique<State>(options, request_ring, std::move(*requests));
   if (!options.reply_queue.empty()) {
-    if (!ServiceRegistry::valid_service_name(options.reply_queue)) {
-      return detail::fail(errc::invalid_argument, "\"" + options.reply_queue + "\" is not a reply queue name");
-    }
     const Location q = reply_queue_location(options.reply_queue);
     auto producer = MpmcProducer::open(q, OpenMode::open_or_create, detail::reply_queue_ring_options(options.reply_queue_options));
     if (!producer) return producer.error();

@@ -61,18 +61,25 @@ struct Server::State {
     std::string reply_to;
     uint64_t request_id;
     uint64_t correlation_id;  // the request's own, else its id
-    Deadline deadline;        // the reply's: the request's, or a shared queue's expiration
+    Deadline deadline;        // the request's
     Deadline wait_until;      // how long a reply waits for room
     bool shared;              // reply_to is a shared reply queue (reply_queue.hpp)
     std::string request_id_text;
+    std::chrono::milliseconds ttl{0};  // a shared queue's reply expires this long after it is sent; 0: never
     mutable std::pair<std::string_view, std::string_view> header[1];
 
+    // The reply's deadline: the request's, or, in a shared queue, its
+    // expiration counted from now (when the reply is built or finished).
+    Deadline reply_deadline() const {
+      if (!shared) return deadline;
+      return ttl.count() > 0 ? deadline_after(ttl) : Deadline::max();
+    }
     // The reply's envelope fields (its headers point into this Caller).
     MessageOptions reply_options() const {
       MessageOptions mo;
       mo.kind = MessageKind::RESPONSE;
       mo.correlation_id = correlation_id;
-      mo.deadline = deadline;
+      mo.deadline = reply_deadline();
       if (shared) {
         header[0] = {rpc_header::request_id, request_id_text};
         mo.headers = header;
@@ -105,7 +112,7 @@ static void build_error(capnp::MessageBuilder& b, const MessageOptions& reply, i
 Server::State::Caller Server::State::caller_of(const IncomingMessage& m) const {
   const auto to_text = m.envelope().getReplyTo();  // read (and checked) by open(): cannot throw
   Caller to{std::string(to_text.cStr(), to_text.size()), m.id(), m.envelope().getCorrelationId(), m.deadline(),
-            {}, false, std::to_string(m.id()), {}};
+            {}, false, std::to_string(m.id()), {}, {}};
   if (to.correlation_id == 0) to.correlation_id = m.id();
   to.shared = is_reply_queue(to.reply_to);
   if (!to.shared) {
@@ -113,12 +120,11 @@ Server::State::Caller Server::State::caller_of(const IncomingMessage& m) const {
     return to;
   }
   to.wait_until = deadline_after(options.reply_queue_timeout);
-  to.deadline = Deadline::max();
   const std::string_view ttl = m.header(rpc_header::reply_ttl_ms);
   uint64_t ms = 0;
   auto [end, ec] = std::from_chars(ttl.data(), ttl.data() + ttl.size(), ms);
-  if (!ttl.empty() && ec == std::errc{} && end == ttl.data() + ttl.size() && ms > 0 && ms < (uint64_t{1} << 40)) {
-    to.deadline = deadline_after(std::chrono::milliseconds(ms));
+  if (!ttl.empty() && ec == std::errc{} && end == ttl.data() + ttl.size() && ms < (uint64_t{1} << 40)) {
+    to.ttl = std::chrono::milliseconds(ms);  // anything else: no expiration
   }
   return to;
 }
@@ -151,11 +157,17 @@ Status Server::State::run_handler(const IncomingMessage& m, Envelope::Builder re
 
 std::error_code Server::State::answer(const IncomingMessage& m) {
   ++stats.requests;
+  const Caller to = caller_of(m);
   if (m.deadline() <= Clock::now()) {
     ++stats.expired;
+    if (to.shared) {  // nobody waits, but the caller's group keeps state for it: say it was not run
+      capnp::MallocMessageBuilder b;
+      build_error(b, to.reply_options(), -static_cast<int32_t>(errc::deadline_exceeded),
+                  "the request arrived after its deadline: not run");
+      (void)deliver(to, b.getSegmentsForOutput(), true);
+    }
     return detail::fail(errc::deadline_exceeded, "a request arrived after its deadline: not run");
   }
-  const Caller to = caller_of(m);
   const bool idempotent = m.envelope().getIdempotent();
   if (idempotent) {
     if (auto* words = remembered.find(m.id())) {
@@ -167,6 +179,7 @@ std::error_code Server::State::answer(const IncomingMessage& m) {
   auto env = b.initRoot<Envelope>();
   fill_envelope(env, 0, to.reply_options());
   Status st = run_handler(m, env);
+  if (to.shared && to.ttl.count() > 0) env.setDeadlineNs(to_envelope_time(to.reply_deadline()));  // from now
   std::optional<capnp::MallocMessageBuilder> failed;
   capnp::MessageBuilder* out = &b;
   if (!st.is_ok()) {
