@@ -4,6 +4,7 @@
 // instance), and the sweeping of private reply rings left by killed clients.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <set>
 #include <sstream>
@@ -25,8 +26,14 @@ namespace {
 
 // A server process on `name`, announced and ready.
 struct ServerPeer : ExecPeer {
-  explicit ServerPeer(const ScopedName& name) : ExecPeer(RINGDROP_RPC_PEER, {"serve", name.name()}) {
+  explicit ServerPeer(const ScopedName& name, std::vector<std::string> extra = {})
+      : ExecPeer(RINGDROP_RPC_PEER, args(name, std::move(extra))) {
     EXPECT_EQ(read_line(), "ready");
+  }
+  static std::vector<std::string> args(const ScopedName& name, std::vector<std::string> extra) {
+    std::vector<std::string> a{"serve", name.name()};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
   }
 };
 
@@ -131,10 +138,10 @@ TEST(ReplyQueue, AReplyAfterTheCallersDeadlineIsStillDelivered) {
   ServerPeer server(server_ring);
   auto replies = ReplyQueue::open(q.queue(), q.options()).value();
   auto client = Client::connect(server_ring.location(), q.client()).value();
-  const Deadline deadline = deadline_after(2s);  // long enough for the idle server to start it
+  const Deadline deadline = deadline_after(5s);  // ample for the idle server to start it, even on a loaded machine
   auto id = client.send_request<rdtest::Hold>([](rdtest::Hold::Builder h) { h.setSeq(7); }, deadline);
   ASSERT_TRUE(id) << id.error().message();
-  EXPECT_EQ(server.read_line(), "holding 7");
+  ASSERT_EQ(server.read_line(), "holding 7");
   std::this_thread::sleep_until(deadline + 1ms);  // the behaviour under test: the deadline has passed
   server.send_line("go");
   auto r = replies.take(deadline_after(30s));
@@ -203,7 +210,36 @@ TEST(ReplyQueue, AnExpiredReplyIsDeadLetteredNotTaken) {
   EXPECT_NE(dead[0].reason.find("expired"), std::string::npos) << dead[0].reason;
 }
 
-TEST(ReplyQueue, ARepliesTakenOneAtATimeAndCallerMistakesAreRefused) {
+TEST(ReplyQueue, AnExpiredReplyWhoseStoreFailsStaysHeldAndIsSetAsideOnceItWorks) {
+  ScopedName server_ring;
+  ScopedQueue q;
+  ServerPeer server(server_ring);
+  auto o = q.options();
+  o.dead_letters = q.dead_letters / "not-yet";  // missing until the test makes it
+  auto replies = ReplyQueue::open(q.queue(), o).value();
+  auto co = q.client();
+  co.reply_ttl = 1ms;
+  auto client = Client::connect(server_ring.location(), co).value();
+  ASSERT_TRUE(send_echo(client, 1));
+  auto sync = client.call<rdtest::Echo, rdtest::EchoReply>([](rdtest::Echo::Builder e) { e.setSeq(2); },
+                                                           deadline_after(30s));
+  ASSERT_TRUE(sync) << sync.error().message();
+  std::this_thread::sleep_for(2ms);  // the behaviour under test: the reply's 1 ms pass
+  for (int i = 0; i < 2; ++i) {
+    auto r = replies.take(deadline_after(50ms));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), errc::not_found) << "the store's error, each time: " << r.error().message();
+  }
+  EXPECT_EQ(replies.ack(), errc::invalid_argument) << "the expired reply is not the caller's to ack";
+  std::filesystem::create_directory(q.dead_letters / "not-yet");
+  auto r = replies.take(deadline_after(50ms));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), errc::timed_out) << "set aside at last, nothing else waits";
+  EXPECT_EQ(replies.stats().expired, 1u);
+  EXPECT_EQ(RingDeadLetters::open(q.location(), o.dead_letters).value().list().value().size(), 1u);
+}
+
+TEST(ReplyQueue, RepliesAreTakenOneAtATimeAndCallerMistakesAreRefused) {
   ScopedName server_ring;
   ScopedQueue q;
   ServerPeer server(server_ring);
@@ -239,6 +275,68 @@ TEST(ReplyQueue, ARepliesTakenOneAtATimeAndCallerMistakesAreRefused) {
   EXPECT_EQ(Client::connect(server_ring.location(), bad).error(), errc::invalid_argument);
 }
 
+TEST(ReplyQueue, AReplyWhoseTakersKeepDyingBecomesADeadLetter) {
+  ScopedName server_ring;
+  ScopedQueue q;
+  ServerPeer server(server_ring);
+  auto o = q.options();
+  o.max_deliveries = 2;
+  auto replies = ReplyQueue::open(q.queue(), o).value();  // made with the limit: the takers open it as it is
+  auto client = Client::connect(server_ring.location(), q.client()).value();
+  RequestOptions ro;
+  ro.correlation_id = 5;
+  ASSERT_TRUE(send_echo(client, 1, ro));
+  for (int taker = 1; taker <= 2; ++taker) {
+    ExecPeer p(RINGDROP_RPC_PEER, {"reply-hold", q.queue()});
+    EXPECT_EQ(p.read_line(), "holding 5 " + std::to_string(taker));
+    p.kill9();  // as a reply that crashes its handler would
+  }
+  auto r = replies.take(deadline_after(200ms));
+  ASSERT_FALSE(r) << "delivered a third time, to " << r->correlation_id();
+  EXPECT_EQ(r.error(), errc::timed_out);
+  auto dead = RingDeadLetters::open(q.location(), o.dead_letters).value().list().value();
+  ASSERT_EQ(dead.size(), 1u) << "set aside after 2 deliveries";
+  EXPECT_EQ(dead[0].attempts, 2u) << dead[0].reason;
+}
+
+TEST(ReplyQueue, AReplyTheQueueCannotTakeKeepsItsRequestAsADeadLetter) {
+  ScopedName server_ring;
+  ScopedQueue q;
+  ScopedDir request_dead_letters;
+  ServerPeer server(server_ring, {"--dead-letters", request_dead_letters.path()});
+  auto o = q.options();
+  o.cells = 2;
+  auto replies = ReplyQueue::open(q.queue(), o).value();
+  auto client = Client::connect(server_ring.location(), q.client()).value();
+  for (uint64_t i = 1; i <= 3; ++i) {
+    RequestOptions ro;
+    ro.correlation_id = i;
+    ASSERT_TRUE(send_echo(client, i, ro));
+  }
+  // The server answers in order: once this call (its private ring) has its
+  // reply, the third shared reply has found the queue full for the server's
+  // reply_queue_timeout.
+  auto sync = client.call<rdtest::Echo, rdtest::EchoReply>([](rdtest::Echo::Builder e) { e.setSeq(9); },
+                                                           deadline_after(30s));
+  ASSERT_TRUE(sync) << sync.error().message();
+  auto kept = RingDeadLetters::open(server_ring.location(), request_dead_letters.path()).value();
+  auto dead = kept.list().value();
+  ASSERT_EQ(dead.size(), 1u) << "the request whose reply found no room";
+  EXPECT_NE(dead[0].reason.find("reply queue"), std::string::npos) << dead[0].reason;
+  for (uint64_t i = 1; i <= 2; ++i) {
+    auto r = replies.take(deadline_after(30s));
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->correlation_id(), i);
+    ASSERT_FALSE(replies.ack());
+  }
+  // Room again: requeued, the request runs again and its reply comes.
+  ASSERT_FALSE(kept.requeue(dead[0].id, 10s));
+  auto third = replies.take(deadline_after(30s));
+  ASSERT_TRUE(third) << third.error().message();
+  EXPECT_EQ(third->correlation_id(), 3u);
+  ASSERT_FALSE(replies.ack());
+}
+
 TEST(ReplyQueue, PrivateReplyRingsOfKilledClientsAreRemovedAndLiveOnesKept) {
   ScopedName server_ring;
   ServerPeer server(server_ring);
@@ -251,8 +349,7 @@ TEST(ReplyQueue, PrivateReplyRingsOfKilledClientsAreRemovedAndLiveOnesKept) {
     return *Location::parse(w.size() == 2 ? w[1] : "shm:none");
   };
   const Location dead_ring = ring_of(killed), live_ring = ring_of(live);
-  killed.kill9();  // its ring stays, with the server still attached as a producer
-  ASSERT_TRUE(Segment::inspect(dead_ring)) << "left behind by the kill";
+  killed.kill9();  // its ring stays (until a client starts: any on this host), the server attached as a producer
 
   auto client = Client::connect(server_ring.location()).value();  // a client that starts sweeps
   EXPECT_EQ(Segment::inspect(dead_ring).error(), errc::not_found) << "the killed client's ring is removed";

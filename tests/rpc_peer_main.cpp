@@ -23,6 +23,9 @@
 //                                (prints "handled <correlation id> <deliveries>"
 //                                after each ack), takes one more and prints
 //                                "holding <correlation id>", then waits (to be killed)
+//   reply-hold <queue>           opens reply queue <queue>, takes one reply and
+//                                prints "holding <correlation id> <deliveries>",
+//                                then waits (to be killed)
 //   private-client <ring>        a Client that made one call: prints its reply
 //                                ring ("reply-ring shm:..."), then waits for a line
 //   publish <ring> <n>           a typed publisher on broadcast <ring>: waits
@@ -203,6 +206,16 @@ int reply_instance(const Location& where, const std::string& queue, uint64_t n, 
   return 0;
 }
 
+int reply_hold(const std::string& queue) {
+  auto replies = ReplyQueue::open(queue);
+  if (!replies) return fail("open queue", replies.error());
+  auto r = replies->take(deadline_after(60s));
+  if (!r) return fail("take", r.error());
+  say("holding " + std::to_string(r->correlation_id()) + " " + std::to_string(r->delivery_count()));
+  wait_line();
+  return 0;
+}
+
 int private_client(const Location& where) {
   auto client = Client::connect(where);
   if (!client) return fail("connect", client.error());
@@ -259,6 +272,7 @@ int main(int argc, char** argv) {
   if (mode == "reply-instance" && argc >= 6) {
     return reply_instance(Location::shm(argv[2]), argv[3], std::stoull(argv[4]), std::stoull(argv[5]));
   }
+  if (mode == "reply-hold" && argc >= 3) return reply_hold(argv[2]);
   if (mode == "private-client" && argc >= 3) return private_client(Location::shm(argv[2]));
   if (mode == "publish" && argc >= 4) return publish(Location::shm(argv[2]), std::stoi(argv[3]));
   std::fprintf(stderr, "ringdrop-rpc-peer: unknown mode %s\n", mode.c_str());

@@ -6,6 +6,7 @@
 #include "ringdrop/drop_channel.hpp"
 #include "ringdrop/mpmc_ring.hpp"
 #include "ringdrop/ring_dead_letters.hpp"
+#include "ringdrop/rpc_client.hpp"
 #include "ringdrop/spsc_ring.hpp"
 
 namespace ringdrop::ops {
@@ -69,12 +70,8 @@ uint64_t count_dead_letters(const std::string& dir) {
 
 }  // namespace
 
-bool RingView::orphaned_reply_ring() const noexcept {
-  if (kind != RingKind::mpmc || where.is_file() || !where.name().starts_with("ringdrop.reply.")) return false;
-  for (const PeerView& p : peers) {
-    if (p.role == "consumer") return false;
-  }
-  return true;
+bool RingView::orphaned_reply_ring() const {
+  return kind == RingKind::mpmc && is_abandoned_reply_ring(where);  // looked at again, now
 }
 
 Result<RingView> inspect_ring(const Location& where) {

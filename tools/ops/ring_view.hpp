@@ -44,11 +44,11 @@ struct RingView {
 
   /// No live process is attached: left by programs that ended or crashed.
   bool stale() const noexcept { return peers.empty(); }
-  /// A client's private reply ring ("ringdrop.reply.<pid>.<random>",
-  /// rpc_client.hpp) whose client is gone: no consumer is attached. Servers
-  /// that answered it may still be, as producers; what waits in it has no
-  /// reader left.
-  bool orphaned_reply_ring() const noexcept;
+  /// A client's private reply ring whose client is gone
+  /// (is_abandoned_reply_ring, rpc_client.hpp, asked now): servers that
+  /// answered it may still be attached, as producers; what waits in it has
+  /// no reader left.
+  bool orphaned_reply_ring() const;
   /// A message waits in it, or is held by a consumer (whose death hands it
   /// on): looked for in the ring itself (peek_spsc, peek_mpmc), since the
   /// counters can lag (a producer killed before its tail store; orphans

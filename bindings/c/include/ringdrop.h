@@ -687,8 +687,8 @@ int ringdrop_client_get_stats(const ringdrop_client* client, ringdrop_client_sta
  * request's deadline: a server that takes it later does not run it, and
  * its reply in the queue carries the error RINGDROP_EDEADLINE instead).
  * correlation_id (0: the message id) comes back in the reply; `options`
- * (NULL: defaults) gives idempotent, schema_version and headers
- * (attempt_timeout_ns is not used). *message_id (may be NULL) gets the
+ * (NULL: defaults) gives schema_version and headers (idempotent and
+ * attempt_timeout_ns are not used: the request is sent once). *message_id (may be NULL) gets the
  * request's id. RINGDROP_EINVAL when the client has no reply queue; the
  * request ring's errors. */
 int ringdrop_client_send_request(ringdrop_client* client, unsigned long long req_type,

@@ -374,7 +374,6 @@ RINGDROP_API int ringdrop_client_send_request(ringdrop_client* client, unsigned 
     if (auto ec = call_options(options, co, headers)) return ec;
     RequestOptions ro;
     ro.correlation_id = correlation_id;
-    ro.idempotent = co.idempotent;
     ro.schema_version = co.schema_version;
     ro.headers = co.headers;
     auto p = c::Payload::parse(req_payload, req_size);

@@ -272,8 +272,7 @@ class Client(_Handle):
         _check(lib.ringdrop_client_notify(self._h(), type_id, data, size, ctypes.byref(o),
                                           _timeout_ns(timeout)))
 
-    def send_request(self, req_type, payload, timeout, correlation_id=0, *, idempotent=False, schema_version=0,
-                     headers=None):
+    def send_request(self, req_type, payload, timeout, correlation_id=0, *, schema_version=0, headers=None):
         """Sends a request whose reply goes to the client's reply queue
         (the `reply_queue` it was made with; InvalidArgument without one)
         and returns the request's message id (the reply's `request_id`).
@@ -285,11 +284,11 @@ class Client(_Handle):
         does not run it (None: no limit, in one C call that Ctrl-C does not
         interrupt). The reply itself comes whenever it comes. The reply's
         `correlation_id` is `correlation_id` (an order number, say), or the
-        message id when it is 0. Options: idempotent, schema_version,
-        headers. Raises the request ring's errors (TimedOut, PeerGone,
+        message id when it is 0. Options: schema_version, headers.
+        Raises the request ring's errors (TimedOut, PeerGone,
         MessageTooLarge...) and BadMessage for a malformed payload."""
         data, size = _payload(payload)
-        o = _call_options(idempotent=idempotent, schema_version=schema_version, headers=headers)
+        o = _call_options(schema_version=schema_version, headers=headers)
         message_id = c_ulonglong()
         _check(lib.ringdrop_client_send_request(self._h(), req_type, data, size, _timeout_ns(timeout),
                                                 correlation_id, ctypes.byref(o), ctypes.byref(message_id)))

@@ -21,11 +21,23 @@
 //
 // How it works. The queue is an MPMC ring named
 // "ringdrop.replies.<name>", created by whichever client or consumer opens
-// it first, with OnConsumerDeath::redeliver: the consumers compete, and a
+// it first (with its sizes; later openers take the ring as it is), with
+// OnConsumerDeath::redeliver: the consumers compete, and a
 // reply whose consumer died before ack() goes to another one (its
 // delivery_count() says how many got it before), up to max_deliveries; a
 // reply that killed that many consumers is set aside as a dead letter of
 // the ring (ring_dead_letters.hpp: `ringdrop dlq ls shm:ringdrop.replies.<name>`).
+//
+// Once, with one exception: at-least-once is a guarantee about requests. A
+// server killed after sending a reply but before releasing its request
+// leaves the request to be redelivered and run again (by another server,
+// which does not remember the first answer): a second reply comes, with the
+// same correlation id and request_id(). Handling that must not happen
+// twice checks its store by request_id() (or correlation id) first.
+//
+// A ring has 64 peer slots: each ReplyQueue holds two (its consumer, and a
+// producer that keeps the queue from reporting its producers gone), each
+// server that answered it one. Clients hold none.
 //
 // A server answers a request whose reply-to names such a queue as it
 // answers any other, with two differences, because the reply is data the
@@ -126,9 +138,11 @@ class RINGDROP_API ReplyQueue {
   ~ReplyQueue();
 
   /// The next reply, waiting until `deadline` (timed_out). Expired and
-  /// malformed replies are dead-lettered on the way, not yielded.
-  /// invalid_argument while a reply taken before is neither acked nor
-  /// rejected.
+  /// malformed replies are dead-lettered on the way, not yielded; if that
+  /// fails (the dead-letter store cannot be written), take() returns the
+  /// store's error, keeps that reply held, and tries to set it aside again
+  /// at the next call. invalid_argument while a reply taken before is
+  /// neither acked nor rejected.
   Result<SharedReply> take(Deadline deadline);
   /// Handled: the reply taken last leaves the queue. invalid_argument if
   /// none is held.

@@ -79,9 +79,6 @@ struct RequestOptions {
   /// Travels back as the reply's correlation id (an order number, say);
   /// 0: the request's message id does.
   uint64_t correlation_id = 0;
-  /// The server remembers its reply, so a request sent again with the same
-  /// message id is answered, not re-run (as CallOptions::idempotent).
-  bool idempotent = false;
   uint16_t schema_version = 0;
   std::span<const std::pair<std::string_view, std::string_view>> headers{};
 };

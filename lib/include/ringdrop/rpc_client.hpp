@@ -208,6 +208,14 @@ class RINGDROP_API Client {
   std::unique_ptr<State> s_;
 };
 
+/// Whether `ring` is a Client's private reply ring ("ringdrop.reply.<pid>.<random>")
+/// whose client is gone: the process that created it (the pid in its name)
+/// no longer exists, and no consumer is attached (servers that answered it
+/// may still be, as producers). Such rings are removed by the next Client
+/// that connects, and by `ringdrop gc`. A ring whose creator lives is never
+/// one (it may be attaching right now).
+RINGDROP_API bool is_abandoned_reply_ring(const Location& ring);
+
 /// Publish with async responses: sends one `Req` (built by `fill`, once per
 /// service) to the service of every client at once, then gathers answers
 /// until `deadline`. One result per client, in order: its reply, or how its

@@ -36,7 +36,9 @@
 //
 // A request whose reply-to names a shared reply queue (reply_queue.hpp) is
 // answered there even after its deadline, with the request's correlation id
-// and header `request-id`, and expires per its header `reply-ttl-ms`.
+// and header `request-id`, and expires per its header `reply-ttl-ms`; one
+// past its deadline is answered deadline_exceeded there; one whose reply the
+// queue cannot take is set aside (ServerOptions::reply_queue_timeout).
 //
 // Dedupe is per server process: a retry that reaches another server of the
 // same service runs again. A Server is used by one thread at a time.
@@ -71,7 +73,9 @@ struct ServerOptions {
   /// past the request's deadline); then it is dropped as undeliverable.
   std::chrono::nanoseconds reply_timeout = std::chrono::milliseconds(100);
   /// The same for a reply to a shared reply queue (reply_queue.hpp), which
-  /// is sent even after its request's deadline.
+  /// is sent even after its request's deadline. A reply that finds no room
+  /// by then is not dropped: its request is set aside as a dead letter of
+  /// the request ring, to be requeued (and run again) once there is room.
   std::chrono::nanoseconds reply_queue_timeout = std::chrono::seconds(1);
   /// The reusable first segment replies are built in; larger replies
   /// spill to the heap.
@@ -95,7 +99,10 @@ struct ServerStats {
   uint64_t expired = 0;        ///< requests past their deadline: not run
   uint64_t duplicates = 0;     ///< repeats answered from memory
   uint64_t undeliverable = 0;  ///< replies whose ring was gone, full or too small
-  uint64_t dead_lettered = 0;  ///< poison requests this server set aside (their callers told)
+  /// Requests this server set aside as dead letters of the request ring:
+  /// poison ones (their callers told), and those whose reply a shared reply
+  /// queue could not take (full past reply_queue_timeout, or gone).
+  uint64_t dead_lettered = 0;
 };
 
 class RINGDROP_API Server {

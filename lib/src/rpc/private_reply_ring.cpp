@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "ringdrop/mpmc_ring.hpp"
+#include "ringdrop/rpc_client.hpp"
 #include "rpc/rpc_internal.hpp"
 
 namespace ringdrop::detail {
@@ -43,9 +44,15 @@ pid_t pid_of(std::string_view name) noexcept {
 
 bool process_exists(pid_t pid) noexcept { return ::kill(pid, 0) == 0 || errno != ESRCH; }
 
+// Whether a consumer holds the ring at `where`. A ring its creator never
+// finished (killed between creating the object and its header) has none.
+// Anything that is not a ringdrop segment (another program's object under
+// our name) counts as held: it is left alone.
 bool has_consumer(const Location& where) {
+  auto seg = Segment::inspect(where);  // no wait for a header that will never come
+  if (!seg) return seg.error() != errc::not_found && seg.error() != errc::timed_out && seg.error() != errc::corrupted;
   auto stats = inspect_mpmc(where);
-  if (!stats) return true;  // cannot tell (being created, foreign, ...): leave it
+  if (!stats) return stats.error() != errc::not_found;
   for (const PeerInfo& p : stats->peers) {
     if (!p.producer) return true;
   }
@@ -76,7 +83,7 @@ size_t remove_dead_private_reply_rings() noexcept {
     size_t removed = 0;
     for (const std::string& name : dead) {
       const Location where = Location::shm(name);
-      if (!has_consumer(where) && !Segment::remove(where)) ++removed;
+      if (is_abandoned_reply_ring(where) && !Segment::remove(where)) ++removed;
     }
     return removed;
   } catch (...) {  // out of memory listing: nothing removed, nothing lost
@@ -85,3 +92,13 @@ size_t remove_dead_private_reply_rings() noexcept {
 }
 
 }  // namespace ringdrop::detail
+
+namespace ringdrop {
+
+bool is_abandoned_reply_ring(const Location& ring) {
+  if (ring.is_file()) return false;
+  const pid_t pid = detail::pid_of(ring.name());
+  return pid != 0 && !detail::process_exists(pid) && !detail::has_consumer(ring);
+}
+
+}  // namespace ringdrop

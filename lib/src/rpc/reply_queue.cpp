@@ -51,7 +51,19 @@ struct ReplyQueue::State {
   MpmcConsumer replies;
   MpmcProducer keeper;  // so the queue never reports its producers gone between requests
   bool holding = false;
+  // Why the reply held could not be yielded (expired, malformed) when
+  // setting it aside failed: take() tries again; "" otherwise.
+  std::string unfit_reason;
   ReplyQueueStats stats;
+
+  // Sets the unfit reply held aside; it stays held if that fails.
+  std::error_code set_aside(bool expired) {
+    if (auto ec = replies.reject(unfit_reason)) return ec;
+    unfit_reason.clear();
+    holding = false;
+    ++(expired ? stats.expired : stats.malformed);
+    return {};
+  }
 
   State(Location w, MpmcConsumer r, MpmcProducer k) : where(std::move(w)), replies(std::move(r)), keeper(std::move(k)) {}
 
@@ -78,29 +90,30 @@ Result<ReplyQueue> ReplyQueue::open(std::string_view name, const ReplyQueueOptio
     return detail::fail(errc::invalid_argument, "\"" + std::string(name) + "\" is not a reply queue name");
   }
   const Location where = reply_queue_location(name);
-  const MpmcOptions ro = detail::reply_queue_ring_options(options);
-  auto replies = MpmcConsumer::open(where, OpenMode::open_or_create, ro);
+  auto replies = detail::open_reply_queue_end<MpmcConsumer>(where, options);
   if (!replies) return replies.error();
-  auto keeper = MpmcProducer::open(where, OpenMode::open, ro);
+  auto keeper = detail::open_reply_queue_end<MpmcProducer>(where, options);
   if (!keeper) return keeper.error();
   return ReplyQueue(std::make_unique<State>(where, std::move(*replies), std::move(*keeper)));
 }
 
 Result<SharedReply> ReplyQueue::take(Deadline deadline) {
   State& s = *s_;
+  if (s.holding && !s.unfit_reason.empty()) {
+    if (auto ec = s.set_aside(s.unfit_reason.starts_with("expired"))) return ec;  // the store still fails
+  }
   if (s.holding) return detail::fail(errc::invalid_argument, "ack or reject the reply taken before taking another");
   for (;;) {
     auto view = s.replies.read(deadline);
     if (!view) return view.error();
     auto m = IncomingMessage::open(*view);
-    if (const std::string why = State::unfit(m); !why.empty()) {
-      // Set aside with its reason; if even that fails it stays held, and
-      // the caller hears why (the next take() would meet it again).
-      if (auto ec = s.replies.reject(why)) {
-        s.holding = true;
-        return ec;
-      }
-      ++(m && m->kind() == MessageKind::RESPONSE ? s.stats.expired : s.stats.malformed);
+    if (std::string why = State::unfit(m); !why.empty()) {
+      // Set aside with its reason; if even that fails (its dead-letter
+      // store), it stays held, the caller hears why, and the next take()
+      // tries again.
+      s.holding = true;
+      s.unfit_reason = std::move(why);
+      if (auto ec = s.set_aside(m && m->kind() == MessageKind::RESPONSE)) return ec;
       continue;
     }
     const uint32_t deliveries = s.replies.delivery_count();
@@ -114,7 +127,9 @@ Result<SharedReply> ReplyQueue::take(Deadline deadline) {
 
 std::error_code ReplyQueue::ack() {
   State& s = *s_;
-  if (!s.holding) return detail::fail(errc::invalid_argument, "no reply is held: take() one first");
+  if (!s.holding || !s.unfit_reason.empty()) {
+    return detail::fail(errc::invalid_argument, "no reply is held: take() one first");
+  }
   s.holding = false;
   ++s.stats.acked;
   return s.replies.release();
@@ -125,6 +140,7 @@ std::error_code ReplyQueue::reject(std::string_view reason) {
   if (!s.holding) return detail::fail(errc::invalid_argument, "no reply is held: take() one first");
   if (auto ec = s.replies.reject(reason)) return ec;
   s.holding = false;
+  s.unfit_reason.clear();
   ++s.stats.rejected;
   return {};
 }

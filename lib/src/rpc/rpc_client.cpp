@@ -40,10 +40,7 @@ struct Client::State {
   // sends to a shared reply queue never makes one).
   std::optional<MpmcConsumer> replies;
   std::optional<MpmcProducer> reply_keeper;  // so the reply ring never reports its producers gone
-  // The shared reply queue (options.reply_queue), attached to at connect:
-  // a producer, so the queue exists before its first request is sent.
-  std::optional<MpmcProducer> reply_queue;
-  std::string reply_queue_to;  // its describe(), the requests' reply-to
+  std::string reply_queue_to;  // the shared reply queue's describe(), the requests' reply-to; "": none
   std::string reply_ttl_text;  // options.reply_ttl in ms, "" for none
   CircuitBreaker breaker;
   SenderState sender;
@@ -276,9 +273,10 @@ Result<Client> Client::connect(const Location& request_ring, const ClientOptions
   auto state = std::make_unique<State>(options, request_ring, std::move(*requests));
   if (!options.reply_queue.empty()) {
     const Location q = reply_queue_location(options.reply_queue);
-    auto producer = MpmcProducer::open(q, OpenMode::open_or_create, detail::reply_queue_ring_options(options.reply_queue_options));
-    if (!producer) return producer.error();
-    state->reply_queue.emplace(std::move(*producer));
+    // Made now if missing, so no reply finds it absent; not held (servers
+    // attach to it as producers, the group's ReplyQueues as consumers).
+    auto made = detail::open_reply_queue_end<MpmcProducer>(q, options.reply_queue_options);
+    if (!made) return made.error();
     state->reply_queue_to = q.describe();
     const auto ttl = std::chrono::ceil<std::chrono::milliseconds>(options.reply_ttl).count();
     if (ttl > 0) state->reply_ttl_text = std::to_string(ttl);
@@ -354,7 +352,7 @@ Result<uint64_t> Client::send_request_raw(uint64_t type, const PayloadFn& payloa
                                           const RequestOptions& o) {
   // No circuit breaker: it judges answers, and nobody here waits for one.
   State& s = *s_;
-  if (!s.reply_queue) {
+  if (s.reply_queue_to.empty()) {
     return detail::fail(errc::invalid_argument, "send_request needs a shared reply queue (ClientOptions::reply_queue)");
   }
   std::vector<std::pair<std::string_view, std::string_view>> headers(o.headers.begin(), o.headers.end());
@@ -363,7 +361,6 @@ Result<uint64_t> Client::send_request_raw(uint64_t type, const PayloadFn& payloa
   mo.kind = MessageKind::REQUEST;
   mo.reply_to = s.reply_queue_to;
   mo.deadline = deadline;
-  mo.idempotent = o.idempotent;
   mo.schema_version = o.schema_version;
   mo.correlation_id = o.correlation_id;
   mo.headers = headers;

@@ -22,4 +22,20 @@ size_t remove_dead_private_reply_rings() noexcept;
 /// The MPMC options a shared reply queue is created with.
 MpmcOptions reply_queue_ring_options(const ReplyQueueOptions& options);
 
+/// An end (MpmcProducer or MpmcConsumer) of the reply queue at `where`: the
+/// existing ring, whatever sizes its creator chose, or a new one with
+/// `options` (the first to open it chooses; a creator racing us wins).
+template <class End>
+Result<End> open_reply_queue_end(const Location& where, const ReplyQueueOptions& options) {
+  MpmcOptions any = reply_queue_ring_options(options);
+  any.capacity = 0;  // opening: the ring's own sizes
+  any.cell_size = 0;
+  for (int attempt = 0;; ++attempt) {
+    auto end = End::open(where, OpenMode::open, any);
+    if (end || end.error() != errc::not_found || attempt == 2) return end;
+    auto made = End::open(where, OpenMode::create, reply_queue_ring_options(options));
+    if (made || made.error() != errc::already_exists) return made;
+  }
+}
+
 }  // namespace ringdrop::detail

@@ -22,11 +22,7 @@ std::string type_text(uint64_t type) {
   return text;
 }
 
-// Releases the request's slot however its handling ends.
-struct ReleaseOnExit {
-  MpmcConsumer& ring;
-  ~ReleaseOnExit() { ring.release(); }
-};
+
 
 }  // namespace
 
@@ -62,7 +58,6 @@ struct Server::State {
     uint64_t request_id;
     uint64_t correlation_id;  // the request's own, else its id
     Deadline deadline;        // the request's
-    Deadline wait_until;      // how long a reply waits for room
     bool shared;              // reply_to is a shared reply queue (reply_queue.hpp)
     std::string request_id_text;
     std::chrono::milliseconds ttl{0};  // a shared queue's reply expires this long after it is sent; 0: never
@@ -92,6 +87,11 @@ struct Server::State {
                           bool is_error = false);
   std::error_code deliver(const Caller& to, size_t size, const WriteFn& write, bool is_error);
   std::error_code deliver_flat(const Caller& to, const std::vector<capnp::word>& words);
+  // Set when a reply to a shared queue could not be delivered: the request
+  // is then set aside as a dead letter of the request ring with this
+  // reason, not released (its group keeps state waiting for the reply).
+  std::optional<std::string> keep_request;
+  void settle_request();
   Result<MpmcProducer*> reply_ring(const std::string& name);
 };
 
@@ -111,15 +111,11 @@ static void build_error(capnp::MessageBuilder& b, const MessageOptions& reply, i
 // goes even after that deadline, and expires per the request's reply-ttl-ms.
 Server::State::Caller Server::State::caller_of(const IncomingMessage& m) const {
   const auto to_text = m.envelope().getReplyTo();  // read (and checked) by open(): cannot throw
-  Caller to{std::string(to_text.cStr(), to_text.size()), m.id(), m.envelope().getCorrelationId(), m.deadline(),
-            {}, false, std::to_string(m.id()), {}, {}};
-  if (to.correlation_id == 0) to.correlation_id = m.id();
+  Caller to{std::string(to_text.cStr(), to_text.size()), m.id(), m.id(), m.deadline(),
+            false, std::to_string(m.id()), {}, {}};
   to.shared = is_reply_queue(to.reply_to);
-  if (!to.shared) {
-    to.wait_until = std::min(to.deadline, deadline_after(options.reply_timeout));
-    return to;
-  }
-  to.wait_until = deadline_after(options.reply_queue_timeout);
+  if (!to.shared) return to;  // a private ring's caller matches its reply by the request's id
+  if (m.envelope().getCorrelationId() != 0) to.correlation_id = m.envelope().getCorrelationId();
   const std::string_view ttl = m.header(rpc_header::reply_ttl_ms);
   uint64_t ms = 0;
   auto [end, ec] = std::from_chars(ttl.data(), ttl.data() + ttl.size(), ms);
@@ -224,9 +220,13 @@ std::error_code Server::State::deliver(const Caller& to, size_t size, const Writ
   auto ring = reply_ring(to.reply_to);
   if (!ring) {
     ++stats.undeliverable;
-    return {};  // the caller is gone: nobody to tell
+    if (to.shared) keep_request = "its reply queue " + to.reply_to + " cannot be opened: " + ring.error().message();
+    return {};  // a private ring: the caller is gone, nobody to tell
   }
-  auto span = (*ring)->reserve(size, to.wait_until);
+  // From now: however long the handler took, the reply gets its full wait.
+  const Deadline wait = to.shared ? deadline_after(options.reply_queue_timeout)
+                                  : std::min(to.deadline, deadline_after(options.reply_timeout));
+  auto span = (*ring)->reserve(size, wait);
   if (!span && span.error() == errc::message_too_large && !is_error) {
     // Too big for the caller's reply cells: tell it so rather than let it
     // time out (once: if even that does not fit, the reply is undeliverable).
@@ -238,6 +238,10 @@ std::error_code Server::State::deliver(const Caller& to, size_t size, const Writ
   if (!span) {
     ++stats.undeliverable;
     if (span.error() == errc::peer_gone) reply_rings.erase(to.reply_to);
+    if (to.shared) {
+      keep_request = "its reply could not be put in the reply queue " + to.reply_to + " (" +
+                     span.error().message() + "): requeue the request once the queue has room (it runs again)";
+    }
     return {};
   }
   write(*span);
@@ -279,6 +283,22 @@ void Server::State::answer_set_aside(std::span<const std::byte> request, uint32_
               "the request was set aside after it crashed " + std::to_string(deliveries) +
                   " servers; it is kept as a dead letter of " + where.describe());
   (void)deliver(to, b.getSegmentsForOutput(), true);
+  keep_request.reset();  // it is a dead letter already
+}
+
+// Releases the request just handled, or sets it aside when its reply to a
+// shared queue could not be delivered (kept if even that fails: released,
+// and the reply stays counted undeliverable).
+void Server::State::settle_request() {
+  if (keep_request) {
+    const std::string why = std::move(*keep_request);
+    keep_request.reset();
+    if (!requests.reject(why)) {
+      ++stats.dead_lettered;
+      return;
+    }
+  }
+  requests.release();
 }
 
 std::error_code Server::State::handle(const IncomingMessage& m) {
@@ -348,7 +368,12 @@ std::error_code Server::serve_one(Deadline deadline) {
   for (;;) {
     auto view = s.requests.read(deadline);
     if (!view) return view.error();
-    ReleaseOnExit release{s.requests};  // after the reply is sent: a crash before redelivers
+    // After the reply is sent (a crash before redelivers), however the
+    // handling ends.
+    struct Settle {
+      State& s;
+      ~Settle() { s.settle_request(); }
+    } settle{s};
     if (view->empty()) continue;        // a sender's build failed: nothing to do
     auto m = IncomingMessage::open(*view);
     if (!m) {
