@@ -113,6 +113,10 @@ _PROTOTYPES = {
         c_int,
         [_DropPtr, c_void_p, c_ulonglong, _StrArray, _StrArray, c_ulong, c_char_p, c_ulong],
     ),
+    "ringdrop_drop_reply": (
+        c_int,
+        [_ClaimPtr, c_void_p, c_ulonglong, _StrArray, _StrArray, c_ulong, c_char_p, c_ulong],
+    ),
     "ringdrop_drop_publish_file": (
         c_int,
         [_DropPtr, c_char_p, _StrArray, _StrArray, c_ulong, c_char_p, c_ulong],
@@ -481,6 +485,7 @@ class Claim(_Handle):
     Read it: :attr:`id`, :attr:`attempt` (1 on the first delivery),
     :attr:`headers`, :attr:`data` (bytes, a copy), :meth:`view` (a
     read-only memoryview of the file mapped in place), :attr:`path`.
+    :meth:`reply` answers a request in the channel its reply-to names.
     Settle it once: :meth:`ack` (done), :meth:`nack` (failed this time:
     retried after a backoff, a dead letter after max_attempts),
     :meth:`reject` (failed for good: a dead letter now). :meth:`extend`
@@ -595,6 +600,22 @@ class Claim(_Handle):
     def size(self):
         """The content's size in bytes."""
         return self._mapped()[1]
+
+    def reply(self, data, headers=None):
+        """Publishes `data` as the reply to this request into the channel
+        its `reply-to` header names (an existing channel's directory, an
+        absolute path); returns the reply's id. The reply carries
+        `correlation-id` (this message's, else its id), `request-id` (its
+        id), an `idempotency-key` ("reply-<id>", unless `headers` sets one:
+        a request answered twice, its consumer having died before the ack,
+        is processed once at the other end) and `headers`. Reply first, then
+        ack. Raises InvalidArgument (no reply-to, or not absolute), NotFound
+        (no channel there: none is made), NoSpace..."""
+        keys, values, count = _header_arrays(headers)
+        pointer, size = _bytes_arg(data)
+        out = ctypes.create_string_buffer(DROP_ID_MAX)
+        _check(lib.ringdrop_drop_reply(self._h(), pointer, size, keys, values, count, out, DROP_ID_MAX))
+        return out.value.decode("ascii")
 
     # ------------------------------------------------------------ settling
 

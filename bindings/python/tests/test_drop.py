@@ -328,6 +328,37 @@ class SettlingTest(DropCase):
         self.assertEqual(self.entries(ch, "work"), [])
 
 
+class ReplyTest(DropCase):
+    def test_a_reply_goes_to_the_requests_reply_channel_with_its_ids(self):
+        requests, service = self.open_both()
+        replies = self.channel("replies")
+        caller = replies.consumer()
+        self.addCleanup(caller.close)
+        request_id = requests.publish(b"quote 100 EURUSD", {"reply-to": replies.root, "correlation-id": "A-1001"})
+        with service.claim(LONG) as claim:
+            reply_id = claim.reply(b"110.00", {"status": "0"})
+            claim.ack()
+        with caller.claim(LONG) as reply:
+            self.assertEqual(reply.id, reply_id)
+            self.assertEqual(reply.data, b"110.00")
+            self.assertEqual((reply.header("correlation-id"), reply.header("request-id"), reply.header("status")),
+                             ("A-1001", request_id, "0"))
+            reply.ack()
+
+    def test_a_request_without_a_usable_reply_to_is_refused(self):
+        requests, service = self.open_both()
+        missing = os.path.join(self.base, "no-such-channel")
+        requests.publish(b"a")
+        requests.publish(b"b", {"reply-to": "relative"})
+        requests.publish(b"c", {"reply-to": missing})
+        for error in (ringdrop.InvalidArgument, ringdrop.InvalidArgument, ringdrop.NotFound):
+            with service.claim(LONG) as claim:
+                with self.assertRaises(error):
+                    claim.reply(b"x")
+                claim.ack()
+        self.assertFalse(os.path.exists(missing), "a request never makes a directory appear")
+
+
 class NoTimeoutAndIterationTest(DropCase):
     def test_claim_with_no_timeout(self):
         ch, rx = self.open_both()
