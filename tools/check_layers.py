@@ -36,7 +36,7 @@ LAYERS = {"core": 0, "segment": 1, "ring": 2, "drop": 1, "message": 3, "rpc": 4,
 # Public headers, lib/include/ringdrop/<name>, and the generated ones.
 PUBLIC = {
     "export.hpp": "core", "error.hpp": "core", "error_table.h": "core", "result.hpp": "core",
-    "wait.hpp": "core", "version.hpp": "core",
+    "wait.hpp": "core", "version.hpp": "core", "version.h": "core",
     "segment.hpp": "segment",
     "ring_options.hpp": "ring", "ring_contract.hpp": "ring", "shared_ring_stats.hpp": "ring",
     "spsc_ring.hpp": "ring", "mpmc_ring.hpp": "ring", "broadcast_ring.hpp": "ring",

@@ -27,7 +27,8 @@ What is checked, by the fence's language tag (its first word):
                       reader's own functions (`bool ok(...);  // yours`), but
                       not define functions (use a lambda, or write main()).
   c                   gcc (--cc, else $CC) -std=c99 -pedantic-errors, with
-                      -I bindings/c/include and lib/include; the same two
+                      -I bindings/c/include, lib/include and
+                      BUILD_DIR/lib/include; the same two
                       forms (a program is linked against libringdrop.so, not
                       run).
   python, py, python3 compile()d. Run as well, when it is a program: it has
@@ -259,7 +260,8 @@ class Checker:
             compiler, ext = self.cc, "c"
             flags = ["-std=c99", "-pedantic-errors",
                      "-I", os.path.join(self.src, "bindings", "c", "include"),
-                     "-I", os.path.join(self.src, "lib", "include")]
+                     "-I", os.path.join(self.src, "lib", "include"),
+                     "-I", os.path.join(self.build, "lib", "include")]  # ringdrop/version.h
             func = "static void ringdrop_doc_snippet(void) {"
         schema_dirs, errors = self.schema_dirs(b) if cpp else ([], [])
         if errors:

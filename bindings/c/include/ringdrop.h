@@ -27,6 +27,7 @@
 #define RINGDROP_H
 
 #include "ringdrop/error_table.h"
+#include "ringdrop/version.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -34,18 +35,16 @@ extern "C" {
 
 /* ------------------------------------------------------------- versions */
 
-#define RINGDROP_VERSION_MAJOR 0
-#define RINGDROP_VERSION_MINOR 1
-#define RINGDROP_VERSION_PATCH 0
-/* One number, comparable: major * 10000 + minor * 100 + patch. */
-#define RINGDROP_VERSION \
-  (RINGDROP_VERSION_MAJOR * 10000 + RINGDROP_VERSION_MINOR * 100 + RINGDROP_VERSION_PATCH)
+/* The version this header belongs to, from ringdrop/version.h (generated
+ * from the build's one version): RINGDROP_VERSION_MAJOR, _MINOR, _PATCH,
+ * RINGDROP_VERSION_STRING ("0.2.0") and RINGDROP_VERSION, one comparable
+ * number: major * 10000 + minor * 100 + patch. */
 
 /* The version of the library loaded at run time, as RINGDROP_VERSION: a
  * program can check that it runs against the version it was built for (same
  * major, minor at least its own). */
 int ringdrop_version(void);
-/* The same as text, "0.1.0". */
+/* The same as text, as RINGDROP_VERSION_STRING. */
 const char* ringdrop_version_string(void);
 
 /* --------------------------------------------------------------- errors */

@@ -2,11 +2,8 @@
 #include <cstring>
 
 #include "c_boundary.hpp"
-#include "ringdrop/version.hpp"
+#include "ringdrop/version.h"
 
-static_assert(RINGDROP_VERSION_MAJOR * 10000 + RINGDROP_VERSION_MINOR * 100 + RINGDROP_VERSION_PATCH ==
-                  RINGDROP_VERSION,
-              "ringdrop.h and the build agree on the version");
 // Both are made from error_table.h; this guards the expansions themselves.
 #define RINGDROP_SAME_CODE_(cpp_name, c_suffix, number, message)      \
   static_assert(RINGDROP_##c_suffix == -static_cast<int>(ringdrop::errc::cpp_name), \

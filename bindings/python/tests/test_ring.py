@@ -23,9 +23,9 @@ import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PACKAGE_ROOT = os.path.dirname(HERE)  # bindings/python: holds ringdrop/
-HEADER = os.path.join(PACKAGE_ROOT, "..", "c", "include", "ringdrop.h")
+PROJECT_CMAKELISTS = os.path.join(PACKAGE_ROOT, "..", "..", "CMakeLists.txt")
 if PACKAGE_ROOT not in sys.path:
-    sys.path.insert(0, PACKAGE_ROOT)
+    sys.path.append(PACKAGE_ROOT)  # after PYTHONPATH: an installed package (ctest's) comes first
 
 import ringdrop  # noqa: E402
 
@@ -62,17 +62,15 @@ class RingCase(unittest.TestCase):
 
 
 class VersionTest(unittest.TestCase):
-    def header_version(self):
-        with open(HEADER) as f:
+    def project_version(self):
+        """The version's one home: project(ringdrop VERSION x.y.z)."""
+        with open(PROJECT_CMAKELISTS) as f:
             text = f.read()
-        parts = [
-            int(re.search(r"#define RINGDROP_VERSION_%s (\d+)" % p, text).group(1))
-            for p in ("MAJOR", "MINOR", "PATCH")
-        ]
-        return parts
+        found = re.search(r"project\(\s*ringdrop\s+VERSION\s+(\d+)\.(\d+)\.(\d+)", text)
+        return [int(part) for part in found.groups()]
 
-    def test_version_is_the_header_version(self):
-        major, minor, patch = self.header_version()
+    def test_version_is_the_project_version(self):
+        major, minor, patch = self.project_version()
         self.assertEqual(ringdrop.version(), major * 10000 + minor * 100 + patch)
         self.assertEqual(ringdrop.version_string(), "%d.%d.%d" % (major, minor, patch))
         self.assertEqual(ringdrop.__version__, ringdrop.version_string())
@@ -387,7 +385,9 @@ class CrossProcessTest(RingCase):
     def child_env(self):
         env = dict(os.environ)
         path = env.get("PYTHONPATH")
-        env["PYTHONPATH"] = PACKAGE_ROOT + (os.pathsep + path if path else "")
+        # The parent's package first (the installed one, under ctest), the source
+        # tree after it.
+        env["PYTHONPATH"] = (path + os.pathsep if path else "") + PACKAGE_ROOT
         return env
 
     def test_killed_producer_consumer_gets_everything_then_peer_gone(self):
