@@ -3,7 +3,8 @@
 #   cmake --install <build> --prefix P   gives
 #
 #   P/include/ringdrop.h                  the C ABI
-#   P/include/ringdrop/*.hpp              the C++ API (with the generated version.hpp)
+#   P/include/ringdrop/*.hpp              the C++ API
+#   P/include/ringdrop/version.h          the version (generated; C and C++ include it)
 #   P/include/ringdrop/error_table.h      the error codes (C and C++ include it)
 #   P/include/ringdrop/schema/*.capnp.h   generated from lib/schemas
 #   P/lib/libringdrop.so.<ver>, .so.<major>, .so   the C ABI (SONAME .so.<major>)
@@ -18,8 +19,20 @@
 #   P/share/ringdrop/fortran/ringdrop_c.f90  the Fortran module (examples/fortran/CMakeLists.txt)
 #                                         (both installed by the examples: RINGDROP_BUILD_EXAMPLES)
 #
-# Components: `runtime` is the versioned shared library alone (what a program
-# built against ringdrop needs at run time); `development` is everything else.
+#   P/bin/ringdrop                        the operator's command (tools/cli)
+#   P/share/doc/ringdrop/cli.md           its manual
+#   P/<python dir>/ringdrop/              the Python package, with _config.py
+#                                         naming P/lib/libringdrop.so.<major>
+#     <python dir> is lib/python3/dist-packages when P is /usr (Debian's
+#     place for packages), else lib/python3.X/dist-packages for Debian's own
+#     python3 (what it searches under /usr/local), else
+#     lib/python3.X/site-packages (RINGDROP_PYTHON_INSTALL_DIR sets it).
+#
+# Components, one Debian package each (cmake/packaging.cmake): `runtime` is
+# the versioned shared library alone (libringdrop0: what a program built
+# against ringdrop needs at run time); `development` the headers, the static
+# library, the CMake and pkg-config files and the schemas (libringdrop-dev);
+# `tools` the command (ringdrop-tools); `python` the package (python3-ringdrop).
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -97,15 +110,15 @@ install(FILES ${PROJECT_SOURCE_DIR}/bindings/c/include/ringdrop.h
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT development)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/lib/include/ringdrop
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT development
-  # not version.hpp.in; *.h: error_table.h, which ringdrop.h includes
+  # not version.h.in; *.h: error_table.h, which ringdrop.h includes
   FILES_MATCHING PATTERN "*.hpp" PATTERN "*.h")
 # Generated headers: everything lib/ generates under <build>/lib/include/ringdrop/:
-# version.hpp, and the Cap'n Proto headers of lib/schemas (ringdrop/schema/*.capnp.h).
+# version.h, and the Cap'n Proto headers of lib/schemas (ringdrop/schema/*.capnp.h).
 # >>> Cap'n Proto: a generated header with another suffix needs its pattern
 # >>> here.
 install(DIRECTORY ${PROJECT_BINARY_DIR}/lib/include/ringdrop
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT development
-  FILES_MATCHING PATTERN "*.hpp" PATTERN "*.capnp.h")
+  FILES_MATCHING PATTERN "version.h" PATTERN "*.capnp.h")
 # ringdrop's schemas, for a user's schema that imports them, or a tool that
 # decodes an envelope (capnp decode envelope.capnp Envelope).
 set(RINGDROP_SCHEMA_INSTALL_DIR "${CMAKE_INSTALL_DATADIR}/ringdrop/schemas")
@@ -115,7 +128,7 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/lib/schemas/
 
 # ---------------------------------------------------------- documents
 # The ringdrop command's manual (its --help points here).
-install(FILES ${PROJECT_SOURCE_DIR}/docs/cli.md DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT runtime)
+install(FILES ${PROJECT_SOURCE_DIR}/docs/cli.md DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT tools)
 
 # ---------------------------------------------------------- CMake package
 
@@ -158,3 +171,22 @@ install(CODE "
 " COMPONENT development)
 install(FILES ${PROJECT_BINARY_DIR}/ringdrop.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT development)
+
+# -------------------------------------------------------- Python package
+#
+# The package's folder, as it is in bindings/python, and a _config.py that
+# records the version and where this install put libringdrop.so.<major>, so
+# that `import ringdrop` needs no environment variable. The folder depends on
+# the prefix, known only at install time (CPack installs to /usr), so the
+# copy is made then.
+# RINGDROP_PYTHON_OTHER_DIR: cmake/python_install_dir.cmake.
+install(CODE "
+  set(RINGDROP_PYTHON_INSTALL_DIR [[${RINGDROP_PYTHON_INSTALL_DIR}]])
+  set(RINGDROP_PYTHON_OTHER_DIR [[${RINGDROP_PYTHON_OTHER_DIR}]])
+  set(RINGDROP_LIBDIR [[${CMAKE_INSTALL_LIBDIR}]])
+  set(RINGDROP_SOURCE_DIR [[${PROJECT_SOURCE_DIR}]])
+  set(RINGDROP_BINARY_DIR [[${PROJECT_BINARY_DIR}]])
+  set(RINGDROP_VERSION [[${PROJECT_VERSION}]])
+  set(RINGDROP_SOVERSION [[${PROJECT_VERSION_MAJOR}]])
+" COMPONENT python)
+install(SCRIPT ${PROJECT_SOURCE_DIR}/cmake/install_python.cmake COMPONENT python)

@@ -11,12 +11,15 @@
         except ringdrop.TimedOut:
             pass
 
-The C library is loaded from $RINGDROP_LIBRARY if set, else found as
-"ringdrop" by ctypes.util.find_library, else as libringdrop.so.0. See
+The C library is loaded from $RINGDROP_LIBRARY if set, else from the path
+an install of the package recorded, else found as "ringdrop" by
+ctypes.util.find_library, else as libringdrop.so.0. See
 bindings/python/README.md and bindings/c/include/ringdrop.h.
 """
 
-from . import errors
+from __future__ import annotations
+
+from . import _config, errors
 from ._lib import lib as _clib
 from .errors import (
     AlreadyExists,
@@ -78,23 +81,25 @@ from .rpc import (
 )
 
 
-def version():
+def version() -> int:
     """The version of the loaded library as one number, major * 10000 +
     minor * 100 + patch (RINGDROP_VERSION of the library)."""
     return _clib.ringdrop_version()
 
 
-def version_string():
+def version_string() -> str:
     """The version of the loaded library as text, e.g. "0.1.0"."""
     return _clib.ringdrop_version_string().decode("ascii")
 
 
-def library_path():
+def library_path() -> str:
     """The path or name the C library was loaded from."""
     return _clib._name
 
 
-__version__ = version_string()
+# The package's version: what its install recorded, else (a source tree) the
+# loaded library's. version_string() is always the library's.
+__version__ = _config.VERSION or version_string()
 
 __all__ = [
     "version",

@@ -6,13 +6,37 @@ the ctypes plumbing the modules share: declaring a module's own prototypes
 Nothing here is public: use the names exported by the ``ringdrop`` package.
 
 The library is looked up, in order, at ``$RINGDROP_LIBRARY`` (a path), then
-through :func:`ctypes.util.find_library` ("ringdrop"), then as
-``libringdrop.so.0`` on the dynamic loader's search path.
+at the path an install recorded (``_config.LIBRARY``), then through
+:func:`ctypes.util.find_library` ("ringdrop"), then as ``libringdrop.so.0``
+on the dynamic loader's search path.
 """
+
+from __future__ import annotations
 
 import ctypes
 import ctypes.util
 import os
+from typing import TYPE_CHECKING, Any, Iterable, List, Literal, Mapping, Optional, Tuple, TypeVar, Union
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer, WriteableBuffer
+
+# The types of the public API's arguments, for annotations.
+#: A name: str, or bytes as the C ABI takes it.
+Text = Union[str, bytes]
+#: A file-system name: str, bytes or a path object (os.fsencode).
+FsPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+#: Headers: a mapping, or (key, value) pairs.
+Headers = Union[Mapping[str, Text], Mapping[bytes, Text], Iterable[Tuple[Text, Text]]]
+if TYPE_CHECKING:
+    #: bytes or any bytes-like object; a writable one.
+    Buffer = ReadableBuffer
+    WritableBuffer = WriteableBuffer
+else:  # the checker's exact types exist only in typeshed (_typeshed)
+    Buffer = Union[bytes, bytearray, memoryview]
+    WritableBuffer = Union[bytearray, memoryview]
+
+from . import _config
 
 # The major version this binding speaks: the SONAME is libringdrop.so.<major>.
 ABI_MAJOR = 0
@@ -96,20 +120,26 @@ _PROTOTYPES = {
 }
 
 
-def _candidates():
+def _candidates() -> List[str]:
     explicit = os.environ.get("RINGDROP_LIBRARY")
     if explicit:
         # An explicit choice is the only one tried: a wrong path should fail
         # loudly, not fall back to some other copy of the library.
         return [explicit]
+    names = []
+    if _config.LIBRARY and os.path.exists(_config.LIBRARY):
+        # The copy installed with this package (cmake --install, the
+        # python3-ringdrop Debian package): found with no environment.
+        names.append(_config.LIBRARY)
     found = ctypes.util.find_library("ringdrop")
-    names = [found] if found else []
+    if found:
+        names.append(found)
     names.append("libringdrop.so.%d" % ABI_MAJOR)
     return names
 
 
-def _load():
-    errors = []
+def _load() -> ctypes.CDLL:
+    errors: List[str] = []
     for name in _candidates():
         try:
             return ctypes.CDLL(name)
@@ -121,7 +151,7 @@ def _load():
     )
 
 
-def _declare(lib, prototypes):
+def _declare(lib: ctypes.CDLL, prototypes: Mapping[str, Tuple[Any, Any]]) -> ctypes.CDLL:
     """Sets restype and argtypes of each `prototypes` entry, name: (restype,
     argtypes), on `lib`; ImportError if the library lacks one."""
     for name, (restype, argtypes) in prototypes.items():
@@ -144,13 +174,13 @@ if _major != ABI_MAJOR:
     )
 
 
-def declare(prototypes):
+def declare(prototypes: Mapping[str, Tuple[Any, Any]]) -> None:
     """Declares a module's part of ringdrop.h (name: (restype, argtypes)) on
     the shared library object."""
     _declare(lib, prototypes)
 
 
-def text_arg(value, what, paths=False):
+def text_arg(value: object, what: str, paths: bool = False) -> bytes:
     """A str or bytes argument (with `paths`, also an os.PathLike) as the
     NUL-free bytes the C ABI takes; `what` names it in the errors."""
     if isinstance(value, str):
@@ -165,7 +195,9 @@ def text_arg(value, what, paths=False):
     return value
 
 
-def header_arrays(headers, paths=False):
+def header_arrays(
+    headers: Optional[Headers], paths: bool = False
+) -> Tuple[Optional[ctypes.Array[ctypes.c_char_p]], Optional[ctypes.Array[ctypes.c_char_p]], int]:
     """(keys, values, count) C arrays for a mapping (or pairs) of headers,
     each converted by :func:`text_arg`. The arrays hold the bytes objects
     alive as long as they live."""
@@ -180,6 +212,9 @@ def header_arrays(headers, paths=False):
     return keys, values, len(items)
 
 
+_H = TypeVar("_H", bound="Handle")
+
+
 class Handle:
     """Owns one C handle: closed once, usable only in the opening process.
 
@@ -187,14 +222,18 @@ class Handle:
     the handle is open, gets it back through :meth:`_h`, and defines
     ``close()``, which the context manager and garbage collection call."""
 
-    _handle = None
+    _handle: Any = None
     _kind = "handle"
+    _pid: int
 
-    def _set(self, handle):
+    if TYPE_CHECKING:
+        def close(self) -> None: ...
+
+    def _set(self, handle: Any) -> None:
         self._pid = os.getpid()
         self._handle = handle
 
-    def _h(self):
+    def _h(self) -> Any:
         handle = self._handle
         if handle is None:
             raise ValueError("operation on a closed %s" % self._kind)
@@ -205,18 +244,18 @@ class Handle:
         return handle
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         """True once close() was called."""
         return self._handle is None
 
-    def __enter__(self):
+    def __enter__(self: _H) -> _H:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         self.close()
         return False
 
-    def __del__(self):
+    def __del__(self) -> None:
         try:
             self.close()
         except Exception:  # interpreter shutdown: modules may be half gone

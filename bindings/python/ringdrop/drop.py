@@ -17,11 +17,16 @@ timeout of None waits without limit. A consumer is iterable: ``for claim
 in rx:`` waits for claims without end (settle each one).
 """
 
+from __future__ import annotations
+
 import collections
 import ctypes
 import os
+from types import TracebackType
+from typing import Dict, Iterator, List, Literal, Optional, Tuple, Type, Union
 
 from . import errors
+from ._lib import Buffer, FsPath, Headers, Text
 from ._lib import Handle as _Handle
 from ._lib import c_char_p, c_int, c_longlong, c_uint, c_ulong, c_ulonglong, c_void_p, declare, lib
 from ._lib import header_arrays as _header_arrays
@@ -146,13 +151,13 @@ _PROTOTYPES = {
 declare(_PROTOTYPES)
 
 
-def _ms(seconds, what):
+def _ms(seconds: float, what: str) -> int:
     """Seconds as whole milliseconds for the C ABI (negative: passed on, and
     refused by the library with InvalidArgument)."""
     return _ns(seconds, what) // 1_000_000
 
 
-def _choice(cls, value, what):
+def _choice(cls: type, value: Union[int, str], what: str) -> int:
     if isinstance(value, str):
         key = value.strip().upper()
         if hasattr(cls, key) and not key.startswith("_"):
@@ -168,9 +173,12 @@ class Receipt(collections.namedtuple("Receipt", "outcome reason")):
     says why it was dead-lettered ("" otherwise)."""
 
     __slots__ = ()
+    outcome: str
+    reason: str
 
     @property
-    def settled(self):
+    def settled(self) -> bool:
+        """True once the message was processed or dead-lettered."""
         return self.outcome != "taken"
 
 
@@ -209,26 +217,26 @@ class DropChannel(_Handle):
 
     def __init__(
         self,
-        root,
+        root: FsPath,
         *,
-        create=None,
-        dir_mode=None,
-        lease=None,
-        max_attempts=None,
-        retry_backoff=None,
-        retry_backoff_max=None,
-        archive=None,
-        durable=None,
-        completion=None,
-        settle_time=None,
-        marker_suffix=None,
-        discovery=None,
-        scan_interval=None,
-        key_retention_hours=None,
-        dead_letter_retention_hours=None,
-        receipt_retention_hours=None,
-        stale_tmp_after_hours=None,
-    ):
+        create: Optional[bool] = None,
+        dir_mode: Optional[int] = None,
+        lease: Optional[float] = None,
+        max_attempts: Optional[int] = None,
+        retry_backoff: Optional[float] = None,
+        retry_backoff_max: Optional[float] = None,
+        archive: Optional[bool] = None,
+        durable: Optional[bool] = None,
+        completion: Union[int, str, None] = None,
+        settle_time: Optional[float] = None,
+        marker_suffix: Optional[Text] = None,
+        discovery: Union[int, str, None] = None,
+        scan_interval: Optional[float] = None,
+        key_retention_hours: Optional[int] = None,
+        dead_letter_retention_hours: Optional[int] = None,
+        receipt_retention_hours: Optional[int] = None,
+        stale_tmp_after_hours: Optional[int] = None,
+    ) -> None:
         self.root = root
         options = _DropOptions()
         lib.ringdrop_drop_options_init_size(ctypes.byref(options), ctypes.sizeof(options))
@@ -268,19 +276,19 @@ class DropChannel(_Handle):
         self._set(handle)
         self._id = ctypes.create_string_buffer(DROP_ID_MAX)
 
-    def close(self):
+    def close(self) -> None:
         """Closes the handle (consumers and claims made from it go on).
         Closing twice is harmless."""
         handle, self._handle = self._handle, None
         if handle is not None:
             lib.ringdrop_drop_close(handle)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<ringdrop.DropChannel %r, %s>" % (self.root, "closed" if self.closed else "open")
 
     # ------------------------------------------------------------ publishing
 
-    def publish(self, data, headers=None):
+    def publish(self, data: Buffer, headers: Optional[Headers] = None) -> str:
         """Publishes `data` (bytes or any bytes-like object) as one message;
         returns its id (str).
 
@@ -294,7 +302,7 @@ class DropChannel(_Handle):
         _check(lib.ringdrop_drop_publish(handle, pointer, size, keys, values, count, self._id, DROP_ID_MAX))
         return self._id.value.decode("ascii")
 
-    def publish_file(self, path, headers=None):
+    def publish_file(self, path: FsPath, headers: Optional[Headers] = None) -> str:
         """Publishes the file at `path` by moving it into the channel (no
         copy); returns the id. It must be a regular file with one link
         (UnsafeFile otherwise) on the channel's file system; on failure it
@@ -310,7 +318,7 @@ class DropChannel(_Handle):
 
     # ---------------------------------------------------------- dead letters
 
-    def dead_letters(self):
+    def dead_letters(self) -> List[str]:
         """The ids of the dead letters (failed/), oldest first."""
         handle = self._h()
         needed = c_ulong()
@@ -324,18 +332,18 @@ class DropChannel(_Handle):
             _check(rc)
             return [line for line in buffer.value.decode("ascii").split("\n") if line]
 
-    def requeue(self, message_id):
+    def requeue(self, message_id: Text) -> None:
         """Puts dead letter `message_id` back into new/ with its attempt
         count reset. NotFound if there is no such dead letter."""
         _check(lib.ringdrop_drop_requeue(self._h(), _text(message_id, "message_id")))
 
-    def purge(self, message_id):
+    def purge(self, message_id: Text) -> None:
         """Deletes dead letter `message_id` with its reason and headers."""
         _check(lib.ringdrop_drop_purge(self._h(), _text(message_id, "message_id")))
 
     # ------------------------------------------------------------- receipts
 
-    def receipt(self, name, message_id, timeout=0):
+    def receipt(self, name: Text, message_id: Text, timeout: Optional[float] = 0) -> Receipt:
         """What became of message `message_id` whose original-name is `name`
         (a file dropped into incoming/ as `name`, or a message published
         with that header): a :class:`Receipt`. `timeout` 0 looks once
@@ -351,7 +359,7 @@ class DropChannel(_Handle):
 
     # ------------------------------------------------------------ consuming
 
-    def consumer(self):
+    def consumer(self) -> DropConsumer:
         """A new :class:`DropConsumer` of this channel."""
         return DropConsumer(self)
 
@@ -365,24 +373,24 @@ class DropConsumer(_Handle):
 
     _kind = "drop consumer"
 
-    def __init__(self, channel):
+    def __init__(self, channel: DropChannel) -> None:
         handle = _ConsumerPtr()
         _check(lib.ringdrop_drop_consumer_open(channel._h(), ctypes.byref(handle)))
         self._set(handle)
         self.channel_root = channel.root
 
-    def close(self):
+    def close(self) -> None:
         """Closes the consumer (its open claims go on). Closing twice is
         harmless."""
         handle, self._handle = self._handle, None
         if handle is not None:
             lib.ringdrop_drop_consumer_close(handle)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<ringdrop.DropConsumer of %r, %s>" % (
             self.channel_root, "closed" if self.closed else "open")
 
-    def claim(self, timeout):
+    def claim(self, timeout: Optional[float]) -> Claim:
         """The oldest ready message as a :class:`Claim`, waiting up to
         `timeout` seconds (0 looks once; None or math.inf waits without
         limit; a long wait lets Ctrl-C through). Raises TimedOut when
@@ -393,7 +401,7 @@ class DropConsumer(_Handle):
         _check(_sliced(timeout, lambda ns: lib.ringdrop_drop_consumer_claim(handle, ns, ctypes.byref(claim))))
         return Claim(claim)
 
-    def claims(self, timeout=None):
+    def claims(self, timeout: Optional[float] = None) -> Iterator[Claim]:
         """Yields claims until none comes within `timeout` seconds: drains
         what is there (timeout=0) or serves for as long as messages come
         (None: without end). Settle (or close) each one before asking for
@@ -405,7 +413,7 @@ class DropConsumer(_Handle):
                 return
             yield claim
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Claim]:
         """``for claim in consumer:`` -- each :class:`Claim` as
         ``claim(timeout=None)`` returns it: waiting without limit.
 
@@ -443,10 +451,11 @@ class ClaimHeaders:
         "published-at",
     )
 
-    def __init__(self, claim):
+    def __init__(self, claim: Claim) -> None:
         self._claim = claim
 
-    def get(self, key, default=None):
+    def get(self, key: Text, default: Optional[str] = None) -> Optional[str]:
+        """The value of header `key` (str), or `default` if there is none."""
         value = c_char_p()
         rc = lib.ringdrop_drop_claim_header(
             self._claim._h(), _text(key, "a header key"), ctypes.byref(value)
@@ -454,28 +463,28 @@ class ClaimHeaders:
         if rc == errors.ENOTFOUND:
             return default
         _check(rc)
-        return value.value.decode("utf-8", "surrogateescape")
+        return value.value.decode("utf-8", "surrogateescape")  # type: ignore[union-attr]
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: Text) -> str:
         value = self.get(key)
         if value is None:
             raise KeyError(key)
         return value
 
-    def __contains__(self, key):
+    def __contains__(self, key: Text) -> bool:
         return self.get(key) is not None
 
-    def known(self, *extra):
+    def known(self, *extra: str) -> Dict[str, str]:
         """A dict of the well-known keys (and the `extra` ones) this message
         has."""
-        found = {}
+        found: Dict[str, str] = {}
         for key in self.WELL_KNOWN + tuple(extra):
             value = self.get(key)
             if value is not None:
                 found[key] = value
         return found
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<ringdrop.ClaimHeaders %r>" % (self.known(),)
 
 
@@ -502,25 +511,25 @@ class Claim(_Handle):
 
     _kind = "claim"
 
-    def __init__(self, handle):
+    def __init__(self, handle: object) -> None:
         self._set(handle)
         self.settled = False
-        self._views = []
-        self._data = None
+        self._views: List[memoryview] = []
+        self._data: Optional[bytes] = None
         text = c_char_p()
         _check(lib.ringdrop_drop_claim_id(handle, ctypes.byref(text)))
-        self.id = text.value.decode("ascii")
+        self.id: str = text.value.decode("ascii")  # type: ignore[union-attr]
         attempt = c_uint()
         _check(lib.ringdrop_drop_claim_attempt(handle, ctypes.byref(attempt)))
         self.attempt = attempt.value
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         state = "closed" if self.closed else ("settled" if self.settled else "held")
         return "<ringdrop.Claim %s attempt %d, %s>" % (self.id, self.attempt, state)
 
     # ------------------------------------------------------------ lifetime
 
-    def close(self):
+    def close(self) -> None:
         """Frees the claim; one never settled is nacked ("abandoned").
         Views from view() become unusable. Closing twice is harmless."""
         handle, self._handle = self._handle, None
@@ -531,7 +540,9 @@ class Claim(_Handle):
             _release_view(view)
         lib.ringdrop_drop_claim_close(handle)
 
-    def __exit__(self, exc_type, exc, tb):
+    def __exit__(  # type: ignore[override]  # Handle's takes any arguments
+        self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException], tb: Optional[TracebackType]
+    ) -> Literal[False]:
         if not self.closed and not self.settled:
             if exc_type is None:
                 reason = "abandoned: the with block ended without ack, nack or reject"
@@ -547,31 +558,31 @@ class Claim(_Handle):
     # ------------------------------------------------------------- reading
 
     @property
-    def headers(self):
+    def headers(self) -> ClaimHeaders:
         """The message's headers (:class:`ClaimHeaders`, lookup by key)."""
         # Made on each access: a ClaimHeaders stored here would be a
         # reference cycle, and an unclosed claim dropped by its last owner
         # would keep its lease until the cycle collector ran.
         return ClaimHeaders(self)
 
-    def header(self, key, default=None):
+    def header(self, key: Text, default: Optional[str] = None) -> Optional[str]:
         """The value of header `key`, or `default`."""
         return self.headers.get(key, default)
 
     @property
-    def path(self):
+    def path(self) -> str:
         """The message file's current path under work/ (it changes when the
         lease is extended)."""
         text = c_char_p()
         _check(lib.ringdrop_drop_claim_path(self._h(), ctypes.byref(text)))
-        return os.fsdecode(text.value)
+        return os.fsdecode(text.value)  # type: ignore[arg-type]
 
-    def _mapped(self):
+    def _mapped(self) -> Tuple[Optional[int], int]:
         pointer, size = c_void_p(), c_ulonglong()
         _check(lib.ringdrop_drop_claim_data(self._h(), ctypes.byref(pointer), ctypes.byref(size)))
         return pointer.value, size.value
 
-    def view(self):
+    def view(self) -> memoryview:
         """The content as a read-only memoryview of the file mapped in
         place (no copy), valid until the claim is closed; after that it
         raises ValueError. Slices and objects built on it are not revoked:
@@ -589,7 +600,7 @@ class Claim(_Handle):
         return view
 
     @property
-    def data(self):
+    def data(self) -> bytes:
         """The content, copied out as bytes (read once, then cached)."""
         if self._data is None:
             pointer, size = self._mapped()
@@ -597,11 +608,11 @@ class Claim(_Handle):
         return self._data
 
     @property
-    def size(self):
+    def size(self) -> int:
         """The content's size in bytes."""
         return self._mapped()[1]
 
-    def reply(self, data, headers=None):
+    def reply(self, data: Buffer, headers: Optional[Headers] = None) -> str:
         """Publishes `data` as the reply to this request into the channel
         its `reply-to` header names (an existing channel's directory, an
         absolute path); returns the reply's id. The reply carries
@@ -619,29 +630,29 @@ class Claim(_Handle):
 
     # ------------------------------------------------------------ settling
 
-    def _settle(self, rc):
+    def _settle(self, rc: int) -> None:
         if rc == errors.ELEASELOST:
             # Another consumer took the message back: nothing more to do here.
             self.settled = True
         _check(rc)
         self.settled = True
 
-    def ack(self):
+    def ack(self) -> None:
         """Done: the message is deleted (or archived). LeaseLost when the
         lease had expired and the message went back (its key is recorded,
         so the other copy is skipped, not processed again)."""
         self._settle(lib.ringdrop_drop_claim_ack(self._h()))
 
-    def nack(self, reason=""):
+    def nack(self, reason: Text = "") -> None:
         """Failed this time: delivered again after the backoff, or a dead
         letter (with `reason`) if this was the last attempt."""
         self._settle(lib.ringdrop_drop_claim_nack(self._h(), _text(reason, "reason")))
 
-    def reject(self, reason=""):
+    def reject(self, reason: Text = "") -> None:
         """Failed for good: a dead letter now, with `reason`."""
         self._settle(lib.ringdrop_drop_claim_reject(self._h(), _text(reason, "reason")))
 
-    def extend(self, lease=None):
+    def extend(self, lease: Optional[float] = None) -> None:
         """Heartbeat: the lease now ends `lease` seconds from now (None: the
         channel's lease). LeaseLost when another consumer took the message
         back meanwhile."""

@@ -31,7 +31,10 @@ The codes and classes must match lib/include/ringdrop/error_table.h, the one
 table of codes: tests/test_errors.py checks that they do.
 """
 
+from __future__ import annotations
+
 from ctypes import c_int
+from typing import Any, Dict, Optional, Tuple, Type
 
 from ._lib import declare, lib
 
@@ -68,17 +71,17 @@ ENOMEM = -101
 EINTERNAL = -102
 
 
-def strerror(code):
+def strerror(code: int) -> str:
     """The library's short description of `code` (0 or a RINGDROP_E* code)."""
     return lib.ringdrop_strerror(code).decode("utf-8", "replace")
 
 
-def last_error_message():
+def last_error_message() -> str:
     """The detail of the last failure of a ringdrop call on this thread ("" if none)."""
     return lib.ringdrop_last_error_message().decode("utf-8", "replace")
 
 
-def last_error_errno():
+def last_error_errno() -> int:
     """The errno behind the last failure of a ringdrop call on this thread, or
     0 if that failure came from no system call."""
     return lib.ringdrop_last_error_errno()
@@ -95,9 +98,11 @@ class RingdropError(Exception):
             None when no system call failed (as for OSError).
     """
 
-    errno = None
+    # Optional, like OSError's in current typeshed; the OSError subclasses
+    # below silence the base-class conflict older stubs (errno: int) report.
+    errno: Optional[int] = None
 
-    def __init__(self, code, detail="", description=None):
+    def __init__(self, code: int, detail: str = "", description: Optional[str] = None) -> None:
         self.code = code
         self.detail = detail
         self.description = strerror(code) if description is None else description
@@ -110,16 +115,16 @@ class RingdropError(Exception):
         # (The `errno` class attribute above shadows OSError's own.)
         super().__init__(message)
 
-    def __reduce__(self):  # picklable (e.g. through multiprocessing); state: errno
+    def __reduce__(self) -> Tuple[Any, ...]:  # picklable (e.g. through multiprocessing); state: errno
         return (self.__class__, (self.code, self.detail, self.description), self.__dict__)
 
 
-class WouldBlock(RingdropError, BlockingIOError):
+class WouldBlock(RingdropError, BlockingIOError):  # type: ignore[misc]  # errno: see RingdropError
     """Nothing to read or no room now (RINGDROP_EWOULDBLOCK); also a
     BlockingIOError."""
 
 
-class TimedOut(RingdropError, TimeoutError):
+class TimedOut(RingdropError, TimeoutError):  # type: ignore[misc]  # errno: see RingdropError
     """The wait's timeout passed; nothing was lost (RINGDROP_ETIMEDOUT);
     also a TimeoutError."""
 
@@ -151,11 +156,13 @@ class MessageTooLarge(RingdropError):
     (RINGDROP_EMSGSIZE). ``.size_needed`` is the message's size when the
     failure was a too-small receive buffer, else None."""
 
-    def __init__(self, code, detail="", description=None, size_needed=None):
+    def __init__(
+        self, code: int, detail: str = "", description: Optional[str] = None, size_needed: Optional[int] = None
+    ) -> None:
         super().__init__(code, detail, description)
         self.size_needed = size_needed
 
-    def __reduce__(self):
+    def __reduce__(self) -> Tuple[Any, ...]:
         return (self.__class__, (self.code, self.detail, self.description, self.size_needed),
                 self.__dict__)
 
@@ -180,16 +187,16 @@ class CapacityMismatch(RingdropError):
     """The ring exists with another capacity than asked for (RINGDROP_ECAPACITY)."""
 
 
-class PermissionDenied(RingdropError, PermissionError):
+class PermissionDenied(RingdropError, PermissionError):  # type: ignore[misc]  # errno: see RingdropError
     """Permission denied (RINGDROP_EPERM); also a PermissionError."""
 
 
-class NotFound(RingdropError, FileNotFoundError):
+class NotFound(RingdropError, FileNotFoundError):  # type: ignore[misc]  # errno: see RingdropError
     """No such ring, channel, service or message (RINGDROP_ENOTFOUND); also
     a FileNotFoundError."""
 
 
-class AlreadyExists(RingdropError, FileExistsError):
+class AlreadyExists(RingdropError, FileExistsError):  # type: ignore[misc]  # errno: see RingdropError
     """It already exists (RINGDROP_EEXISTS); also a FileExistsError."""
 
 
@@ -210,7 +217,11 @@ class UnsafeFile(RingdropError):
 
 
 class RemoteError(RingdropError):
-    """The server answered with an error of its own (RINGDROP_EREMOTE)."""
+    """The server answered with an error of its own (RINGDROP_EREMOTE):
+    ``.remote_code`` and ``.remote_text`` are the server's."""
+
+    remote_code: int
+    remote_text: str
 
 
 class CircuitOpen(RingdropError):
@@ -238,7 +249,7 @@ class InternalError(RingdropError):
     """A bug in ringdrop: please report it (RINGDROP_EINTERNAL)."""
 
 
-_CLASSES = {
+_CLASSES: Dict[int, Type[RingdropError]] = {
     EWOULDBLOCK: WouldBlock,
     ETIMEDOUT: TimedOut,
     EDEADLINE: DeadlinePassed,
@@ -269,12 +280,12 @@ _CLASSES = {
 }
 
 
-def error_class(code):
+def error_class(code: int) -> Type[RingdropError]:
     """The exception class for RINGDROP_E* `code` (RingdropError if unknown)."""
     return _CLASSES.get(code, RingdropError)
 
 
-def make_error(code, **extra):
+def make_error(code: int, **extra: Any) -> RingdropError:
     """The exception for a failed call's `code`, with this thread's detail
     and errno.
 
@@ -286,7 +297,7 @@ def make_error(code, **extra):
     return e
 
 
-def check(code):
+def check(code: int) -> int:
     """Raises the matching exception if `code` is negative; returns it otherwise."""
     if code < 0:
         raise make_error(code)

@@ -27,11 +27,14 @@ says so), up to `max_deliveries`, then to the ring's dead letters. Times
 are in seconds.
 """
 
+from __future__ import annotations
+
 import ctypes
 import os
+from typing import Any, Dict, Optional, Union
 
 from ._lib import Handle as _Handle
-from ._lib import c_char_p, c_int, c_longlong, c_uint, c_ulong, c_ulonglong, declare, lib
+from ._lib import FsPath, Text, c_char_p, c_int, c_longlong, c_uint, c_ulong, c_ulonglong, declare, lib
 from .errors import check as _check
 from .message import Message, _MessagePtr, _P, _U64, _text
 from .ring import WaitMode, _enum, _fsname, _ns, _sliced
@@ -97,17 +100,17 @@ class SharedReply(Message):
 
     _kind = "reply"
 
-    def __init__(self, _handle=None, request_id=0, delivery_count=1):
+    def __init__(self, _handle: Any = None, request_id: int = 0, delivery_count: int = 1) -> None:
         super().__init__(_handle)
         self.request_id = request_id
         self.delivery_count = delivery_count
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         """True when the server answered without an error."""
         return self.error is None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         if self._handle is None:
             return "<ringdrop.SharedReply (closed)>"
         return "<ringdrop.SharedReply type=0x%016x correlation_id=%d request_id=%d delivery_count=%d>" % (
@@ -141,8 +144,9 @@ class ReplyQueue(_Handle):
 
     _kind = "reply queue"
 
-    def __init__(self, name, *, cell_size=None, cells=None, max_deliveries=None, dead_letters=None,
-                 wait_mode=None, spin_for=None):
+    def __init__(self, name: Text, *, cell_size: Optional[int] = None, cells: Optional[int] = None,
+                 max_deliveries: Optional[int] = None, dead_letters: Optional[FsPath] = None,
+                 wait_mode: Union[WaitMode, int, str, None] = None, spin_for: Optional[float] = None) -> None:
         self.name = name
         o = _ReplyQueueOptions()
         lib.ringdrop_reply_queue_options_init(ctypes.byref(o))
@@ -163,18 +167,18 @@ class ReplyQueue(_Handle):
         self._set(handle)
 
     @property
-    def location(self):
+    def location(self) -> str:
         """The queue's ring, "shm:ringdrop.replies.<name>"."""
         name = self.name.decode() if isinstance(self.name, bytes) else str(self.name)
         return "shm:" + REPLY_QUEUE_PREFIX + name
 
-    def close(self):
+    def close(self) -> None:
         """Closes the queue; a reply still held goes to another taker."""
         handle, self._handle = self._handle, None
         if handle is not None and self._pid == os.getpid():
             lib.ringdrop_reply_queue_close(handle)
 
-    def take(self, timeout):
+    def take(self, timeout: Optional[float]) -> SharedReply:
         """The next reply (a :class:`SharedReply`), waiting up to `timeout`
         seconds (0 looks once; None waits without limit, letting Ctrl-C
         through); TimedOut if none came. It stays held until :meth:`ack`
@@ -186,7 +190,7 @@ class ReplyQueue(_Handle):
         request_id = c_ulonglong()
         count = c_uint()
 
-        def once(ns):
+        def once(ns: int) -> int:
             return lib.ringdrop_reply_queue_take(h, ns, ctypes.byref(reply), ctypes.byref(request_id),
                                                  ctypes.byref(count))
 
@@ -195,17 +199,17 @@ class ReplyQueue(_Handle):
         _check(_sliced(timeout, once))
         return SharedReply(reply, request_id.value, count.value)
 
-    def ack(self):
+    def ack(self) -> None:
         """The reply taken last is handled: it leaves the queue.
         InvalidArgument if none is held."""
         _check(lib.ringdrop_reply_queue_ack(self._h()))
 
-    def reject(self, reason):
+    def reject(self, reason: Text) -> None:
         """Sets the reply taken last aside as a dead letter with `reason`
         (str or bytes). InvalidArgument if none is held."""
         _check(lib.ringdrop_reply_queue_reject(self._h(), _text(reason, "reason")))
 
-    def stats(self):
+    def stats(self) -> Dict[str, int]:
         """This handle's counters: taken, acked, rejected, redelivered
         (taken with a delivery count > 1), expired and malformed (both
         dead-lettered on the way)."""
@@ -214,6 +218,6 @@ class ReplyQueue(_Handle):
         _check(lib.ringdrop_reply_queue_get_stats(self._h(), ctypes.byref(s)))
         return {n: getattr(s, n) for n in _REPLY_QUEUE_STATS}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         state = "closed" if self._handle is None else self.location
         return "<ringdrop.ReplyQueue %s>" % state

@@ -1,13 +1,16 @@
 """Rings: SPSC, MPMC and broadcast, through one handle type (ringdrop_ring)."""
 
+from __future__ import annotations
+
 import ctypes
 import enum
 import math
 import os
 import time
+from typing import Any, Callable, Iterator, List, Optional, Tuple, Type, TypeVar, Union
 
 from . import errors
-from ._lib import MAX_TIMEOUT_NS, Handle, RingOptions, RingPtr, lib
+from ._lib import MAX_TIMEOUT_NS, Buffer, FsPath, Handle, RingOptions, RingPtr, WritableBuffer, lib
 
 __all__ = [
     "Kind",
@@ -55,7 +58,10 @@ class WaitMode(enum.IntEnum):
     SPIN_YIELD = 2  #: spin, yielding the CPU between checks
 
 
-def _enum(cls, value, what):
+_E = TypeVar("_E", bound=enum.IntEnum)
+
+
+def _enum(cls: Type[_E], value: Union[_E, int, str], what: str) -> _E:
     """`value` (an enum member, its int, or its name in any case) as `cls`."""
     if isinstance(value, str):
         key = value.strip().upper().replace("-", "_").replace(" ", "_")
@@ -70,7 +76,7 @@ def _enum(cls, value, what):
         raise ValueError("%s: %r is not a %s" % (what, value, cls.__name__)) from None
 
 
-def _ns(seconds, what="timeout"):
+def _ns(seconds: float, what: str = "timeout") -> int:
     """Seconds (int or float) as nanoseconds for the C ABI.
 
     math.inf (or anything beyond ~292 years) saturates; a negative value is
@@ -88,7 +94,7 @@ def _ns(seconds, what="timeout"):
     return max(-MAX_TIMEOUT_NS, min(ns, MAX_TIMEOUT_NS))
 
 
-def _timeout_ns(timeout, what="timeout"):
+def _timeout_ns(timeout: Optional[float], what: str = "timeout") -> int:
     """A wait's `timeout` in seconds as nanoseconds for the C ABI; None
     waits without limit, as for queue.Queue.get.
 
@@ -101,7 +107,7 @@ def _timeout_ns(timeout, what="timeout"):
     return _ns(timeout, what)
 
 
-def _fsname(name):
+def _fsname(name: FsPath) -> bytes:
     """A ring name (str, bytes or path) as the bytes the C ABI takes."""
     encoded = os.fsencode(name)
     if b"\0" in encoded:
@@ -109,7 +115,7 @@ def _fsname(name):
     return encoded
 
 
-def _release_view(view):
+def _release_view(view: memoryview) -> None:
     """Makes `view` unusable (ValueError on access) if nobody exported it."""
     try:
         view.release()
@@ -120,7 +126,7 @@ def _release_view(view):
         pass
 
 
-def _bytes_arg(data):
+def _bytes_arg(data: Buffer) -> Tuple[Union[bytes, ctypes.Array[ctypes.c_char], None], int]:
     """(pointer argument, size) for a bytes-like `data`, copying only when
     the buffer is read-only and not `bytes`, or not contiguous."""
     if isinstance(data, bytes):
@@ -143,7 +149,7 @@ _SLICE_NS = 250_000_000
 _DEFAULT_LIVENESS_NS = 50_000_000  # WaitStrategy::liveness_interval
 
 
-def _sliced(timeout, call, slice_ns=_SLICE_NS):
+def _sliced(timeout: Optional[float], call: Callable[[int], int], slice_ns: int = _SLICE_NS) -> int:
     """call(timeout_ns) -> rc, in waits of at most `slice_ns`, until it
     returns anything but RINGDROP_ETIMEDOUT or `timeout` (seconds; None: no
     limit) has passed. Only for calls that did nothing when they timed out."""
@@ -160,12 +166,12 @@ def _sliced(timeout, call, slice_ns=_SLICE_NS):
             return rc
 
 
-def _check_result(rc):
+def _check_result(rc: int) -> None:
     if rc < 0:
         raise errors.make_error(rc)
 
 
-def remove(name, file_backed=False, missing_ok=False):
+def remove(name: FsPath, file_backed: bool = False, missing_ok: bool = False) -> None:
     """Removes ring `name` (a shm name, or a file path when `file_backed`).
 
     Processes that have it open keep using it; a later open does not find
@@ -176,7 +182,7 @@ def remove(name, file_backed=False, missing_ok=False):
     _check_result(rc)
 
 
-def dead_letter_dir(name, file_backed=False):
+def dead_letter_dir(name: FsPath, file_backed: bool = False) -> str:
     """The default dead-letter directory of ring `name`: a drop channel
     whose dead letters (:class:`ringdrop.DropChannel`) are the ring's."""
     size = ctypes.c_ulong()
@@ -191,7 +197,13 @@ def dead_letter_dir(name, file_backed=False):
     return os.fsdecode(buffer.value)
 
 
-def requeue_dead_letter(name, message_id, timeout, dead_letters=None, file_backed=False):
+def requeue_dead_letter(
+    name: FsPath,
+    message_id: str,
+    timeout: Optional[float],
+    dead_letters: Optional[FsPath] = None,
+    file_backed: bool = False,
+) -> None:
     """Sends dead letter `message_id` of ring `name` (store `dead_letters`,
     None for the default) back into the ring, waiting up to `timeout`
     seconds for room (None: without limit, in one C call that Ctrl-C does
@@ -260,28 +272,28 @@ class Ring(Handle):
 
     def __init__(
         self,
-        name,
-        kind,
-        role,
-        how=How.OPEN_OR_CREATE,
+        name: FsPath,
+        kind: Union[Kind, int, str],
+        role: Union[Role, int, str],
+        how: Union[How, int, str] = How.OPEN_OR_CREATE,
         *,
-        capacity=0,
-        cell_size=0,
-        file_backed=False,
-        wait_mode=WaitMode.SPIN_BLOCK,
-        spin_for=None,
-        liveness_interval=None,
-        overwrite=False,
-        drop_on_consumer_death=False,
-        start_at_oldest=False,
-        mode=0,
-        max_deliveries=0,
-        dead_letters=None,
-        buffer_size=4096,
-    ):
+        capacity: int = 0,
+        cell_size: int = 0,
+        file_backed: bool = False,
+        wait_mode: Union[WaitMode, int, str] = WaitMode.SPIN_BLOCK,
+        spin_for: Optional[float] = None,
+        liveness_interval: Optional[float] = None,
+        overwrite: bool = False,
+        drop_on_consumer_death: bool = False,
+        start_at_oldest: bool = False,
+        mode: int = 0,
+        max_deliveries: int = 0,
+        dead_letters: Optional[FsPath] = None,
+        buffer_size: int = 4096,
+    ) -> None:
         self._handle = None  # set last: __del__ must cope with a failed open
-        self._views = []  # read() views not yet released
-        self._reservation = None  # reserve() view not yet committed
+        self._views: List[memoryview] = []  # read() views not yet released
+        self._reservation: Optional[memoryview] = None  # reserve() view not yet committed
         self._reserved = 0  # its size
         self.name = name
         self.kind = _enum(Kind, kind, "kind")
@@ -329,7 +341,7 @@ class Ring(Handle):
 
     # ------------------------------------------------------------ lifetime
 
-    def close(self):
+    def close(self) -> None:
         """Leaves the ring (its peers see PeerGone once they have read what
         this end sent). Views from read() and reserve() become unusable.
         Closing twice is harmless."""
@@ -341,7 +353,7 @@ class Ring(Handle):
         # parent's role in the ring is left alone.
         lib.ringdrop_ring_close(handle)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
         return "<ringdrop.Ring %r %s %s, %s>" % (
             self.name,
@@ -350,18 +362,18 @@ class Ring(Handle):
             state,
         )
 
-    def _role_name(self):
+    def _role_name(self) -> str:
         if self.kind == Kind.BROADCAST:
             return "publisher" if self.role == Role.PRODUCER else "subscriber"
         return self.role.name.lower()
 
-    def _wait(self, timeout, call):
+    def _wait(self, timeout: Optional[float], call: Callable[[int], int]) -> int:
         """call(timeout_ns) -> rc, in slices (see _SLICE_NS) until it
         returns anything but RINGDROP_ETIMEDOUT or `timeout` has passed
         (None: no limit)."""
         return _sliced(timeout, call, self._slice_ns)
 
-    def _drop_views(self):
+    def _drop_views(self) -> None:
         views, self._views = self._views, []
         for view in views:
             _release_view(view)
@@ -372,13 +384,13 @@ class Ring(Handle):
     # -------------------------------------------------------------- facts
 
     @property
-    def max_message_size(self):
+    def max_message_size(self) -> int:
         """The largest message, in bytes, this ring can carry."""
         self._h()
         return self._max_message_size
 
     @property
-    def last_missed(self):
+    def last_missed(self) -> int:
         """Broadcast subscribers: how many messages were missed at the last
         MessageLost. InvalidArgument on any other handle."""
         missed = ctypes.c_ulonglong()
@@ -390,7 +402,7 @@ class Ring(Handle):
     # ----------------------------------------------------- poison messages
 
     @property
-    def delivery_count(self):
+    def delivery_count(self) -> int:
         """MPMC and SPSC consumers: how many times the message read last has
         been delivered, this time included (1 unless consumers died holding
         it; 2 for an SPSC record a dead consumer had passed: "at least
@@ -399,7 +411,7 @@ class Ring(Handle):
         _check_result(lib.ringdrop_ring_delivery_count(self._h(), ctypes.byref(count)))
         return count.value
 
-    def reject(self, reason=""):
+    def reject(self, reason: str = "") -> None:
         """MPMC and SPSC consumers: sets the message read last aside as a
         dead letter now, with `reason`; its view becomes unusable. If the
         dead-letter store cannot be written the message stays held and the
@@ -411,7 +423,7 @@ class Ring(Handle):
 
     # ------------------------------------------------------------ writing
 
-    def send(self, data, timeout):
+    def send(self, data: Buffer, timeout: Optional[float]) -> None:
         """Copies `data` (bytes or any bytes-like object) in as one message,
         waiting up to `timeout` seconds for room.
 
@@ -428,7 +440,7 @@ class Ring(Handle):
             self._wait(timeout, lambda ns: lib.ringdrop_ring_send(handle, pointer, size, ns))
         )
 
-    def reserve(self, size, timeout):
+    def reserve(self, size: int, timeout: Optional[float]) -> memoryview:
         """Zero-copy writing: a writable memoryview of `size` bytes inside
         the ring (8-byte aligned), waiting up to `timeout` seconds for room.
 
@@ -449,12 +461,12 @@ class Ring(Handle):
         if size == 0:
             view = memoryview(bytearray())
         else:
-            view = memoryview((ctypes.c_char * size).from_address(pointer.value)).cast("B")
+            view = memoryview((ctypes.c_char * size).from_address(pointer.value)).cast("B")  # type: ignore[arg-type]
         self._reservation = view
         self._reserved = size
         return view
 
-    def commit(self, used=None):
+    def commit(self, used: Optional[int] = None) -> None:
         """Publishes the reservation with its first `used` bytes (all of it
         when None). The view from reserve() becomes unusable."""
         handle = self._h()
@@ -467,7 +479,7 @@ class Ring(Handle):
 
     # ------------------------------------------------------------ reading
 
-    def receive(self, timeout):
+    def receive(self, timeout: Optional[float]) -> bytes:
         """The next message, copied out as bytes, waiting up to `timeout`
         seconds for one.
 
@@ -493,7 +505,7 @@ class Ring(Handle):
         self._drop_views()
         return ctypes.string_at(buffer, size.value)
 
-    def receive_into(self, buffer, timeout):
+    def receive_into(self, buffer: WritableBuffer, timeout: Optional[float]) -> int:
         """Copies the next message into the writable bytes-like `buffer`;
         returns its size.
 
@@ -519,7 +531,7 @@ class Ring(Handle):
         self._drop_views()
         return size.value
 
-    def read(self, timeout):
+    def read(self, timeout: Optional[float]) -> memoryview:
         """Zero-copy reading: a read-only memoryview of the next message in
         the ring's memory, waiting up to `timeout` seconds for one.
 
@@ -540,11 +552,11 @@ class Ring(Handle):
         n = size.value
         if n == 0:
             return memoryview(b"")
-        view = memoryview((ctypes.c_char * n).from_address(pointer.value)).cast("B").toreadonly()
+        view = memoryview((ctypes.c_char * n).from_address(pointer.value)).cast("B").toreadonly()  # type: ignore[arg-type]
         self._views.append(view)
         return view
 
-    def release(self):
+    def release(self) -> None:
         """Hands back every message read() so far; their views become
         unusable. A broadcast subscriber of an overwrite ring gets
         MessageLost if one of them was overwritten while held (its view may
@@ -553,7 +565,7 @@ class Ring(Handle):
         self._drop_views()
         _check_result(lib.ringdrop_ring_release(handle))
 
-    def messages(self, timeout=None):
+    def messages(self, timeout: Optional[float] = None) -> Iterator[bytes]:
         """Yields each message (bytes) as receive(timeout) returns it, and
         stops when the producer is gone (PeerGone) after its last message.
         TimedOut (only with a timeout: None waits without limit) and other
@@ -565,7 +577,7 @@ class Ring(Handle):
                 return
             yield message
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[bytes]:
         """``for message in consumer:`` -- each message (bytes), as
         ``receive(timeout=None)`` returns it: waiting without limit.
 
@@ -589,7 +601,13 @@ class Producer(Ring):
     """A producing end (a broadcast publisher): ``Producer(name, kind="spsc",
     how="open_or_create", **options)``; see :class:`Ring`."""
 
-    def __init__(self, name, kind=Kind.SPSC, how=How.OPEN_OR_CREATE, **options):
+    def __init__(
+        self,
+        name: FsPath,
+        kind: Union[Kind, int, str] = Kind.SPSC,
+        how: Union[How, int, str] = How.OPEN_OR_CREATE,
+        **options: Any,
+    ) -> None:
         super().__init__(name, kind, Role.PRODUCER, how, **options)
 
 
@@ -597,5 +615,11 @@ class Consumer(Ring):
     """A consuming end (a broadcast subscriber): ``Consumer(name, kind="spsc",
     how="open_or_create", **options)``; see :class:`Ring`."""
 
-    def __init__(self, name, kind=Kind.SPSC, how=How.OPEN_OR_CREATE, **options):
+    def __init__(
+        self,
+        name: FsPath,
+        kind: Union[Kind, int, str] = Kind.SPSC,
+        how: Union[How, int, str] = How.OPEN_OR_CREATE,
+        **options: Any,
+    ) -> None:
         super().__init__(name, kind, Role.CONSUMER, how, **options)

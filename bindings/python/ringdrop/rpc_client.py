@@ -3,10 +3,14 @@ blocking and async, notifications, and requests whose replies go to a
 shared reply queue (reply_queue.py). See rpc.py.
 """
 
+from __future__ import annotations
+
 import ctypes
 import os
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 from . import errors
+from ._lib import Buffer, FsPath, Headers, Text
 from ._lib import Handle as _Handle
 from ._lib import c_char_p, c_int, c_longlong, c_uint, c_ulong, c_ulonglong, c_void_p, declare, lib
 from ._rpc_shared import (
@@ -134,7 +138,8 @@ _PROTOTYPES = {
 declare(_PROTOTYPES)
 
 
-def _call_options(idempotent=False, attempt_timeout=0, schema_version=0, headers=None):
+def _call_options(idempotent: bool = False, attempt_timeout: Optional[float] = 0, schema_version: int = 0,
+                  headers: Optional[Headers] = None) -> _CallOptions:
     o = _CallOptions()
     lib.ringdrop_call_options_init(ctypes.byref(o))
     o.idempotent = 1 if idempotent else 0
@@ -145,14 +150,14 @@ def _call_options(idempotent=False, attempt_timeout=0, schema_version=0, headers
     return o
 
 
-def _remote_error(client, rc):
+def _remote_error(client: Any, rc: int) -> errors.RingdropError:
     """The exception of a failed call, with the server's code and text."""
     e = errors.make_error(rc)
     got, code, text = _code_and_text(lib.ringdrop_client_last_remote_error, client)
     if got == 0:
         if rc == errors.EREMOTE or code < 0:
-            e.remote_code = code
-            e.remote_text = text
+            e.remote_code = code  # type: ignore[attr-defined]
+            e.remote_text = text  # type: ignore[attr-defined]
     return e
 
 
@@ -168,10 +173,12 @@ class Client(_Handle):
 
     _kind = "client"
 
-    def __init__(self, service=None, *, location=None, registry_dir=None, retry_attempts=1,
-                 retry_backoff=0.01, retry_max_backoff=1.0, retry_multiplier=2, breaker_threshold=5,
-                 breaker_cool_down=1.0, reply_cell_size=4096, reply_cells=64, liveness_interval=None,
-                 reply_queue=None, reply_ttl=None):
+    def __init__(self, service: Optional[Text] = None, *, location: Optional[Text] = None,
+                 registry_dir: Optional[FsPath] = None, retry_attempts: int = 1, retry_backoff: float = 0.01,
+                 retry_max_backoff: float = 1.0, retry_multiplier: int = 2, breaker_threshold: int = 5,
+                 breaker_cool_down: float = 1.0, reply_cell_size: int = 4096, reply_cells: int = 64,
+                 liveness_interval: Optional[float] = None, reply_queue: Optional[Text] = None,
+                 reply_ttl: Optional[float] = None) -> None:
         _check_endpoint(service, location)
         o = _ClientOptions()
         lib.ringdrop_client_options_init_size(ctypes.byref(o), ctypes.sizeof(o))
@@ -190,17 +197,18 @@ class Client(_Handle):
                                 lib.ringdrop_client_connect_ring, o, _ClientPtr)
         self._set(handle)
         self.reply_queue = reply_queue
-        self._pending = {}  # call id -> the ctypes callback, alive until it ran
-        self._raised = None
+        self._pending: Dict[int, Any] = {}  # call id -> the ctypes callback, alive until it ran
+        self._raised: Optional[BaseException] = None
 
-    def close(self):
+    def close(self) -> None:
         """Closes the client; async calls in flight are dropped."""
         handle, self._handle = self._handle, None
         if handle is not None and self._pid == os.getpid():
             lib.ringdrop_client_close(handle)
         self._pending.clear()
 
-    def call(self, req_type, payload, resp_type, timeout, **call_options):
+    def call(self, req_type: int, payload: Optional[Buffer], resp_type: int, timeout: Optional[float],
+             **call_options: Any) -> Message:
         """Sends a request and waits up to `timeout` seconds for its reply
         (a :class:`Message`, whose `.payload` is the response). None waits
         without limit -- until the reply, or PeerGone when every server is
@@ -220,7 +228,9 @@ class Client(_Handle):
             raise _remote_error(h, rc)
         return Message(reply)
 
-    def call_async(self, req_type, payload, resp_type, timeout, done, **call_options):
+    def call_async(self, req_type: int, payload: Optional[Buffer], resp_type: int, timeout: Optional[float],
+                   done: Callable[[int, Union[Message, errors.RingdropError]], object],
+                   **call_options: Any) -> int:
         """Sends a request and returns its call id at once. `done(call_id,
         result)` runs from a later :meth:`poll` (or :meth:`call`), with a
         :class:`Message` or the exception the call ended in: TimedOut once
@@ -229,10 +239,11 @@ class Client(_Handle):
         o = _call_options(**call_options)
         h = self._h()
 
-        def trampoline(user, call_id, rc, reply):
+        def trampoline(user: Any, call_id: int, rc: int, reply: Any) -> None:
             self._pending.pop(call_id, None)
             try:
-                result = Message(reply) if rc == 0 else _remote_error(h, rc)
+                result: Union[Message, errors.RingdropError] = (
+                    Message(reply) if rc == 0 else _remote_error(h, rc))
                 done(call_id, result)
             except BaseException as e:  # never through ctypes: re-raised by poll()
                 self._raised = e
@@ -246,14 +257,14 @@ class Client(_Handle):
         self._pending[call_id.value] = fn
         return call_id.value
 
-    def poll(self, timeout):
+    def poll(self, timeout: Optional[float]) -> bool:
         """Runs the callbacks of async calls that ended; waits up to
         `timeout` seconds (None: until none is in flight; a long wait lets
         Ctrl-C through). True when none is in flight, False if some still
         are. An exception a callback raised is raised here."""
         h = self._h()
 
-        def once(ns):
+        def once(ns: int) -> int:
             rc, raised = _running_callbacks(self, lambda: lib.ringdrop_client_poll(h, ns))
             if raised is not None:
                 raise raised
@@ -262,7 +273,8 @@ class Client(_Handle):
         # A poll that timed out only ran callbacks: cutting the wait is harmless.
         return _completed(_sliced(timeout, once))
 
-    def notify(self, type_id, payload=None, timeout=1.0, **envelope):
+    def notify(self, type_id: int, payload: Optional[Buffer] = None, timeout: Optional[float] = 1.0,
+               **envelope: Any) -> None:
         """Sends a one-way notification, waiting up to `timeout` seconds for
         room (None: without limit, in one C call that Ctrl-C does not
         interrupt). Envelope fields as for :func:`build_message` (kind
@@ -272,7 +284,9 @@ class Client(_Handle):
         _check(lib.ringdrop_client_notify(self._h(), type_id, data, size, ctypes.byref(o),
                                           _timeout_ns(timeout)))
 
-    def send_request(self, req_type, payload, timeout, correlation_id=0, *, schema_version=0, headers=None):
+    def send_request(self, req_type: int, payload: Optional[Buffer], timeout: Optional[float],
+                     correlation_id: int = 0, *, schema_version: int = 0,
+                     headers: Optional[Headers] = None) -> int:
         """Sends a request whose reply goes to the client's reply queue
         (the `reply_queue` it was made with; InvalidArgument without one)
         and returns the request's message id (the reply's `request_id`).
@@ -295,11 +309,15 @@ class Client(_Handle):
         return message_id.value
 
     @property
-    def last_remote_error(self):
+    def last_remote_error(self) -> Tuple[int, str]:
         """(code, text) of the server's error of the last failed call."""
         return _check_code_and_text(lib.ringdrop_client_last_remote_error, self._h())
 
-    def stats(self):
+    def stats(self) -> Dict[str, Union[int, str]]:
+        """This client's counters as a dict: calls, ok, timed_out, peer_gone,
+        remote_errors, bad_replies, retries, late_replies, rejected,
+        notifications, in_flight, breaker_opened, requests_sent, and
+        breaker_state ("closed", "open" or "half_open")."""
         s = _stats(lib.ringdrop_client_get_stats, self._h(), _ClientStats)
         out = {n: getattr(s, n) for n in _CLIENT_STATS}
         out["breaker_state"] = ("closed", "open", "half_open")[s.breaker_state]

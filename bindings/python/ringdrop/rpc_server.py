@@ -2,10 +2,14 @@
 of the C ABI): handlers for requests and notifications, serving. See rpc.py.
 """
 
+from __future__ import annotations
+
 import ctypes
 import os
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from . import errors
+from ._lib import Buffer, FsPath, Text
 from ._lib import Handle as _Handle
 from ._lib import c_char_p, c_int, c_longlong, c_uint, c_ulong, c_ulonglong, c_void_p, declare, lib
 from ._rpc_shared import (
@@ -17,7 +21,7 @@ from ._rpc_shared import (
     _stats,
 )
 from .errors import check as _check
-from .message import _MessagePtr, _P, _borrowed, _decoded, _optional_text, _payload, _text
+from .message import Message, _MessagePtr, _P, _borrowed, _decoded, _optional_text, _payload, _text
 from .ring import _sliced, _timeout_ns
 
 __all__ = ["Server", "HandlerError", "HANDLER_FAILED"]
@@ -92,7 +96,7 @@ class HandlerError(Exception):
     """Raised by a request handler: the caller gets RemoteError with this
     `code` (> 0) and `text`."""
 
-    def __init__(self, code, text=""):
+    def __init__(self, code: int, text: str = "") -> None:
         if code <= 0:
             raise ValueError("a handler's error code is > 0")
         super().__init__(code, text)
@@ -107,8 +111,10 @@ class Server(_Handle):
 
     _kind = "server"
 
-    def __init__(self, service=None, *, location=None, registry_dir=None, info=None, cell_size=4096,
-                 cells=256, liveness_interval=None, remembered_replies=1024, reply_timeout=0.1):
+    def __init__(self, service: Optional[Text] = None, *, location: Optional[Text] = None,
+                 registry_dir: Optional[FsPath] = None, info: Optional[Text] = None, cell_size: int = 4096,
+                 cells: int = 256, liveness_interval: Optional[float] = None, remembered_replies: int = 1024,
+                 reply_timeout: Optional[float] = 0.1) -> None:
         _check_endpoint(service, location)
         o = _ServerOptions()
         lib.ringdrop_server_options_init(ctypes.byref(o))
@@ -122,27 +128,29 @@ class Server(_Handle):
         handle = _open_endpoint(service, location, lib.ringdrop_server_open,
                                 lib.ringdrop_server_open_ring, o, _ServerPtr)
         self._set(handle)
-        self._callbacks = {}  # type id -> ctypes callback, alive as long as the server
-        self._raised = None
+        # type id -> ctypes callback, alive as long as the server
+        self._callbacks: Dict[Tuple[str, int], Any] = {}
+        self._raised: Optional[BaseException] = None
 
-    def close(self):
+    def close(self) -> None:
+        """Closes the server. Closing twice is harmless."""
         handle, self._handle = self._handle, None
         if handle is not None and self._pid == os.getpid():
             lib.ringdrop_server_close(handle)
 
     @property
-    def request_ring(self):
+    def request_ring(self) -> str:
         """The request ring's location, "shm:ringdrop.svc.<service>"."""
         location = c_char_p()
         _check(lib.ringdrop_server_request_ring(self._h(), ctypes.byref(location)))
         return _decoded(location)
 
-    def handle(self, req_type, resp_type, fn):
+    def handle(self, req_type: int, resp_type: int, fn: Callable[[bytes, Message], Optional[Buffer]]) -> None:
         """Requests of `req_type` go to `fn(payload, request)`, which returns
         the response payload (bytes, or None) of type `resp_type`, or raises
         :class:`HandlerError`."""
 
-        def trampoline(user, request, payload, size, reply):
+        def trampoline(user: Any, request: Any, payload: Any, size: int, reply: Any) -> int:
             with _borrowed(request) as message:
                 try:
                     out = fn(ctypes.string_at(payload, size), message)
@@ -162,10 +170,10 @@ class Server(_Handle):
         _check(lib.ringdrop_server_handle(self._h(), req_type, resp_type, fn_c, None))
         self._callbacks[("request", req_type)] = fn_c
 
-    def on_notification(self, type_id, fn):
+    def on_notification(self, type_id: int, fn: Callable[[bytes, Message], object]) -> None:
         """Notifications of `type_id` go to `fn(payload, message)`."""
 
-        def trampoline(user, message_ptr, payload, size):
+        def trampoline(user: Any, message_ptr: Any, payload: Any, size: int) -> None:
             with _borrowed(message_ptr) as message:
                 try:
                     fn(ctypes.string_at(payload, size), message)
@@ -176,13 +184,13 @@ class Server(_Handle):
         _check(lib.ringdrop_server_on_notification(self._h(), type_id, fn_c, None))
         self._callbacks[("notification", type_id)] = fn_c
 
-    def _serving(self, call):
+    def _serving(self, call: Callable[[], int]) -> Tuple[int, Optional[BaseException]]:
         rc, raised = _running_callbacks(self, call)
         if raised is not None and not isinstance(raised, Exception):
             raise raised
         return rc, raised
 
-    def serve_one(self, timeout):
+    def serve_one(self, timeout: Optional[float]) -> bool:
         """Handles one message, waiting up to `timeout` seconds (None:
         without limit; a long wait lets Ctrl-C through): True when one was
         handled, False when none came. Raises for a message taken but not
@@ -190,7 +198,7 @@ class Server(_Handle):
         notification handler raised."""
         h = self._h()
 
-        def once(ns):
+        def once(ns: int) -> int:
             rc, raised = self._serving(lambda: lib.ringdrop_server_serve_one(h, ns))
             if raised is not None:
                 raise raised
@@ -199,12 +207,12 @@ class Server(_Handle):
         # A serve_one that timed out took nothing: cutting the wait is harmless.
         return _completed(_sliced(timeout, once))
 
-    def serve(self, timeout):
+    def serve(self, timeout: Optional[float]) -> None:
         """Handles messages for `timeout` seconds (None: for ever, until
         Ctrl-C or an error that is not about a single message)."""
         h = self._h()
 
-        def once(ns):
+        def once(ns: int) -> int:
             rc, _ = self._serving(lambda: lib.ringdrop_server_serve(h, ns))
             # serve() returns 0 when its time is up: "go on" for _sliced.
             return errors.ETIMEDOUT if rc == 0 else rc
@@ -213,6 +221,9 @@ class Server(_Handle):
         if rc != errors.ETIMEDOUT:
             _check(rc)
 
-    def stats(self):
+    def stats(self) -> Dict[str, int]:
+        """This server's counters as a dict: requests, replies,
+        notifications, handler_errors, unknown_type, malformed, expired,
+        duplicates, undeliverable."""
         s = _stats(lib.ringdrop_server_get_stats, self._h(), _ServerStats)
         return {n: getattr(s, n) for n in _SERVER_STATS}

@@ -25,7 +25,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 PACKAGE_ROOT = os.path.dirname(HERE)  # bindings/python: holds ringdrop/
 if PACKAGE_ROOT not in sys.path:
-    sys.path.insert(0, PACKAGE_ROOT)
+    sys.path.append(PACKAGE_ROOT)  # after PYTHONPATH: an installed package (ctest's) comes first
 
 import ringdrop  # noqa: E402
 
@@ -474,7 +474,9 @@ class CrossProcessTest(DropCase):
     def child(self, root, what):
         env = dict(os.environ)
         path = env.get("PYTHONPATH")
-        env["PYTHONPATH"] = PACKAGE_ROOT + (os.pathsep + path if path else "")
+        # The parent's package first (the installed one, under ctest), the source
+        # tree after it.
+        env["PYTHONPATH"] = (path + os.pathsep if path else "") + PACKAGE_ROOT
         child = subprocess.Popen(
             [sys.executable, "-c", CHILD, root, what],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,

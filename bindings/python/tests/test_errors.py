@@ -23,7 +23,7 @@ PACKAGE_ROOT = os.path.dirname(HERE)  # bindings/python: holds ringdrop/
 TABLE = os.environ.get("RINGDROP_ERROR_TABLE") or os.path.join(
     PACKAGE_ROOT, "..", "..", "lib", "include", "ringdrop", "error_table.h")
 if PACKAGE_ROOT not in sys.path:
-    sys.path.insert(0, PACKAGE_ROOT)
+    sys.path.append(PACKAGE_ROOT)  # after PYTHONPATH: an installed package (ctest's) comes first
 
 import ringdrop  # noqa: E402
 from ringdrop import errors  # noqa: E402
