@@ -17,6 +17,10 @@ packages=(
   clang libclang-rt-14-dev    # scripts/fuzz.sh: clang 14 (Debian 12) and its libFuzzer/ASan runtimes
   libcli11-dev                # tools/cli: the ringdrop command's arguments (header-only)
   nlohmann-json3-dev          # tools/cli: --json output, and JSON in send/call (header-only)
+  abigail-tools               # scripts/abi-check.sh: abidw/abidiff against abi/libringdrop.abi
+  dpkg-dev lintian            # scripts/package.sh (CPack DEB: dpkg-shlibdeps) and tests/package
+  python3-venv python3-setuptools python3-wheel  # tests/install: pip install of bindings/python
+  mypy                        # bindings/python: the type hints, checked (python_typing)
 )
 
 missing=()
