@@ -68,6 +68,7 @@ set(CPACK_PACKAGE_CONTACT "${RINGDROP_MAINTAINER}")
 set(CPACK_PACKAGE_DIRECTORY ${PROJECT_BINARY_DIR}/packages)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
+set(CPACK_PRE_BUILD_SCRIPTS ${PROJECT_SOURCE_DIR}/cmake/debian/strip_static.cmake)  # libringdrop.a too
 set(CPACK_COMPONENTS_ALL runtime development tools python)
 set(CPACK_DEB_COMPONENT_INSTALL ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)             # <name>_<version>_<arch>.deb

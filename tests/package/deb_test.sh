@@ -67,6 +67,10 @@ for p in libringdrop0 libringdrop-dev ringdrop-tools python3-ringdrop; do
 done
 libdir=$root/usr/lib
 [ -f "$libdir/libringdrop.so.0" ] && [ -f "$root/usr/include/ringdrop.h" ] && [ -x "$root/usr/bin/ringdrop" ]
+# Stripped of debug information, the static library too (strip_static.cmake).
+if objdump -h "$libdir/libringdrop.a" "$libdir/libringdrop.so.0" | grep -q '\.debug_'; then
+  echo "deb_test: the packaged libraries carry debug information" >&2; exit 1
+fi
 
 echo "--- 5a. C, with pkg-config"
 PKG_CONFIG_SYSROOT_DIR=$root PKG_CONFIG_LIBDIR=$libdir/pkgconfig
