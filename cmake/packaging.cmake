@@ -1,7 +1,8 @@
 # cmake/packaging.cmake — Debian packages with CPack, one per install
 # component (cmake/install.cmake names them):
 #
-#   libringdrop0       runtime      libringdrop.so.0 (the C ABI)
+#   libringdrop0       runtime      libringdrop.so.0 (the C ABI); the name
+#                                   follows the SONAME's major version
 #   libringdrop-dev    development  headers, libringdrop.a, CMake and
 #                                   pkg-config files, schemas, the schema
 #                                   compiler helper, COBOL/Fortran sources
@@ -18,6 +19,10 @@
 # before it is built). Shared-library dependencies are computed by
 # dpkg-shlibdeps (dpkg-dev), so they name the Cap'n Proto, libstdc++ and
 # libc packages the binaries really link.
+
+# The runtime package is named after the SONAME (Debian policy 8.1), so a
+# new major version is a new package beside the old one.
+set(RINGDROP_RUNTIME_PACKAGE libringdrop${PROJECT_VERSION_MAJOR})
 
 # ------------------------------------------------------------ changelog
 file(STRINGS ${PROJECT_SOURCE_DIR}/CHANGELOG.md _heading
@@ -46,7 +51,7 @@ execute_process(COMMAND gzip -9nf "${_debian_changelog}" COMMAND_ERROR_IS_FATAL 
 # Each package carries /usr/share/doc/<package>/{copyright,changelog.gz}.
 # EXCLUDE_FROM_ALL: only CPack, which installs component by component, puts
 # them in; a plain `cmake --install` does not.
-set(_packages runtime libringdrop0 development libringdrop-dev tools ringdrop-tools python python3-ringdrop)
+set(_packages runtime ${RINGDROP_RUNTIME_PACKAGE} development libringdrop-dev tools ringdrop-tools python python3-ringdrop)
 while(_packages)
   list(POP_FRONT _packages _component _package)
   install(FILES ${PROJECT_SOURCE_DIR}/cmake/debian/copyright ${_debian_changelog}.gz
@@ -84,15 +89,15 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS ${PROJECT_BINARY_DIR}/lib)
 # (The shlibs setting is CPack's for every package; only libringdrop0 has a
 # shared library.) ldconfig runs through the trigger Debian's libc-bin
 # provides, not from maintainer scripts (lintian: lacks-ldconfig-trigger):
-# cmake/debian/libringdrop0 holds the trigger and the postinst and postrm
+# cmake/debian/runtime holds the trigger and the postinst and postrm
 # that replace the ones CPack would write to call ldconfig.
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_SECTION libs)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_EXTRA
-    ${PROJECT_SOURCE_DIR}/cmake/debian/libringdrop0/triggers
-    ${PROJECT_SOURCE_DIR}/cmake/debian/libringdrop0/postinst
-    ${PROJECT_SOURCE_DIR}/cmake/debian/libringdrop0/postrm)
+    ${PROJECT_SOURCE_DIR}/cmake/debian/runtime/triggers
+    ${PROJECT_SOURCE_DIR}/cmake/debian/runtime/postinst
+    ${PROJECT_SOURCE_DIR}/cmake/debian/runtime/postrm)
 set(CPACK_DEBIAN_RUNTIME_DESCRIPTION
 "inter-process messaging on one host (C library)
 ringdrop carries messages between processes on one Linux host through
@@ -103,8 +108,22 @@ write files, with deadlines on every wait and dead peers detected.
 This package holds libringdrop.so.0, the stable C ABI (ringdrop.h).")
 
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_SECTION libdevel)
+# Cap'n Proto exactly as built against: libringdrop.a holds code generated
+# by this capnp, and the generated headers it installs refuse any other
+# version (#if CAPNP_VERSION != ...). pkg-config: Debian's CapnProto CMake
+# package, which find_package(ringdrop) finds, runs it.
+string(REGEX MATCH "^[0-9]+\\.[0-9]+\\.[0-9]+" _capnp "${CapnProto_VERSION}")
+if(NOT _capnp)
+  message(FATAL_ERROR "cmake/packaging.cmake: no Cap'n Proto version (CapnProto_VERSION '${CapnProto_VERSION}')")
+endif()
+string(REGEX REPLACE "^([0-9]+\\.[0-9]+\\.)([0-9]+)$" "\\2" _capnp_patch "${_capnp}")
+math(EXPR _capnp_next "${_capnp_patch} + 1")
+string(REGEX REPLACE "[0-9]+$" "${_capnp_next}" _capnp_next "${_capnp}")
+set(_capnp_range "(>= ${_capnp}), %s (<< ${_capnp_next}~)")
+string(REPLACE "%s" "libcapnp-dev" _capnp_dev "libcapnp-dev ${_capnp_range}")
+string(REPLACE "%s" "capnproto" _capnp_tool "capnproto ${_capnp_range}")
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_DEPENDS
-    "libringdrop0 (= ${PROJECT_VERSION}), libcapnp-dev, capnproto, libboost-dev")
+    "${RINGDROP_RUNTIME_PACKAGE} (= ${PROJECT_VERSION}), ${_capnp_dev}, ${_capnp_tool}, libboost-dev, pkgconf | pkg-config")
 set(CPACK_DEBIAN_DEVELOPMENT_DESCRIPTION
 "inter-process messaging on one host (development files)
 The C header ringdrop.h, the C++20 API's headers and static library
@@ -123,7 +142,12 @@ host (doctor).")
 
 set(CPACK_DEBIAN_PYTHON_PACKAGE_SECTION python)
 set(CPACK_DEBIAN_PYTHON_PACKAGE_ARCHITECTURE all)
-set(CPACK_DEBIAN_PYTHON_PACKAGE_DEPENDS "python3:any, libringdrop0 (= ${PROJECT_VERSION})")
+set(CPACK_DEBIAN_PYTHON_PACKAGE_DEPENDS "python3:any, ${RINGDROP_RUNTIME_PACKAGE} (= ${PROJECT_VERSION})")
+# Byte-compiled on install and cleaned on removal, as dh_python3 does
+# (py3compile/py3clean), so no __pycache__ is left behind.
+set(CPACK_DEBIAN_PYTHON_PACKAGE_CONTROL_EXTRA
+    ${PROJECT_SOURCE_DIR}/cmake/debian/python/postinst
+    ${PROJECT_SOURCE_DIR}/cmake/debian/python/prerm)
 set(CPACK_DEBIAN_PYTHON_DESCRIPTION
 "inter-process messaging on one host (Python 3 binding)
 The ringdrop Python package: rings, the file-drop channel, typed messages

@@ -2,9 +2,9 @@
 record of it (ringdrop/_config.py, VERSION).
 
 The version's one home is project(ringdrop VERSION x.y.z) in the top-level
-CMakeLists.txt. It is taken from, in order: $RINGDROP_VERSION (CMake and the
-packaging scripts pass it), that CMakeLists.txt two folders up (a checkout),
-PKG-INFO (an sdist made from a checkout).
+CMakeLists.txt. It is taken from, in order: $RINGDROP_VERSION (for a build
+from a copy of bindings/python alone), that CMakeLists.txt two folders up (a
+checkout), PKG-INFO (an sdist made from a checkout).
 """
 
 import os
@@ -24,9 +24,9 @@ def project_version():
     if os.path.exists(cmake):
         with open(cmake, encoding="utf-8") as f:
             m = re.search(r"project\(\s*ringdrop\s+VERSION\s+([0-9]+\.[0-9]+\.[0-9]+)", f.read())
-        if not m:
-            raise SystemExit("setup.py: no project(ringdrop VERSION x.y.z) in " + cmake)
-        return m.group(1)
+        if m:
+            return m.group(1)
+        # Some other project's CMakeLists.txt: not a ringdrop checkout.
     pkg_info = os.path.join(HERE, "PKG-INFO")
     if os.path.exists(pkg_info):
         with open(pkg_info, encoding="utf-8") as f:

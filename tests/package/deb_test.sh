@@ -1,20 +1,28 @@
 #!/bin/sh
-# deb_test.sh SOURCE BUILD OUT SERVICE VERSION
+# deb_test.sh SOURCE BUILD OUT SERVICE VERSION LIBDIR
+#
+# LIBDIR: the build's CMAKE_INSTALL_LIBDIR (lib, or lib/x86_64-linux-gnu for
+# a build configured for /usr), where the packages put the libraries.
 #
 # The Debian packages as a user meets them (cmake/packaging.cmake):
 #   1. cpack builds the four packages from BUILD into OUT/packages;
 #   2. lintian reports no error on any of them;
-#   3. each package's dependencies name Debian packages installed on this
-#      machine, or one of the four (so they are real package names);
+#   3. each package's dependencies are satisfied by the Debian packages
+#      installed on this machine, or are one of the four (so they are real
+#      package names and versions);
 #   4. dpkg -i installs all four into OUT/root, an empty dpkg root (its own
 #      status database: the machine's own is not touched);
 #   5. from that root: examples/c/legacy_client.c is built with pkg-config
 #      and run against SERVICE (examples/c/run_pair.sh); tests/install/
 #      consumer (a C program and a C++ program, find_package(ringdrop)) is
-#      configured, built and run; the Python package is imported and sends a
-#      message through a ring; the command prints VERSION.
+#      configured, built and run; so is tests/install/typed (a schema of its
+#      own through the packaged ringdrop_capnp_library() and capnp); the
+#      Python package is imported and sends a message through a ring; the
+#      command prints VERSION.
 set -eu
-source=$1 build=$2 out=$3 service=$4 version=$5
+source=$1 build=$2 out=$3 service=$4 version=$5 libdir_rel=$6
+runtime=libringdrop${version%%.*}  # named after the SONAME's major version
+fail() { echo "deb_test: $*" >&2; exit 1; }
 
 rm -rf "$out"
 mkdir -p "$out"
@@ -22,7 +30,7 @@ mkdir -p "$out"
 echo "--- 1. cpack"
 cpack --config "$build/CPackConfig.cmake" -G DEB -B "$out/packages" >/dev/null
 debs=""
-for p in libringdrop0 libringdrop-dev ringdrop-tools python3-ringdrop; do
+for p in $runtime libringdrop-dev ringdrop-tools python3-ringdrop; do
   f=$(ls "$out/packages/${p}_${version}_"*.deb)
   debs="$debs $f"
   echo "$f"
@@ -34,23 +42,42 @@ echo "--- 2. lintian"
 rc=0
 lintian --fail-on error $debs >"$out/lintian.log" 2>&1 || rc=$?
 grep -v 'running with root privileges' "$out/lintian.log" || true
-[ "$rc" = 0 ] || { echo "deb_test: lintian reports errors (status $rc)" >&2; exit 1; }
+[ "$rc" = 0 ] || fail "lintian reports errors (status $rc)"
 
 echo "--- 3. dependencies"
-for f in $debs; do
-  deps=$(dpkg-deb -f "$f" Depends)
-  echo "$(dpkg-deb -f "$f" Package): $deps"
-  # "a (>= 1), b:any, c" -> a b c
-  for d in $(echo "$deps" | sed -e 's/([^)]*)//g' -e 's/:any//g' -e 's/,/ /g'); do
-    case " libringdrop0 libringdrop-dev ringdrop-tools python3-ringdrop " in
-      *" $d "*) continue ;;
-    esac
-    dpkg-query -W -f='${Status}' "$d" 2>/dev/null | grep -q "install ok installed" ||
-      { echo "deb_test: $f depends on $d, which is no package installed here" >&2; exit 1; }
-  done
-done
-dpkg-deb -f "$out/packages/libringdrop0_${version}_"*.deb Depends | grep -q libcapnp ||
-  { echo "deb_test: libringdrop0 does not depend on Cap'n Proto's library" >&2; exit 1; }
+# Each comma-separated entry needs one of its alternatives (a | b) installed
+# here at a version that satisfies it, or to be one of the four packages.
+python3 - "$runtime libringdrop-dev ringdrop-tools python3-ringdrop" $debs <<'PY'
+import re, subprocess, sys
+ours, debs = sys.argv[1].split(), sys.argv[2:]
+OPS = {"=": "eq", ">=": "ge", "<=": "le", ">>": "gt", "<<": "lt"}
+def installed(name):
+    run = subprocess.run(["dpkg-query", "-W", "--showformat=${Status}\t${Version}", name],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    status, _, version = run.stdout.partition("\t")
+    return version if run.returncode == 0 and status == "install ok installed" else None
+def satisfied(alternative):
+    m = re.fullmatch(r"\s*([a-z0-9.+-]+)(?::any)?\s*(?:\(\s*(=|>=|<=|>>|<<)\s*(\S+)\s*\))?\s*", alternative)
+    if not m:
+        sys.exit("deb_test: cannot read the dependency %r" % alternative)
+    name, op, want = m.groups()
+    if name in ours:
+        return True
+    have = installed(name)
+    return have is not None and (op is None or subprocess.run(
+        ["dpkg", "--compare-versions", have, OPS[op], want]).returncode == 0)
+for deb in debs:
+    fields = subprocess.run(["dpkg-deb", "-f", deb, "Package", "Depends"], stdout=subprocess.PIPE,
+                            text=True, check=True).stdout
+    package = re.search(r"^Package: (.*)$", fields, re.M).group(1)
+    depends = re.search(r"^Depends: (.*)$", fields, re.M).group(1)
+    print("%s: %s" % (package, depends))
+    for entry in depends.split(","):
+        if not any(satisfied(a) for a in entry.split("|")):
+            sys.exit("deb_test: %s depends on '%s', which nothing installed here satisfies" % (package, entry.strip()))
+PY
+dpkg-deb -f "$out/packages/${runtime}_${version}_"*.deb Depends | grep -q libcapnp ||
+  fail "$runtime does not depend on Cap'n Proto's library"
 
 echo "--- 4. dpkg -i into $out/root"
 root=$out/root
@@ -61,15 +88,17 @@ mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates"
 # scripts run without a chroot into a root that has no shell.
 dpkg --root="$root" --force-not-root --force-depends --force-script-chrootless -i $debs >/dev/null 2>&1 ||
   { dpkg --root="$root" --force-not-root --force-depends --force-script-chrootless -i $debs; exit 1; }
-for p in libringdrop0 libringdrop-dev ringdrop-tools python3-ringdrop; do
+for p in $runtime libringdrop-dev ringdrop-tools python3-ringdrop; do
   dpkg-query --admindir="$root/var/lib/dpkg" -W -f='${Package} ${Version} ${Status}\n' "$p" |
-    grep -q "^$p $version install ok installed$" || { echo "deb_test: $p is not installed" >&2; exit 1; }
+    grep -q "^$p $version install ok installed$" || fail "$p is not installed"
 done
-libdir=$root/usr/lib
-[ -f "$libdir/libringdrop.so.0" ] && [ -f "$root/usr/include/ringdrop.h" ] && [ -x "$root/usr/bin/ringdrop" ]
+libdir=$root/usr/$libdir_rel
+[ -f "$libdir/libringdrop.so.0" ] || fail "no $libdir/libringdrop.so.0"
+[ -f "$root/usr/include/ringdrop.h" ] || fail "no $root/usr/include/ringdrop.h"
+[ -x "$root/usr/bin/ringdrop" ] || fail "no $root/usr/bin/ringdrop"
 # Stripped of debug information, the static library too (strip_static.cmake).
 if objdump -h "$libdir/libringdrop.a" "$libdir/libringdrop.so.0" | grep -q '\.debug_'; then
-  echo "deb_test: the packaged libraries carry debug information" >&2; exit 1
+  fail "the packaged libraries carry debug information"
 fi
 
 echo "--- 5a. C, with pkg-config"
@@ -77,49 +106,65 @@ PKG_CONFIG_SYSROOT_DIR=$root PKG_CONFIG_LIBDIR=$libdir/pkgconfig
 export PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_LIBDIR
 flags=$(pkg-config --cflags --libs ringdrop)
 echo "pkg-config --cflags --libs ringdrop: $flags"
-[ "$(pkg-config --modversion ringdrop)" = "$version" ]
+[ "$(pkg-config --modversion ringdrop)" = "$version" ] || fail "ringdrop.pc is not version $version"
 mkdir -p "$out/c"
 cc -std=c99 -pedantic -Wall -Werror -o "$out/c/legacy_client" "$source/examples/c/legacy_client.c" $flags
 LD_LIBRARY_PATH=$libdir
 export LD_LIBRARY_PATH
 case "$(ldd "$out/c/legacy_client" | grep 'libringdrop\.so')" in
   *"=> $libdir/libringdrop.so.0 "*) ;;
-  *) echo "deb_test: legacy_client does not load the packaged libringdrop.so.0" >&2; exit 1 ;;
+  *) fail "legacy_client does not load the packaged libringdrop.so.0" ;;
 esac
 sh "$source/examples/c/run_pair.sh" "$out/c/legacy_client" "$service"
 
 echo "--- 5b. C and C++, with find_package(ringdrop)"
 # Cap'n Proto's CMake package asks pkg-config for the machine's own capnp.
 unset PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_LIBDIR
-ctest --build-and-test "$source/tests/install/consumer" "$out/consumer" \
-  --build-generator Ninja \
-  --build-options -DCMAKE_PREFIX_PATH="$root/usr" -DCMAKE_FIND_PACKAGE_NO_PACKAGE_REGISTRY=ON \
-  --test-command ctest --output-on-failure >"$out/consumer.log" 2>&1 ||
-  { cat "$out/consumer.log"; exit 1; }
-grep -q "ringdrop_DIR:PATH=$root/usr/lib/cmake/ringdrop" "$out/consumer/CMakeCache.txt" ||
-  { echo "deb_test: the consumer did not find the packaged ringdrop" >&2; exit 1; }
-echo "consumer: built and ran c_user and cpp_user"
+# consumer/: a C program (ringdrop::ringdrop) and a C++ one (ringdrop::static);
+# typed/: a schema of its own compiled with the packaged
+# ringdrop_capnp_library() and capnp, a typed Server and Client.
+for project in consumer typed; do
+  ctest --build-and-test "$source/tests/install/$project" "$out/$project" \
+    --build-generator Ninja \
+    --build-options -DCMAKE_PREFIX_PATH="$root/usr" -DCMAKE_FIND_PACKAGE_NO_PACKAGE_REGISTRY=ON \
+    --test-command ctest --output-on-failure >"$out/$project.log" 2>&1 ||
+    { cat "$out/$project.log"; fail "tests/install/$project did not build or run against the packages"; }
+  grep -q "ringdrop_DIR:PATH=$libdir/cmake/ringdrop" "$out/$project/CMakeCache.txt" ||
+    fail "tests/install/$project did not find the packaged ringdrop"
+  echo "$project: built and ran against the packages"
+done
 
 echo "--- 5c. Python"
-PYTHONPATH=$root/usr/lib/python3/dist-packages PYTHONDONTWRITEBYTECODE=1 python3 - "$version" "$root" <<'PY'
-import os, sys
+# The package records the library where libringdrop0 puts it (/usr/...): not
+# this machine's, so the loader finds the root's copy (LD_LIBRARY_PATH, 5a).
+PYTHONPATH=$root/usr/lib/python3/dist-packages PYTHONDONTWRITEBYTECODE=1 \
+  python3 - "$version" "$root" "/usr/$libdir_rel/libringdrop.so.0" <<'PY'
+import importlib.metadata, os, sys
 import ringdrop
 from ringdrop import _config
-want, root = sys.argv[1], os.path.realpath(sys.argv[2])
-assert os.path.realpath(ringdrop.__file__).startswith(root + os.sep), ringdrop.__file__
-assert ringdrop.__version__ == want and ringdrop.version_string() == want, ringdrop.__version__
-# The package records the library where the package system puts it.
-assert _config.LIBRARY == "/usr/lib/libringdrop.so.0", _config.LIBRARY
+want, root, recorded = sys.argv[1], os.path.realpath(sys.argv[2]), sys.argv[3]
+def check(ok, what):
+    if not ok:
+        sys.exit("deb_test: python3-ringdrop: " + what)
+check(os.path.realpath(ringdrop.__file__).startswith(root + os.sep), "imported from %s" % ringdrop.__file__)
+check(ringdrop.__version__ == want, "__version__ is %s" % ringdrop.__version__)
+check(ringdrop.version_string() == want, "the library is %s" % ringdrop.version_string())
+check(importlib.metadata.version("ringdrop") == want, "its metadata says %s" % importlib.metadata.version("ringdrop"))
+check(_config.LIBRARY == recorded, "it recorded %s, not %s" % (_config.LIBRARY, recorded))
+with open("/proc/self/maps") as maps:
+    loaded = {line.split()[-1] for line in maps if "libringdrop.so" in line}
+check(loaded and all(os.path.realpath(p).startswith(root + os.sep) for p in loaded), "it loaded %s" % loaded)
 name = "ringdrop-test-deb-%d" % os.getpid()
 with ringdrop.Producer(name, "spsc", capacity=4096) as tx, ringdrop.Consumer(name, "spsc", "open") as rx:
     tx.send(b"from the package", timeout=1.0)
-    assert rx.receive(timeout=1.0) == b"from the package"
+    got = rx.receive(timeout=1.0)
 ringdrop.remove(name)
-print("python3-ringdrop %s: imported from the root, a ring round trip" % want)
+check(got == b"from the package", "the ring gave %r" % got)
+print("python3-ringdrop %s: imported from the root, its library from the root, a ring round trip" % want)
 PY
 
 echo "--- 5d. the command"
 "$root/usr/bin/ringdrop" --version | grep -q "$version" ||
-  { "$root/usr/bin/ringdrop" --version; echo "deb_test: ringdrop --version does not say $version" >&2; exit 1; }
+  { "$root/usr/bin/ringdrop" --version; fail "ringdrop --version does not say $version"; }
 "$root/usr/bin/ringdrop" --version
 echo "deb_test: all four packages install and work"

@@ -139,12 +139,27 @@ def _candidates() -> List[str]:
 
 
 def _load() -> ctypes.CDLL:
+    """The first candidate that loads and speaks ABI_MAJOR: a library of
+    another major version (find_library's pick, say) is passed over for
+    the next candidate, not taken."""
     errors: List[str] = []
     for name in _candidates():
         try:
-            return ctypes.CDLL(name)
+            found = ctypes.CDLL(name)
         except OSError as e:
             errors.append(str(e))
+            continue
+        version = getattr(found, "ringdrop_version", None)
+        if version is None:
+            errors.append("%s has no ringdrop_version" % name)
+            continue
+        version.restype = c_int
+        version.argtypes = []
+        major = version() // 10000
+        if major != ABI_MAJOR:
+            errors.append("%s is major version %d, this binding speaks %d" % (name, major, ABI_MAJOR))
+            continue
+        return found
     raise ImportError(
         "ringdrop: cannot load the C library (set RINGDROP_LIBRARY to the path "
         "of libringdrop.so.%d): %s" % (ABI_MAJOR, "; ".join(errors))
@@ -165,13 +180,6 @@ def _declare(lib: ctypes.CDLL, prototypes: Mapping[str, Tuple[Any, Any]]) -> cty
 
 
 lib = _declare(_load(), _PROTOTYPES)
-
-_major = lib.ringdrop_version() // 10000
-if _major != ABI_MAJOR:
-    raise ImportError(
-        "ringdrop: %s is version %s, this binding speaks major version %d"
-        % (lib._name, lib.ringdrop_version_string().decode(), ABI_MAJOR)
-    )
 
 
 def declare(prototypes: Mapping[str, Tuple[Any, Any]]) -> None:

@@ -7,6 +7,7 @@ Run by ctest (bindings/python/CMakeLists.txt) against tests/install's prefix:
     PYTHONPATH=<prefix>/<python dir> python3 -m unittest test_installed
 """
 
+import importlib.metadata
 import os
 import pydoc
 import unittest
@@ -33,6 +34,7 @@ class Installed(unittest.TestCase):
 
     def test_versions_are_the_projects_one_version(self):
         self.assertEqual(_config.VERSION, VERSION)
+        self.assertEqual(importlib.metadata.version("ringdrop"), VERSION)  # the dist-info
         self.assertEqual(ringdrop.__version__, VERSION)
         self.assertEqual(ringdrop.version_string(), VERSION)
         major, minor, patch = (int(x) for x in VERSION.split("."))
