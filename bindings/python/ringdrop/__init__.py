@@ -66,7 +66,8 @@ from .ring import (
     remove,
     requeue_dead_letter,
 )
-from .drop import Claim, ClaimHeaders, Completion, Discovery, DropChannel, DropConsumer, Receipt
+from .drop import Completion, Discovery, DropChannel, Receipt
+from .drop_consumer import Claim, ClaimHeaders, DropConsumer
 from .rpc import (
     HANDLER_FAILED,
     Client,
