@@ -15,6 +15,7 @@
 #include "ringdrop/reply_queue.hpp"
 #include "ringdrop/ring_dead_letters.hpp"
 #include "ringdrop/rpc_client.hpp"
+#include "rpc_support.hpp"
 #include "rpc_test.capnp.h"
 #include "test_support.hpp"
 
@@ -23,19 +24,6 @@ using namespace ringdrop::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-// A server process on `name`, announced and ready.
-struct ServerPeer : ExecPeer {
-  explicit ServerPeer(const ScopedName& name, std::vector<std::string> extra = {})
-      : ExecPeer(RINGDROP_RPC_PEER, args(name, std::move(extra))) {
-    EXPECT_EQ(read_line(), "ready");
-  }
-  static std::vector<std::string> args(const ScopedName& name, std::vector<std::string> extra) {
-    std::vector<std::string> a{"serve", name.name()};
-    a.insert(a.end(), extra.begin(), extra.end());
-    return a;
-  }
-};
 
 // A reply queue named after the test, removed (ring and dead letters) at the end.
 struct ScopedQueue {

@@ -12,6 +12,7 @@
 #include "ringdrop/mpmc_ring.hpp"
 #include "ringdrop/rpc_client.hpp"
 #include "ringdrop/rpc_server.hpp"
+#include "rpc_support.hpp"
 #include "rpc_test.capnp.h"
 #include "test_support.hpp"
 
@@ -28,26 +29,6 @@ ClientOptions quick_client() {
   o.wait.liveness_interval = 10ms;
   return o;
 }
-
-// A server process on `name`, announced and ready.
-struct ServerPeer : ExecPeer {
-  explicit ServerPeer(const ScopedName& name, std::vector<std::string> extra = {})
-      : ExecPeer(RINGDROP_RPC_PEER, args(name, std::move(extra))) {
-    EXPECT_EQ(read_line(), "ready");
-  }
-  static std::vector<std::string> args(const ScopedName& name, std::vector<std::string> extra) {
-    std::vector<std::string> a{"serve", name.name()};
-    a.insert(a.end(), extra.begin(), extra.end());
-    return a;
-  }
-  // Asks it to stop (a Stop notification) and returns its stats line.
-  std::string stop(Client& c) {
-    EXPECT_FALSE(c.notify<rdtest::Stop>([](rdtest::Stop::Builder) {}, deadline_after(5s)));
-    auto line = read_line();
-    EXPECT_EQ(wait_for(), 0);
-    return line.value_or("");
-  }
-};
 
 // A Hold call (its handler waits for a line on the server's stdin) made on
 // another thread, so the test can act while the call is in flight.
