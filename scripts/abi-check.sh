@@ -31,9 +31,15 @@ build=${1:-build/release}
 lib="$build/lib/libringdrop.so"
 [ -f "$lib" ] || { echo "abi-check: no $lib (build first)" >&2; exit 2; }
 command -v abidiff >/dev/null || { echo "abi-check: abidiff missing (scripts/install-deps.sh installs abigail-tools)" >&2; exit 2; }
+cc=${CC:-cc}  # lists the constants; ctest passes the build's C compiler
+command -v "$cc" >/dev/null || { echo "abi-check: no C compiler '$cc' (set CC)" >&2; exit 2; }
+if [ "$renew" = 0 ] && [ ! -f "${baseline%.abi}.constants" ] && [ "$baseline" != abi/libringdrop.abi ]; then
+  echo "abi-check: --baseline $baseline needs ${baseline%.abi}.constants beside it" >&2; exit 2
+fi
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+exe=$build/abi_constants.$$  # a program run: in the build folder, since a temporary folder may be noexec
+trap 'rm -rf "$work" "$exe"' EXIT
 
 describe() {  # the functions and types: abigail's XML of $lib into $1
   abidw --no-corpus-path --no-comp-dir-path --short-locs --exported-interfaces-only \
@@ -42,13 +48,13 @@ describe() {  # the functions and types: abigail's XML of $lib into $1
 
 constants() {  # the error codes and the macros of ringdrop.h, "NAME VALUE" sorted, into $1
   local includes="-Ibindings/c/include -Ilib/include -I$build/lib/include"
-  cc -std=c99 $includes -o "$work/abi_constants" tools/abi_constants.c
+  "$cc" -std=c99 $includes -o "$exe" tools/abi_constants.c
   {
-    "$work/abi_constants"
+    "$exe"
     # Object-like and function-like macros, but not the version (it changes
     # at every release), the include guards, nor the error tables (their text
     # grows with each code; the codes themselves are listed above).
-    cc -std=c99 $includes -E -dM bindings/c/include/ringdrop.h |
+    "$cc" -std=c99 $includes -E -dM bindings/c/include/ringdrop.h |
       sed -n 's/^#define \(\(RINGDROP_\|ringdrop_\)[A-Za-z0-9_]*\(([^)]*)\)\{0,1\}\) *\(.*\)$/\1 \4/p' |
       grep -Ev '^(RINGDROP_VERSION|RINGDROP_([A-Z_]*_)?H |RINGDROP_(C_)?ERROR_TABLE)'
   } | LC_ALL=C sort >"$1"

@@ -4,10 +4,14 @@
     tools/abi_compare.py BASELINE.abi CURRENT.abi BASELINE.constants CURRENT.constants
 
 1. Sized structs. Each struct that carries its size — ringdrop.h's
-   *_options and *_stats, `size` first — may only grow at its end: the
-   current one must exist, be no smaller, and keep every member at the same
-   offset with the same name and type; members it adds must lie past the
-   baseline's size. abidiff is told to leave these structs alone
+   *_options and *_stats, `size` first — keeps its layout: the current one
+   must exist, be no smaller, and keep every member at the same offset with
+   the same name and type; members it adds must lie past the baseline's
+   size. And it may grow only if the library never writes past a caller's
+   size: a *_stats struct (filled up to the size its caller set), or an
+   *_options struct whose <name>_init_size the library exports (its plain
+   _init fills sizeof of the struct the library was built with: grown, it
+   would write past the struct of a program built before). abidiff is told to leave these structs alone
    (abi/libringdrop.abignore): its `has_data_member_inserted_at = end`
    suppression also hid a member moved inside the struct (libabigail 2.2).
 2. Signatures. Because of that suppression, abidiff would also miss a
@@ -92,6 +96,9 @@ def sized_structs(old, new):
             if (offset, member, type_) not in before and offset < old_size:
                 breaks.append(f"{name}: new member {member} at bit {offset}, inside the old struct "
                               f"({old_size} bits): only the end may grow")
+        if new_size > old_size and name.endswith("_options") and name + "_init_size" not in new.functions:
+            breaks.append(f"{name}: grew from {old_size} to {new_size} bits, but the library has no "
+                          f"{name}_init_size: its _init would write past the struct of a program built before")
     return breaks, f"{len(old.structs)} sized structs kept their layout (grown at the end at most)"
 
 

@@ -13,9 +13,13 @@ Must fail (exit 1, naming what changed):
   removed_function  ringdrop_ring_close gone
   retyped_parameter ringdrop_ring_open's options became another sized struct
   renumbered_code   RINGDROP_ETIMEDOUT given another value
+  grown_unsized     ringdrop_message_options grew at its end, but it has no
+                    _init_size: its _init would overrun an older program's
 Must pass (exit 0):
   added_function    ringdrop_client_get_stats new
   grown_struct      ringdrop_client_stats grew a member at its end
+  grown_options     ringdrop_client_options grew at its end (it has
+                    ringdrop_client_options_init_size)
   added_constant    RINGDROP_RING_OPTIONS_FIRST_SIZE new
 """
 
@@ -85,13 +89,27 @@ def added_function():
     return xml_edit(edit), CONSTANTS, "1 Added function"
 
 
-def grown_struct():
+def shrunk(struct_name):
+    """The baseline's `struct_name` without its last member: to the check,
+    this build grew it at its end."""
     def edit(root, parents):
-        struct = find(root, "class-decl", "ringdrop_client_stats")
+        struct = find(root, "class-decl", struct_name)
         last = struct.findall("data-member")[-1]
         struct.remove(last)
         struct.set("size-in-bits", last.get("layout-offset-in-bits"))
-    return xml_edit(edit), CONSTANTS, "sized structs kept their layout"
+    return xml_edit(edit)
+
+
+def grown_unsized():
+    return shrunk("ringdrop_message_options"), CONSTANTS, "ringdrop_message_options_init_size"
+
+
+def grown_struct():
+    return shrunk("ringdrop_client_stats"), CONSTANTS, "sized structs kept their layout"
+
+
+def grown_options():
+    return shrunk("ringdrop_client_options"), CONSTANTS, "sized structs kept their layout"
 
 
 def added_constant():
@@ -103,7 +121,8 @@ def added_constant():
 os.makedirs(out, exist_ok=True)
 failures = []
 for case, want in ((moved_member, 1), (removed_function, 1), (retyped_parameter, 1), (renumbered_code, 1),
-                   (added_function, 0), (grown_struct, 0), (added_constant, 0)):
+                   (grown_unsized, 1), (added_function, 0), (grown_struct, 0), (grown_options, 0),
+                   (added_constant, 0)):
     abi, constants, expect = case()
     assert (abi, constants) != (ABI, CONSTANTS), case.__name__
     path = os.path.join(out, case.__name__ + ".abi")
@@ -118,4 +137,4 @@ for case, want in ((moved_member, 1), (removed_function, 1), (retyped_parameter,
         failures.append(case.__name__)
 if failures:
     sys.exit("abi_check_catches: the check did not answer as it must for: " + ", ".join(failures))
-print("abi_check_catches: the four breaks fail the check, the three additions pass")
+print("abi_check_catches: the five breaks fail the check, the four additions pass")
