@@ -31,7 +31,7 @@ file(INSTALL "${_config}" DESTINATION "${CMAKE_INSTALL_PREFIX}/${_dir}/ringdrop"
 # The distribution's metadata (the core fields of the packaging spec), as
 # pip would write it; no RECORD, so pip will not uninstall what CMake or the
 # Debian package installed.
-file(GLOB _old_dist_info "$ENV{DESTDIR}${CMAKE_INSTALL_PREFIX}/${_dir}/ringdrop-*.dist-info")
+file(GLOB _old_dist_info "$ENV{DESTDIR}${CMAKE_INSTALL_PREFIX}/${_dir}/ringdrop-[0-9]*.dist-info")
 if(_old_dist_info)
   file(REMOVE_RECURSE ${_old_dist_info})  # an earlier version's, in the same prefix
 endif()

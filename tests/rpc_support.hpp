@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "drop_support.hpp"  // ExecPeer
 #include "ringdrop/rpc_client.hpp"
 #include "rpc_test.capnp.h"
 #include "test_support.hpp"

@@ -21,7 +21,9 @@
 #      command prints VERSION.
 set -eu
 source=$1 build=$2 out=$3 service=$4 version=$5 libdir_rel=$6
-runtime=libringdrop${version%%.*}  # named after the SONAME's major version
+major=${version%%.*}
+runtime=libringdrop$major  # named after the SONAME's major version
+soname=libringdrop.so.$major
 fail() { echo "deb_test: $*" >&2; exit 1; }
 
 rm -rf "$out"
@@ -47,25 +49,25 @@ grep -v 'running with root privileges' "$out/lintian.log" || true
 echo "--- 3. dependencies"
 # Each comma-separated entry needs one of its alternatives (a | b) installed
 # here at a version that satisfies it, or to be one of the four packages.
-python3 - "$runtime libringdrop-dev ringdrop-tools python3-ringdrop" $debs <<'PY'
+python3 - "$version" "$runtime libringdrop-dev ringdrop-tools python3-ringdrop" $debs <<'PY'
 import re, subprocess, sys
-ours, debs = sys.argv[1].split(), sys.argv[2:]
+version, ours, debs = sys.argv[1], sys.argv[2].split(), sys.argv[3:]
 OPS = {"=": "eq", ">=": "ge", "<=": "le", ">>": "gt", "<<": "lt"}
 def installed(name):
-    run = subprocess.run(["dpkg-query", "-W", "--showformat=${Status}\t${Version}", name],
+    """The versions of `name` installed here (one per architecture)."""
+    if name in ours:
+        return [version]  # the package beside it, of this build
+    run = subprocess.run(["dpkg-query", "-W", "--showformat=${Status}\t${Version}\n", name],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    status, _, version = run.stdout.partition("\t")
-    return version if run.returncode == 0 and status == "install ok installed" else None
+    lines = [line.split("\t") for line in run.stdout.splitlines() if "\t" in line]
+    return [v for status, v in lines if status == "install ok installed"]
 def satisfied(alternative):
     m = re.fullmatch(r"\s*([a-z0-9.+-]+)(?::any)?\s*(?:\(\s*(=|>=|<=|>>|<<)\s*(\S+)\s*\))?\s*", alternative)
     if not m:
         sys.exit("deb_test: cannot read the dependency %r" % alternative)
     name, op, want = m.groups()
-    if name in ours:
-        return True
-    have = installed(name)
-    return have is not None and (op is None or subprocess.run(
-        ["dpkg", "--compare-versions", have, OPS[op], want]).returncode == 0)
+    return any(op is None or subprocess.run(["dpkg", "--compare-versions", have, OPS[op], want]).returncode == 0
+               for have in installed(name))
 for deb in debs:
     fields = subprocess.run(["dpkg-deb", "-f", deb, "Package", "Depends"], stdout=subprocess.PIPE,
                             text=True, check=True).stdout
@@ -86,18 +88,21 @@ mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates"
 # --force-depends: the root's database has none of the dependencies (step 3
 # checked them on this machine). --force-script-chrootless: the maintainer
 # scripts run without a chroot into a root that has no shell.
-dpkg --root="$root" --force-not-root --force-depends --force-script-chrootless -i $debs >/dev/null 2>&1 ||
-  { dpkg --root="$root" --force-not-root --force-depends --force-script-chrootless -i $debs; exit 1; }
+dpkg --root="$root" --force-not-root --force-depends --force-script-chrootless -i $debs >"$out/dpkg.log" 2>&1 ||
+  { cat "$out/dpkg.log"; fail "dpkg -i failed"; }
 for p in $runtime libringdrop-dev ringdrop-tools python3-ringdrop; do
   dpkg-query --admindir="$root/var/lib/dpkg" -W -f='${Package} ${Version} ${Status}\n' "$p" |
     grep -q "^$p $version install ok installed$" || fail "$p is not installed"
 done
 libdir=$root/usr/$libdir_rel
-[ -f "$libdir/libringdrop.so.0" ] || fail "no $libdir/libringdrop.so.0"
+[ -f "$libdir/$soname" ] || fail "no $libdir/$soname"
 [ -f "$root/usr/include/ringdrop.h" ] || fail "no $root/usr/include/ringdrop.h"
 [ -x "$root/usr/bin/ringdrop" ] || fail "no $root/usr/bin/ringdrop"
 # Stripped of debug information, the static library too (strip_static.cmake).
-if objdump -h "$libdir/libringdrop.a" "$libdir/libringdrop.so.0" | grep -q '\.debug_'; then
+# (objdump first, on its own: sh has no pipefail, and a failing objdump must
+# not read as "no debug sections".)
+objdump -h "$libdir/libringdrop.a" "$libdir/$soname" >"$out/sections.txt" || fail "objdump failed"
+if grep -q '\.debug_' "$out/sections.txt"; then
   fail "the packaged libraries carry debug information"
 fi
 
@@ -112,8 +117,8 @@ cc -std=c99 -pedantic -Wall -Werror -o "$out/c/legacy_client" "$source/examples/
 LD_LIBRARY_PATH=$libdir
 export LD_LIBRARY_PATH
 case "$(ldd "$out/c/legacy_client" | grep 'libringdrop\.so')" in
-  *"=> $libdir/libringdrop.so.0 "*) ;;
-  *) fail "legacy_client does not load the packaged libringdrop.so.0" ;;
+  *"=> $libdir/$soname "*) ;;
+  *) fail "legacy_client does not load the packaged $soname" ;;
 esac
 sh "$source/examples/c/run_pair.sh" "$out/c/legacy_client" "$service"
 
@@ -138,7 +143,7 @@ echo "--- 5c. Python"
 # The package records the library where libringdrop0 puts it (/usr/...): not
 # this machine's, so the loader finds the root's copy (LD_LIBRARY_PATH, 5a).
 PYTHONPATH=$root/usr/lib/python3/dist-packages PYTHONDONTWRITEBYTECODE=1 \
-  python3 - "$version" "$root" "/usr/$libdir_rel/libringdrop.so.0" <<'PY'
+  python3 - "$version" "$root" "/usr/$libdir_rel/$soname" <<'PY'
 import importlib.metadata, os, sys
 import ringdrop
 from ringdrop import _config
