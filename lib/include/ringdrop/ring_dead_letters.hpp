@@ -36,6 +36,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +59,19 @@ class RINGDROP_API RingDeadLetters {
   /// stored there), unsafe_file (the directory is a symbolic link), and
   /// DropChannel::open's.
   static Result<RingDeadLetters> open(const Location& ring, std::string dir = {});
+  /// open(), making the store if there is none yet, as a ring's consumer
+  /// does at its first dead letter (the same rules: a `dir` named must
+  /// exist; the default is made). For put().
+  static Result<RingDeadLetters> create(const Location& ring, std::string dir = {});
+
+  /// Stores `message` as a dead letter of the ring, for a process that
+  /// moves messages into or out of the ring on others' behalf and cannot
+  /// deliver one (ringdrop-bridge: a message the broker refused, or one
+  /// that arrived malformed). Headers name the ring (`kind` its kind), as
+  /// the ring's own dead letters do; `attempts`, `reason` and `who` go into
+  /// the reason file. Returns its id. Errors: DropChannel::put_dead_letter's.
+  Result<std::string> put(std::span<const std::byte> message, uint32_t attempts, std::string_view reason,
+                          std::string_view who, RingKind kind = RingKind::mpmc);
 
   /// Oldest first.
   Result<std::vector<DeadLetter>> list() const;

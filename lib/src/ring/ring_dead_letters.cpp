@@ -20,6 +20,19 @@ Result<RingDeadLetters> RingDeadLetters::open(const Location& ring, std::string 
   return RingDeadLetters(ring, std::move(*store));
 }
 
+Result<RingDeadLetters> RingDeadLetters::create(const Location& ring, std::string dir) {
+  auto store = detail::open_dead_letter_store(ring, dir, true);
+  if (!store) return store.error();
+  return RingDeadLetters(ring, std::move(*store));
+}
+
+Result<std::string> RingDeadLetters::put(std::span<const std::byte> message, uint32_t attempts,
+                                         std::string_view reason, std::string_view who, RingKind kind) {
+  const DropHeaders headers{{std::string(drop_header::source), ring_.describe()},
+                            {std::string(drop_header::source_kind), to_string(kind)}};
+  return channel_.put_dead_letter(message, headers, attempts, reason, who);
+}
+
 Result<std::vector<DeadLetter>> RingDeadLetters::list() const { return channel_.dead_letters(); }
 
 namespace {
