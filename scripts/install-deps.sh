@@ -21,6 +21,8 @@ packages=(
   dpkg-dev lintian            # scripts/package.sh (CPack DEB: dpkg-shlibdeps) and tests/package
   python3-venv python3-setuptools python3-wheel  # tests/install: pip install of bindings/python
   mypy                        # bindings/python: the type hints, checked (python_typing)
+  librabbitmq-dev             # tools/bridge: rabbitmq-c, the AMQP 0-9-1 client of ringdrop-bridge
+  rabbitmq-server             # tools/bridge: the broker its tests start (tests/bridge/broker.sh), not as a service
 )
 
 missing=()
@@ -32,5 +34,16 @@ done
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 echo "install-deps: installing ${missing[*]}"
+# rabbitmq-server's postinst starts the system's broker (invoke-rc.d) and
+# fails the install if that fails. Under systemd that is harmless (rabbit@host
+# on 5672; the tests run a broker of their own). Without systemd (a container),
+# unless a policy-rc.d already decides (Docker's images have one refusing),
+# one refusing every service start is put in place for this install only.
+policy=/usr/sbin/policy-rc.d
+if [ ! -d /run/systemd/system ] && [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\n# install-deps.sh (ringdrop), for the time of its install only\nexit 101\n' | $sudo tee "$policy" >/dev/null
+  $sudo chmod 755 "$policy"
+  trap '$sudo rm -f "$policy"' EXIT
+fi
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
