@@ -1,0 +1,95 @@
+// bridge_config.hpp — what a bridge carries where: its broker, its routes,
+// its state. Read from a JSON file (docs/bridge.md has the format) and/or
+// built from ringdrop-bridge's flags.
+//
+// A route's ringdrop end is written as tools write places:
+//   shm:<name>      an MPMC ring in /dev/shm
+//   file:<path>     an MPMC ring in a file
+//   drop:<dir>      a file-drop channel
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "amqp_session.hpp"
+#include "envelope_mapping.hpp"
+#include "ringdrop/result.hpp"
+#include "ringdrop/segment.hpp"
+
+namespace ringdrop::bridge {
+
+/// A ringdrop end of a route.
+struct Endpoint {
+  enum class Kind { ring, drop };
+  Kind kind = Kind::ring;
+  Location ring = Location::shm("?");  ///< Kind::ring
+  std::string dir;                     ///< Kind::drop
+
+  /// Parses "shm:<name>", "file:<path>" or "drop:<dir>"; invalid_argument otherwise.
+  static Result<Endpoint> parse(std::string_view text);
+  std::string describe() const;
+};
+
+/// ringdrop → broker: every message of `from` published to `exchange`.
+struct OutRoute {
+  std::string name;
+  Endpoint from;
+  Format format = Format::typed;
+  std::string exchange;
+  ExchangeType exchange_type = ExchangeType::topic;
+  std::string routing_key;
+};
+
+/// broker → ringdrop: every message of `queue` delivered into `to`.
+struct InRoute {
+  std::string name;
+  std::string queue;
+  std::string bind_exchange;  ///< "" : the queue is not bound by the bridge
+  ExchangeType exchange_type = ExchangeType::topic;
+  std::string binding_key;
+  Endpoint to;
+  Format format = Format::typed;
+  uint32_t cell_size = 0;  ///< when the bridge creates the ring (0: the ring's default)
+  uint64_t capacity = 0;   ///< likewise
+};
+
+struct BridgeConfig {
+  /// This bridge's name: its messages' origin (x-ringdrop-origin). Each
+  /// bridge of a system needs its own. Default: the host name.
+  std::string name;
+  BrokerAddress broker;
+  /// The dedupe table and the statistics live here (made if missing).
+  std::string state_dir;
+  std::chrono::seconds dedupe_window{600};
+  uint32_t dedupe_capacity = 1u << 20;
+  /// Messages an outbound route publishes before it waits for their confirms.
+  uint32_t window = 256;
+  std::vector<OutRoute> out;
+  std::vector<InRoute> in;
+
+  /// invalid_argument with the reason: no routes, duplicate route names, a
+  /// route missing its exchange or queue, no state_dir...
+  std::error_code check() const;
+};
+
+/// Adds a route written as a flag: the JSON keys of a route as
+/// `key=value,key=value` ("from=shm:orders,exchange=orders,routing_key=new").
+/// Errors: invalid_argument.
+std::error_code add_route(BridgeConfig& config, std::string_view spec);
+
+/// Parses "amqp://user:password@host:port/vhost" (all but the host
+/// optional; the vhost %2F-decoded, "/" by default) into `address`.
+/// Errors: invalid_argument.
+std::error_code parse_broker_url(std::string_view url, BrokerAddress& address);
+
+/// Reads a JSON configuration. Errors: not_found (no such file),
+/// invalid_argument (not JSON, an unknown key, a wrong type: the detail
+/// names the key).
+Result<BridgeConfig> load_config(const std::string& path);
+/// The same, from JSON text (`origin` names it in errors).
+Result<BridgeConfig> parse_config(std::string_view json, const std::string& origin);
+
+}  // namespace ringdrop::bridge

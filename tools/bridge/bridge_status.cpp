@@ -1,0 +1,84 @@
+#include "bridge_status.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+
+#include "ringdrop/error.hpp"
+#include "route_context.hpp"
+
+namespace ringdrop::bridge {
+
+using detail::fail;
+using detail::from_errno;
+
+using nlohmann::json;
+
+json route_json(const std::string& name, std::string_view direction, const std::string& ringdrop_end,
+                const std::string& broker_end, const RouteStats& s) {
+  auto get = [](const auto& a) { return a.load(std::memory_order_relaxed); };
+  return json{{"name", name},
+              {"direction", direction},
+              {"ringdrop", ringdrop_end},
+              {"broker", broker_end},
+              {"state", to_string(static_cast<RouteState>(get(s.state)))},
+              {"state_since_ns", get(s.state_since_ns)},
+              {"last_progress_ns", get(s.last_progress_ns)},
+              {"last_loop_ns", get(s.last_loop_ns)},
+              {"bridged", get(s.bridged)},
+              {"published", get(s.published)},
+              {"returned", get(s.returned)},
+              {"nacked", get(s.nacked)},
+              {"dead_lettered", get(s.dead_lettered)},
+              {"deduplicated", get(s.deduplicated)},
+              {"looped", get(s.looped)},
+              {"reconnects", get(s.reconnects)},
+              {"in_flight", get(s.in_flight)},
+              {"last_error", s.last_error()}};
+}
+
+std::error_code write_status(const std::string& state_dir, const json& status) {
+  const std::string path = state_dir + "/status.json";
+  const std::string tmp = path + ".tmp";
+  const std::string text = status.dump(2) + "\n";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) return fail(from_errno(errno), "open " + tmp);
+  const ssize_t n = ::write(fd, text.data(), text.size());
+  const int write_errno = errno;
+  ::close(fd);
+  if (n != static_cast<ssize_t>(text.size())) return fail(from_errno(n < 0 ? write_errno : ENOSPC), "write " + tmp);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(from_errno(errno), "rename " + tmp);
+  return {};
+}
+
+Result<json> read_status(const std::string& state_dir, std::chrono::milliseconds stale) {
+  const std::string path = state_dir + "/status.json";
+  std::ifstream f(path);
+  if (!f) return fail(errc::not_found, path + ": no bridge has run with this state directory");
+  std::ostringstream text;
+  text << f.rdbuf();
+  json j = json::parse(text.str(), nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("pid") || !j.contains("updated_ns")) {
+    return fail(errc::bad_message, path + " is not a bridge's status file");
+  }
+  const int64_t age_ms = (real_now_ns() - j["updated_ns"].get<int64_t>()) / 1'000'000;
+  const auto pid = j["pid"].get<pid_t>();
+  const bool alive = pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+  std::string verdict = "running";
+  if (j.value("stopped", false)) {
+    verdict = "stopped";
+  } else if (!alive) {
+    verdict = "dead";
+  } else if (age_ms > stale.count()) {
+    verdict = "stuck";
+  }
+  j["verdict"] = verdict;
+  j["age_ms"] = age_ms;
+  return j;
+}
+
+}  // namespace ringdrop::bridge

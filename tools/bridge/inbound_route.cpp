@@ -1,0 +1,211 @@
+#include "inbound_route.hpp"
+
+#include <deque>
+#include <optional>
+
+#include "amqp_session.hpp"
+#include "dedupe_table.hpp"
+#include "envelope_mapping.hpp"
+#include "inbound_target.hpp"
+#include "ringdrop/error.hpp"
+
+namespace ringdrop::bridge {
+
+namespace {
+
+enum class Outcome { done, later, broken };
+
+struct Delivery {
+  uint64_t tag = 0;
+  WireMessage message;
+};
+
+class Inbound {
+ public:
+  Inbound(const InRoute& route, RouteContext ctx) : route_(route), ctx_(std::move(ctx)) {}
+
+  void run() {
+    ctx_.set_state(RouteState::starting);
+    while (!ctx_.stop.requested()) {
+      ctx_.loop();
+      if (!target_ && !open_target()) continue;
+      if (!session_ && !connect()) continue;
+      poll(pending_.empty() ? std::chrono::milliseconds(200)
+                            : full_ ? std::chrono::milliseconds(10) : std::chrono::milliseconds(0));
+      deliver_pending();
+      ack_done();
+    }
+    // What is delivered but not acknowledged, the broker requeues when the
+    // connection closes; committed messages are acknowledged above.
+    session_.reset();
+    ctx_.set_state(RouteState::stopped);
+  }
+
+ private:
+  bool open_target() {
+    auto t = InboundTarget::open(route_);
+    std::error_code ec = t.error();
+    if (t && !dedupe_) {
+      auto d = DedupeTable::open(ctx_.config.state_dir + "/" + route_.name + ".dedupe",
+                                 DedupeOptions{ctx_.config.dedupe_window, ctx_.config.dedupe_capacity});
+      if (d) dedupe_.emplace(std::move(*d));
+      ec = d.error();
+    }
+    if (ec) {
+      ctx_.error("cannot open " + route_.to.describe() + ": " + last_error_detail());
+      ctx_.stop.wait_for(backoff_.next());
+      return false;
+    }
+    target_ = std::move(*t);
+    return true;
+  }
+
+  bool connect() {
+    ctx_.set_state(ever_connected_ ? RouteState::reconnecting : RouteState::connecting);
+    auto s = AmqpSession::connect(ctx_.config.broker);
+    std::error_code ec = s.error();
+    if (s) ec = subscribe(*s);
+    if (ec) {
+      const auto delay = backoff_.next();
+      ctx_.error(ctx_.config.broker.describe() + ": " + last_error_detail() + "; again in " +
+                 std::to_string(delay.count() / 1000) + " s");
+      ctx_.stop.wait_for(delay);
+      return false;
+    }
+    session_.emplace(std::move(*s));
+    backoff_.reset();
+    if (ever_connected_) ctx_.stats.add(ctx_.stats.reconnects);
+    ever_connected_ = true;
+    ctx_.set_state(RouteState::running);
+    ctx_.log("connected to " + ctx_.config.broker.describe() + ", consuming queue " + route_.queue);
+    return true;
+  }
+
+  std::error_code subscribe(AmqpSession& s) {
+    if (!route_.bind_exchange.empty()) {
+      if (auto ec = s.declare_exchange(route_.bind_exchange, route_.exchange_type)) return ec;
+    }
+    if (auto ec = s.declare_queue(route_.queue, route_.bind_exchange, route_.binding_key)) return ec;
+    if (auto ec = s.qos(target_->prefetch())) return ec;
+    return s.consume(route_.queue);
+  }
+
+  void poll(std::chrono::milliseconds wait) {
+    for (;;) {
+      auto ev = session_->poll(wait);
+      if (!ev) return lost_session();
+      switch (ev->kind) {
+        case AmqpEvent::Kind::none: return;
+        case AmqpEvent::Kind::delivery:
+          pending_.push_back(Delivery{ev->tag, std::move(ev->message)});
+          ctx_.stats.add(ctx_.stats.in_flight);
+          break;
+        case AmqpEvent::Kind::cancelled:
+          ctx_.error("the broker cancelled the consumer (queue " + route_.queue + " deleted?); declaring it again");
+          if (subscribe(*session_)) return lost_session();
+          break;
+        default: break;
+      }
+      wait = std::chrono::milliseconds(0);
+    }
+  }
+
+  void lost_session() {
+    ctx_.error("lost the broker: " + last_error_detail());
+    session_.reset();
+    // Unacknowledged deliveries come again on the next connection.
+    ctx_.stats.in_flight.fetch_sub(pending_.size(), std::memory_order_relaxed);
+    pending_.clear();
+    full_ = false;
+    ack_to_ = acked_ = 0;  // delivery tags start again on the next channel
+  }
+
+  void deliver_pending() {
+    full_ = false;
+    while (session_ && !pending_.empty()) {
+      Delivery& d = pending_.front();
+      const Outcome o = take(d);
+      if (o == Outcome::broken) return;  // the session is gone, and pending_ with it
+      if (o == Outcome::later) {
+        full_ = true;
+        ctx_.set_state(RouteState::full);
+        return;
+      }
+      ack_to_ = d.tag;
+      pending_.pop_front();
+      ctx_.stats.in_flight.fetch_sub(1, std::memory_order_relaxed);
+    }
+    if (session_) ctx_.set_state(RouteState::running);
+  }
+
+  // Handles one delivery: done (acknowledge it), later (the ring is full),
+  // broken (a dead letter could not be stored: the session was dropped).
+  Outcome take(const Delivery& d) {
+    const WireMessage& m = d.message;
+    if (const std::string* origin = m.header(wire_header::origin); origin && *origin == ctx_.config.name) {
+      ctx_.stats.add(ctx_.stats.looped);
+      return Outcome::done;
+    }
+    const std::string id = dedupe_id(m);
+    const int64_t now = real_now_ns();
+    if (!id.empty() && dedupe_->seen(id, now)) {
+      ctx_.stats.add(ctx_.stats.deduplicated);
+      return Outcome::done;
+    }
+    std::vector<std::byte> built;
+    std::span<const std::byte> bytes = m.body;
+    if (route_.format == Format::typed) {
+      auto t = wire_to_typed(m, mono_now_ns());
+      if (!t) return set_aside(m, "from queue " + route_.queue + ", not a typed ringdrop message: " + last_error_detail());
+      built = std::move(*t);
+      bytes = built;
+    }
+    std::error_code ec = target_->deliver(m, bytes);
+    if (ec == errc::would_block || ec == errc::peer_gone) return Outcome::later;
+    if (ec) return set_aside(m, "from queue " + route_.queue + ", not delivered to " + route_.to.describe() + ": " +
+                                    last_error_detail());
+    if (!id.empty()) dedupe_->record(id, now);
+    ctx_.stats.add(ctx_.stats.bridged);
+    ctx_.progress();
+    return Outcome::done;
+  }
+
+  // A message that cannot be delivered: a dead letter of the target, then
+  // acknowledged. If even that fails, it stays unacknowledged (the broker
+  // delivers it again after a reconnect): never silently dropped.
+  Outcome set_aside(const WireMessage& m, std::string reason) {
+    if (auto ec = target_->dead_letter(m, m.body, reason)) {
+      ctx_.error("a dead letter could not be stored (" + last_error_detail() + "): " + reason);
+      lost_session();
+      ctx_.stop.wait_for(backoff_.next());
+      return Outcome::broken;
+    }
+    ctx_.stats.add(ctx_.stats.dead_lettered);
+    ctx_.log("dead letter: " + reason);
+    return Outcome::done;
+  }
+
+  void ack_done() {
+    if (!session_ || ack_to_ <= acked_) return;
+    if (auto ec = session_->ack(ack_to_, true)) return lost_session();
+    acked_ = ack_to_;
+  }
+
+  const InRoute& route_;
+  RouteContext ctx_;
+  std::unique_ptr<InboundTarget> target_;
+  std::optional<DedupeTable> dedupe_;
+  std::optional<AmqpSession> session_;
+  std::deque<Delivery> pending_;
+  Backoff backoff_;
+  uint64_t ack_to_ = 0;
+  uint64_t acked_ = 0;
+  bool ever_connected_ = false;
+  bool full_ = false;
+};
+
+}  // namespace
+
+void run_inbound(const InRoute& route, RouteContext ctx) { Inbound(route, std::move(ctx)).run(); }
+
+}  // namespace ringdrop::bridge

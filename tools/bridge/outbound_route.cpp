@@ -1,0 +1,292 @@
+#include "outbound_route.hpp"
+
+#include <random>
+#include <vector>
+
+#include "amqp_session.hpp"
+#include "envelope_mapping.hpp"
+#include "outbound_source.hpp"
+#include "ringdrop/error.hpp"
+
+namespace ringdrop::bridge {
+
+namespace {
+
+enum class Fate { unsent, sent, confirmed, failed };
+
+struct InFlight {
+  Taken taken;
+  WireMessage wire;
+  uint64_t tag = 0;
+  Fate fate = Fate::unsent;
+  bool returned = false;  // basic.return came; its ack is still to come
+  std::string reason;     // Fate::failed: why it is a dead letter
+};
+
+class Outbound {
+ public:
+  Outbound(const OutRoute& route, RouteContext ctx) : route_(route), ctx_(std::move(ctx)) {
+    std::random_device rd;
+    id_base_ = (uint64_t{rd()} << 32) ^ rd();
+  }
+
+  void run() {
+    ctx_.set_state(RouteState::starting);
+    while (!ctx_.stop.requested()) {
+      ctx_.loop();
+      if (!source_ && !open_source()) continue;
+      if (!session_ && !connect()) continue;
+      if (blocked_) {
+        poll(std::chrono::milliseconds(200));
+        continue;
+      }
+      if (batch_.empty()) fill_batch();
+      if (batch_.empty()) {
+        poll(std::chrono::milliseconds(0));  // heartbeats, alarms
+        continue;
+      }
+      publish_batch();
+      if (await_confirms()) settle_batch();
+    }
+    finish();
+  }
+
+ private:
+  bool open_source() {
+    auto s = OutboundSource::open(route_.from);
+    if (!s) {
+      ctx_.error("cannot open " + route_.from.describe() + ": " + last_error_detail());
+      ctx_.stop.wait_for(backoff_source_.next());
+      return false;
+    }
+    source_ = std::move(*s);
+    backoff_source_.reset();
+    return true;
+  }
+
+  bool connect() {
+    ctx_.set_state(ever_connected_ ? RouteState::reconnecting : RouteState::connecting);
+    auto s = AmqpSession::connect(ctx_.config.broker);
+    std::error_code ec = s.error();
+    if (s) {
+      ec = s->confirm_select();
+      if (!ec) ec = s->declare_exchange(route_.exchange, route_.exchange_type);
+    }
+    if (ec) {
+      const auto delay = backoff_.next();
+      ctx_.error(ctx_.config.broker.describe() + ": " + last_error_detail() + "; again in " +
+                 std::to_string(delay.count() / 1000) + " s");
+      ctx_.stop.wait_for(delay);
+      return false;
+    }
+    session_.emplace(std::move(*s));
+    backoff_.reset();
+    if (ever_connected_) ctx_.stats.add(ctx_.stats.reconnects);
+    ever_connected_ = true;
+    blocked_ = false;
+    ctx_.set_state(RouteState::running);
+    ctx_.log("connected to " + ctx_.config.broker.describe() + ", publishing to exchange " + route_.exchange);
+    return true;
+  }
+
+  void fill_batch() {
+    while (batch_.size() < ctx_.config.window) {
+      const auto wait = batch_.empty() ? std::chrono::milliseconds(100) : std::chrono::milliseconds(0);
+      auto t = source_->take(wait);
+      if (!t) {
+        if (t.error() != errc::timed_out) {
+          ctx_.error("taking from " + route_.from.describe() + ": " + last_error_detail());
+          source_.reset();  // opened again next time round
+        }
+        return;
+      }
+      InFlight f;
+      f.taken = std::move(*t);
+      map(f);
+      batch_.push_back(std::move(f));
+    }
+  }
+
+  void map(InFlight& f) {
+    OutboundContext c{ctx_.config.name, route_.from.describe(), mono_now_ns(), real_now_ns(), {}};
+    if (route_.format == Format::typed) {
+      auto w = typed_to_wire(f.taken.bytes, c);
+      if (!w) return fail_one(f, "not bridged: " + last_error_detail());
+      f.wire = std::move(*w);
+    } else {
+      if (f.taken.id.empty()) c.fresh_id = ctx_.config.name + "-" + std::to_string(id_base_) + "-" + std::to_string(++ids_);
+      f.wire = raw_to_wire(f.taken.bytes, f.taken.headers, f.taken.id, c);
+    }
+    if (auto ec = session_->check(f.wire)) fail_one(f, "refused before publishing: " + last_error_detail());
+  }
+
+  void fail_one(InFlight& f, std::string why) {
+    f.fate = Fate::failed;
+    f.reason = std::move(why);
+  }
+
+  void publish_batch() {
+    for (InFlight& f : batch_) {
+      if (f.fate != Fate::unsent) continue;
+      auto tag = session_->publish(route_.exchange, route_.routing_key, f.wire);
+      if (!tag) {
+        if (session_->broken()) return;
+        fail_one(f, "refused before publishing: " + last_error_detail());
+        continue;
+      }
+      f.tag = *tag;
+      f.fate = Fate::sent;
+      ctx_.stats.add(ctx_.stats.published);
+      ctx_.stats.add(ctx_.stats.in_flight);
+    }
+  }
+
+  size_t unconfirmed() const {
+    size_t n = 0;
+    for (const InFlight& f : batch_) n += f.fate == Fate::sent || f.fate == Fate::unsent ? 1 : 0;
+    return n;
+  }
+
+  // Reads frames until every message of the batch is confirmed or failed.
+  // false: the session broke (the batch is published again after
+  // reconnecting) or the bridge is stopping and the broker did not answer.
+  bool await_confirms() {
+    int64_t stop_by = 0;
+    while (unconfirmed() > 0) {
+      if (!session_ || session_->broken()) return lost_session();
+      if (ctx_.stop.requested()) {
+        if (stop_by == 0) stop_by = mono_now_ns() + 10'000'000'000;  // 10 s to finish the confirms
+        if (mono_now_ns() > stop_by) return false;
+      }
+      ctx_.loop();
+      poll(std::chrono::milliseconds(100));
+    }
+    return true;
+  }
+
+  void poll(std::chrono::milliseconds wait) {
+    if (!session_) return;
+    for (;;) {
+      auto ev = session_->poll(wait);
+      if (!ev) {
+        lost_session();
+        return;
+      }
+      if (ev->kind == AmqpEvent::Kind::none) return;
+      handle(*ev);
+      wait = std::chrono::milliseconds(0);  // then drain what has arrived
+    }
+  }
+
+  void handle(const AmqpEvent& ev) {
+    using K = AmqpEvent::Kind;
+    switch (ev.kind) {
+      case K::ack:
+      case K::nack:
+        for (InFlight& f : batch_) {
+          if (f.fate != Fate::sent || !(f.tag == ev.tag || (ev.multiple && f.tag < ev.tag))) continue;
+          ctx_.stats.in_flight.fetch_sub(1, std::memory_order_relaxed);
+          if (ev.kind == K::nack) {
+            ctx_.stats.add(ctx_.stats.nacked);
+            fail_one(f, "the broker refused it (basic.nack) on exchange " + route_.exchange);
+          } else if (f.returned) {
+            f.fate = Fate::failed;  // reason set by the return
+          } else {
+            f.fate = Fate::confirmed;
+          }
+        }
+        break;
+      case K::returned:
+        for (InFlight& f : batch_) {
+          if (f.fate == Fate::sent && !f.returned && f.wire.message_id == ev.message.message_id) {
+            f.returned = true;
+            f.reason = "unroutable: the broker returned it (" + std::to_string(ev.code) + " " + ev.text +
+                       ") from exchange " + ev.exchange + " with routing key '" + ev.routing_key + "'";
+            ctx_.stats.add(ctx_.stats.returned);
+            break;
+          }
+        }
+        break;
+      case K::blocked:
+        blocked_ = true;
+        ctx_.set_state(RouteState::blocked);
+        ctx_.error("the broker blocked publishing (connection.blocked: " + ev.text + "); waiting");
+        break;
+      case K::unblocked:
+        blocked_ = false;
+        ctx_.set_state(RouteState::running);
+        ctx_.log("the broker unblocked publishing");
+        break;
+      default: break;
+    }
+  }
+
+  bool lost_session() {
+    if (session_) ctx_.error("lost the broker: " + last_error_detail());
+    session_.reset();
+    for (InFlight& f : batch_) {
+      if (f.fate != Fate::sent) continue;
+      ctx_.stats.in_flight.fetch_sub(1, std::memory_order_relaxed);
+      f.fate = Fate::unsent;  // published again after reconnecting
+      f.returned = false;
+      f.reason.clear();
+    }
+    return false;
+  }
+
+  void settle_batch() {
+    uint64_t confirmed = 0;
+    for (InFlight& f : batch_) {
+      if (f.fate == Fate::confirmed) {
+        ++confirmed;
+        continue;
+      }
+      if (auto ec = source_->dead_letter(f.taken, f.reason)) {
+        // The store failed: keep the batch held; the ring delivers it again.
+        ctx_.error("a dead letter could not be stored (" + last_error_detail() + "): " + f.reason);
+        source_.reset();
+        batch_.clear();
+        return;
+      }
+      ctx_.stats.add(ctx_.stats.dead_lettered);
+      ctx_.log("dead letter from " + route_.from.describe() + ": " + f.reason);
+    }
+    std::vector<Taken> taken;
+    taken.reserve(batch_.size());
+    for (InFlight& f : batch_) taken.push_back(std::move(f.taken));  // spans stay valid: buffers move
+    batch_.clear();
+    if (auto ec = source_->settle(taken)) {
+      ctx_.error("settling with " + route_.from.describe() + ": " + last_error_detail());
+    }
+    ctx_.stats.add(ctx_.stats.bridged, confirmed);
+    ctx_.progress();
+  }
+
+  void finish() {
+    if (!batch_.empty()) {
+      ctx_.log(std::to_string(batch_.size()) + " messages unconfirmed at stop: left for redelivery");
+    }
+    batch_.clear();
+    source_.reset();
+    session_.reset();
+    ctx_.set_state(RouteState::stopped);
+  }
+
+  const OutRoute& route_;
+  RouteContext ctx_;
+  std::unique_ptr<OutboundSource> source_;
+  std::optional<AmqpSession> session_;
+  std::vector<InFlight> batch_;
+  Backoff backoff_;
+  Backoff backoff_source_;
+  bool ever_connected_ = false;
+  bool blocked_ = false;
+  uint64_t id_base_ = 0;
+  uint64_t ids_ = 0;
+};
+
+}  // namespace
+
+void run_outbound(const OutRoute& route, RouteContext ctx) { Outbound(route, std::move(ctx)).run(); }
+
+}  // namespace ringdrop::bridge

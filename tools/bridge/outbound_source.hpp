@@ -1,0 +1,51 @@
+// outbound_source.hpp — where an outbound route takes messages from: an
+// MPMC ring (as one of its competing consumers) or a drop channel (as one
+// of its consumers). A message taken stays held — in the ring's cell, or
+// claimed in the channel — until settle(): if the bridge dies before, the
+// ring delivers it again (its `redeliver` policy) or the claim's lease
+// runs out and the channel does. That is what makes the route
+// at-least-once: settle() comes only after the broker confirmed.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "bridge_config.hpp"
+#include "ringdrop/drop_consumer.hpp"
+#include "ringdrop/result.hpp"
+
+namespace ringdrop::bridge {
+
+struct Taken {
+  std::span<const std::byte> bytes;  ///< valid until settle()
+  std::vector<std::byte> owned;      ///< a drop message's bytes (`bytes` views them)
+  DropHeaders headers;               ///< a drop message's headers
+  std::string id;                    ///< a drop message's id ("" from a ring)
+  uint32_t deliveries = 1;
+  std::optional<DropClaim> claim;
+};
+
+class OutboundSource {
+ public:
+  /// Opens `from` (a ring is created if missing, with the defaults).
+  static Result<std::unique_ptr<OutboundSource>> open(const Endpoint& from);
+  virtual ~OutboundSource() = default;
+
+  /// The next message, waiting up to `wait`. Errors: timed_out (none
+  /// came), the ring's or channel's.
+  virtual Result<Taken> take(std::chrono::milliseconds wait) = 0;
+  /// Sets a taken message aside as a dead letter with `reason` (it is
+  /// still settled with the rest).
+  virtual std::error_code dead_letter(Taken& t, std::string_view reason) = 0;
+  /// Gives every taken message back as done: the ring's release(), the
+  /// claims' ack(). `taken` is then empty.
+  virtual std::error_code settle(std::vector<Taken>& taken) = 0;
+};
+
+}  // namespace ringdrop::bridge
