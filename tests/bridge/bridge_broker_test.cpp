@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <random>
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -436,5 +437,41 @@ TEST_F(BridgeBroker, AStoppedOrDeadBridgeIsNeverShownRunning) {
   out.kill9();
   EXPECT_EQ(out.status().value("verdict", ""), "dead");
 }
+
+// Two hosts on one machine: each a mount namespace with a private /dev/shm
+// (ringdrop-bridge-host-peer), so the rings of one are invisible to the
+// other and messages can only pass through the broker.
+class TwoHosts : public BridgeBroker, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(TwoHosts, EveryMessageArrivesInOrderThroughTheBrokerAlone) {
+#if defined(RINGDROP_ASAN) || defined(RINGDROP_TSAN)
+  const uint64_t count = 10'000;  // the same path, at sanitizer speed
+#else
+  const uint64_t count = 100'000;
+#endif
+  const std::string format = GetParam();
+  const std::string ring = unique_name("ring");  // the same name on both hosts: they do not share it
+  ExecPeer b(RINGDROP_BRIDGE_HOST_PEER,
+             {"consume", ring, std::to_string(count), format, RINGDROP_BRIDGE, "--state-dir", dir_ / "b", "--broker",
+              broker_.url(), "--name", "host-b", "--route",
+              "queue=" + queue_ + ",bind_exchange=" + exchange_ + ",binding_key=k,to=shm:" + ring + ",format=" + format});
+  auto ready = b.read_line(90s);
+  if (ready && ready->find("fail unshare") == 0) GTEST_SKIP() << "no mount namespaces here: " << *ready;
+  ASSERT_EQ(ready, "ready");
+  ExecPeer a(RINGDROP_BRIDGE_HOST_PEER,
+             {"produce", ring, std::to_string(count), format, RINGDROP_BRIDGE, "--state-dir", dir_ / "a", "--broker",
+              broker_.url(), "--name", "host-a", "--route",
+              "from=shm:" + ring + ",exchange=" + exchange_ + ",routing_key=k,format=" + format});
+  ASSERT_EQ(a.read_line(90s), "ready");
+  EXPECT_FALSE(std::filesystem::exists("/dev/shm/" + ring)) << "the hosts' rings leaked into this one's /dev/shm";
+  EXPECT_EQ(a.read_line(600s), "sent " + std::to_string(count));
+  auto done = b.read_line(600s);
+  ASSERT_TRUE(done && done->starts_with("done ")) << done.value_or("(nothing)");
+  EXPECT_EQ(*done, "done " + std::to_string(count) + " 0") << "(done DISTINCT DUPLICATES)";
+  EXPECT_EQ(a.wait_for(60s), 0);
+  EXPECT_EQ(b.wait_for(60s), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, TwoHosts, ::testing::Values("typed", "raw"));
 }  // namespace
 }  // namespace ringdrop::test

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -54,7 +55,9 @@ struct Broker {
 /// the test's, so no two tests (or runs) share one.
 inline std::string unique_name(std::string_view what) {
   const auto* t = ::testing::UnitTest::GetInstance()->current_test_info();
-  return "bt" + std::to_string(::getpid()) + "-" + t->name() + "-" + std::string(what);
+  std::string name = "bt" + std::to_string(::getpid()) + "-" + t->name() + "-" + std::string(what);
+  std::replace(name.begin(), name.end(), '/', '-');  // a parameterised test's name has one
+  return name;
 }
 
 /// ringdrop-bridge as a child process (its log goes to the test's stderr).

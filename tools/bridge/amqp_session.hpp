@@ -78,7 +78,8 @@ class AmqpSession {
   /// Publisher confirms on this channel (confirm.select): every publish()
   /// is then answered by an ack or a nack, in poll().
   std::error_code confirm_select();
-  /// Declares a durable exchange (passive: only checks it exists).
+  /// Declares a durable exchange (created if missing; an existing one of
+  /// another type or durability is invalid_argument: 406).
   std::error_code declare_exchange(std::string_view name, ExchangeType type);
   /// Declares a durable queue, and binds it to `exchange` with `key` unless
   /// `exchange` is empty.

@@ -75,6 +75,13 @@ Result<json> read_status(const std::string& state_dir, std::chrono::milliseconds
     verdict = "dead";
   } else if (age_ms > stale.count()) {
     verdict = "stuck";
+  } else {
+    // The file is fresh; a route whose loop stopped going round is not.
+    for (const auto& r : j.value("routes", json::array())) {
+      const int64_t loop_ns = r.value("last_loop_ns", int64_t{0});  // 0: not yet started
+      const int64_t loop_ms = (real_now_ns() - loop_ns) / 1'000'000;
+      if (loop_ns != 0 && r.value("state", "") != "stopped" && loop_ms > stale.count()) verdict = "stuck";
+    }
   }
   j["verdict"] = verdict;
   j["age_ms"] = age_ms;

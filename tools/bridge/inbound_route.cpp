@@ -53,7 +53,7 @@ class Inbound {
     }
     if (ec) {
       ctx_.error("cannot open " + route_.to.describe() + ": " + last_error_detail());
-      ctx_.stop.wait_for(backoff_.next());
+      ctx_.wait(backoff_.next());
       return false;
     }
     target_ = std::move(*t);
@@ -69,7 +69,7 @@ class Inbound {
       const auto delay = backoff_.next();
       ctx_.error(ctx_.config.broker.describe() + ": " + last_error_detail() + "; again in " +
                  std::to_string(delay.count() / 1000) + " s");
-      ctx_.stop.wait_for(delay);
+      ctx_.wait(delay);
       return false;
     }
     session_.emplace(std::move(*s));
@@ -176,8 +176,9 @@ class Inbound {
   Outcome set_aside(const WireMessage& m, std::string reason) {
     if (auto ec = target_->dead_letter(m, m.body, reason)) {
       ctx_.error("a dead letter could not be stored (" + last_error_detail() + "): " + reason);
+      ack_done();  // what was committed before it is acknowledged, not delivered again
       lost_session();
-      ctx_.stop.wait_for(backoff_.next());
+      ctx_.wait(backoff_.next());
       return Outcome::broken;
     }
     ctx_.stats.add(ctx_.stats.dead_lettered);

@@ -20,6 +20,7 @@ struct InFlight {
   uint64_t tag = 0;
   Fate fate = Fate::unsent;
   bool returned = false;  // basic.return came; its ack is still to come
+  bool stored = false;    // Fate::failed: its dead letter is stored
   std::string reason;     // Fate::failed: why it is a dead letter
 };
 
@@ -42,11 +43,16 @@ class Outbound {
       }
       if (batch_.empty()) fill_batch();
       if (batch_.empty()) {
-        poll(std::chrono::milliseconds(0));  // heartbeats, alarms
+        // 1 ms, not 0: rabbitmq-c checks the broker's heartbeat only when
+        // a read may wait, and an idle route must notice a dead broker.
+        poll(std::chrono::milliseconds(1));
+        if (source_failed_) reopen_source_later();
         continue;
       }
       publish_batch();
-      if (await_confirms()) settle_batch();
+      if (await_confirms() && settle_batch()) {
+        if (source_failed_) reopen_source_later();  // the batch is settled: the source can go
+      }
     }
     finish();
   }
@@ -56,11 +62,10 @@ class Outbound {
     auto s = OutboundSource::open(route_.from);
     if (!s) {
       ctx_.error("cannot open " + route_.from.describe() + ": " + last_error_detail());
-      ctx_.stop.wait_for(backoff_source_.next());
+      wait(backoff_source_.next());
       return false;
     }
     source_ = std::move(*s);
-    backoff_source_.reset();
     return true;
   }
 
@@ -76,7 +81,7 @@ class Outbound {
       const auto delay = backoff_.next();
       ctx_.error(ctx_.config.broker.describe() + ": " + last_error_detail() + "; again in " +
                  std::to_string(delay.count() / 1000) + " s");
-      ctx_.stop.wait_for(delay);
+      wait(delay);
       return false;
     }
     session_.emplace(std::move(*s));
@@ -89,23 +94,40 @@ class Outbound {
     return true;
   }
 
+  // A batch: at most `window` messages and about kBatchBytes, so that a
+  // broker that stops reading (an alarm) cannot make a publish block on a
+  // full socket for long.
+  static constexpr size_t kBatchBytes = 256 * 1024;
+
   void fill_batch() {
-    while (batch_.size() < ctx_.config.window) {
+    size_t bytes = 0;
+    while (batch_.size() < ctx_.config.window && bytes < kBatchBytes) {
       const auto wait = batch_.empty() ? std::chrono::milliseconds(100) : std::chrono::milliseconds(0);
       auto t = source_->take(wait);
       if (!t) {
         if (t.error() != errc::timed_out) {
+          // The messages taken so far stay held (their spans in the ring's
+          // mapping) until they are settled; the source goes after that.
           ctx_.error("taking from " + route_.from.describe() + ": " + last_error_detail());
-          source_.reset();  // opened again next time round
+          source_failed_ = true;
         }
         return;
       }
       InFlight f;
       f.taken = std::move(*t);
+      bytes += f.taken.bytes.size();
       map(f);
       batch_.push_back(std::move(f));
     }
   }
+
+  void reopen_source_later() {
+    source_.reset();
+    source_failed_ = false;
+    wait(backoff_source_.next());
+  }
+
+  void wait(std::chrono::milliseconds d) { ctx_.wait(d); }
 
   void map(InFlight& f) {
     OutboundContext c{ctx_.config.name, route_.from.describe(), mono_now_ns(), real_now_ns(), {}};
@@ -126,8 +148,13 @@ class Outbound {
   }
 
   void publish_batch() {
+    size_t n = 0;
     for (InFlight& f : batch_) {
       if (f.fate != Fate::unsent) continue;
+      // Read what came every few messages: connection.blocked stops the
+      // rest of the batch (published when the alarm ends).
+      if (++n % 16 == 0) poll(std::chrono::milliseconds(0));
+      if (!session_ || blocked_) return;
       auto tag = session_->publish(route_.exchange, route_.routing_key, f.wire);
       if (!tag) {
         if (session_->broken()) return;
@@ -146,6 +173,11 @@ class Outbound {
     for (const InFlight& f : batch_) n += f.fate == Fate::sent || f.fate == Fate::unsent ? 1 : 0;
     return n;
   }
+  size_t count(Fate fate) const {
+    size_t n = 0;
+    for (const InFlight& f : batch_) n += f.fate == fate ? 1 : 0;
+    return n;
+  }
 
   // Reads frames until every message of the batch is confirmed or failed.
   // false: the session broke (the batch is published again after
@@ -159,9 +191,17 @@ class Outbound {
         if (mono_now_ns() > stop_by) return false;
       }
       ctx_.loop();
+      source_->keep(batch_taken());
       poll(std::chrono::milliseconds(100));
+      if (session_ && !blocked_) publish_batch();  // what an alarm held back
     }
     return true;
+  }
+
+  std::vector<Taken*> batch_taken() {
+    std::vector<Taken*> t;
+    for (InFlight& f : batch_) t.push_back(&f.taken);
+    return t;
   }
 
   void poll(std::chrono::milliseconds wait) {
@@ -234,23 +274,28 @@ class Outbound {
     return false;
   }
 
-  void settle_batch() {
+  // false if a dead letter could not be stored: the batch stays held
+  // (nothing of it is released) and the store is tried again later.
+  bool settle_batch() {
     uint64_t confirmed = 0;
     for (InFlight& f : batch_) {
       if (f.fate == Fate::confirmed) {
         ++confirmed;
         continue;
       }
+      if (f.stored) continue;
       if (auto ec = source_->dead_letter(f.taken, f.reason)) {
-        // The store failed: keep the batch held; the ring delivers it again.
-        ctx_.error("a dead letter could not be stored (" + last_error_detail() + "): " + f.reason);
-        source_.reset();
-        batch_.clear();
-        return;
+        const auto delay = backoff_store_.next();
+        ctx_.error("a dead letter could not be stored (" + last_error_detail() + "): " + f.reason +
+                   "; the batch stays held, again in " + std::to_string(delay.count() / 1000) + " s");
+        wait_serving(delay);
+        return false;
       }
+      f.stored = true;
       ctx_.stats.add(ctx_.stats.dead_lettered);
       ctx_.log("dead letter from " + route_.from.describe() + ": " + f.reason);
     }
+    backoff_store_.reset();
     std::vector<Taken> taken;
     taken.reserve(batch_.size());
     for (InFlight& f : batch_) taken.push_back(std::move(f.taken));  // spans stay valid: buffers move
@@ -260,10 +305,27 @@ class Outbound {
     }
     ctx_.stats.add(ctx_.stats.bridged, confirmed);
     ctx_.progress();
+    backoff_source_.reset();  // the source works
+    return true;
+  }
+
+  // wait(), while servicing the connection (heartbeats) and the leases.
+  void wait_serving(std::chrono::milliseconds d) {
+    const auto end = std::chrono::steady_clock::now() + d;
+    while (std::chrono::steady_clock::now() < end && !ctx_.stop.requested()) {
+      ctx_.loop();
+      source_->keep(batch_taken());
+      if (session_) {
+        poll(std::chrono::milliseconds(200));
+      } else {
+        ctx_.stop.wait_for(std::chrono::milliseconds(200));
+      }
+    }
   }
 
   void finish() {
     if (!batch_.empty()) {
+      ctx_.stats.in_flight.fetch_sub(count(Fate::sent), std::memory_order_relaxed);
       ctx_.log(std::to_string(batch_.size()) + " messages unconfirmed at stop: left for redelivery");
     }
     batch_.clear();
@@ -279,6 +341,8 @@ class Outbound {
   std::vector<InFlight> batch_;
   Backoff backoff_;
   Backoff backoff_source_;
+  Backoff backoff_store_;
+  bool source_failed_ = false;
   bool ever_connected_ = false;
   bool blocked_ = false;
   uint64_t id_base_ = 0;

@@ -59,7 +59,7 @@ class DropSource final : public OutboundSource {
     auto claim = wait.count() == 0 ? rx_.try_claim() : rx_.claim(wait);
     if (!claim) return claim.error() == errc::would_block ? errc::timed_out : claim.error();
     auto bytes = claim->read();
-    if (!bytes) return bytes.error();  // the claim goes back when its lease ends
+    if (!bytes) return bytes.error();  // the claim, destroyed unsettled, goes back to the channel (an attempt)
     Taken t;
     t.owned = std::move(*bytes);
     t.bytes = t.owned;
@@ -74,6 +74,14 @@ class DropSource final : public OutboundSource {
     if (auto ec = t.claim->reject(reason)) return ec;
     t.claim.reset();
     return {};
+  }
+
+  void keep(const std::vector<Taken*>& taken) override {
+    const auto now = std::chrono::system_clock::now();
+    const auto half = channel_.options().lease / 2;
+    for (Taken* t : taken) {
+      if (t->claim && !t->claim->settled() && t->claim->lease_expires() - now < half) (void)t->claim->extend();
+    }
   }
 
   std::error_code settle(std::vector<Taken>& taken) override {

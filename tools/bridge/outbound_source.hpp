@@ -46,6 +46,10 @@ class OutboundSource {
   /// Gives every taken message back as done: the ring's release(), the
   /// claims' ack(). `taken` is then empty.
   virtual std::error_code settle(std::vector<Taken>& taken) = 0;
+  /// Keeps taken messages held while they wait for the broker: a drop
+  /// claim's lease is extended when less than half of it is left (a ring
+  /// holds without asking).
+  virtual void keep(const std::vector<Taken*>& /*taken*/) {}
 };
 
 }  // namespace ringdrop::bridge

@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace ringdrop::bridge {
@@ -43,6 +44,15 @@ void RouteContext::log(std::string_view what) const {
   std::fprintf(stderr, "%s.%03dZ ringdrop-bridge %s route %s: %.*s\n", stamp,
                static_cast<int>(now / 1'000'000 % 1000), config.name.c_str(), route.c_str(),
                static_cast<int>(what.size()), what.data());
+}
+
+void RouteContext::wait(std::chrono::milliseconds d) const {
+  const auto end = std::chrono::steady_clock::now() + d;
+  for (;;) {
+    loop();
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || stop.wait_for(std::min(left, std::chrono::milliseconds(1000)))) return;
+  }
 }
 
 void RouteContext::error(std::string why) const {

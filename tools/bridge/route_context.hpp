@@ -72,6 +72,9 @@ struct RouteContext {
   void loop() const noexcept { stats.last_loop_ns.store(real_now_ns(), std::memory_order_relaxed); }
   /// Records `why` as the route's last error and logs it.
   void error(std::string why) const;
+  /// Waits up to `d`, or until stop, keeping last_loop_ns fresh: a route
+  /// that waits on purpose (backoff) is not a stuck one.
+  void wait(std::chrono::milliseconds d) const;
 };
 
 }  // namespace ringdrop::bridge

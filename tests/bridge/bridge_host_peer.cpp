@@ -1,0 +1,216 @@
+// ringdrop-bridge-host-peer — one "host" of the two-host test: a mount
+// namespace of its own with a private /dev/shm (so no ring is shared with
+// the other host: messages can only pass through the broker), a
+// ringdrop-bridge in it, and a producer or a consumer of its ring.
+//
+//   ringdrop-bridge-host-peer produce|consume RING COUNT typed|raw BRIDGE [BRIDGE ARGS...]
+//
+// Needs CAP_SYS_ADMIN (root in CI) for unshare(CLONE_NEWNS) and the tmpfs;
+// exits 77 without it (the test skips). Prints, on stdout:
+//   ready                 the bridge's route runs (consume: its queue is bound)
+//   done N DUPS           consume: N distinct messages, in order per
+//                         producer, envelopes intact; DUPS duplicates
+//   sent N                produce
+//   fail WHY              anything else (exit 1)
+// The consumer starts its bridge and says `ready` before the producer
+// starts, so nothing is published before the queue exists.
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bridge_status.hpp"
+#include "ringdrop/message.hpp"
+#include "ringdrop/mpmc_ring.hpp"
+#include "rpc_test.capnp.h"
+
+using namespace ringdrop;
+using namespace std::chrono_literals;
+
+namespace {
+
+pid_t g_bridge = -1;
+
+[[noreturn]] void fail(const std::string& why) {
+  if (g_bridge > 0) ::kill(g_bridge, SIGKILL);
+  std::printf("fail %s\n", why.c_str());
+  std::fflush(stdout);
+  std::exit(1);
+}
+
+// A host of our own: private mounts, and a fresh tmpfs on /dev/shm.
+void become_a_host() {
+  if (::unshare(CLONE_NEWNS) != 0) {
+    std::printf("fail unshare(CLONE_NEWNS): %s (needs root)\n", std::strerror(errno));
+    std::exit(77);
+  }
+  if (::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) fail("mount --make-rprivate /");
+  if (::mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=512m,mode=1777") != 0) {
+    fail(std::string("mount tmpfs /dev/shm: ") + std::strerror(errno));
+  }
+}
+
+pid_t start_bridge(std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(STDERR_FILENO, STDOUT_FILENO);  // our stdout is the test's channel
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+std::string state_dir_of(const std::vector<std::string>& args) {
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--state-dir") return args[i + 1];
+  }
+  fail("no --state-dir");
+}
+
+void wait_running(const std::string& state_dir) {
+  const auto end = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < end) {
+    auto s = bridge::read_status(state_dir);
+    if (s && (*s)["routes"].size() > 0 && (*s)["routes"][0].value("state", "") == "running") return;
+    std::this_thread::sleep_for(20ms);  // the status file is rewritten every 500 ms
+  }
+  fail("the bridge's route is not running after 60 s");
+}
+
+int stop_bridge(pid_t pid) {
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// Payload i: an Echo with seq i, a text and a few data bytes that depend on i.
+MpmcOptions ring_options() {
+  MpmcOptions o;
+  o.cell_size = 512;
+  o.capacity = 8u << 20;
+  o.max_deliveries = 1000;
+  return o;
+}
+
+void produce(MpmcProducer* tx, uint64_t count, bool typed) {
+  const std::pair<std::string_view, std::string_view> headers[] = {{"host", "a"}};
+  for (uint64_t i = 0; i < count; ++i) {
+    std::error_code ec;
+    if (typed) {
+      MessageOptions mo;
+      mo.headers = headers;
+      mo.correlation_id = i + 1;
+      ec = send_message<rdtest::Echo>(
+          *tx, deadline_after(120s), [&](rdtest::Echo::Builder e) {
+            e.setSeq(i);
+            e.setText("m" + std::to_string(i));
+          },
+          mo);
+    } else {
+      const std::string text = "raw " + std::to_string(i);
+      ec = tx->send(bytes_of(text), 120s);
+    }
+    if (ec) fail("send " + std::to_string(i) + ": " + last_error_detail());
+  }
+}
+
+// Reads `count` distinct messages; checks order and content.
+std::pair<uint64_t, uint64_t> consume(MpmcConsumer* rx, uint64_t count, bool typed) {
+  uint64_t next = 0, dups = 0;
+  while (next < count) {
+    auto view = rx->read(120s);
+    if (!view && view.error() == errc::peer_gone) continue;
+    if (!view) fail("after " + std::to_string(next) + ": " + last_error_detail());
+    uint64_t seq = 0;
+    if (typed) {
+      auto msg = IncomingMessage::open(*view);
+      if (!msg) fail("message " + std::to_string(next) + ": " + last_error_detail());
+      auto e = msg->payload<rdtest::Echo>();
+      if (!e) fail("not an Echo");
+      seq = e->getSeq();
+      if (seq == next && (std::string_view(e->getText().cStr()) != "m" + std::to_string(seq) ||
+                          msg->envelope().getCorrelationId() != seq + 1 || msg->header("host") != "a" ||
+                          msg->header("x-ringdrop-origin") != "host-a")) {
+        fail("message " + std::to_string(seq) + ": the envelope or payload changed on the way");
+      }
+    } else {
+      const std::string text(reinterpret_cast<const char*>(view->data()), view->size());
+      if (text.rfind("raw ", 0) != 0) fail("raw message '" + text + "'");
+      seq = std::stoull(text.substr(4));
+    }
+    rx->release();
+    if (seq < next) {
+      ++dups;
+    } else if (seq > next) {
+      fail("out of order: " + std::to_string(seq) + " after " + std::to_string(next - 1));
+    } else {
+      ++next;
+    }
+  }
+  return {next, dups};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 6) {
+    std::fprintf(stderr, "usage: %s produce|consume RING COUNT typed|raw BRIDGE [ARGS...]\n", argv[0]);
+    return 2;
+  }
+  const std::string role = argv[1], ring = argv[2];
+  const uint64_t count = std::stoull(argv[3]);
+  const bool typed = std::string(argv[4]) == "typed";
+  const std::vector<std::string> bridge(argv + 5, argv + argc);
+  become_a_host();
+  // The ring first, with this test's cells, then the bridge that attaches to it.
+  std::optional<MpmcProducer> tx;
+  std::optional<MpmcConsumer> rx;
+  if (role == "produce") {
+    auto t = MpmcProducer::open(Location::shm(ring), OpenMode::create, ring_options());
+    if (!t) fail("create " + ring + ": " + last_error_detail());
+    tx.emplace(std::move(*t));
+  } else {
+    auto r = MpmcConsumer::open(Location::shm(ring), OpenMode::create, ring_options());
+    if (!r) fail("create " + ring + ": " + last_error_detail());
+    rx.emplace(std::move(*r));
+  }
+  const pid_t pid = start_bridge(bridge);
+  g_bridge = pid;
+  wait_running(state_dir_of(bridge));
+  std::printf("ready\n");
+  std::fflush(stdout);
+  if (role == "produce") {
+    produce(&*tx, count, typed);
+    // The bridge stops once everything it took is confirmed: wait for it.
+    const auto end = std::chrono::steady_clock::now() + 300s;
+    for (;;) {
+      auto s = bridge::read_status(state_dir_of(bridge));
+      if (s && (*s)["routes"][0].value("bridged", uint64_t{0}) + (*s)["routes"][0].value("dead_lettered", uint64_t{0}) >= count) {
+        break;
+      }
+      if (std::chrono::steady_clock::now() > end) fail("the bridge did not confirm everything in 300 s");
+      std::this_thread::sleep_for(20ms);
+    }
+    if (int code = stop_bridge(pid)) fail("the bridge exited " + std::to_string(code));
+    std::printf("sent %llu\n", static_cast<unsigned long long>(count));
+  } else {
+    auto [n, dups] = consume(&*rx, count, typed);
+    if (int code = stop_bridge(pid)) fail("the bridge exited " + std::to_string(code));
+    std::printf("done %llu %llu\n", static_cast<unsigned long long>(n), static_cast<unsigned long long>(dups));
+  }
+  std::fflush(stdout);
+  return 0;
+}
