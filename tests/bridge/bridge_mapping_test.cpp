@@ -833,5 +833,36 @@ TEST(BridgeConfig, EndpointRoundTrip) {
   }
 }
 
+
+// The example configuration in docs/bridge.md is one the bridge reads.
+TEST(BridgeConfigDoc, TheDocumentedExampleParses) {
+  std::ifstream f(std::string(RINGDROP_SOURCE_DIR) + "/docs/bridge.md");
+  ASSERT_TRUE(f);
+  std::string line, json;
+  bool in = false;
+  while (std::getline(f, line)) {
+    if (!in && line == "```json") {
+      in = true;
+    } else if (in && line == "```") {
+      break;
+    } else if (in) {
+      json += line + "\n";
+    }
+  }
+  ASSERT_FALSE(json.empty()) << "docs/bridge.md has no json block";
+  // password_file names a file this machine does not have: without it.
+  const auto at = json.find("    \"password_file\": \"/etc/ringdrop/mq-password\",\n");
+  ASSERT_NE(at, std::string::npos);
+  json.erase(at, std::string("    \"password_file\": \"/etc/ringdrop/mq-password\",\n").size());
+  auto c = ringdrop::bridge::parse_config(json, "docs/bridge.md");
+  ASSERT_TRUE(c) << ringdrop::last_error_detail();
+  EXPECT_FALSE(c->check()) << ringdrop::last_error_detail();
+  ASSERT_EQ(c->out.size(), 1u);
+  ASSERT_EQ(c->in.size(), 1u);
+  EXPECT_EQ(c->name, "host-a");
+  EXPECT_EQ(c->out[0].exchange, "orders");
+  EXPECT_EQ(c->in[0].to.describe(), "drop:/srv/drop/invoices");
+}
+
 }  // namespace
 }  // namespace ringdrop::bridge
