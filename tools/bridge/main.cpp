@@ -59,6 +59,10 @@ int print_status(const std::string& state_dir, bool as_json) {
 int main(int argc, char** argv) {
   CLI::App app{"ringdrop-bridge: rings and drop channels to and from RabbitMQ, at-least-once (docs/bridge.md)"};
   app.set_version_flag("--version", std::string(RINGDROP_VERSION_STRING));
+  app.footer(
+      "\nExit status: 0 stopped cleanly (SIGTERM, SIGINT), 1 a failure at run time, 2 a bad command line or\n"
+      "configuration, 3 (status) the bridge is not running.\n"
+      "More: docs/bridge.md (installed: share/doc/ringdrop/bridge.md).");
   std::string config_file, broker_url, name, state_dir;
   std::vector<std::string> routes;
   uint32_t window = 0;
@@ -113,11 +117,20 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);  // a broker that closes the socket is an error code, not a death
   StopSignal stop;
-  std::thread([&stop, signals] {
+  std::thread waiter([&stop, signals] {
     int sig = 0;
     sigwait(&signals, &sig);
     stop.request();
-  }).detach();
+  });
+  // However the bridge ends, the waiter is woken (a SIGTERM of our own,
+  // aimed at it) and joined before `stop` goes away.
+  struct Join {
+    std::thread& t;
+    ~Join() {
+      pthread_kill(t.native_handle(), SIGTERM);
+      t.join();
+    }
+  } join{waiter};
 
   std::fprintf(stderr, "ringdrop-bridge %s: %zu routes to %s, state in %s\n", config->name.c_str(),
                config->out.size() + config->in.size(), config->broker.describe().c_str(), config->state_dir.c_str());
