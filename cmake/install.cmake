@@ -21,6 +21,8 @@
 #
 #   P/bin/ringdrop                        the operator's command (tools/cli)
 #   P/share/doc/ringdrop/cli.md           its manual
+#   P/bin/ringdrop-bridge                 the bridge to RabbitMQ (tools/bridge)
+#   P/share/doc/ringdrop/bridge.md        its manual
 #   P/<python dir>/ringdrop/              the Python package, with _config.py
 #                                         naming P/lib/libringdrop.so.<major>
 #     <python dir> is lib/python3/dist-packages when P is /usr (Debian's
@@ -32,7 +34,8 @@
 # the versioned shared library alone (libringdrop0: what a program built
 # against ringdrop needs at run time); `development` the headers, the static
 # library, the CMake and pkg-config files and the schemas (libringdrop-dev);
-# `tools` the command (ringdrop-tools); `python` the package (python3-ringdrop).
+# `tools` the command (ringdrop-tools); `bridge` the bridge to RabbitMQ
+# (ringdrop-bridge); `python` the package (python3-ringdrop).
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -129,6 +132,8 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/lib/schemas/
 # ---------------------------------------------------------- documents
 # The ringdrop command's manual (its --help points here).
 install(FILES ${PROJECT_SOURCE_DIR}/docs/cli.md DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT tools)
+# ringdrop-bridge's manual, beside it (the `bridge` component: ringdrop-bridge).
+install(FILES ${PROJECT_SOURCE_DIR}/docs/bridge.md DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT bridge)
 
 # ---------------------------------------------------------- CMake package
 

@@ -7,6 +7,9 @@
 #                                   pkg-config files, schemas, the schema
 #                                   compiler helper, COBOL/Fortran sources
 #   ringdrop-tools     tools        bin/ringdrop and its manual
+#   ringdrop-bridge    bridge       bin/ringdrop-bridge (tools/bridge), the
+#                                   bridge to RabbitMQ, and its manual; it
+#                                   links rabbitmq-c (librabbitmq4)
 #   python3-ringdrop   python       the Python package (pure Python, all)
 #
 #   scripts/package.sh [build dir]  builds them (cpack -G DEB) into
@@ -51,7 +54,8 @@ execute_process(COMMAND gzip -9nf "${_debian_changelog}" COMMAND_ERROR_IS_FATAL 
 # Each package carries /usr/share/doc/<package>/{copyright,changelog.gz}.
 # EXCLUDE_FROM_ALL: only CPack, which installs component by component, puts
 # them in; a plain `cmake --install` does not.
-set(_packages runtime ${RINGDROP_RUNTIME_PACKAGE} development libringdrop-dev tools ringdrop-tools python python3-ringdrop)
+set(_packages runtime ${RINGDROP_RUNTIME_PACKAGE} development libringdrop-dev tools ringdrop-tools
+                bridge ringdrop-bridge python python3-ringdrop)
 while(_packages)
   list(POP_FRONT _packages _component _package)
   install(FILES ${PROJECT_SOURCE_DIR}/cmake/debian/copyright ${_debian_changelog}.gz
@@ -74,14 +78,15 @@ set(CPACK_PACKAGE_DIRECTORY ${PROJECT_BINARY_DIR}/packages)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_PRE_BUILD_SCRIPTS ${PROJECT_SOURCE_DIR}/cmake/debian/strip_static.cmake)  # libringdrop.a too
-set(CPACK_COMPONENTS_ALL runtime development tools python)
+set(CPACK_COMPONENTS_ALL runtime development tools bridge python)
 set(CPACK_DEB_COMPONENT_INSTALL ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)             # <name>_<version>_<arch>.deb
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-# bin/ringdrop links nothing of libringdrop0 (it is static), but say where
-# this build's own shared library is, should dpkg-shlibdeps meet it.
+# bin/ringdrop and bin/ringdrop-bridge link nothing of libringdrop0 (they
+# link ringdrop statically), but say where this build's own shared library
+# is, should dpkg-shlibdeps meet it.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS ${PROJECT_BINARY_DIR}/lib)
 
 # libringdrop0: a shlibs file, so packages built against it depend on at
@@ -139,6 +144,22 @@ ringdrop, the operator's command: lists rings, drop channels and services,
 shows their statistics, tails and sends messages, calls services, looks at
 and requeues dead letters, removes what dead processes left, and checks the
 host (doctor).")
+
+# The broker usually runs on another host: suggested, not depended on.
+# Its Depends are dpkg-shlibdeps' alone (librabbitmq4, Cap'n Proto's, libc
+# and libstdc++).
+set(CPACK_DEBIAN_BRIDGE_PACKAGE_SECTION net)
+set(CPACK_DEBIAN_BRIDGE_PACKAGE_SUGGESTS rabbitmq-server)
+set(CPACK_DEBIAN_BRIDGE_DESCRIPTION
+"bridge between ringdrop and RabbitMQ (AMQP 0-9-1)
+ringdrop-bridge carries messages between ringdrop's rings and drop channels
+on this host and a RabbitMQ broker, at-least-once both ways: what it
+publishes is released from the ring or channel only once the broker has
+confirmed it (publisher confirms), what it consumes is acknowledged only
+once it is in the ring or channel (manual acknowledgements), and a dedupe
+table kept on disk drops what the broker delivers again.
+
+Its manual is /usr/share/doc/ringdrop/bridge.md.")
 
 set(CPACK_DEBIAN_PYTHON_PACKAGE_SECTION python)
 set(CPACK_DEBIAN_PYTHON_PACKAGE_ARCHITECTURE all)

@@ -5,12 +5,13 @@
 # a build configured for /usr), where the packages put the libraries.
 #
 # The Debian packages as a user meets them (cmake/packaging.cmake):
-#   1. cpack builds the four packages from BUILD into OUT/packages;
+#   1. cpack builds the five packages from BUILD into OUT/packages;
 #   2. lintian reports no error on any of them;
 #   3. each package's dependencies are satisfied by the Debian packages
-#      installed on this machine, or are one of the four (so they are real
-#      package names and versions);
-#   4. dpkg -i installs all four into OUT/root, an empty dpkg root (its own
+#      installed on this machine, or are one of the five (so they are real
+#      package names and versions); ringdrop-bridge depends on librabbitmq4
+#      and only suggests rabbitmq-server;
+#   4. dpkg -i installs all five into OUT/root, an empty dpkg root (its own
 #      status database: the machine's own is not touched);
 #   5. from that root: examples/c/legacy_client.c is built with pkg-config
 #      and run against SERVICE (examples/c/run_pair.sh); tests/install/
@@ -18,12 +19,14 @@
 #      configured, built and run; so is tests/install/typed (a schema of its
 #      own through the packaged ringdrop_capnp_library() and capnp); the
 #      Python package is imported and sends a message through a ring; the
-#      command prints VERSION.
+#      command and ringdrop-bridge print VERSION, and ringdrop-bridge its
+#      help.
 set -eu
 source=$1 build=$2 out=$3 service=$4 version=$5 libdir_rel=$6
 major=${version%%.*}
 runtime=libringdrop$major  # named after the SONAME's major version
 soname=libringdrop.so.$major
+packages="$runtime libringdrop-dev ringdrop-tools ringdrop-bridge python3-ringdrop"
 fail() { echo "deb_test: $*" >&2; exit 1; }
 
 rm -rf "$out"
@@ -32,7 +35,7 @@ mkdir -p "$out"
 echo "--- 1. cpack"
 cpack --config "$build/CPackConfig.cmake" -G DEB -B "$out/packages" >/dev/null
 debs=""
-for p in $runtime libringdrop-dev ringdrop-tools python3-ringdrop; do
+for p in $packages; do
   f=$(ls "$out/packages/${p}_${version}_"*.deb)
   debs="$debs $f"
   echo "$f"
@@ -48,8 +51,8 @@ grep -v 'running with root privileges' "$out/lintian.log" || true
 
 echo "--- 3. dependencies"
 # Each comma-separated entry needs one of its alternatives (a | b) installed
-# here at a version that satisfies it, or to be one of the four packages.
-python3 - "$version" "$runtime libringdrop-dev ringdrop-tools python3-ringdrop" $debs <<'PY'
+# here at a version that satisfies it, or to be one of the five packages.
+python3 - "$version" "$packages" $debs <<'PY'
 import re, subprocess, sys
 version, ours, debs = sys.argv[1], sys.argv[2].split(), sys.argv[3:]
 OPS = {"=": "eq", ">=": "ge", "<=": "le", ">>": "gt", "<<": "lt"}
@@ -80,6 +83,15 @@ for deb in debs:
 PY
 dpkg-deb -f "$out/packages/${runtime}_${version}_"*.deb Depends | grep -q libcapnp ||
   fail "$runtime does not depend on Cap'n Proto's library"
+# The bridge links rabbitmq-c; the broker it talks to usually runs elsewhere.
+bridge_deb=$(ls "$out/packages/ringdrop-bridge_${version}_"*.deb)
+dpkg-deb -f "$bridge_deb" Depends | grep -q 'librabbitmq4' ||
+  fail "ringdrop-bridge does not depend on librabbitmq4"
+if dpkg-deb -f "$bridge_deb" Depends Recommends | grep -q 'rabbitmq-server'; then
+  fail "ringdrop-bridge depends on (or recommends) rabbitmq-server"
+fi
+[ "$(dpkg-deb -f "$bridge_deb" Suggests)" = "rabbitmq-server" ] ||
+  fail "ringdrop-bridge does not suggest rabbitmq-server alone"
 
 echo "--- 4. dpkg -i into $out/root"
 root=$out/root
@@ -90,7 +102,7 @@ mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates"
 # scripts run without a chroot into a root that has no shell.
 dpkg --root="$root" --force-not-root --force-depends --force-script-chrootless -i $debs >"$out/dpkg.log" 2>&1 ||
   { cat "$out/dpkg.log"; fail "dpkg -i failed"; }
-for p in $runtime libringdrop-dev ringdrop-tools python3-ringdrop; do
+for p in $packages; do
   dpkg-query --admindir="$root/var/lib/dpkg" -W -f='${Package} ${Version} ${Status}\n' "$p" |
     grep -q "^$p $version install ok installed$" || fail "$p is not installed"
 done
@@ -98,6 +110,8 @@ libdir=$root/usr/$libdir_rel
 [ -f "$libdir/$soname" ] || fail "no $libdir/$soname"
 [ -f "$root/usr/include/ringdrop.h" ] || fail "no $root/usr/include/ringdrop.h"
 [ -x "$root/usr/bin/ringdrop" ] || fail "no $root/usr/bin/ringdrop"
+[ -x "$root/usr/bin/ringdrop-bridge" ] || fail "no $root/usr/bin/ringdrop-bridge"
+[ -s "$root/usr/share/doc/ringdrop/bridge.md" ] || fail "no $root/usr/share/doc/ringdrop/bridge.md"
 # Stripped of debug information, the static library too (strip_static.cmake).
 # (objdump first, on its own: sh has no pipefail, and a failing objdump must
 # not read as "no debug sections".)
@@ -168,8 +182,23 @@ check(got == b"from the package", "the ring gave %r" % got)
 print("python3-ringdrop %s: imported from the root, its library from the root, a ring round trip" % want)
 PY
 
-echo "--- 5d. the command"
+echo "--- 5d. the commands"
 "$root/usr/bin/ringdrop" --version | grep -q "$version" ||
   { "$root/usr/bin/ringdrop" --version; fail "ringdrop --version does not say $version"; }
 "$root/usr/bin/ringdrop" --version
-echo "deb_test: all four packages install and work"
+# ringdrop-bridge loads this machine's librabbitmq4 (step 3 checked it is
+# installed). Its output first, on its own: sh has no pipefail.
+bridge=$root/usr/bin/ringdrop-bridge
+"$bridge" --version >"$out/bridge-version.txt" 2>&1 ||
+  { cat "$out/bridge-version.txt"; fail "ringdrop-bridge --version failed"; }
+grep -qF "$version" "$out/bridge-version.txt" ||
+  { cat "$out/bridge-version.txt"; fail "ringdrop-bridge --version does not say $version"; }
+echo "ringdrop-bridge --version: $(cat "$out/bridge-version.txt")"
+"$bridge" --help >"$out/bridge-help.txt" 2>&1 ||
+  { cat "$out/bridge-help.txt"; fail "ringdrop-bridge --help failed"; }
+for word in --broker --route --state-dir status; do
+  grep -qe "$word" "$out/bridge-help.txt" ||
+    { cat "$out/bridge-help.txt"; fail "ringdrop-bridge --help does not mention $word"; }
+done
+echo "ringdrop-bridge --help: $(wc -l <"$out/bridge-help.txt") lines"
+echo "deb_test: all five packages install and work"
