@@ -223,7 +223,8 @@ Row measure(Path& path, const char* name, size_t size, uint64_t count) {
   const uint64_t pings = std::max<uint64_t>(count / 10, 50);
   for (uint64_t i = 0; i < pings; ++i) {
     path.send(stamped(size));  // a confirm is not waited for: delivery does not wait for it either
-    lat.push_back(now_ns() - path.receive());
+    const int64_t sent = path.receive();
+    lat.push_back(now_ns() - sent);  // two statements: receive() must come first
   }
   path.confirm_all();
   path.ack_rest();
