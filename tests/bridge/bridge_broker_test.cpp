@@ -64,9 +64,19 @@ class BridgeBroker : public ::testing::Test {
   }
   static bool running(const nlohmann::json& r) { return r.value("state", "") == "running"; }
 
+  // Host B's inbound bridge, then host A's outbound one: the queue is
+  // declared and bound before anything is published (or it would come
+  // back unroutable).
+  void start_pair() {
+    in_.emplace(dir_ / "in", in_args("host-b"));
+    ASSERT_TRUE(in_->wait_route(running));
+    out_.emplace(dir_ / "out", out_args("host-a"));
+  }
+
   Broker broker_;
   ScopedDir dir_;
   std::string out_ring_, in_ring_, exchange_, queue_;
+  std::optional<BridgeProcess> in_, out_;
 };
 
 std::error_code send_echo(MpmcProducer& tx, uint64_t seq, MessageOptions o = {}) {
@@ -96,9 +106,9 @@ std::optional<uint64_t> seq_of(std::span<const std::byte> bytes) {
 TEST_F(BridgeBroker, TypedMessagesArriveInOrderWithTheirEnvelope) {
   auto tx = make_out();
   auto rx = make_in();
-  BridgeProcess in(dir_ / "in", in_args("host-b"));
-  ASSERT_TRUE(in.wait_route(running));  // the queue is declared and bound before anything is published
-  BridgeProcess out(dir_ / "out", out_args("host-a"));
+  ASSERT_NO_FATAL_FAILURE(start_pair());
+  BridgeProcess& in = *in_;
+  BridgeProcess& out = *out_;
 
   constexpr uint64_t kCount = 5000;
   const std::pair<std::string_view, std::string_view> headers[] = {{"tenant", "acme"}, {"trace", "t-1"}};
@@ -171,9 +181,8 @@ TEST_F(BridgeBroker, AnUnroutableMessageBecomesADeadLetterWithTheReason) {
 TEST_F(BridgeBroker, HeadersTooLargeForAFrameAreRefusedLocallyAndABodyLargerThanAFrameArrives) {
   auto tx = make_out(1u << 20);
   auto rx = make_in(1u << 20);
-  BridgeProcess in(dir_ / "in", in_args("host-b"));
-  ASSERT_TRUE(in.wait_route(running));
-  BridgeProcess out(dir_ / "out", out_args("host-a"));
+  ASSERT_NO_FATAL_FAILURE(start_pair());
+  BridgeProcess& out = *out_;
 
   const std::string big(200'000, 'h');  // frame_max is 131072
   const std::pair<std::string_view, std::string_view> huge[] = {{"big", big}};
@@ -219,9 +228,9 @@ TEST_F(BridgeBroker, AMessageNeverComesBackIntoTheBridgeThatCarriedItOut) {
 TEST_F(BridgeBroker, NothingIsLostWhenEitherBridgeIsKilledFiftyTimes) {
   auto tx = make_out();
   auto rx = make_in();
-  BridgeProcess in(dir_ / "in", in_args("host-b"));
-  ASSERT_TRUE(in.wait_route(running));
-  BridgeProcess out(dir_ / "out", out_args("host-a"));
+  ASSERT_NO_FATAL_FAILURE(start_pair());
+  BridgeProcess& in = *in_;
+  BridgeProcess& out = *out_;
 
   constexpr uint64_t kCount = 20000;
   std::atomic<bool> failed{false};
@@ -342,9 +351,9 @@ Received receive_all(MpmcConsumer& rx, uint64_t count, std::chrono::seconds quie
 TEST_F(BridgeBroker, ABrokerRestartInTheMiddleLosesNothing) {
   auto tx = make_out();
   auto rx = make_in();
-  BridgeProcess in(dir_ / "in", in_args("host-b"));
-  ASSERT_TRUE(in.wait_route(running));
-  BridgeProcess out(dir_ / "out", out_args("host-a"));
+  ASSERT_NO_FATAL_FAILURE(start_pair());
+  BridgeProcess& in = *in_;
+  BridgeProcess& out = *out_;
   constexpr uint64_t kCount = 6000;
   for (uint64_t i = 0; i < kCount / 2; ++i) ASSERT_FALSE(send_echo(tx, i));
   ASSERT_TRUE(in.wait_route([](const nlohmann::json& r) { return counter(r, "bridged") >= 1000; }));
@@ -361,9 +370,8 @@ TEST_F(BridgeBroker, ABrokerRestartInTheMiddleLosesNothing) {
 TEST_F(BridgeBroker, AMemoryAlarmPausesPublishingAndLosesNothing) {
   auto tx = make_out();
   auto rx = make_in();
-  BridgeProcess in(dir_ / "in", in_args("host-b"));
-  ASSERT_TRUE(in.wait_route(running));
-  BridgeProcess out(dir_ / "out", out_args("host-a"));
+  ASSERT_NO_FATAL_FAILURE(start_pair());
+  BridgeProcess& out = *out_;
   ASSERT_TRUE(out.wait_route(running));
   ASSERT_EQ(broker_.script("ctl", "set_vm_memory_high_watermark 0"), 0);
   struct Lift {  // whatever happens, the broker is not left in alarm for the next test
@@ -386,9 +394,9 @@ TEST_F(BridgeBroker, AMemoryAlarmPausesPublishingAndLosesNothing) {
 TEST_F(BridgeBroker, AQueueDeletedUnderTheBridgeIsDeclaredAgain) {
   auto tx = make_out();
   auto rx = make_in();
-  BridgeProcess in(dir_ / "in", in_args("host-b"));
-  ASSERT_TRUE(in.wait_route(running));
-  BridgeProcess out(dir_ / "out", out_args("host-a"));
+  ASSERT_NO_FATAL_FAILURE(start_pair());
+  BridgeProcess& in = *in_;
+  BridgeProcess& out = *out_;
   ASSERT_EQ(broker_.script("ctl", "delete_queue " + queue_), 0);
   ASSERT_TRUE(in.wait_route([](const nlohmann::json& r) {
     return r.value("last_error", "").find("cancelled") != std::string::npos;

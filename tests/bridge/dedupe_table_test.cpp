@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "drop_support.hpp"
+
 namespace ringdrop::bridge {
 namespace {
 
@@ -28,26 +30,7 @@ using std::chrono::seconds;
 constexpr int64_t kSecond = 1'000'000'000;
 constexpr int64_t kT0 = 1'700'000'000 * kSecond;  // some CLOCK_REALTIME
 
-class TempDir {
- public:
-  TempDir() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/ringdrop-dedupe-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string operator/(std::string_view name) const { return path_ + "/" + std::string(name); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempDir = ringdrop::test::ScopedDir;  // tests/drop_support.hpp
 
 std::string id(const char* prefix, int i) { return prefix + std::to_string(i); }
 
