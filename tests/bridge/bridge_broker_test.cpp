@@ -178,6 +178,31 @@ TEST_F(BridgeBroker, AnUnroutableMessageBecomesADeadLetterWithTheReason) {
   EXPECT_EQ(out.stop(), 0);
 }
 
+TEST_F(BridgeBroker, AMessageTheBrokerRefusesBecomesADeadLetterWithTheReason) {
+  auto tx = make_out();
+  ASSERT_NO_FATAL_FAILURE(start_pair());
+  ASSERT_EQ(in_->stop(), 0);  // the queue stays, bound, with no consumer
+  // A full queue that rejects what comes on: the broker nacks it.
+  const std::string policy = unique_name("policy");
+  ASSERT_EQ(broker_.script("ctl", "set_policy --apply-to queues " + policy + " '^" + queue_ +
+                                      "$' '{\"max-length\":1,\"overflow\":\"reject-publish\"}'"),
+            0);
+  struct Clear {
+    const Broker& b;
+    std::string name;
+    ~Clear() { b.script("ctl", "clear_policy " + name); }
+  } clear{broker_, policy};
+  for (uint64_t i = 0; i < 3; ++i) ASSERT_FALSE(send_echo(tx, i));
+  ASSERT_TRUE(out_->wait_route([](const nlohmann::json& r) {
+    return counter(r, "bridged") + counter(r, "dead_lettered") == 3;
+  }));
+  EXPECT_EQ(counter(out_->route(), "bridged"), 1u) << "the first fills the queue";
+  EXPECT_EQ(counter(out_->route(), "nacked"), 2u);
+  auto list = RingDeadLetters::open(Location::shm(out_ring_)).value().list().value();
+  ASSERT_EQ(list.size(), 2u);
+  for (const auto& d : list) EXPECT_NE(d.reason.find("basic.nack"), std::string::npos) << d.reason;
+}
+
 TEST_F(BridgeBroker, HeadersTooLargeForAFrameAreRefusedLocallyAndABodyLargerThanAFrameArrives) {
   auto tx = make_out(1u << 20);
   auto rx = make_in(1u << 20);
