@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -414,4 +415,42 @@ TEST(MpmcThreads, AConsumerClosingWhileAProducerWaitsLeavesNoStrayOrphanCount) {
     while (parked.load()) std::this_thread::yield();
   }
   quit.store(true);
+}
+
+// commit_unwoken() + wake(), commit() in two steps (the bridge notes each
+// message between them): the record is there for a consumer that looks
+// before the wake, and the wake reaches a consumer asleep (no liveness
+// check stands in for a lost one: its interval is an hour).
+TEST(MpmcThreads, ACommitUnwokenIsVisibleAndItsWakeReachesASleeper) {
+  ScopedName name;
+  MpmcOptions o;
+  o.wait.liveness_interval = 1h;
+  auto tx = MpmcProducer::open(name.location(), OpenMode::create, o);
+  auto rx = MpmcConsumer::open(name.location(), OpenMode::open, o);
+  ASSERT_TRUE(tx && rx);
+  auto put = [&](uint64_t i) {
+    auto span = tx->reserve(sizeof i, 30s);
+    ASSERT_TRUE(span) << span.error().message();
+    std::memcpy(span->data(), &i, sizeof i);
+    ASSERT_FALSE(tx->commit_unwoken(sizeof i));
+  };
+  put(7);
+  auto first = rx->try_receive();  // before any wake
+  ASSERT_TRUE(first) << first.error().message();
+  EXPECT_EQ(test::pattern_seq(*first), 7u);
+  tx->wake();
+
+  const uint64_t rounds = test::scaled(20000);
+  std::jthread consumer([&] {
+    for (uint64_t i = 0; i < rounds; ++i) {
+      auto m = rx->receive(30s);
+      ASSERT_TRUE(m) << "message " << i << ": " << m.error().message();
+      ASSERT_EQ(test::pattern_seq(*m), i);
+    }
+  });
+  for (uint64_t i = 0; i < rounds; ++i) {
+    put(i);
+    tx->wake();
+  }
+  consumer.join();
 }

@@ -141,6 +141,17 @@ class RINGDROP_API MpmcProducer : public MpmcEndpoint {
   std::error_code commit(size_t used);
   std::error_code stage(size_t used);
   void publish() noexcept;
+  /// commit() in two steps: the record becomes visible (a consumer that
+  /// looks takes it), then wake() wakes the consumers asleep on the ring.
+  /// For a producer that notes what it committed before a consumer can act
+  /// on it: a wake often hands the CPU to the consumer it wakes, so a note
+  /// taken after commit() may come after the consumer acted, and a producer
+  /// killed in between loses the note. ringdrop-bridge records each message
+  /// id between the two (its dedupe). Errors: commit()'s. Every
+  /// commit_unwoken() must be followed by wake(); until then sleepers wake
+  /// only at their next liveness check or deadline.
+  std::error_code commit_unwoken(size_t used);
+  void wake() noexcept;
 
   std::error_code try_send(std::span<const std::byte> message);
   std::error_code send(std::span<const std::byte> message, Deadline deadline);
@@ -156,6 +167,7 @@ class RINGDROP_API MpmcProducer : public MpmcEndpoint {
   using MpmcEndpoint::MpmcEndpoint;
   void close() noexcept;
   void note_fill(uint64_t pos) noexcept;
+  void publish_unwoken() noexcept;
   uint64_t reserved_ = 0;       // position of the open reservation
   uint64_t reserved_size_ = 0;
   bool has_reservation_ = false;

@@ -453,6 +453,19 @@ std::error_code MpmcProducer::stage(size_t used) {
 
 void MpmcProducer::publish() noexcept {
   if (staged_.empty()) return;
+  publish_unwoken();
+  wake();
+}
+
+void MpmcProducer::wake() noexcept {
+  if (ctl_ != nullptr) detail::notify(ctl_->data_wait);
+}
+
+// The records' stores, W2 of the sleep/wake handshake; wake() (R2, the
+// sleepers' check) may come later: both are seq_cst, so whatever the
+// producer does between them, a sleeper either sees the record or is seen.
+void MpmcProducer::publish_unwoken() noexcept {
+  if (staged_.empty()) return;
   uint64_t bytes = 0;
   for (const uint64_t pos : staged_) {
     auto& c = *reinterpret_cast<CellHeader*>(cell(pos));
@@ -467,12 +480,17 @@ void MpmcProducer::publish() noexcept {
                        std::memory_order_relaxed);
   entry.bytes.store(entry.bytes.load(std::memory_order_relaxed) + bytes, std::memory_order_relaxed);
   staged_.clear();
-  detail::notify(ctl_->data_wait);
 }
 
 std::error_code MpmcProducer::commit(size_t used) {
+  const std::error_code ec = commit_unwoken(used);
+  wake();
+  return ec;
+}
+
+std::error_code MpmcProducer::commit_unwoken(size_t used) {
   if (auto ec = stage(used)) return ec;
-  publish();
+  publish_unwoken();
   // A truncation under us (bus_guard.hpp) turned what we wrote into nothing.
   if (segment_.damaged()) return segment_.damage();
   return {};
