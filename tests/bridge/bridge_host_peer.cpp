@@ -3,14 +3,22 @@
 // the other host: messages can only pass through the broker), a
 // ringdrop-bridge in it, and a producer or a consumer of its ring.
 //
-//   ringdrop-bridge-host-peer produce|consume RING COUNT typed|raw BRIDGE [BRIDGE ARGS...]
+//   ringdrop-bridge-host-peer produce|consume|serve|call RING COUNT typed|raw BRIDGE [BRIDGE ARGS...]
 //
+// serve and call are request/response across the hosts: serve runs a
+// ringdrop Server on RING (its bridge's inbound route has replies=true),
+// call a Client of RING (its bridge's outbound route has a reply_queue).
 // Needs CAP_SYS_ADMIN (root in CI) for unshare(CLONE_NEWNS) and the tmpfs;
 // exits 77 without it (the test skips). Prints, on stdout:
 //   ready                 the bridge's route runs (consume: its queue is bound)
 //   done N DUPS           consume: N distinct messages, in order per
 //                         producer, envelopes intact; DUPS duplicates
 //   sent N                produce
+//   served N              serve: the server handled N requests, then a Stop
+//   called N              call: N Echo calls (blocking and async) answered
+//                         right; a Fail one ended remote_error with its code
+//                         and text, a Stranger one unknown_type, a Hold one
+//                         (answered after its deadline) timed_out
 //   fail WHY              anything else (exit 1)
 // The consumer starts its bridge and says `ready` before the producer
 // starts, so nothing is published before the queue exists.
@@ -20,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -29,8 +38,11 @@
 #include <vector>
 
 #include "bridge_status.hpp"
+#include "route_context.hpp"
 #include "ringdrop/message.hpp"
 #include "ringdrop/mpmc_ring.hpp"
+#include "ringdrop/rpc_client.hpp"
+#include "ringdrop/rpc_server.hpp"
 #include "rpc_test.capnp.h"
 
 using namespace ringdrop;
@@ -79,14 +91,29 @@ std::string state_dir_of(const std::vector<std::string>& args) {
   fail("no --state-dir");
 }
 
+// Every route of the bridge runs (a reply route too).
 void wait_running(const std::string& state_dir) {
   const auto end = std::chrono::steady_clock::now() + 60s;
   while (std::chrono::steady_clock::now() < end) {
     auto s = bridge::read_status(state_dir);
-    if (s && (*s)["routes"].size() > 0 && (*s)["routes"][0].value("state", "") == "running") return;
+    if (s && (*s)["routes"].size() > 0 &&
+        std::all_of((*s)["routes"].begin(), (*s)["routes"].end(),
+                    [](const auto& r) { return r.value("state", "") == "running"; })) {
+      return;
+    }
     std::this_thread::sleep_for(20ms);  // the status file is rewritten every 500 ms
   }
-  fail("the bridge's route is not running after 60 s");
+  fail("the bridge's routes are not running after 60 s");
+}
+
+// The statistics of the bridge's route `name`.
+uint64_t route_counter(const std::string& state_dir, const std::string& name, const char* key) {
+  auto s = bridge::read_status(state_dir);
+  if (!s) return 0;
+  for (const auto& r : (*s)["routes"]) {
+    if (r.value("name", "") == name) return r.value(key, uint64_t{0});
+  }
+  return 0;
 }
 
 int stop_bridge(pid_t pid) {
@@ -163,6 +190,107 @@ std::pair<uint64_t, uint64_t> consume(MpmcConsumer* rx, uint64_t count, bool typ
   return {next, dups};
 }
 
+// Host B: a server of the request ring, until a Stop notification.
+uint64_t serve(Server* server, pid_t bridge_pid) {
+  uint64_t handled = 0;
+  bool stop = false;
+  server->handle<rdtest::Echo, rdtest::EchoReply>([&](rdtest::Echo::Reader e, rdtest::EchoReply::Builder r) {
+    ++handled;
+    r.setSeq(e.getSeq());
+    r.setText(std::string("re ") + e.getText().cStr());
+    return Status::ok();
+  });
+  server->handle<rdtest::Fail, rdtest::EchoReply>([&](rdtest::Fail::Reader f, rdtest::EchoReply::Builder) {
+    ++handled;
+    return Status::error(f.getCode(), f.getMessage().cStr());
+  });
+  // Answers after the realtime instant in its seq (ns): after its caller's
+  // deadline, which is the point (both hosts share the machine's clock).
+  server->handle<rdtest::Hold, rdtest::EchoReply>([&](rdtest::Hold::Reader h, rdtest::EchoReply::Builder r) {
+    ++handled;
+    while (bridge::real_now_ns() < static_cast<int64_t>(h.getSeq())) std::this_thread::sleep_for(10ms);
+    r.setSeq(h.getSeq());
+    return Status::ok();
+  });
+  server->on_notification<rdtest::Stop>([&](rdtest::Stop::Reader) { stop = true; });
+  while (!stop) {
+    if (auto ec = server->serve(deadline_after(200ms)); ec && ec != errc::timed_out && ec != errc::unknown_type) {
+      fail("serve: " + last_error_detail());
+    }
+    if (::waitpid(bridge_pid, nullptr, WNOHANG) == bridge_pid) fail("the bridge died");
+  }
+  return handled;
+}
+
+std::string expect_error(const Result<Reply<rdtest::EchoReply>>& r, errc want, const char* what) {
+  if (r) return std::string(what) + ": answered, not " + make_error_code(want).message();
+  if (r.error() != want) return std::string(what) + ": " + r.error().message() + " (" + last_error_detail() + "), not " +
+                                make_error_code(want).message();
+  return {};
+}
+
+// Host A: calls through the broker, each kind of ending once.
+uint64_t call(const std::string& ring, uint64_t count, const std::string& state_dir) {
+  auto client = Client::connect(Location::shm(ring));
+  if (!client) fail("client: " + last_error_detail());
+  uint64_t sent = 0;  // requests and notifications the bridge must carry out
+  for (uint64_t i = 0; i < count; ++i) {
+    auto r = client->call<rdtest::Echo, rdtest::EchoReply>(
+        [&](rdtest::Echo::Builder e) {
+          e.setSeq(i);
+          e.setText("c" + std::to_string(i));
+        },
+        deadline_after(30s));
+    ++sent;
+    if (!r) fail("call " + std::to_string(i) + ": " + last_error_detail());
+    if (r->get().getSeq() != i || std::string_view(r->get().getText().cStr()) != "re c" + std::to_string(i)) {
+      fail("call " + std::to_string(i) + ": the wrong reply");
+    }
+  }
+  uint64_t async_ok = 0;
+  for (uint64_t i = 0; i < 50; ++i) {
+    auto id = client->call_async<rdtest::Echo, rdtest::EchoReply>(
+        [&](rdtest::Echo::Builder e) { e.setSeq(1000 + i); }, deadline_after(30s),
+        [&, i](Result<Reply<rdtest::EchoReply>> r) { async_ok += r && r->get().getSeq() == 1000 + i ? 1 : 0; });
+    if (!id) fail("call_async: " + last_error_detail());
+    ++sent;
+  }
+  if (auto ec = client->poll(deadline_after(30s))) fail("poll: " + last_error_detail());
+  if (async_ok != 50) fail(std::to_string(async_ok) + " of 50 async calls answered right");
+
+  auto failed = client->call<rdtest::Fail, rdtest::EchoReply>(
+      [](rdtest::Fail::Builder f) {
+        f.setCode(42);
+        f.setMessage("out of stock");
+      },
+      deadline_after(30s));
+  ++sent;
+  if (auto why = expect_error(failed, errc::remote_error, "Fail"); !why.empty()) fail(why);
+  if (client->last_remote_error().code != 42 || client->last_remote_error().message != "out of stock") {
+    fail("Fail: remote error " + std::to_string(client->last_remote_error().code) + " '" +
+         client->last_remote_error().message + "'");
+  }
+  auto stranger = client->call<rdtest::Stranger, rdtest::EchoReply>([](rdtest::Stranger::Builder) {}, deadline_after(30s));
+  ++sent;
+  if (auto why = expect_error(stranger, errc::unknown_type, "Stranger"); !why.empty()) fail(why);
+  const int64_t answer_at = bridge::real_now_ns() + 1'500'000'000;
+  auto held = client->call<rdtest::Hold, rdtest::EchoReply>(
+      [&](rdtest::Hold::Builder h) { h.setSeq(static_cast<uint64_t>(answer_at)); }, deadline_after(500ms));
+  ++sent;
+  if (auto why = expect_error(held, errc::timed_out, "Hold"); !why.empty()) fail(why);
+  if (auto ec = client->notify<rdtest::Stop>([](rdtest::Stop::Builder) {}, deadline_after(30s))) {
+    fail("notify: " + last_error_detail());
+  }
+  ++sent;
+  // Stopped only once it carried everything out (the Stop too).
+  const auto end = std::chrono::steady_clock::now() + 120s;
+  while (route_counter(state_dir, "calls", "bridged") < sent) {
+    if (std::chrono::steady_clock::now() > end) fail("the bridge did not carry out every request in 120 s");
+    std::this_thread::sleep_for(20ms);
+  }
+  return count + 50;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -175,6 +303,31 @@ int main(int argc, char** argv) {
   const bool typed = std::string(argv[4]) == "typed";
   const std::vector<std::string> bridge(argv + 5, argv + argc);
   become_a_host();
+  if (role == "serve" || role == "call") {
+    // The request ring before the bridge attaches: the server's (host B),
+    // or one the client connects to (host A).
+    std::optional<MpmcProducer> requests;
+    std::optional<Server> server;
+    if (role == "call") {
+      auto t = MpmcProducer::open(Location::shm(ring), OpenMode::create, ring_options());
+      if (!t) fail("create " + ring + ": " + last_error_detail());
+      requests.emplace(std::move(*t));
+    } else {
+      auto s = Server::open_ring(Location::shm(ring));
+      if (!s) fail("server: " + last_error_detail());
+      server.emplace(std::move(*s));
+    }
+    const pid_t pid = start_bridge(bridge);
+    g_bridge = pid;
+    wait_running(state_dir_of(bridge));
+    std::printf("ready\n");
+    std::fflush(stdout);
+    const uint64_t n = role == "serve" ? serve(&*server, pid) : call(ring, count, state_dir_of(bridge));
+    if (int code = stop_bridge(pid)) fail("the bridge exited " + std::to_string(code));
+    std::printf("%s %llu\n", role == "serve" ? "served" : "called", static_cast<unsigned long long>(n));
+    std::fflush(stdout);
+    return 0;
+  }
   // The ring first, with this test's cells, then the bridge that attaches to it.
   std::optional<MpmcProducer> tx;
   std::optional<MpmcConsumer> rx;

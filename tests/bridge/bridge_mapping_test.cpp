@@ -190,7 +190,7 @@ TEST(BridgeMapping, TypedRoundTripKeepsEveryField) {
   for (const auto& [k, v] : w->headers) EXPECT_EQ(count(*w, k), 1u) << "header " << k << " twice";
   EXPECT_EQ(w->headers.size(), 12u);
   EXPECT_EQ(hops_of(*w), 1u);
-  EXPECT_EQ(dedupe_id(*w), w->message_id);
+  EXPECT_EQ(dedupe_id(*w), w->message_id + "#3");  // a request's third try (reply_routes_test.cpp)
 
   // The body is the payload as a Cap'n Proto message of its own: a consumer
   // outside ringdrop reads it with its own Cap'n Proto.
@@ -664,6 +664,17 @@ TEST(BridgeConfig, ErrorsNameTheKey) {
       {R"({"routes": [{"from": "tcp:x", "exchange": "e"}]})", {"routes[0].from", "tcp:x"}},
       {R"({"routes": [{"to": "tcp:x", "queue": "q"}]})", {"routes[0].to", "tcp:x"}},
       {R"({"routes": ["shm:a"]})", {"routes[0]"}},
+      // "subscribe": a broadcast ring's, outbound only
+      {R"({"routes": [{"from": "shm:a", "exchange": "e", "subscribe": "latest"}]})",
+       {"routes[0].subscribe", "latest", "newest", "oldest"}},
+      {R"({"routes": [{"from": "shm:a", "exchange": "e", "subscribe": true}]})", {"routes[0].subscribe", "wrong type"}},
+      {R"({"routes": [{"from": "drop:/tmp/d", "exchange": "e", "subscribe": "oldest"}]})",
+       {"routes[0].subscribe", "drop:/tmp/d", "drop channel"}},
+      {R"({"routes": [{"to": "shm:a", "queue": "q", "subscribe": "newest"}]})", {"routes[0].subscribe", "inbound"}},
+      // "replies": requests into a ring, typed
+      {R"({"routes": [{"to": "shm:a", "queue": "q", "replies": "yes"}]})", {"routes[0].replies", "wrong type"}},
+      {R"({"routes": [{"to": "drop:/tmp/d", "queue": "q", "replies": true}]})", {"routes[0].replies", "typed"}},
+      {R"({"routes": [{"from": "shm:a", "exchange": "e", "replies": true}]})", {"routes[0]", "replies"}},
   };
   for (const Case& c : cases) {
     auto r = parse_config(c.json, "test.json");
@@ -833,8 +844,29 @@ TEST(BridgeConfig, EndpointRoundTrip) {
   }
 }
 
+// "subscribe": an outbound route reads a broadcast ring as a subscriber.
+TEST(BridgeConfig, SubscribeReadsABroadcastRing) {
+  auto c = parse_config(R"({"state_dir": "/s", "routes": [
+      {"from": "shm:prices", "exchange": "e", "subscribe": "newest"},
+      {"from": "file:/tmp/prices.ring", "exchange": "e", "subscribe": "oldest"},
+      {"from": "shm:orders", "exchange": "e"}]})",
+                        "test.json");
+  ASSERT_TRUE(c) << last_error_detail();
+  ASSERT_EQ(c->out.size(), 3u);
+  ASSERT_TRUE(c->out[0].subscribe);
+  EXPECT_EQ(*c->out[0].subscribe, StartAt::newest);
+  ASSERT_TRUE(c->out[1].subscribe);
+  EXPECT_EQ(*c->out[1].subscribe, StartAt::oldest);
+  EXPECT_FALSE(c->out[2].subscribe) << "without the key: an MPMC consumer";
+  EXPECT_FALSE(c->check()) << last_error_detail();
 
-// The example configuration in docs/bridge.md is one the bridge reads.
+  BridgeConfig f;  // the flag form goes through the same reader
+  ASSERT_FALSE(add_route(f, "from=shm:prices,exchange=e,subscribe=oldest")) << last_error_detail();
+  ASSERT_EQ(f.out.size(), 1u);
+  ASSERT_TRUE(f.out[0].subscribe);
+  EXPECT_EQ(*f.out[0].subscribe, StartAt::oldest);
+}
+
 TEST(BridgeConfigDoc, TheDocumentedExampleParses) {
   std::ifstream f(std::string(RINGDROP_SOURCE_DIR) + "/docs/bridge.md");
   ASSERT_TRUE(f);

@@ -1520,5 +1520,65 @@ class CallTest(CliCase):
         self.assertEqual(r.json()["runs"], "1")
 
 
+class BridgeTest(CliCase):
+    """`ringdrop bridge STATE_DIR`: a ringdrop-bridge's status file, judged
+    by the reader (the bridge itself is tested against a broker in
+    tests/bridge; here the files are written as it writes them)."""
+
+    def status_dir(self, pid=None, age_s=0.0, stopped=False, text=None):
+        path = self.tempdir()
+        now = time.time_ns()
+        if text is None:
+            text = json.dumps({
+                "name": "host-a", "pid": os.getpid() if pid is None else pid, "broker": "amqp://mq:5672/",
+                "started_ns": now - 10**9, "updated_ns": now - int(age_s * 1e9), "stopped": stopped,
+                "routes": [{"name": "orders", "direction": "out", "ringdrop": "shm:orders",
+                            "broker": "exchange orders key new", "state": "running",
+                            "last_loop_ns": now - int(age_s * 1e9), "bridged": 12, "in_flight": 3,
+                            "dead_lettered": 1, "deduplicated": 0, "reconnects": 2,
+                            "last_error": "lost the broker: connection reset"}]})
+        with open(os.path.join(path, "status.json"), "w") as f:
+            f.write(text)
+        return path
+
+    def dead_pid(self):
+        child = subprocess.Popen(["true"])
+        child.wait()
+        return child.pid
+
+    def test_a_running_bridge_and_its_routes(self):
+        r = run_cli("bridge", self.status_dir())
+        self.assertExit(r, EXIT_OK)
+        self.assertIn("bridge host-a (pid %d): running" % os.getpid(), r.text)
+        self.assertIn("orders (out, shm:orders / exchange orders key new): running, bridged 12, in flight 3, "
+                      "dead letters 1", r.text)
+        self.assertIn("last error: lost the broker: connection reset", r.text)
+
+    def test_stuck_dead_and_stopped_are_never_shown_running(self):
+        for kind, path in (("stuck", self.status_dir(age_s=60)), ("dead", self.status_dir(pid=self.dead_pid())),
+                           ("stopped", self.status_dir(stopped=True))):
+            r = run_cli("bridge", path)
+            self.assertExit(r, EXIT_PROBLEMS)
+            self.assertIn("bridge host-a (pid ", r.text)
+            self.assertIn("): %s," % kind, r.text)
+            self.assertIn("not every bridge is running", r.err)
+
+    def test_json_lists_each_bridge_with_its_verdict(self):
+        r = run_cli("--json", "bridge", self.status_dir(), self.status_dir(age_s=60))
+        self.assertExit(r, EXIT_PROBLEMS)
+        bridges = r.json()
+        self.assertEqual([b["verdict"] for b in bridges], ["running", "stuck"])
+        self.assertEqual(bridges[0]["routes"][0]["bridged"], 12)
+
+    def test_no_status_file_and_a_foreign_one_are_said_by_name(self):
+        line = self.assertFails(run_cli("bridge", self.tempdir()), EXIT_NOT_FOUND)
+        self.assertIn("no bridge has run with this state directory", line)
+        self.assertFails(run_cli("bridge", self.status_dir(text="{not json")), EXIT_BAD_INPUT)
+        self.assertFails(run_cli("bridge", self.status_dir(text='{"pid": "x", "updated_ns": 1}')), EXIT_BAD_INPUT)
+        r = run_cli("bridge", self.status_dir(text='{"pid": %d, "updated_ns": %d, "stopped": "yes"}'
+                                                     % (os.getpid(), time.time_ns())))
+        self.assertExit(r, EXIT_BAD_INPUT)  # a field of the wrong type
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -5,12 +5,14 @@
 
 #include <cerrno>
 #include <deque>
+#include <map>
 #include <thread>
 
 #include "bridge_status.hpp"
 #include "inbound_route.hpp"
 #include "outbound_route.hpp"
 #include "ringdrop/error.hpp"
+#include "ringdrop/mpmc_ring.hpp"
 
 namespace ringdrop::bridge {
 
@@ -31,8 +33,8 @@ nlohmann::json status_of(const BridgeConfig& c, const std::deque<RouteStats>& st
   nlohmann::json routes = nlohmann::json::array();
   size_t i = 0;
   for (const OutRoute& r : c.out) {
-    routes.push_back(route_json(r.name, "out", r.from.describe(), "exchange " + r.exchange + " key " + r.routing_key,
-                                stats[i++]));
+    const std::string to = r.answers ? "each requester's reply queue" : "exchange " + r.exchange + " key " + r.routing_key;
+    routes.push_back(route_json(r.name, "out", r.from.describe(), to, stats[i++]));
   }
   for (const InRoute& r : c.in) {
     routes.push_back(route_json(r.name, "in", r.to.describe(), "queue " + r.queue, stats[i++]));
@@ -42,11 +44,32 @@ nlohmann::json status_of(const BridgeConfig& c, const std::deque<RouteStats>& st
                         {"routes", routes}};
 }
 
+// The reply ring of an inbound route with `replies` exists before the
+// first request reaches a server (which opens it to answer).
+std::error_code make_reply_ring(const InRoute& r) {
+  MpmcOptions o;
+  o.cell_size = r.cell_size;
+  o.capacity = r.capacity;
+  auto ring = MpmcProducer::open(r.reply_ring, OpenMode::open_or_create, o);
+  return ring ? std::error_code{} : ring.error();
+}
+
 }  // namespace
 
-std::error_code run_bridge(const BridgeConfig& config, StopSignal& stop, const std::function<void()>& tick) {
-  if (auto ec = config.check()) return ec;
-  if (auto ec = make_state_dir(config.state_dir)) return ec;
+std::error_code run_bridge(const BridgeConfig& given, StopSignal& stop, const std::function<void()>& tick) {
+  if (auto ec = given.check()) return ec;
+  if (auto ec = make_state_dir(given.state_dir)) return ec;
+  const BridgeConfig config = with_reply_routes(given);
+  std::map<std::string, ReplyBook, std::less<>> books;  // by inbound route name; a map: books do not move
+  for (const InRoute& r : config.in) {
+    if (!r.replies) continue;
+    if (auto ec = make_reply_ring(r)) return ec;
+    books.try_emplace(r.name);
+  }
+  auto book_of = [&](const std::string& route) -> ReplyBook* {
+    auto it = books.find(route);
+    return it == books.end() ? nullptr : &it->second;
+  };
   const int64_t started = real_now_ns();
   std::deque<RouteStats> stats(config.out.size() + config.in.size());  // a deque: atomics do not move
   if (auto ec = write_status(config.state_dir, status_of(config, stats, started, false))) return ec;
@@ -54,10 +77,11 @@ std::error_code run_bridge(const BridgeConfig& config, StopSignal& stop, const s
   std::vector<std::thread> threads;
   size_t i = 0;
   for (const OutRoute& r : config.out) {
-    threads.emplace_back(run_outbound, std::cref(r), RouteContext{config, stats[i++], stop, r.name});
+    ReplyBook* book = r.answers ? book_of(r.name.substr(0, r.name.size() - std::string_view(".replies").size())) : nullptr;
+    threads.emplace_back(run_outbound, std::cref(r), RouteContext{config, stats[i++], stop, r.name, book});
   }
   for (const InRoute& r : config.in) {
-    threads.emplace_back(run_inbound, std::cref(r), RouteContext{config, stats[i++], stop, r.name});
+    threads.emplace_back(run_inbound, std::cref(r), RouteContext{config, stats[i++], stop, r.name, book_of(r.name)});
   }
   while (!stop.wait_for(std::chrono::milliseconds(500))) {
     (void)write_status(config.state_dir, status_of(config, stats, started, false));  // a full disk: next time

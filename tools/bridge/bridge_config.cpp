@@ -34,7 +34,13 @@ Result<Endpoint> Endpoint::parse(std::string_view text) {
               "'" + std::string(text) + "' is not a ringdrop place: shm:<name>, file:<path> or drop:<dir>");
 }
 
-std::string Endpoint::describe() const { return kind == Kind::drop ? "drop:" + dir : ring.describe(); }
+std::string Endpoint::describe() const {
+  switch (kind) {
+    case Kind::drop: return "drop:" + dir;
+    case Kind::reply_to: return "the callers' reply rings";
+    default: return ring.describe();
+  }
+}
 
 namespace {
 
@@ -93,6 +99,20 @@ Endpoint endpoint_of(const std::string& s, const std::string& where) {
   return *e;
 }
 
+// "subscribe": only an outbound route's ring can be a broadcast ring; a
+// drop channel has no subscribers, and an inbound route publishes.
+std::optional<StartAt> subscribe_of(Object& o, const std::string& where, const Endpoint& from) {
+  if (!o.has("subscribe")) return std::nullopt;
+  const std::string s = o.get<std::string>("subscribe", "");
+  if (from.kind == Endpoint::Kind::drop) {
+    throw std::invalid_argument(where + ".subscribe: " + from.describe() +
+                                " is a drop channel; only a broadcast ring (shm: or file:) is subscribed to");
+  }
+  if (s == "newest") return StartAt::newest;
+  if (s == "oldest") return StartAt::oldest;
+  throw std::invalid_argument(where + ".subscribe must be \"newest\" or \"oldest\", not \"" + s + "\"");
+}
+
 std::string read_password_file(const std::string& path) {
   std::ifstream f(path);
   if (!f) throw std::invalid_argument("broker.password_file " + path + " cannot be read");
@@ -121,10 +141,21 @@ void read_route(const json& j, size_t i, BridgeConfig& c) {
   const Format format = format_of(o.get<std::string>("format", "typed"), where);
   const ExchangeType type = exchange_type_of(o.get<std::string>("exchange_type", "topic"), where);
   if (o.has("from")) {
-    OutRoute r{name, endpoint_of(o.get<std::string>("from", ""), where + ".from"), format,
-               o.get<std::string>("exchange", ""), type, o.get<std::string>("routing_key", "")};
+    OutRoute r;
+    r.name = name;
+    r.from = endpoint_of(o.get<std::string>("from", ""), where + ".from");
+    r.format = format;
+    r.exchange = o.get<std::string>("exchange", "");
+    r.exchange_type = type;
+    r.routing_key = o.get<std::string>("routing_key", "");
+    r.subscribe = subscribe_of(o, where, r.from);
+    r.reply_queue = o.get<std::string>("reply_queue", "");
     c.out.push_back(std::move(r));
   } else if (o.has("to")) {
+    if (o.has("subscribe")) {
+      throw std::invalid_argument(where + ".subscribe: an inbound route (\"to\") publishes; only an outbound "
+                                          "route (\"from\") subscribes to a broadcast ring");
+    }
     InRoute r;
     r.name = name;
     r.format = format;
@@ -135,6 +166,10 @@ void read_route(const json& j, size_t i, BridgeConfig& c) {
     r.to = endpoint_of(o.get<std::string>("to", ""), where + ".to");
     r.cell_size = o.get<uint32_t>("cell_size", 0);
     r.capacity = o.get<uint64_t>("capacity", 0);
+    r.replies = o.get<bool>("replies", false);
+    if (r.replies && (r.format != Format::typed || r.to.kind != Endpoint::Kind::ring)) {
+      throw std::invalid_argument(where + ".replies: only a typed route into a ring carries requests");
+    }
     c.in.push_back(std::move(r));
   } else {
     throw std::invalid_argument(where + " needs \"from\" (ringdrop to the broker) or \"to\" (the broker to ringdrop)");
@@ -160,10 +195,26 @@ std::error_code BridgeConfig::check() const {
   for (const auto& r : out) {
     if (!names.insert(r.name).second) return bad("two routes are named " + r.name);
     if (r.exchange.empty()) return bad("route " + r.name + " has no exchange");
+    if (!r.reply_queue.empty() && r.format != Format::typed) {
+      return bad("route " + r.name + ": a reply_queue needs typed messages (requests)");
+    }
   }
   for (const auto& r : in) {
     if (!names.insert(r.name).second) return bad("two routes are named " + r.name);
     if (r.queue.empty()) return bad("route " + r.name + " has no queue");
+  }
+  if (name.find('/') != std::string::npos) return bad("the bridge's name must not hold '/': it names rings");
+  // The reply routes' names ("<name>.replies") must be free too.
+  for (const auto& r : out) {
+    if (!r.reply_queue.empty() && !names.insert(r.name + ".replies").second) {
+      return bad("route " + r.name + "'s replies need the name " + r.name + ".replies, which another route has");
+    }
+  }
+  for (const auto& r : in) {
+    if (r.replies && !names.insert(r.name + ".replies").second) {
+      return bad("route " + r.name + "'s replies need the name " + r.name + ".replies, which another route has");
+    }
+    if (r.replies && r.name.find('/') != std::string::npos) return bad("route " + r.name + ": a name with '/' cannot name its reply ring");
   }
   return {};
 }
@@ -193,6 +244,30 @@ Result<BridgeConfig> parse_config(std::string_view text, const std::string& orig
   return c;
 }
 
+BridgeConfig with_reply_routes(const BridgeConfig& config) {
+  BridgeConfig c = config;
+  for (const OutRoute& r : config.out) {
+    if (r.reply_queue.empty()) continue;
+    InRoute back;
+    back.name = r.name + ".replies";
+    back.queue = r.reply_queue;
+    back.to.kind = Endpoint::Kind::reply_to;
+    back.to.dir = config.state_dir + "/" + back.name + ".undelivered";
+    c.in.push_back(std::move(back));
+  }
+  for (InRoute& r : c.in) {
+    if (!r.replies) continue;
+    r.reply_ring = Location::shm("ringdrop.bridge." + config.name + "." + r.name);
+    OutRoute back;
+    back.name = r.name + ".replies";
+    back.from.ring = r.reply_ring;
+    back.exchange = "";  // the default exchange: a queue by its name
+    back.answers = true;
+    c.out.push_back(std::move(back));
+  }
+  return c;
+}
+
 std::error_code add_route(BridgeConfig& c, std::string_view spec) {
   json route = json::object();
   size_t start = 0;
@@ -206,7 +281,9 @@ std::error_code add_route(BridgeConfig& c, std::string_view spec) {
     }
     const std::string key(item.substr(0, eq));
     const std::string value(item.substr(eq + 1));
-    if (key == "cell_size" || key == "capacity") {
+    if (key == "replies" && (value == "true" || value == "false")) {
+      route[key] = value == "true";
+    } else if (key == "cell_size" || key == "capacity") {
       uint64_t n = 0;
       auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
       if (ec != std::errc{} || p != value.data() + value.size()) {

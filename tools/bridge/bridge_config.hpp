@@ -16,6 +16,7 @@
 
 #include "amqp_session.hpp"
 #include "envelope_mapping.hpp"
+#include "ringdrop/broadcast_ring.hpp"
 #include "ringdrop/result.hpp"
 #include "ringdrop/segment.hpp"
 
@@ -23,10 +24,13 @@ namespace ringdrop::bridge {
 
 /// A ringdrop end of a route.
 struct Endpoint {
-  enum class Kind { ring, drop };
+  /// reply_to: the replies of a route's requests (reply_book.hpp): each goes
+  /// into the caller's reply ring its x-ringdrop-reply-to names; `dir` is
+  /// the drop channel that keeps those that cannot be delivered.
+  enum class Kind { ring, drop, reply_to };
   Kind kind = Kind::ring;
   Location ring = Location::shm("?");  ///< Kind::ring
-  std::string dir;                     ///< Kind::drop
+  std::string dir;                     ///< Kind::drop, Kind::reply_to
 
   /// Parses "shm:<name>", "file:<path>" or "drop:<dir>"; invalid_argument otherwise.
   static Result<Endpoint> parse(std::string_view text);
@@ -41,6 +45,19 @@ struct OutRoute {
   std::string exchange;
   ExchangeType exchange_type = ExchangeType::topic;
   std::string routing_key;
+  /// Requests (typed, with a reply-to) get this queue as their AMQP
+  /// reply-to, and the bridge consumes it (its route "<name>.replies")
+  /// into their callers' reply rings. "": replies do not come back.
+  std::string reply_queue;
+  /// Set on a "<name>.replies" route of an inbound route with `replies`:
+  /// each message goes where the bridge's reply book says (the default
+  /// exchange, the requester's reply queue), not to exchange/routing_key.
+  bool answers = false;
+  /// Set: `from` (a ring) is a broadcast ring, read as one of its
+  /// subscribers, joined at its newest or oldest retained message
+  /// (outbound_source.hpp says what that guarantees). Unset: an MPMC ring,
+  /// read as one of its competing consumers.
+  std::optional<StartAt> subscribe = std::nullopt;
 };
 
 /// broker → ringdrop: every message of `queue` delivered into `to`.
@@ -54,6 +71,11 @@ struct InRoute {
   Format format = Format::typed;
   uint32_t cell_size = 0;  ///< when the bridge creates the ring (0: the ring's default)
   uint64_t capacity = 0;   ///< likewise
+  /// Requests that carry an AMQP reply-to are answered through the broker:
+  /// their reply-to becomes `reply_ring` (this bridge's), whose replies
+  /// its route "<name>.replies" publishes to each requester's queue.
+  bool replies = false;
+  Location reply_ring = Location::shm("?");  ///< set by with_reply_routes()
 };
 
 struct BridgeConfig {
@@ -74,6 +96,13 @@ struct BridgeConfig {
   /// route missing its exchange or queue, no state_dir...
   std::error_code check() const;
 };
+
+/// `config` with the routes that carry replies back (reply_book.hpp): for
+/// an outbound route with a reply_queue, the inbound route "<name>.replies"
+/// from that queue to the callers' reply rings; for an inbound route with
+/// `replies`, its reply ring "ringdrop.bridge.<bridge>.<route>" and the
+/// outbound route "<name>.replies" from it. Run by run_bridge().
+BridgeConfig with_reply_routes(const BridgeConfig& config);
 
 /// Adds a route written as a flag: the JSON keys of a route as
 /// `key=value,key=value` ("from=shm:orders,exchange=orders,routing_key=new").

@@ -1,12 +1,9 @@
 #include "bridge_status.hpp"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <fstream>
-#include <sstream>
 
 #include "ringdrop/error.hpp"
 #include "route_context.hpp"
@@ -36,6 +33,7 @@ json route_json(const std::string& name, std::string_view direction, const std::
               {"dead_lettered", get(s.dead_lettered)},
               {"deduplicated", get(s.deduplicated)},
               {"looped", get(s.looped)},
+              {"late_replies", get(s.late_replies)},
               {"reconnects", get(s.reconnects)},
               {"in_flight", get(s.in_flight)},
               {"last_error", s.last_error()}};
@@ -55,37 +53,5 @@ std::error_code write_status(const std::string& state_dir, const json& status) {
   return {};
 }
 
-Result<json> read_status(const std::string& state_dir, std::chrono::milliseconds stale) {
-  const std::string path = state_dir + "/status.json";
-  std::ifstream f(path);
-  if (!f) return fail(errc::not_found, path + ": no bridge has run with this state directory");
-  std::ostringstream text;
-  text << f.rdbuf();
-  json j = json::parse(text.str(), nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("pid") || !j.contains("updated_ns")) {
-    return fail(errc::bad_message, path + " is not a bridge's status file");
-  }
-  const int64_t age_ms = (real_now_ns() - j["updated_ns"].get<int64_t>()) / 1'000'000;
-  const auto pid = j["pid"].get<pid_t>();
-  const bool alive = pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
-  std::string verdict = "running";
-  if (j.value("stopped", false)) {
-    verdict = "stopped";
-  } else if (!alive) {
-    verdict = "dead";
-  } else if (age_ms > stale.count()) {
-    verdict = "stuck";
-  } else {
-    // The file is fresh; a route whose loop stopped going round is not.
-    for (const auto& r : j.value("routes", json::array())) {
-      const int64_t loop_ns = r.value("last_loop_ns", int64_t{0});  // 0: not yet started
-      const int64_t loop_ms = (real_now_ns() - loop_ns) / 1'000'000;
-      if (loop_ns != 0 && r.value("state", "") != "stopped" && loop_ms > stale.count()) verdict = "stuck";
-    }
-  }
-  j["verdict"] = verdict;
-  j["age_ms"] = age_ms;
-  return j;
-}
 
 }  // namespace ringdrop::bridge

@@ -7,11 +7,14 @@
 // The inbound side therefore does, for each delivery with a message id:
 //
 //     if (table.seen(id, now))  ack, count it as deduplicated, deliver nothing
-//     else                      commit to the ring; table.record(id, now); ack
+//     else                      commit to the ring; table.record(id, now); wake; ack
 //
 // so a message id seen in the last `window` is not delivered again. The one
 // gap left is a crash between the commit and the record(): that message can
-// still come twice. "Effectively once", not exactly once.
+// still come twice. "Effectively once", not exactly once. The gap is a few
+// stores wide: the record comes before the ring wakes its consumers
+// (MpmcProducer::commit_unwoken), since a wake often hands the CPU to the
+// consumer, and a kill timed by what the consumer sees would land there.
 //
 // Surviving the bridge. The table is a file mapped MAP_SHARED: every store
 // lands in the page cache, which outlives the process, so a `kill -9` loses

@@ -51,7 +51,7 @@ bool is_mapped_header(std::string_view key) noexcept {
   static const std::set<std::string_view> mapped{
       wire_header::schema_version, wire_header::attempt,    wire_header::kind,
       wire_header::idempotent,     wire_header::error_code, wire_header::error_message,
-      wire_header::sent_at_ns};
+      wire_header::sent_at_ns,     wire_header::reply_to};
   return mapped.contains(key);
 }
 
@@ -255,7 +255,13 @@ DropHeaders wire_to_drop_headers(const WireMessage& m) {
   return h;
 }
 
-std::string dedupe_id(const WireMessage& m) { return m.message_id; }
+std::string dedupe_id(const WireMessage& m) {
+  if (m.message_id.empty()) return {};
+  const std::string* kind = m.header(wire_header::kind);
+  const std::string* attempt = m.header(wire_header::attempt);
+  if (kind && *kind == "request" && attempt && *attempt != "1") return m.message_id + "#" + *attempt;
+  return m.message_id;
+}
 
 uint32_t hops_of(const WireMessage& m) {
   uint32_t n = 0;

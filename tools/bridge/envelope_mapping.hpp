@@ -63,7 +63,10 @@ Result<std::vector<std::byte>> wire_to_typed(const WireMessage& m, int64_t now_m
 DropHeaders wire_to_drop_headers(const WireMessage& m);
 
 /// The id dedupe uses: the message id ("" for a message without one, from
-/// a publisher outside ringdrop: it is not deduplicated).
+/// a publisher outside ringdrop: it is not deduplicated). A request's retry
+/// (x-attempt 2, 3...: a client retrying an idempotent call keeps its id)
+/// is told from its first try, so it reaches the server, which answers it
+/// from its memory; its redelivery is still a duplicate.
 std::string dedupe_id(const WireMessage& m);
 
 /// The hop count of a message (0 when it has none).

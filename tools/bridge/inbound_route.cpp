@@ -1,5 +1,6 @@
 #include "inbound_route.hpp"
 
+#include <charconv>
 #include <deque>
 #include <optional>
 
@@ -154,20 +155,45 @@ class Inbound {
     }
     std::vector<std::byte> built;
     std::span<const std::byte> bytes = m.body;
+    std::optional<uint64_t> request;  // a request whose reply goes back through the broker
     if (route_.format == Format::typed) {
-      auto t = wire_to_typed(m, mono_now_ns());
+      auto t = route_.replies && !m.reply_to.empty() ? request_to_typed(m, request) : wire_to_typed(m, mono_now_ns());
       if (!t) return set_aside(m, "from queue " + route_.queue + ", not a typed ringdrop message: " + last_error_detail());
       built = std::move(*t);
       bytes = built;
     }
-    std::error_code ec = target_->deliver(m, bytes);
+    // Recorded as soon as it is in, before the ring wakes a consumer (a
+    // wake often hands that consumer the CPU): a bridge killed after the
+    // commit has, almost always, recorded it, so its redelivery is dropped.
+    std::error_code ec = target_->deliver(m, bytes, [&] {
+      if (!id.empty()) dedupe_->record(id, now);
+    });
+    if (ec && request) ctx_.replies->forget(*request);
     if (ec == errc::would_block || ec == errc::peer_gone) return Outcome::later;
     if (ec) return set_aside(m, "from queue " + route_.queue + ", not delivered to " + route_.to.describe() + ": " +
                                     last_error_detail());
-    if (!id.empty()) dedupe_->record(id, now);
     ctx_.stats.add(ctx_.stats.bridged);
     ctx_.progress();
     return Outcome::done;
+  }
+
+  // A request to answer through the broker: its reply-to becomes this
+  // bridge's reply ring, and the book remembers, before the server can
+  // answer, where the reply goes from there (reply_book.hpp).
+  Result<std::vector<std::byte>> request_to_typed(const WireMessage& m, std::optional<uint64_t>& request) {
+    uint64_t id = 0;
+    auto [end, ec] = std::from_chars(m.message_id.data(), m.message_id.data() + m.message_id.size(), id);
+    if (ec != std::errc{} || end != m.message_id.data() + m.message_id.size() || m.message_id.empty()) {
+      return wire_to_typed(m, mono_now_ns());  // says why
+    }
+    WireMessage local = m;
+    local.reply_to = route_.reply_ring.describe();
+    auto t = wire_to_typed(local, mono_now_ns());
+    if (!t) return t;
+    const std::string* ring = m.header(wire_header::reply_to);
+    ctx_.replies->put(id, ReplyAddress{m.reply_to, ring ? *ring : std::string()});
+    request = id;
+    return t;
   }
 
   // A message that cannot be delivered: a dead letter of the target, then

@@ -1,38 +1,43 @@
 #include "inbound_target.hpp"
 
-#include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
+#include <map>
 #include <optional>
 
 #include "envelope_mapping.hpp"
 #include "ringdrop/drop_channel.hpp"
 #include "ringdrop/error.hpp"
 #include "ringdrop/mpmc_ring.hpp"
-#include "ringdrop/ring_dead_letters.hpp"
+#include "ringdrop/reply_queue.hpp"
+#include "ring_dead_letter_store.hpp"
 
 namespace ringdrop::bridge {
 
 namespace {
 
-std::string who() { return "ringdrop-bridge pid " + std::to_string(::getpid()); }
+// A copy into the ring, `committed()` between the commit and the wake.
+std::error_code send_noting(MpmcProducer& tx, std::span<const std::byte> bytes, const InboundTarget::Committed& committed) {
+  auto span = tx.try_reserve(bytes.size());  // never waits: the route keeps servicing its connection
+  if (!span) return span.error();
+  std::memcpy(span->data(), bytes.data(), bytes.size());
+  const std::error_code ec = tx.commit_unwoken(bytes.size());
+  if (!ec) committed();
+  tx.wake();
+  return ec;
+}
 
 class RingTarget final : public InboundTarget {
  public:
-  RingTarget(Location where, MpmcProducer tx) : where_(std::move(where)), tx_(std::move(tx)) {}
+  RingTarget(Location where, MpmcProducer tx) : tx_(std::move(tx)), store_(std::move(where), RingKind::mpmc) {}
 
-  std::error_code deliver(const WireMessage&, std::span<const std::byte> bytes) override {
-    return tx_.try_send(bytes);  // never waits: the route keeps servicing its connection
+  std::error_code deliver(const WireMessage&, std::span<const std::byte> bytes, const Committed& committed) override {
+    return send_noting(tx_, bytes, committed);
   }
 
   std::error_code dead_letter(const WireMessage&, std::span<const std::byte> bytes, std::string_view reason) override {
-    if (!store_) {
-      auto s = RingDeadLetters::create(where_);
-      if (!s) return s.error();
-      store_.emplace(std::move(*s));
-    }
-    auto id = store_->put(bytes, 1, reason, who());
-    return id ? std::error_code{} : id.error();
+    return store_.put(bytes, 1, reason);
   }
 
   uint16_t prefetch() const override {
@@ -42,22 +47,23 @@ class RingTarget final : public InboundTarget {
   }
 
  private:
-  Location where_;
   MpmcProducer tx_;
-  std::optional<RingDeadLetters> store_;
+  RingDeadLetterStore store_;
 };
 
 class DropTarget final : public InboundTarget {
  public:
   explicit DropTarget(DropChannel ch) : ch_(std::move(ch)) {}
 
-  std::error_code deliver(const WireMessage& m, std::span<const std::byte> bytes) override {
+  std::error_code deliver(const WireMessage& m, std::span<const std::byte> bytes, const Committed& committed) override {
     auto id = ch_.publish(bytes, wire_to_drop_headers(m));
-    return id ? std::error_code{} : id.error();
+    if (!id) return id.error();
+    committed();
+    return {};
   }
 
   std::error_code dead_letter(const WireMessage& m, std::span<const std::byte> bytes, std::string_view reason) override {
-    auto id = ch_.put_dead_letter(bytes, wire_to_drop_headers(m), 1, reason, who());
+    auto id = ch_.put_dead_letter(bytes, wire_to_drop_headers(m), 1, reason, bridge_who());
     return id ? std::error_code{} : id.error();
   }
 
@@ -67,9 +73,75 @@ class DropTarget final : public InboundTarget {
   DropChannel ch_;
 };
 
+// The replies of requests this bridge carried out (reply_book.hpp): each
+// into the ring its x-ringdrop-reply-to names — only a caller's reply ring
+// (a Client's private one, or a shared reply queue): a peer across the
+// broker writes into nothing else. A reply whose caller is gone is kept in
+// a drop channel of the bridge's state (`dir`), as the dead letters are.
+class ReplyTarget final : public InboundTarget {
+ public:
+  explicit ReplyTarget(std::string dir) : dir_(std::move(dir)) {}
+
+  std::error_code deliver(const WireMessage& m, std::span<const std::byte> bytes, const Committed& committed) override {
+    auto ring = ring_of(m);
+    if (!ring) return ring.error();
+    std::error_code ec = send_noting(**ring, bytes, committed);
+    if (ec == errc::peer_gone) {  // no consumer: the caller died
+      const std::string name = *m.header(wire_header::reply_to);
+      rings_.erase(name);
+      return detail::fail(errc::not_found, "the caller of reply ring " + name + " is gone");
+    }
+    return ec;  // would_block: that caller's ring is full, later
+  }
+
+  std::error_code dead_letter(const WireMessage& m, std::span<const std::byte> bytes, std::string_view reason) override {
+    if (!kept_) {
+      DropOptions o;
+      o.create = true;
+      auto ch = DropChannel::open(dir_, o);
+      if (!ch) return ch.error();
+      kept_.emplace(std::move(*ch));
+    }
+    auto id = kept_->put_dead_letter(bytes, wire_to_drop_headers(m), 1, reason, bridge_who());
+    return id ? std::error_code{} : id.error();
+  }
+
+  uint16_t prefetch() const override { return 256; }
+
+ private:
+  static constexpr size_t kOpenRings = 64;
+
+  Result<MpmcProducer*> ring_of(const WireMessage& m) {
+    const std::string* name = m.header(wire_header::reply_to);
+    if (!name) return detail::fail(errc::invalid_argument, "a reply without x-ringdrop-reply-to: no caller to give it to");
+    if (auto it = rings_.find(*name); it != rings_.end()) return &it->second;
+    auto where = Location::parse(*name);
+    if (!where || where->is_file() ||
+        !(where->name().starts_with("ringdrop.reply.") || is_reply_queue(*name))) {
+      return detail::fail(errc::invalid_argument, "x-ringdrop-reply-to '" + *name +
+                                                      "' is not a caller's reply ring: refused (a peer across the "
+                                                      "broker writes into reply rings only)");
+    }
+    auto tx = MpmcProducer::open(*where, OpenMode::open, MpmcOptions{});
+    if (!tx) {
+      if (tx.error() == errc::not_found) {
+        return detail::fail(errc::not_found, "the caller's reply ring " + *name + " is gone (its client ended)");
+      }
+      return tx.error();
+    }
+    if (rings_.size() >= kOpenRings) rings_.clear();  // callers come and go: never hold many
+    return &rings_.emplace(*name, std::move(*tx)).first->second;
+  }
+
+  std::string dir_;
+  std::map<std::string, MpmcProducer, std::less<>> rings_;
+  std::optional<DropChannel> kept_;
+};
+
 }  // namespace
 
 Result<std::unique_ptr<InboundTarget>> InboundTarget::open(const InRoute& route) {
+  if (route.to.kind == Endpoint::Kind::reply_to) return std::unique_ptr<InboundTarget>(new ReplyTarget(route.to.dir));
   if (route.to.kind == Endpoint::Kind::drop) {
     DropOptions o;
     o.create = true;

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -23,11 +24,16 @@ class InboundTarget {
   static Result<std::unique_ptr<InboundTarget>> open(const InRoute& route);
   virtual ~InboundTarget() = default;
 
+  using Committed = std::function<void()>;
   /// Delivers `bytes` (the ring message: the rebuilt envelope, or a raw
-  /// body) of `m` (a drop channel keeps its headers). Errors: would_block
-  /// (the ring is full: try again later), message_too_large, the ring's or
-  /// channel's.
-  virtual std::error_code deliver(const WireMessage& m, std::span<const std::byte> bytes) = 0;
+  /// body) of `m` (a drop channel keeps its headers); `committed()` runs
+  /// once it is in, before a ring wakes its sleeping consumers
+  /// (MpmcProducer::commit_unwoken): the route's dedupe record is then taken
+  /// before a consumer can act on the message. Errors: would_block (the
+  /// ring is full: try again later), message_too_large, the ring's or
+  /// channel's; `committed()` has not run then.
+  virtual std::error_code deliver(const WireMessage& m, std::span<const std::byte> bytes,
+                                  const Committed& committed) = 0;
   /// Stores `bytes` as a dead letter of the target, with `reason`.
   virtual std::error_code dead_letter(const WireMessage& m, std::span<const std::byte> bytes,
                                       std::string_view reason) = 0;

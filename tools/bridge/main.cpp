@@ -36,21 +36,7 @@ int print_status(const std::string& state_dir, bool as_json) {
     return 3;
   }
   const nlohmann::json& j = *s;
-  if (as_json) {
-    std::cout << j.dump(2) << "\n";
-  } else {
-    std::cout << "bridge " << j.value("name", "?") << " (pid " << j.value("pid", 0) << "): " << j.value("verdict", "?")
-              << ", status " << j.value("age_ms", int64_t{0}) << " ms old, broker " << j.value("broker", "?") << "\n";
-    for (const auto& r : j["routes"]) {
-      std::cout << "  " << r.value("name", "?") << " (" << r.value("direction", "?") << ", " << r.value("ringdrop", "?")
-                << " / " << r.value("broker", "?") << "): " << r.value("state", "?") << ", bridged "
-                << r.value("bridged", 0) << ", in flight " << r.value("in_flight", 0) << ", dead letters "
-                << r.value("dead_lettered", 0) << ", deduplicated " << r.value("deduplicated", 0) << ", reconnects "
-                << r.value("reconnects", 0);
-      if (!r.value("last_error", std::string()).empty()) std::cout << "\n    last error: " << r.value("last_error", "");
-      std::cout << "\n";
-    }
-  }
+  std::cout << (as_json ? j.dump(2) + "\n" : ringdrop::ops::describe_bridge(j));
   return j.value("verdict", "") == "running" ? 0 : 3;
 }
 

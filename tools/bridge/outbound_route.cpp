@@ -1,5 +1,6 @@
 #include "outbound_route.hpp"
 
+#include <charconv>
 #include <random>
 #include <vector>
 
@@ -7,16 +8,20 @@
 #include "envelope_mapping.hpp"
 #include "outbound_source.hpp"
 #include "ringdrop/error.hpp"
+#include "ringdrop/message.hpp"
+#include "ringdrop/rpc.hpp"
 
 namespace ringdrop::bridge {
 
 namespace {
 
-enum class Fate { unsent, sent, confirmed, failed };
+enum class Fate { unsent, sent, confirmed, failed, dropped };
 
 struct InFlight {
   Taken taken;
   WireMessage wire;
+  std::string exchange;     // where it is published: the route's, or
+  std::string routing_key;  // a reply's requester's queue (reply_book.hpp)
   uint64_t tag = 0;
   Fate fate = Fate::unsent;
   bool returned = false;  // basic.return came; its ack is still to come
@@ -59,7 +64,7 @@ class Outbound {
 
  private:
   bool open_source() {
-    auto s = OutboundSource::open(route_.from);
+    auto s = OutboundSource::open(route_, [this](std::string what) { ctx_.error(std::move(what)); });
     if (!s) {
       ctx_.error("cannot open " + route_.from.describe() + ": " + last_error_detail());
       wait(backoff_source_.next());
@@ -75,7 +80,8 @@ class Outbound {
     std::error_code ec = s.error();
     if (s) {
       ec = s->confirm_select();
-      if (!ec) ec = s->declare_exchange(route_.exchange, route_.exchange_type);
+      // The default exchange ("", a reply route's) exists and cannot be declared.
+      if (!ec && !route_.exchange.empty()) ec = s->declare_exchange(route_.exchange, route_.exchange_type);
     }
     if (ec) {
       const auto delay = backoff_.next();
@@ -90,7 +96,8 @@ class Outbound {
     ever_connected_ = true;
     blocked_ = false;
     ctx_.set_state(RouteState::running);
-    ctx_.log("connected to " + ctx_.config.broker.describe() + ", publishing to exchange " + route_.exchange);
+    ctx_.log("connected to " + ctx_.config.broker.describe() + ", publishing to " +
+             (route_.answers ? "the requesters' reply queues" : "exchange " + route_.exchange));
     return true;
   }
 
@@ -133,13 +140,59 @@ class Outbound {
     OutboundContext c{ctx_.config.name, route_.from.describe(), mono_now_ns(), real_now_ns(), {}};
     if (route_.format == Format::typed) {
       auto w = typed_to_wire(f.taken.bytes, c);
+      if (!w && route_.answers && w.error() == errc::deadline_exceeded) return drop_late_reply(f);
       if (!w) return fail_one(f, "not bridged: " + last_error_detail());
       f.wire = std::move(*w);
     } else {
       if (f.taken.id.empty()) c.fresh_id = ctx_.config.name + "-" + std::to_string(id_base_) + "-" + std::to_string(++ids_);
       f.wire = raw_to_wire(f.taken.bytes, f.taken.headers, f.taken.id, c);
     }
+    f.exchange = route_.exchange;
+    f.routing_key = route_.routing_key;
+    if (route_.answers) {
+      address_reply(f);
+    } else if (!route_.reply_queue.empty() && !f.wire.reply_to.empty()) {
+      // A request: its reply comes back through our queue, then into the
+      // caller's own ring, named in a header (reply_book.hpp).
+      f.wire.headers.emplace_back(wire_header::reply_to, std::move(f.wire.reply_to));
+      f.wire.reply_to = route_.reply_queue;
+    }
+    if (f.fate == Fate::failed || f.fate == Fate::dropped) return;
     if (auto ec = session_->check(f.wire)) fail_one(f, "refused before publishing: " + last_error_detail());
+  }
+
+  // A reply from this bridge's reply ring: to the queue its request came
+  // with, found in the book by the request's id — the reply's request-id
+  // header (a shared reply queue's reply) or its correlation id.
+  void address_reply(InFlight& f) {
+    const std::string* request = f.wire.header(rpc_header::request_id);
+    const std::string& id_text = request ? *request : f.wire.correlation_id;
+    uint64_t id = 0;
+    auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+    std::optional<ReplyAddress> to;
+    if (ec == std::errc{} && end == id_text.data() + id_text.size() && !id_text.empty()) to = ctx_.replies->take(id);
+    if (!to) {
+      return fail_one(f, "a reply to request '" + id_text +
+                             "', which this bridge does not know (it restarted while the request was at the server, "
+                             "or the request did not come through it): nowhere to send it");
+    }
+    f.exchange.clear();  // the default exchange routes to a queue by its name
+    f.routing_key = std::move(to->queue);
+    if (!to->ringdrop.empty()) f.wire.headers.emplace_back(wire_header::reply_to, std::move(to->ringdrop));
+  }
+
+  // A reply past its call's deadline: its caller stopped waiting, as on
+  // one host, where it would be discarded as late. Counted, released, and
+  // its request forgotten.
+  void drop_late_reply(InFlight& f) {
+    if (auto in = IncomingMessage::open(f.taken.bytes)) {
+      const std::string_view request = in->header(rpc_header::request_id);
+      uint64_t id = in->envelope().getCorrelationId();
+      if (!request.empty()) std::from_chars(request.data(), request.data() + request.size(), id);
+      ctx_.replies->forget(id);
+    }
+    ctx_.stats.add(ctx_.stats.late_replies);
+    f.fate = Fate::dropped;
   }
 
   void fail_one(InFlight& f, std::string why) {
@@ -155,7 +208,7 @@ class Outbound {
       // rest of the batch (published when the alarm ends).
       if (++n % 16 == 0) poll(std::chrono::milliseconds(0));
       if (!session_ || blocked_) return;
-      auto tag = session_->publish(route_.exchange, route_.routing_key, f.wire);
+      auto tag = session_->publish(f.exchange, f.routing_key, f.wire);
       if (!tag) {
         if (session_->broken()) return;
         fail_one(f, "refused before publishing: " + last_error_detail());
@@ -241,7 +294,7 @@ class Outbound {
           if (f.fate == Fate::sent && !f.returned && f.wire.message_id == ev.message.message_id) {
             f.returned = true;
             f.reason = "unroutable: the broker returned it (" + std::to_string(ev.code) + " " + ev.text +
-                       ") from exchange " + ev.exchange + " with routing key '" + ev.routing_key + "'";
+                       ") from exchange '" + ev.exchange + "' with routing key '" + ev.routing_key + "'";
             ctx_.stats.add(ctx_.stats.returned);
             break;
           }
@@ -283,6 +336,7 @@ class Outbound {
         ++confirmed;
         continue;
       }
+      if (f.fate == Fate::dropped) continue;
       if (f.stored) continue;
       if (auto ec = source_->dead_letter(f.taken, f.reason)) {
         const auto delay = backoff_store_.next();

@@ -1,21 +1,18 @@
 #include "outbound_source.hpp"
 
-#include <unistd.h>
-
+#include "ringdrop/broadcast_ring.hpp"
 #include "ringdrop/drop_channel.hpp"
 #include "ringdrop/error.hpp"
 #include "ringdrop/mpmc_ring.hpp"
-#include "ringdrop/ring_dead_letters.hpp"
+#include "ring_dead_letter_store.hpp"
 
 namespace ringdrop::bridge {
 
 namespace {
 
-std::string who() { return "ringdrop-bridge pid " + std::to_string(::getpid()); }
-
 class RingSource final : public OutboundSource {
  public:
-  RingSource(Location where, MpmcConsumer rx) : where_(std::move(where)), rx_(std::move(rx)) {}
+  RingSource(Location where, MpmcConsumer rx) : rx_(std::move(rx)), store_(std::move(where), RingKind::mpmc) {}
 
   Result<Taken> take(std::chrono::milliseconds wait) override {
     auto view = wait.count() == 0 ? rx_.try_read() : rx_.read(wait);
@@ -30,15 +27,7 @@ class RingSource final : public OutboundSource {
     return t;
   }
 
-  std::error_code dead_letter(Taken& t, std::string_view reason) override {
-    if (!store_) {
-      auto s = RingDeadLetters::create(where_);
-      if (!s) return s.error();
-      store_.emplace(std::move(*s));
-    }
-    auto id = store_->put(t.bytes, t.deliveries, reason, who());
-    return id ? std::error_code{} : id.error();
-  }
+  std::error_code dead_letter(Taken& t, std::string_view reason) override { return store_.put(t.bytes, t.deliveries, reason); }
 
   std::error_code settle(std::vector<Taken>& taken) override {
     taken.clear();
@@ -46,9 +35,70 @@ class RingSource final : public OutboundSource {
   }
 
  private:
-  Location where_;
   MpmcConsumer rx_;
-  std::optional<RingDeadLetters> store_;
+  RingDeadLetterStore store_;
+};
+
+// A broadcast ring, as one of its subscribers. Each message is copied out
+// as it is taken (receive()): the subscriber's cursor moves on at once and
+// nothing is held for the broker's confirm; there is nothing to hold it
+// with (outbound_source.hpp says what that costs).
+class BroadcastSource final : public OutboundSource {
+ public:
+  BroadcastSource(Location where, BroadcastSubscriber rx, Notice notice)
+      : where_(where), rx_(std::move(rx)), notice_(std::move(notice)), store_(std::move(where), RingKind::broadcast) {}
+
+  Result<Taken> take(std::chrono::milliseconds wait) override {
+    const Deadline deadline = deadline_after(wait);
+    for (;;) {
+      auto bytes = wait.count() == 0 ? rx_.try_receive() : rx_.receive(deadline);
+      if (bytes) return owning(std::move(*bytes));
+      // message_lost: we were lapped (or a message was overwritten while
+      // we copied it). It is not the source failing: the subscriber goes on
+      // from the oldest message still there. Returned as an error, the
+      // route would drop the subscription and join again after a backoff,
+      // which loses more (at "newest") or publishes the retained messages
+      // again (at "oldest"). So: say so, count, and take the next one.
+      if (bytes.error() == errc::message_lost) {
+        lost(rx_.last_missed());
+        continue;
+      }
+      // peer_gone: the publisher left and everything it published was
+      // read. For a bridge that is "nothing yet": a new publisher may
+      // attach and carry on, and the route keeps waiting for it.
+      if (bytes.error() == errc::would_block || bytes.error() == errc::peer_gone) return errc::timed_out;
+      return bytes.error();
+    }
+  }
+
+  std::error_code dead_letter(Taken& t, std::string_view reason) override { return store_.put(t.bytes, t.deliveries, reason); }
+
+  std::error_code settle(std::vector<Taken>& taken) override {
+    taken.clear();  // copies: nothing in the ring to release
+    return {};
+  }
+
+ private:
+  static Taken owning(std::vector<std::byte> bytes) {
+    Taken t;
+    t.owned = std::move(bytes);
+    t.bytes = t.owned;
+    return t;
+  }
+
+  void lost(uint64_t n) {
+    missed_ += n;
+    if (!notice_) return;
+    notice_("subscriber lapped on broadcast ring " + where_.describe() + ": " + std::to_string(n) +
+            " messages were overwritten before the bridge copied them, not bridged (" + std::to_string(missed_) +
+            " lost since it subscribed); going on with the next");
+  }
+
+  Location where_;
+  BroadcastSubscriber rx_;
+  Notice notice_;
+  RingDeadLetterStore store_;
+  uint64_t missed_ = 0;
 };
 
 class DropSource final : public OutboundSource {
@@ -101,7 +151,8 @@ class DropSource final : public OutboundSource {
 
 }  // namespace
 
-Result<std::unique_ptr<OutboundSource>> OutboundSource::open(const Endpoint& from) {
+Result<std::unique_ptr<OutboundSource>> OutboundSource::open(const OutRoute& route, Notice notice) {
+  const Endpoint& from = route.from;
   if (from.kind == Endpoint::Kind::drop) {
     DropOptions o;
     o.create = true;
@@ -110,6 +161,13 @@ Result<std::unique_ptr<OutboundSource>> OutboundSource::open(const Endpoint& fro
     auto rx = DropConsumer::open(*ch);
     if (!rx) return rx.error();
     return std::unique_ptr<OutboundSource>(new DropSource(std::move(*ch), std::move(*rx)));
+  }
+  if (route.subscribe) {
+    // OpenMode::open: a broadcast ring is its publisher's to make (its cell
+    // size and slow-subscriber policy are the publisher's choice).
+    auto rx = BroadcastSubscriber::open(from.ring, OpenMode::open, {}, *route.subscribe);
+    if (!rx) return rx.error();
+    return std::unique_ptr<OutboundSource>(new BroadcastSource(from.ring, std::move(*rx), std::move(notice)));
   }
   auto rx = MpmcConsumer::open(from.ring, OpenMode::open_or_create);
   if (!rx) return rx.error();

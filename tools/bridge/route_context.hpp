@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "bridge_config.hpp"
+#include "reply_book.hpp"
 #include "route_stats.hpp"
 
 namespace ringdrop::bridge {
@@ -64,6 +65,9 @@ struct RouteContext {
   RouteStats& stats;
   StopSignal& stop;
   std::string route;  ///< the route's name
+  /// An inbound route with `replies` and its "<name>.replies" route: the
+  /// book they share (reply_book.hpp); nullptr for the others.
+  ReplyBook* replies = nullptr;
 
   /// One line on stderr: time, bridge, route, what happened.
   void log(std::string_view what) const;

@@ -38,6 +38,7 @@ struct RouteStats {
   std::atomic<uint64_t> dead_lettered{0};    ///< set aside with a reason (returned, nacked, malformed, ...)
   std::atomic<uint64_t> deduplicated{0};     ///< in: seen before, acknowledged without delivering
   std::atomic<uint64_t> looped{0};           ///< in: carried out by this bridge, not brought back
+  std::atomic<uint64_t> late_replies{0};     ///< out (replies): past their call's deadline, dropped
   std::atomic<uint64_t> reconnects{0};
   std::atomic<uint64_t> in_flight{0};        ///< out: published, unconfirmed; in: delivered, unacknowledged
 

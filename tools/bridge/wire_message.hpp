@@ -25,6 +25,10 @@ inline constexpr std::string_view hops = "x-ringdrop-hops";
 inline constexpr std::string_view sent_at_ns = "x-ringdrop-sent-at-ns";
 /// Where it came from: "shm:orders", "drop:/srv/drop/orders".
 inline constexpr std::string_view source = "x-ringdrop-source";
+/// On a request: its caller's reply ring on the caller's host (the AMQP
+/// reply-to names the queue its reply comes back through); on the reply:
+/// the ring it goes into there (reply_book.hpp).
+inline constexpr std::string_view reply_to = "x-ringdrop-reply-to";
 /// Envelope fields that have no AMQP property (envelope.capnp's table).
 inline constexpr std::string_view schema_version = "x-schema-version";
 inline constexpr std::string_view attempt = "x-attempt";

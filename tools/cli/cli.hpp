@@ -109,6 +109,7 @@ void add_gc(CLI::App& app, Globals& g);
 void add_doctor(CLI::App& app, Globals& g);
 void add_tail(CLI::App& app, Globals& g);
 void add_call(CLI::App& app, Globals& g);
+void add_bridge(CLI::App& app, Globals& g);
 void add_send(CLI::App& app, Globals& g);
 
 }  // namespace ringdrop::cli

@@ -8,6 +8,7 @@
 //   ringdrop send NAME               one message from the shell
 //   ringdrop gc [--dry-run]          remove what dead programs left
 //   ringdrop doctor                  what this host lacks
+//   ringdrop bridge STATE_DIR...     ringdrop-bridge processes: running, stuck, dead or stopped
 //
 // Every command takes --json (one documented shape, docs/cli.md) and exits
 // with a status per kind of failure (exit_codes.hpp). The model it shows is
@@ -55,6 +56,7 @@ int main(int argc, char** argv) {
   add_doctor(app, g);
   add_tail(app, g);
   add_call(app, g);
+  add_bridge(app, g);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
