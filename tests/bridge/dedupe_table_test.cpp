@@ -64,6 +64,23 @@ TEST(DedupeTable, NotSeenBeforeRecordSeenAfter) {
   EXPECT_EQ(st.evicted, 0u);
 }
 
+// prepare() only makes pages writable: it records nothing and forgets
+// nothing, whatever the slots held.
+TEST(DedupeTable, PrepareChangesNothingTheTableSays) {
+  TempDir dir;
+  auto table = DedupeTable::open(dir / "dedupe", kRoomy);
+  ASSERT_TRUE(table) << last_error_detail();
+  for (int i = 0; i < 500; ++i) table->record("id-" + std::to_string(i), kT0);
+  for (int i = 0; i < 1000; ++i) table->prepare("id-" + std::to_string(i));  // half recorded, half not
+  for (int i = 0; i < 1000; ++i) {
+    EXPECT_EQ(table->seen("id-" + std::to_string(i), kT0 + kSecond), i < 500) << i;
+  }
+  EXPECT_EQ(table->stats(kT0).live, 500u);
+  table->prepare("id-700");
+  table->record("id-700", kT0);
+  EXPECT_TRUE(table->seen("id-700", kT0));
+}
+
 TEST(DedupeTable, ForgetsAnIdAfterTheWindow) {
   TempDir dir;
   auto table = DedupeTable::open(dir / "dedupe", small(seconds(60)));

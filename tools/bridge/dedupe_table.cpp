@@ -256,6 +256,15 @@ bool DedupeTable::seen(std::string_view id, int64_t now_ns) const noexcept {
   return false;
 }
 
+void DedupeTable::prepare(std::string_view id) noexcept {
+  const uint64_t key = dedupe_key(id);
+  for (uint32_t i = 0; i < kProbe; ++i) {
+    // relaxed: an RMW that changes nothing; it is the write access that
+    // counts (a reader of stats() sees the same value either way).
+    std::atomic_ref<int64_t>(slot(key + i)->seen_ns).fetch_add(0, std::memory_order_relaxed);
+  }
+}
+
 void DedupeTable::record(std::string_view id, int64_t now_ns) noexcept {
   const uint64_t key = dedupe_key(id);
   const int64_t cut = cutoff(now_ns);

@@ -7,14 +7,18 @@
 // The inbound side therefore does, for each delivery with a message id:
 //
 //     if (table.seen(id, now))  ack, count it as deduplicated, deliver nothing
-//     else                      commit to the ring; table.record(id, now); wake; ack
+//     else                      table.prepare(id); commit to the ring; table.record(id, now); wake; ack
 //
 // so a message id seen in the last `window` is not delivered again. The one
 // gap left is a crash between the commit and the record(): that message can
 // still come twice. "Effectively once", not exactly once. The gap is a few
-// stores wide: the record comes before the ring wakes its consumers
-// (MpmcProducer::commit_unwoken), since a wake often hands the CPU to the
-// consumer, and a kill timed by what the consumer sees would land there.
+// stores wide and holds no kernel entry, where a kill -9 is delivered: the
+// record comes before the ring wakes its consumers
+// (MpmcProducer::commit_unwoken; a wake often hands the CPU to the
+// consumer), and prepare() makes its pages writable before the commit (the
+// first write to a page of this sparse file is a fault, microseconds long).
+// Only a timer interrupt in those stores, then a kill while the bridge waits
+// for the CPU, can still let a message through twice.
 //
 // Surviving the bridge. The table is a file mapped MAP_SHARED: every store
 // lands in the page cache, which outlives the process, so a `kill -9` loses
@@ -158,6 +162,12 @@ class DedupeTable {
   bool seen(std::string_view id, int64_t now_ns) const noexcept;
   /// Remembers `id` as delivered at `now_ns` (refreshes it if present).
   void record(std::string_view id, int64_t now_ns) noexcept;
+  /// Makes the slots record(id) may write resident and writable now (each
+  /// written with what it holds), so that a record() right after the ring's
+  /// commit takes no page fault. A kill -9 lands at a kernel entry, and the
+  /// first write to a page of the table (a sparse file) is one, microseconds
+  /// long: the widest part of the window between commit and record.
+  void prepare(std::string_view id) noexcept;
 
   struct Stats {
     uint64_t live;     // entries within the window at now_ns

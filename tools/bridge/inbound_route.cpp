@@ -163,8 +163,10 @@ class Inbound {
       bytes = built;
     }
     // Recorded as soon as it is in, before the ring wakes a consumer (a
-    // wake often hands that consumer the CPU): a bridge killed after the
+    // wake often hands that consumer the CPU), with the table's pages made
+    // writable first (no page fault in between): a bridge killed after the
     // commit has, almost always, recorded it, so its redelivery is dropped.
+    if (!id.empty()) dedupe_->prepare(id);
     std::error_code ec = target_->deliver(m, bytes, [&] {
       if (!id.empty()) dedupe_->record(id, now);
     });
