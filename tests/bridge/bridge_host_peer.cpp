@@ -14,11 +14,13 @@
 //   done N DUPS           consume: N distinct messages, in order per
 //                         producer, envelopes intact; DUPS duplicates
 //   sent N                produce
-//   served N              serve: the server handled N requests, then a Stop
-//   called N              call: N Echo calls (blocking and async) answered
-//                         right; a Fail one ended remote_error with its code
-//                         and text, a Stranger one unknown_type, a Hold one
-//                         (answered after its deadline) timed_out
+//   served N              serve: the server handled N requests, then a Stop,
+//                         and its bridge carried COUNT replies back
+//   called N              call: N Echo calls (blocking, async, and two to a
+//                         shared reply queue) answered right; a Fail one
+//                         ended remote_error with its code and text, a
+//                         Stranger one unknown_type, a Hold one (answered
+//                         after its deadline) timed_out
 //   fail WHY              anything else (exit 1)
 // The consumer starts its bridge and says `ready` before the producer
 // starts, so nothing is published before the queue exists.
@@ -41,6 +43,7 @@
 #include "route_context.hpp"
 #include "ringdrop/message.hpp"
 #include "ringdrop/mpmc_ring.hpp"
+#include "ringdrop/reply_queue.hpp"
 #include "ringdrop/rpc_client.hpp"
 #include "ringdrop/rpc_server.hpp"
 #include "rpc_test.capnp.h"
@@ -191,7 +194,7 @@ std::pair<uint64_t, uint64_t> consume(MpmcConsumer* rx, uint64_t count, bool typ
 }
 
 // Host B: a server of the request ring, until a Stop notification.
-uint64_t serve(Server* server, pid_t bridge_pid) {
+uint64_t serve(Server* server, pid_t bridge_pid, const std::string& state_dir, uint64_t replies) {
   uint64_t handled = 0;
   bool stop = false;
   server->handle<rdtest::Echo, rdtest::EchoReply>([&](rdtest::Echo::Reader e, rdtest::EchoReply::Builder r) {
@@ -218,6 +221,17 @@ uint64_t serve(Server* server, pid_t bridge_pid) {
       fail("serve: " + last_error_detail());
     }
     if (::waitpid(bridge_pid, nullptr, WNOHANG) == bridge_pid) fail("the bridge died");
+  }
+  // The bridge stops once its reply routes took every reply (a late one
+  // is taken and dropped): "serve.replies" and "serve.shared-replies".
+  const auto end = std::chrono::steady_clock::now() + 120s;
+  auto moved = [&](const char* route) {
+    return route_counter(state_dir, route, "bridged") + route_counter(state_dir, route, "late_replies") +
+           route_counter(state_dir, route, "dead_lettered");
+  };
+  while (moved("serve.replies") + moved("serve.shared-replies") < replies) {
+    if (std::chrono::steady_clock::now() > end) fail("the bridge did not carry every reply back in 120 s");
+    std::this_thread::sleep_for(20ms);
   }
   return handled;
 }
@@ -273,9 +287,37 @@ uint64_t call(const std::string& ring, uint64_t count, const std::string& state_
   auto stranger = client->call<rdtest::Stranger, rdtest::EchoReply>([](rdtest::Stranger::Builder) {}, deadline_after(30s));
   ++sent;
   if (auto why = expect_error(stranger, errc::unknown_type, "Stranger"); !why.empty()) fail(why);
-  const int64_t answer_at = bridge::real_now_ns() + 1'500'000'000;
+  // Replies to a shared reply queue of this host: the request's own
+  // correlation id (or its id) and its id in request-id come back.
+  ClientOptions shared_options;
+  shared_options.reply_queue = ring + "-rq";
+  auto sender = Client::connect(Location::shm(ring), shared_options);
+  if (!sender) fail("client with a reply queue: " + last_error_detail());
+  RequestOptions with_correlation;
+  with_correlation.correlation_id = 4242;
+  auto first = sender->send_request<rdtest::Echo>([](rdtest::Echo::Builder e) { e.setSeq(7001); }, deadline_after(30s),
+                                                  with_correlation);
+  auto second = sender->send_request<rdtest::Echo>([](rdtest::Echo::Builder e) { e.setSeq(7002); }, deadline_after(30s));
+  if (!first || !second) fail("send_request: " + last_error_detail());
+  sent += 2;
+  auto queue = ReplyQueue::open(shared_options.reply_queue);
+  if (!queue) fail("reply queue: " + last_error_detail());
+  for (int i = 0; i < 2; ++i) {
+    auto r = queue->take(deadline_after(30s));
+    if (!r) fail("reply queue take: " + last_error_detail());
+    const uint64_t seq = r->get<rdtest::EchoReply>().getSeq();
+    const bool is_first = r->request_id() == *first;
+    if (!is_first && r->request_id() != *second) fail("a shared reply with request-id " + std::to_string(r->request_id()));
+    if (seq != (is_first ? 7001u : 7002u) || r->correlation_id() != (is_first ? 4242u : *second)) {
+      fail("shared reply " + std::to_string(seq) + ": correlation id " + std::to_string(r->correlation_id()));
+    }
+    if (auto ec = queue->ack()) fail("ack: " + last_error_detail());
+  }
+
+  // Answered after its deadline, whatever the path's delays (3 s to cross).
+  const int64_t answer_at = bridge::real_now_ns() + 4'500'000'000;
   auto held = client->call<rdtest::Hold, rdtest::EchoReply>(
-      [&](rdtest::Hold::Builder h) { h.setSeq(static_cast<uint64_t>(answer_at)); }, deadline_after(500ms));
+      [&](rdtest::Hold::Builder h) { h.setSeq(static_cast<uint64_t>(answer_at)); }, deadline_after(3s));
   ++sent;
   if (auto why = expect_error(held, errc::timed_out, "Hold"); !why.empty()) fail(why);
   if (auto ec = client->notify<rdtest::Stop>([](rdtest::Stop::Builder) {}, deadline_after(30s))) {
@@ -288,7 +330,7 @@ uint64_t call(const std::string& ring, uint64_t count, const std::string& state_
     if (std::chrono::steady_clock::now() > end) fail("the bridge did not carry out every request in 120 s");
     std::this_thread::sleep_for(20ms);
   }
-  return count + 50;
+  return count + 50 + 2;
 }
 
 }  // namespace
@@ -322,7 +364,7 @@ int main(int argc, char** argv) {
     wait_running(state_dir_of(bridge));
     std::printf("ready\n");
     std::fflush(stdout);
-    const uint64_t n = role == "serve" ? serve(&*server, pid) : call(ring, count, state_dir_of(bridge));
+    const uint64_t n = role == "serve" ? serve(&*server, pid, state_dir_of(bridge), count) : call(ring, count, state_dir_of(bridge));
     if (int code = stop_bridge(pid)) fail("the bridge exited " + std::to_string(code));
     std::printf("%s %llu\n", role == "serve" ? "served" : "called", static_cast<unsigned long long>(n));
     std::fflush(stdout);

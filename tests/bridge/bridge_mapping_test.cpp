@@ -867,6 +867,7 @@ TEST(BridgeConfig, SubscribeReadsABroadcastRing) {
   EXPECT_EQ(*f.out[0].subscribe, StartAt::oldest);
 }
 
+// The example configuration in docs/bridge.md is one the bridge reads.
 TEST(BridgeConfigDoc, TheDocumentedExampleParses) {
   std::ifstream f(std::string(RINGDROP_SOURCE_DIR) + "/docs/bridge.md");
   ASSERT_TRUE(f);

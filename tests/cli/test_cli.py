@@ -1579,6 +1579,34 @@ class BridgeTest(CliCase):
                                                      % (os.getpid(), time.time_ns())))
         self.assertExit(r, EXIT_BAD_INPUT)  # a field of the wrong type
 
+    def test_hostile_status_files_are_refused_not_obeyed(self):
+        fifo = self.tempdir()
+        os.mkfifo(os.path.join(fifo, "status.json"))  # opened without blocking: refused
+        self.assertFails(run_cli("bridge", fifo), EXIT_BAD_INPUT)
+        deep = '{"pid": %d, "updated_ns": %d, "x": %s}' % (os.getpid(), time.time_ns(), "[" * 100000 + "]" * 100000)
+        self.assertFails(run_cli("bridge", self.status_dir(text=deep)), EXIT_BAD_INPUT)
+        huge = '{"pid": %d, "updated_ns": -9223372036854775808}' % os.getpid()
+        r = run_cli("--json", "bridge", self.status_dir(text=huge))  # no overflow: just very old
+        self.assertExit(r, EXIT_PROBLEMS)
+        self.assertEqual(r.json()[0]["verdict"], "stuck")
+        future = self.status_dir(age_s=-3600)  # written by another clock: not shown running
+        r = run_cli("--json", "bridge", future)
+        self.assertExit(r, EXIT_PROBLEMS)
+        self.assertEqual(r.json()[0]["verdict"], "stuck")
+
+    def test_several_bridges_one_unreadable_the_others_shown(self):
+        good, missing = self.status_dir(), self.tempdir()
+        r = run_cli("bridge", good, missing)
+        self.assertExit(r, EXIT_NOT_FOUND)
+        self.assertIn("bridge host-a (pid %d): running" % os.getpid(), r.text)
+        self.assertIn(missing, r.err)
+        r = run_cli("--json", "bridge", missing, good)
+        self.assertExit(r, EXIT_NOT_FOUND)
+        first, second = r.json()
+        self.assertEqual(first["state_dir"], missing)
+        self.assertIn("no bridge has run", first["error"])
+        self.assertEqual(second["verdict"], "running")
+
 
 if __name__ == "__main__":
     unittest.main()

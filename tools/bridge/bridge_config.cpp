@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "ringdrop/error.hpp"
+#include "ringdrop/reply_queue.hpp"
 
 namespace ringdrop::bridge {
 
@@ -203,18 +204,20 @@ std::error_code BridgeConfig::check() const {
     if (!names.insert(r.name).second) return bad("two routes are named " + r.name);
     if (r.queue.empty()) return bad("route " + r.name + " has no queue");
   }
-  if (name.find('/') != std::string::npos) return bad("the bridge's name must not hold '/': it names rings");
-  // The reply routes' names ("<name>.replies") must be free too.
+  // The reply routes' names must be free too.
+  auto reserve = [&](const std::string& route, const std::string& needed) {
+    return names.insert(needed).second
+               ? std::error_code{}
+               : bad("route " + route + "'s replies need the name " + needed + ", which another route has");
+  };
   for (const auto& r : out) {
-    if (!r.reply_queue.empty() && !names.insert(r.name + ".replies").second) {
-      return bad("route " + r.name + "'s replies need the name " + r.name + ".replies, which another route has");
-    }
+    if (r.reply_queue.empty()) continue;
+    if (auto ec = reserve(r.name, r.name + ".replies")) return ec;
   }
   for (const auto& r : in) {
-    if (r.replies && !names.insert(r.name + ".replies").second) {
-      return bad("route " + r.name + "'s replies need the name " + r.name + ".replies, which another route has");
-    }
-    if (r.replies && r.name.find('/') != std::string::npos) return bad("route " + r.name + ": a name with '/' cannot name its reply ring");
+    if (!r.replies) continue;
+    if (auto ec = reserve(r.name, r.name + ".replies")) return ec;
+    if (auto ec = reserve(r.name, r.name + ".shared-replies")) return ec;
   }
   return {};
 }
@@ -244,6 +247,37 @@ Result<BridgeConfig> parse_config(std::string_view text, const std::string& orig
   return c;
 }
 
+namespace {
+
+// A name as a part of a ring's name: '.' separates the parts, '/' is not
+// allowed in shm names; both (and the escape) are escaped.
+std::string ring_part(std::string_view name) {
+  std::string out;
+  for (const char c : name) {
+    if (c == '.') {
+      out += "%2E";
+    } else if (c == '/') {
+      out += "%2F";
+    } else if (c == '%') {
+      out += "%25";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+OutRoute answers_from(const std::string& name, const Location& ring, const std::string& book) {
+  OutRoute back;
+  back.name = name;
+  back.from.ring = ring;
+  back.exchange = "";  // the default exchange: a queue by its name
+  back.answers = book;
+  return back;
+}
+
+}  // namespace
+
 BridgeConfig with_reply_routes(const BridgeConfig& config) {
   BridgeConfig c = config;
   for (const OutRoute& r : config.out) {
@@ -257,13 +291,11 @@ BridgeConfig with_reply_routes(const BridgeConfig& config) {
   }
   for (InRoute& r : c.in) {
     if (!r.replies) continue;
-    r.reply_ring = Location::shm("ringdrop.bridge." + config.name + "." + r.name);
-    OutRoute back;
-    back.name = r.name + ".replies";
-    back.from.ring = r.reply_ring;
-    back.exchange = "";  // the default exchange: a queue by its name
-    back.answers = true;
-    c.out.push_back(std::move(back));
+    const std::string tail = "bridge." + ring_part(config.name) + "." + ring_part(r.name);
+    r.reply_ring = Location::shm("ringdrop." + tail);
+    r.shared_reply_ring = reply_queue_location(tail);
+    c.out.push_back(answers_from(r.name + ".replies", r.reply_ring, r.name));
+    c.out.push_back(answers_from(r.name + ".shared-replies", r.shared_reply_ring, r.name));
   }
   return c;
 }

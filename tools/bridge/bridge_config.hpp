@@ -49,10 +49,10 @@ struct OutRoute {
   /// reply-to, and the bridge consumes it (its route "<name>.replies")
   /// into their callers' reply rings. "": replies do not come back.
   std::string reply_queue;
-  /// Set on a "<name>.replies" route of an inbound route with `replies`:
-  /// each message goes where the bridge's reply book says (the default
+  /// Set on the reply routes of an inbound route with `replies` (its name):
+  /// each message goes where that route's reply book says (the default
   /// exchange, the requester's reply queue), not to exchange/routing_key.
-  bool answers = false;
+  std::string answers;
   /// Set: `from` (a ring) is a broadcast ring, read as one of its
   /// subscribers, joined at its newest or oldest retained message
   /// (outbound_source.hpp says what that guarantees). Unset: an MPMC ring,
@@ -72,10 +72,16 @@ struct InRoute {
   uint32_t cell_size = 0;  ///< when the bridge creates the ring (0: the ring's default)
   uint64_t capacity = 0;   ///< likewise
   /// Requests that carry an AMQP reply-to are answered through the broker:
-  /// their reply-to becomes `reply_ring` (this bridge's), whose replies
-  /// its route "<name>.replies" publishes to each requester's queue.
+  /// their reply-to becomes one of this bridge's reply rings, whose replies
+  /// its routes "<name>.replies" and "<name>.shared-replies" publish to
+  /// each requester's queue.
   bool replies = false;
-  Location reply_ring = Location::shm("?");  ///< set by with_reply_routes()
+  /// Set by with_reply_routes(): the reply ring for callers waiting on a
+  /// private reply ring, and the one for callers with a shared reply queue
+  /// (named ringdrop.replies.*, so the server answers as to a shared queue:
+  /// their correlation id, `request-id`, `reply-ttl-ms`).
+  Location reply_ring = Location::shm("?");
+  Location shared_reply_ring = Location::shm("?");
 };
 
 struct BridgeConfig {
@@ -100,8 +106,10 @@ struct BridgeConfig {
 /// `config` with the routes that carry replies back (reply_book.hpp): for
 /// an outbound route with a reply_queue, the inbound route "<name>.replies"
 /// from that queue to the callers' reply rings; for an inbound route with
-/// `replies`, its reply ring "ringdrop.bridge.<bridge>.<route>" and the
-/// outbound route "<name>.replies" from it. Run by run_bridge().
+/// `replies`, its reply rings "ringdrop.bridge.<bridge>.<route>" and
+/// "ringdrop.replies.bridge.<bridge>.<route>" ('.', '/' and '%' of the
+/// names escaped as %2E, %2F, %25) and the outbound routes "<name>.replies"
+/// and "<name>.shared-replies" from them. Run by run_bridge().
 BridgeConfig with_reply_routes(const BridgeConfig& config);
 
 /// Adds a route written as a flag: the JSON keys of a route as

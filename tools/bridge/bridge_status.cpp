@@ -42,7 +42,8 @@ json route_json(const std::string& name, std::string_view direction, const std::
 std::error_code write_status(const std::string& state_dir, const json& status) {
   const std::string path = state_dir + "/status.json";
   const std::string tmp = path + ".tmp";
-  const std::string text = status.dump(2) + "\n";
+  // replace: a last error may quote bytes from the network that are not UTF-8.
+  const std::string text = status.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) return fail(from_errno(errno), "open " + tmp);
   const ssize_t n = ::write(fd, text.data(), text.size());

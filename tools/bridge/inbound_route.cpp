@@ -9,6 +9,7 @@
 #include "envelope_mapping.hpp"
 #include "inbound_target.hpp"
 #include "ringdrop/error.hpp"
+#include "ringdrop/reply_queue.hpp"
 
 namespace ringdrop::bridge {
 
@@ -179,22 +180,23 @@ class Inbound {
     return Outcome::done;
   }
 
-  // A request to answer through the broker: its reply-to becomes this
-  // bridge's reply ring, and the book remembers, before the server can
-  // answer, where the reply goes from there (reply_book.hpp).
+  // A request to answer through the broker: the server sees it with a local
+  // id (ReplyBook::local_id: callers that chose the same id stay apart) and
+  // one of this bridge's reply rings as its reply-to — the shared-queue one
+  // when the caller waits on a shared reply queue, so the server answers as
+  // to one. The book remembers, before the server can answer, where the
+  // reply goes from there (reply_book.hpp).
   Result<std::vector<std::byte>> request_to_typed(const WireMessage& m, std::optional<uint64_t>& request) {
-    uint64_t id = 0;
-    auto [end, ec] = std::from_chars(m.message_id.data(), m.message_id.data() + m.message_id.size(), id);
-    if (ec != std::errc{} || end != m.message_id.data() + m.message_id.size() || m.message_id.empty()) {
-      return wire_to_typed(m, mono_now_ns());  // says why
-    }
-    WireMessage local = m;
-    local.reply_to = route_.reply_ring.describe();
-    auto t = wire_to_typed(local, mono_now_ns());
-    if (!t) return t;
     const std::string* ring = m.header(wire_header::reply_to);
-    ctx_.replies->put(id, ReplyAddress{m.reply_to, ring ? *ring : std::string()});
-    request = id;
+    const bool shared = ring && is_reply_queue(*ring);
+    const uint64_t local = ReplyBook::local_id(m.reply_to, ring ? *ring : "", m.message_id);
+    WireMessage here = m;
+    here.message_id = std::to_string(local);
+    here.reply_to = (shared ? route_.shared_reply_ring : route_.reply_ring).describe();
+    auto t = wire_to_typed(here, mono_now_ns());
+    if (!t) return t;
+    ctx_.replies->put(local, ReplyAddress{m.reply_to, ring ? *ring : std::string(), m.message_id});
+    request = local;
     return t;
   }
 

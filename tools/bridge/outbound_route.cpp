@@ -23,6 +23,8 @@ struct InFlight {
   std::string exchange;     // where it is published: the route's, or
   std::string routing_key;  // a reply's requester's queue (reply_book.hpp)
   uint64_t tag = 0;
+  int64_t deadline_mono_ns = 0;  // from its envelope's deadline (0: none): its expiration at each publish
+  bool addressed = false;        // a reply whose request the book gave up (address_reply)
   Fate fate = Fate::unsent;
   bool returned = false;  // basic.return came; its ack is still to come
   bool stored = false;    // Fate::failed: its dead letter is stored
@@ -97,7 +99,7 @@ class Outbound {
     blocked_ = false;
     ctx_.set_state(RouteState::running);
     ctx_.log("connected to " + ctx_.config.broker.describe() + ", publishing to " +
-             (route_.answers ? "the requesters' reply queues" : "exchange " + route_.exchange));
+             (!route_.answers.empty() ? "the requesters' reply queues" : "exchange " + route_.exchange));
     return true;
   }
 
@@ -140,16 +142,19 @@ class Outbound {
     OutboundContext c{ctx_.config.name, route_.from.describe(), mono_now_ns(), real_now_ns(), {}};
     if (route_.format == Format::typed) {
       auto w = typed_to_wire(f.taken.bytes, c);
-      if (!w && route_.answers && w.error() == errc::deadline_exceeded) return drop_late_reply(f);
+      if (!w && !route_.answers.empty() && w.error() == errc::deadline_exceeded) return drop_late_reply(f);
       if (!w) return fail_one(f, "not bridged: " + last_error_detail());
       f.wire = std::move(*w);
+      if (!f.wire.expiration.empty()) {  // the ms left, rounded up: the deadline, to the ms above
+        f.deadline_mono_ns = c.now_mono_ns + static_cast<int64_t>(std::stoll(f.wire.expiration)) * 1'000'000;
+      }
     } else {
       if (f.taken.id.empty()) c.fresh_id = ctx_.config.name + "-" + std::to_string(id_base_) + "-" + std::to_string(++ids_);
       f.wire = raw_to_wire(f.taken.bytes, f.taken.headers, f.taken.id, c);
     }
     f.exchange = route_.exchange;
     f.routing_key = route_.routing_key;
-    if (route_.answers) {
+    if (!route_.answers.empty()) {
       address_reply(f);
     } else if (!route_.reply_queue.empty() && !f.wire.reply_to.empty()) {
       // A request: its reply comes back through our queue, then into the
@@ -161,34 +166,50 @@ class Outbound {
     if (auto ec = session_->check(f.wire)) fail_one(f, "refused before publishing: " + last_error_detail());
   }
 
-  // A reply from this bridge's reply ring: to the queue its request came
-  // with, found in the book by the request's id — the reply's request-id
-  // header (a shared reply queue's reply) or its correlation id.
+  // A reply from one of this bridge's reply rings: to the queue its request
+  // came with, found in the book by the request's local id — the reply's
+  // request-id header (a shared reply queue's reply) or its correlation id
+  // — which becomes the caller's own id again on the way.
   void address_reply(InFlight& f) {
-    const std::string* request = f.wire.header(rpc_header::request_id);
-    const std::string& id_text = request ? *request : f.wire.correlation_id;
-    uint64_t id = 0;
-    auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+    std::string* request = header_of(f.wire, rpc_header::request_id);
+    const uint64_t local = request ? number(*request) : number(f.wire.correlation_id);
     std::optional<ReplyAddress> to;
-    if (ec == std::errc{} && end == id_text.data() + id_text.size() && !id_text.empty()) to = ctx_.replies->take(id);
+    if (local != 0) to = ctx_.replies->take(local);
     if (!to) {
-      return fail_one(f, "a reply to request '" + id_text +
+      return fail_one(f, "a reply to request '" + (request ? *request : f.wire.correlation_id) +
                              "', which this bridge does not know (it restarted while the request was at the server, "
                              "or the request did not come through it): nowhere to send it");
     }
+    f.addressed = true;
+    if (request) *request = to->request_id;
+    if (number(f.wire.correlation_id) == local) f.wire.correlation_id = to->request_id;
     f.exchange.clear();  // the default exchange routes to a queue by its name
     f.routing_key = std::move(to->queue);
     if (!to->ringdrop.empty()) f.wire.headers.emplace_back(wire_header::reply_to, std::move(to->ringdrop));
+  }
+
+  static std::string* header_of(WireMessage& w, std::string_view key) {
+    for (auto& [k, v] : w.headers) {
+      if (k == key) return &v;
+    }
+    return nullptr;
+  }
+
+  // A decimal id; 0 if it is not one.
+  static uint64_t number(const std::string& text) {
+    uint64_t n = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    return ec == std::errc{} && end == text.data() + text.size() ? n : 0;
   }
 
   // A reply past its call's deadline: its caller stopped waiting, as on
   // one host, where it would be discarded as late. Counted, released, and
   // its request forgotten.
   void drop_late_reply(InFlight& f) {
-    if (auto in = IncomingMessage::open(f.taken.bytes)) {
+    if (auto in = IncomingMessage::open(f.taken.bytes); in && !f.addressed) {
       const std::string_view request = in->header(rpc_header::request_id);
       uint64_t id = in->envelope().getCorrelationId();
-      if (!request.empty()) std::from_chars(request.data(), request.data() + request.size(), id);
+      if (!request.empty()) id = number(std::string(request));
       ctx_.replies->forget(id);
     }
     ctx_.stats.add(ctx_.stats.late_replies);
@@ -208,6 +229,7 @@ class Outbound {
       // rest of the batch (published when the alarm ends).
       if (++n % 16 == 0) poll(std::chrono::milliseconds(0));
       if (!session_ || blocked_) return;
+      if (!still_alive(f)) continue;
       auto tag = session_->publish(f.exchange, f.routing_key, f.wire);
       if (!tag) {
         if (session_->broken()) return;
@@ -219,6 +241,26 @@ class Outbound {
       ctx_.stats.add(ctx_.stats.published);
       ctx_.stats.add(ctx_.stats.in_flight);
     }
+  }
+
+  // A message with a deadline carries the time left as its expiration at
+  // each publish, a re-publish after a reconnect included (the broker
+  // drops it in the queue once that passes); one whose deadline passed
+  // while it waited is not published: a dead letter, or a late reply.
+  bool still_alive(InFlight& f) {
+    if (f.deadline_mono_ns == 0) return true;
+    const int64_t left_ns = f.deadline_mono_ns - mono_now_ns();
+    if (left_ns > 0) {
+      f.wire.expiration = std::to_string((left_ns + 999'999) / 1'000'000);
+      return true;
+    }
+    if (!route_.answers.empty()) {
+      drop_late_reply(f);
+    } else {
+      fail_one(f, "not bridged: its deadline passed " + std::to_string(-left_ns / 1'000'000) +
+                      " ms before it could be published (again)");
+    }
+    return false;
   }
 
   size_t unconfirmed() const {
@@ -380,7 +422,9 @@ class Outbound {
   void finish() {
     if (!batch_.empty()) {
       ctx_.stats.in_flight.fetch_sub(count(Fate::sent), std::memory_order_relaxed);
-      ctx_.log(std::to_string(batch_.size()) + " messages unconfirmed at stop: left for redelivery");
+      ctx_.log(std::to_string(batch_.size()) + " messages unconfirmed at stop: " +
+               (source_ && !source_->holds() ? "lost (a broadcast subscription holds nothing for redelivery)"
+                                             : "left for redelivery"));
     }
     batch_.clear();
     source_.reset();

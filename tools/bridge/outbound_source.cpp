@@ -78,6 +78,8 @@ class BroadcastSource final : public OutboundSource {
     return {};
   }
 
+  bool holds() const override { return false; }
+
  private:
   static Taken owning(std::vector<std::byte> bytes) {
     Taken t;
@@ -86,9 +88,15 @@ class BroadcastSource final : public OutboundSource {
     return t;
   }
 
+  // Said at most once a second (a subscriber lapped again and again would
+  // flood the log); the count covers every lap.
   void lost(uint64_t n) {
     missed_ += n;
-    if (!notice_) return;
+    unsaid_ += n;
+    const auto now = std::chrono::steady_clock::now();
+    if (!notice_ || now - said_at_ < std::chrono::seconds(1)) return;
+    said_at_ = now;
+    n = std::exchange(unsaid_, 0);
     notice_("subscriber lapped on broadcast ring " + where_.describe() + ": " + std::to_string(n) +
             " messages were overwritten before the bridge copied them, not bridged (" + std::to_string(missed_) +
             " lost since it subscribed); going on with the next");
@@ -99,6 +107,8 @@ class BroadcastSource final : public OutboundSource {
   Notice notice_;
   RingDeadLetterStore store_;
   uint64_t missed_ = 0;
+  uint64_t unsaid_ = 0;
+  std::chrono::steady_clock::time_point said_at_{};
 };
 
 class DropSource final : public OutboundSource {

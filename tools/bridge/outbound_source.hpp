@@ -74,6 +74,9 @@ class OutboundSource {
   /// claim's lease is extended when less than half of it is left (a ring
   /// holds without asking).
   virtual void keep(const std::vector<Taken*>& /*taken*/) {}
+  /// Whether a message taken and never settled comes again (a ring's cell,
+  /// a claim's lease); a broadcast subscription's copies do not.
+  virtual bool holds() const { return true; }
 };
 
 }  // namespace ringdrop::bridge

@@ -2,9 +2,28 @@
 
 namespace ringdrop::bridge {
 
-void ReplyBook::put(uint64_t id, ReplyAddress to) {
+uint64_t ReplyBook::local_id(std::string_view queue, std::string_view ringdrop, std::string_view request_id) noexcept {
+  // FNV-1a 64 over the three, each ended by a 0 byte (so "ab"+"c" is not
+  // "a"+"bc"), then the murmur3 finaliser to spread it.
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (std::string_view part : {queue, ringdrop, request_id}) {
+    for (const char c : part) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+    h *= 0x100000001b3ull;
+  }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h == 0 ? 1 : h;
+}
+
+void ReplyBook::put(uint64_t local, ReplyAddress to) {
   std::lock_guard lock(mutex_);
-  if (to_.insert_or_assign(id, std::move(to)).second) order_.push_back(id);
+  auto [it, fresh] = to_.try_emplace(local);
+  it->second.to = std::move(to);
+  ++it->second.replies;
+  if (fresh) order_.push_back(local);
   while (to_.size() > capacity_ && !order_.empty()) {
     if (to_.erase(order_.front()) != 0) ++evicted_;
     order_.pop_front();
@@ -20,18 +39,23 @@ void ReplyBook::put(uint64_t id, ReplyAddress to) {
   }
 }
 
-std::optional<ReplyAddress> ReplyBook::take(uint64_t id) {
+void ReplyBook::drop_one(uint64_t local) {
+  auto it = to_.find(local);
+  if (it != to_.end() && --it->second.replies == 0) to_.erase(it);
+}
+
+std::optional<ReplyAddress> ReplyBook::take(uint64_t local) {
   std::lock_guard lock(mutex_);
-  auto it = to_.find(id);
+  auto it = to_.find(local);
   if (it == to_.end()) return std::nullopt;
-  ReplyAddress to = std::move(it->second);
-  to_.erase(it);
+  ReplyAddress to = it->second.to;
+  drop_one(local);
   return to;
 }
 
-void ReplyBook::forget(uint64_t id) {
+void ReplyBook::forget(uint64_t local) {
   std::lock_guard lock(mutex_);
-  to_.erase(id);
+  drop_one(local);
 }
 
 size_t ReplyBook::size() const {

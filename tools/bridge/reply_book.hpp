@@ -26,14 +26,16 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 namespace ringdrop::bridge {
 
-/// Where one request's reply goes.
+/// Where one request's reply goes, and what it carries back.
 struct ReplyAddress {
-  std::string queue;     ///< the AMQP reply-to: a queue, through the default exchange
-  std::string ringdrop;  ///< x-ringdrop-reply-to: the caller's reply ring on its host ("" none)
+  std::string queue;       ///< the AMQP reply-to: a queue, through the default exchange
+  std::string ringdrop;    ///< x-ringdrop-reply-to: the caller's reply ring on its host ("" none)
+  std::string request_id;  ///< the caller's own message id (the server saw the local one)
 };
 
 class ReplyBook {
@@ -41,22 +43,36 @@ class ReplyBook {
   /// Remembers at most `capacity` requests; the oldest go first.
   explicit ReplyBook(size_t capacity = 65536) : capacity_(capacity == 0 ? 1 : capacity) {}
 
-  /// Remembers where the reply of request `id` goes (again: replaced).
-  void put(uint64_t id, ReplyAddress to);
-  /// Where the reply of request `id` goes, forgotten as it is returned;
-  /// nullopt if the book does not know it.
-  std::optional<ReplyAddress> take(uint64_t id);
-  /// Forgets request `id` (it was not delivered after all).
-  void forget(uint64_t id);
+  /// The id a request gets on this side (the server's message id, and so
+  /// the id its reply comes back with): one per caller and request — the
+  /// same for a retry, which an idempotent server answers from its memory —
+  /// and apart for two callers that chose the same message id. Never 0.
+  static uint64_t local_id(std::string_view queue, std::string_view ringdrop, std::string_view request_id) noexcept;
+
+  /// Remembers where the reply of request `local` goes. A request put again
+  /// (a retry) is remembered once more: each put is one reply to carry.
+  void put(uint64_t local, ReplyAddress to);
+  /// Where the reply of request `local` goes; the request is forgotten
+  /// once every put has had its reply. nullopt if the book does not know it.
+  std::optional<ReplyAddress> take(uint64_t local);
+  /// Undoes one put (its request was not delivered after all).
+  void forget(uint64_t local);
+  /// Requests remembered now.
   size_t size() const;
-  /// Requests forgotten because the book was full.
+  /// Requests forgotten because the book was full, ever.
   uint64_t evicted() const;
 
  private:
+  struct Entry {
+    ReplyAddress to;
+    uint32_t replies = 0;  // puts not yet taken
+  };
+  void drop_one(uint64_t local);
+
   mutable std::mutex mutex_;
   size_t capacity_;
-  std::unordered_map<uint64_t, ReplyAddress> to_;
-  std::deque<uint64_t> order_;  // ids as put; may hold ids already taken (skipped when evicting)
+  std::unordered_map<uint64_t, Entry> to_;
+  std::deque<uint64_t> order_;  // ids as first put; may hold ids already taken (skipped when evicting)
   uint64_t evicted_ = 0;
 };
 
