@@ -82,6 +82,37 @@ TEST(MpmcRing, SendThenReceiveCopies) {
   EXPECT_EQ(rx.try_receive().error(), errc::would_block);
 }
 
+// release_oldest(n) frees the n messages read first and keeps the rest
+// held: a consumer that leaves then hands on only those (redeliver).
+TEST(MpmcRing, ReleaseOldestKeepsTheLaterOnesHeld) {
+  ScopedName n;
+  auto [tx, rx] = make_ring(n);
+  for (const char* m : {"a", "b", "c", "d"}) ASSERT_FALSE(tx.send(bytes_of(m), 1s));
+  std::vector<std::string> read;
+  for (int i = 0; i < 3; ++i) {
+    auto v = rx.try_read();
+    ASSERT_TRUE(v) << v.error().message();
+    read.push_back(text(*v));
+  }
+  EXPECT_EQ(read, (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_FALSE(rx.release_oldest(1));  // a
+  EXPECT_FALSE(rx.release_oldest(0));  // nothing
+  {
+    MpmcConsumer gone = std::move(rx);  // leaves holding b and c
+  }
+  auto other = open_consumer(n);
+  std::vector<std::string> again;
+  for (int i = 0; i < 3; ++i) again.push_back(got(other.try_receive()));
+  std::sort(again.begin(), again.end());  // redelivered ones come in any order beside d
+  EXPECT_EQ(again, (std::vector<std::string>{"b", "c", "d"}));
+  EXPECT_EQ(other.try_receive().error(), errc::would_block);
+  // More than are held: all of them.
+  ASSERT_FALSE(tx.send(bytes_of("e"), 1s));
+  ASSERT_TRUE(other.try_read());
+  EXPECT_FALSE(other.release_oldest(5));
+  EXPECT_EQ(other.try_read().error(), errc::would_block);
+}
+
 TEST(MpmcRing, PeekCopiesWhatWaitsAndTakesNothing) {
   ScopedName n;
   auto [tx, rx] = make_ring(n);

@@ -1,6 +1,7 @@
 #include "outbound_route.hpp"
 
 #include <charconv>
+#include <deque>
 #include <random>
 #include <vector>
 
@@ -44,22 +45,17 @@ class Outbound {
       ctx_.loop();
       if (!source_ && !open_source()) continue;
       if (!session_ && !connect()) continue;
-      if (blocked_) {
-        poll(std::chrono::milliseconds(200));
-        continue;
-      }
-      if (batch_.empty()) fill_batch();
-      if (batch_.empty()) {
-        // 1 ms, not 0: rabbitmq-c checks the broker's heartbeat only when
-        // a read may wait, and an idle route must notice a dead broker.
-        poll(std::chrono::milliseconds(1));
-        if (source_failed_) reopen_source_later();
-        continue;
-      }
-      publish_batch();
-      if (await_confirms() && settle_batch()) {
-        if (source_failed_) reopen_source_later();  // the batch is settled: the source can go
-      }
+      const bool took = !blocked_ && fill_window();
+      publish_pending();
+      // Frames are waited for only when there is nothing else to do: the
+      // window is full, or the source had nothing. An idle route waits
+      // 1 ms, not 0: rabbitmq-c checks the broker's heartbeat only when a
+      // read may wait, and an idle route must notice a dead broker.
+      using std::chrono::milliseconds;
+      poll(blocked_ ? milliseconds(200) : took ? milliseconds(0) : window_.empty() ? milliseconds(1) : milliseconds(100));
+      settle_prefix();
+      keep_leases();
+      if (source_failed_ && window_.empty()) reopen_source_later();  // what it gave is settled: it can go
     }
     finish();
   }
@@ -103,15 +99,17 @@ class Outbound {
     return true;
   }
 
-  // A batch: at most `window` messages and about kBatchBytes, so that a
-  // broker that stops reading (an alarm) cannot make a publish block on a
+  // The window: at most `window` messages, and about kWindowBytes, so that
+  // a broker that stops reading (an alarm) cannot make a publish block on a
   // full socket for long.
-  static constexpr size_t kBatchBytes = 256 * 1024;
+  static constexpr size_t kWindowBytes = 256 * 1024;
 
-  void fill_batch() {
-    size_t bytes = 0;
-    while (batch_.size() < ctx_.config.window && bytes < kBatchBytes) {
-      const auto wait = batch_.empty() ? std::chrono::milliseconds(100) : std::chrono::milliseconds(0);
+  // Takes what the source has while the window has room, each message
+  // published as it comes. true if it took any.
+  bool fill_window() {
+    bool took = false;
+    while (window_.size() < ctx_.config.window && window_bytes_ < kWindowBytes && !source_failed_) {
+      const auto wait = window_.empty() ? std::chrono::milliseconds(100) : std::chrono::milliseconds(0);
       auto t = source_->take(wait);
       if (!t) {
         if (t.error() != errc::timed_out) {
@@ -120,14 +118,17 @@ class Outbound {
           ctx_.error("taking from " + route_.from.describe() + ": " + last_error_detail());
           source_failed_ = true;
         }
-        return;
+        break;
       }
       InFlight f;
       f.taken = std::move(*t);
-      bytes += f.taken.bytes.size();
+      window_bytes_ += f.taken.bytes.size();
       map(f);
-      batch_.push_back(std::move(f));
+      window_.push_back(std::move(f));
+      took = true;
+      publish_pending();
     }
+    return took;
   }
 
   void reopen_source_later() {
@@ -221,14 +222,16 @@ class Outbound {
     f.reason = std::move(why);
   }
 
-  void publish_batch() {
-    size_t n = 0;
-    for (InFlight& f : batch_) {
-      if (f.fate != Fate::unsent) continue;
+  // Publishes the window's unsent messages, in order: the new ones, and
+  // after a reconnect all that were not confirmed.
+  void publish_pending() {
+    for (; first_unsent_ < window_.size(); ++first_unsent_) {
+      if (window_[first_unsent_].fate != Fate::unsent) continue;
       // Read what came every few messages: connection.blocked stops the
-      // rest of the batch (published when the alarm ends).
-      if (++n % 16 == 0) poll(std::chrono::milliseconds(0));
-      if (!session_ || blocked_) return;
+      // rest (published when the alarm ends).
+      if (++publishes_ % 16 == 0) poll(std::chrono::milliseconds(0));
+      if (!session_ || blocked_) return;  // a lost session set first_unsent_ back to 0
+      InFlight& f = window_[first_unsent_];
       if (!still_alive(f)) continue;
       auto tag = session_->publish(f.exchange, f.routing_key, f.wire);
       if (!tag) {
@@ -263,40 +266,22 @@ class Outbound {
     return false;
   }
 
-  size_t unconfirmed() const {
-    size_t n = 0;
-    for (const InFlight& f : batch_) n += f.fate == Fate::sent || f.fate == Fate::unsent ? 1 : 0;
-    return n;
-  }
   size_t count(Fate fate) const {
     size_t n = 0;
-    for (const InFlight& f : batch_) n += f.fate == fate ? 1 : 0;
+    for (const InFlight& f : window_) n += f.fate == fate ? 1 : 0;
     return n;
   }
 
-  // Reads frames until every message of the batch is confirmed or failed.
-  // false: the session broke (the batch is published again after
-  // reconnecting) or the bridge is stopping and the broker did not answer.
-  bool await_confirms() {
-    int64_t stop_by = 0;
-    while (unconfirmed() > 0) {
-      if (!session_ || session_->broken()) return lost_session();
-      if (ctx_.stop.requested()) {
-        if (stop_by == 0) stop_by = mono_now_ns() + 10'000'000'000;  // 10 s to finish the confirms
-        if (mono_now_ns() > stop_by) return false;
-      }
-      ctx_.loop();
-      source_->keep(batch_taken());
-      poll(std::chrono::milliseconds(100));
-      if (session_ && !blocked_) publish_batch();  // what an alarm held back
-    }
-    return true;
-  }
-
-  std::vector<Taken*> batch_taken() {
+  // A drop claim's lease is extended while its message waits for the
+  // broker; looked at every 200 ms.
+  void keep_leases() {
+    const int64_t now = mono_now_ns();
+    if (window_.empty() || now - kept_at_ns_ < 200'000'000) return;
+    kept_at_ns_ = now;
     std::vector<Taken*> t;
-    for (InFlight& f : batch_) t.push_back(&f.taken);
-    return t;
+    t.reserve(window_.size());
+    for (InFlight& f : window_) t.push_back(&f.taken);
+    source_->keep(t);
   }
 
   void poll(std::chrono::milliseconds wait) {
@@ -318,7 +303,7 @@ class Outbound {
     switch (ev.kind) {
       case K::ack:
       case K::nack:
-        for (InFlight& f : batch_) {
+        for (InFlight& f : window_) {
           if (f.fate != Fate::sent || !(f.tag == ev.tag || (ev.multiple && f.tag < ev.tag))) continue;
           ctx_.stats.in_flight.fetch_sub(1, std::memory_order_relaxed);
           if (ev.kind == K::nack) {
@@ -332,7 +317,7 @@ class Outbound {
         }
         break;
       case K::returned:
-        for (InFlight& f : batch_) {
+        for (InFlight& f : window_) {
           if (f.fate == Fate::sent && !f.returned && f.wire.message_id == ev.message.message_id) {
             f.returned = true;
             f.reason = "unroutable: the broker returned it (" + std::to_string(ev.code) + " " + ev.text +
@@ -359,50 +344,67 @@ class Outbound {
   bool lost_session() {
     if (session_) ctx_.error("lost the broker: " + last_error_detail());
     session_.reset();
-    for (InFlight& f : batch_) {
+    for (InFlight& f : window_) {
       if (f.fate != Fate::sent) continue;
       ctx_.stats.in_flight.fetch_sub(1, std::memory_order_relaxed);
       f.fate = Fate::unsent;  // published again after reconnecting
       f.returned = false;
       f.reason.clear();
     }
+    first_unsent_ = 0;
     return false;
   }
 
-  // false if a dead letter could not be stored: the batch stays held
-  // (nothing of it is released) and the store is tried again later.
-  bool settle_batch() {
+  // Settles the window's settled prefix: the confirmed, the late replies
+  // dropped, and the failed once their dead letters are stored — in the
+  // order they were taken (a ring gives back its oldest held cells). A
+  // dead letter that cannot be stored stops it there: what follows stays
+  // held, and the store is tried again after a backoff.
+  void settle_prefix() {
+    size_t n = 0;
     uint64_t confirmed = 0;
-    for (InFlight& f : batch_) {
+    for (; n < window_.size(); ++n) {
+      InFlight& f = window_[n];
       if (f.fate == Fate::confirmed) {
         ++confirmed;
         continue;
       }
       if (f.fate == Fate::dropped) continue;
+      if (f.fate != Fate::failed) break;
       if (f.stored) continue;
       if (auto ec = source_->dead_letter(f.taken, f.reason)) {
-        const auto delay = backoff_store_.next();
+        store_delay_ = backoff_store_.next();
         ctx_.error("a dead letter could not be stored (" + last_error_detail() + "): " + f.reason +
-                   "; the batch stays held, again in " + std::to_string(delay.count() / 1000) + " s");
-        wait_serving(delay);
-        return false;
+                   "; it and what follows stay held, again in " + std::to_string(store_delay_.count() / 1000) + " s");
+        store_failed_ = true;
+        break;
       }
       f.stored = true;
       ctx_.stats.add(ctx_.stats.dead_lettered);
       ctx_.log("dead letter from " + route_.from.describe() + ": " + f.reason);
     }
-    backoff_store_.reset();
-    std::vector<Taken> taken;
-    taken.reserve(batch_.size());
-    for (InFlight& f : batch_) taken.push_back(std::move(f.taken));  // spans stay valid: buffers move
-    batch_.clear();
-    if (auto ec = source_->settle(taken)) {
-      ctx_.error("settling with " + route_.from.describe() + ": " + last_error_detail());
+    if (n > 0) {
+      std::vector<Taken> taken;
+      taken.reserve(n);
+      for (size_t i = 0; i < n; ++i) {
+        window_bytes_ -= window_.front().taken.bytes.size();
+        taken.push_back(std::move(window_.front().taken));  // spans stay valid: buffers move
+        window_.pop_front();
+      }
+      first_unsent_ -= std::min(first_unsent_, n);
+      if (auto ec = source_->settle(taken)) ctx_.error("settling with " + route_.from.describe() + ": " + last_error_detail());
+      if (confirmed > 0) {
+        ctx_.stats.add(ctx_.stats.bridged, confirmed);
+        ctx_.progress();
+      }
+      backoff_source_.reset();  // the source works
     }
-    ctx_.stats.add(ctx_.stats.bridged, confirmed);
-    ctx_.progress();
-    backoff_source_.reset();  // the source works
-    return true;
+    if (store_failed_) {
+      store_failed_ = false;
+      wait_serving(store_delay_);
+    } else if (n > 0) {
+      backoff_store_.reset();
+    }
   }
 
   // wait(), while servicing the connection (heartbeats) and the leases.
@@ -410,7 +412,7 @@ class Outbound {
     const auto end = std::chrono::steady_clock::now() + d;
     while (std::chrono::steady_clock::now() < end && !ctx_.stop.requested()) {
       ctx_.loop();
-      source_->keep(batch_taken());
+      keep_leases();
       if (session_) {
         poll(std::chrono::milliseconds(200));
       } else {
@@ -419,14 +421,23 @@ class Outbound {
     }
   }
 
+  // Stopping (SIGTERM): what is published gets up to 10 s for its
+  // confirms and is settled as far as they go; the rest is left held (a
+  // ring or a claim gives it again to the next run).
   void finish() {
-    if (!batch_.empty()) {
+    const int64_t stop_by = mono_now_ns() + 10'000'000'000;
+    while (session_ && !session_->broken() && count(Fate::sent) > 0 && mono_now_ns() < stop_by) {
+      ctx_.loop();
+      poll(std::chrono::milliseconds(100));
+    }
+    if (source_) settle_prefix();
+    if (!window_.empty()) {
       ctx_.stats.in_flight.fetch_sub(count(Fate::sent), std::memory_order_relaxed);
-      ctx_.log(std::to_string(batch_.size()) + " messages unconfirmed at stop: " +
+      ctx_.log(std::to_string(window_.size()) + " messages unconfirmed at stop: " +
                (source_ && !source_->holds() ? "lost (a broadcast subscription holds nothing for redelivery)"
                                              : "left for redelivery"));
     }
-    batch_.clear();
+    window_.clear();
     source_.reset();
     session_.reset();
     ctx_.set_state(RouteState::stopped);
@@ -436,7 +447,13 @@ class Outbound {
   RouteContext ctx_;
   std::unique_ptr<OutboundSource> source_;
   std::optional<AmqpSession> session_;
-  std::vector<InFlight> batch_;
+  std::deque<InFlight> window_;  // in the order taken: published, unconfirmed, settled from the front
+  size_t window_bytes_ = 0;
+  size_t first_unsent_ = 0;       // window_[..first_unsent_) holds no unsent message
+  uint64_t publishes_ = 0;
+  int64_t kept_at_ns_ = 0;
+  bool store_failed_ = false;
+  std::chrono::milliseconds store_delay_{0};
   Backoff backoff_;
   Backoff backoff_source_;
   Backoff backoff_store_;

@@ -30,8 +30,9 @@ class RingSource final : public OutboundSource {
   std::error_code dead_letter(Taken& t, std::string_view reason) override { return store_.put(t.bytes, t.deliveries, reason); }
 
   std::error_code settle(std::vector<Taken>& taken) override {
+    const size_t n = taken.size();  // the oldest held: the route settles in the order it took
     taken.clear();
-    return rx_.release();
+    return rx_.release_oldest(n);
   }
 
  private:

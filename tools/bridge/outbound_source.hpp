@@ -67,8 +67,9 @@ class OutboundSource {
   /// Sets a taken message aside as a dead letter with `reason` (it is
   /// still settled with the rest).
   virtual std::error_code dead_letter(Taken& t, std::string_view reason) = 0;
-  /// Gives every taken message back as done: the ring's release(), the
-  /// claims' ack(). `taken` is then empty.
+  /// Gives taken messages back as done: the ring's release_oldest(), the
+  /// claims' ack(). `taken` are the oldest of those taken and not yet
+  /// settled, in the order taken. `taken` is then empty.
   virtual std::error_code settle(std::vector<Taken>& taken) = 0;
   /// Keeps taken messages held while they wait for the broker: a drop
   /// claim's lease is extended when less than half of it is left (a ring

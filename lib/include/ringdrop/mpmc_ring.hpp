@@ -188,6 +188,11 @@ class RINGDROP_API MpmcConsumer : public MpmcEndpoint {
   /// Gives back every message read so far. Always succeeds (an
   /// error_code, as every ring kind's release() returns one).
   std::error_code release() noexcept;
+  /// Gives back the `count` messages read first of those held (all, if
+  /// fewer are held), keeping the others held: for a consumer that
+  /// finishes messages in the order it read them while it reads on (the
+  /// bridge releases what the broker confirmed, with later ones in flight).
+  std::error_code release_oldest(size_t count) noexcept;
 
   /// How many times the message read last has been handed to a consumer,
   /// this time included: 1, unless consumers died holding it (or closed

@@ -696,15 +696,18 @@ Result<std::span<const std::byte>> MpmcConsumer::read(std::chrono::nanoseconds t
   return read(deadline_after(timeout));
 }
 
-std::error_code MpmcConsumer::release() noexcept {
-  if (held_.empty()) return {};
-  for (const uint64_t pos : held_) {
-    auto& c = *reinterpret_cast<CellHeader*>(cell(pos));
+std::error_code MpmcConsumer::release() noexcept { return release_oldest(held_.size()); }
+
+std::error_code MpmcConsumer::release_oldest(size_t count) noexcept {
+  count = std::min(count, held_.size());
+  if (count == 0) return {};
+  for (size_t i = 0; i < count; ++i) {
+    auto& c = *reinterpret_cast<CellHeader*>(cell(held_[i]));
     // seq_cst: we are done reading (release would do) and this is W2 of the
     // sleep/wake handshake.
-    c.state.store(CellState{detail::kFree, 0, 0, lap(pos) + 1}.pack(), std::memory_order_seq_cst);
+    c.state.store(CellState{detail::kFree, 0, 0, lap(held_[i]) + 1}.pack(), std::memory_order_seq_cst);
   }
-  held_.clear();
+  held_.erase(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(count));
   detail::notify(ctl_->space_wait);
   return {};
 }
