@@ -93,7 +93,7 @@ struct BridgeConfig {
   std::string state_dir;
   std::chrono::seconds dedupe_window{600};
   uint32_t dedupe_capacity = 1u << 20;
-  /// Messages an outbound route publishes before it waits for their confirms.
+  /// Messages an outbound route keeps published and unconfirmed at once.
   uint32_t window = 256;
   std::vector<OutRoute> out;
   std::vector<InRoute> in;

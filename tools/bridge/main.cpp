@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   app.add_option("--name", name, "this bridge's name, the origin of what it carries (default: the host name)");
   app.add_option("--state-dir", state_dir, "where the dedupe tables and status.json are kept");
   app.add_option("--route", routes, "a route as key=value,... with a route's JSON keys (repeatable)");
-  app.add_option("--window", window, "messages published before waiting for their confirms (default 256)");
+  app.add_option("--window", window, "messages an outbound route keeps published and unconfirmed at once (default 256)");
   app.add_option("--dedupe-window", dedupe_window, "seconds a message id is remembered (default 600)");
   auto* status = app.add_subcommand("status", "show a bridge's state and statistics (exit 3 unless running)");
   std::string status_dir;
