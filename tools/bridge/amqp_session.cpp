@@ -25,6 +25,14 @@ amqp_bytes_t bytes(std::string_view s) noexcept {
 
 std::string text(amqp_bytes_t b) { return std::string(static_cast<const char*>(b.bytes), b.len); }
 
+// basic.ack and basic.nack carry the same two fields we read.
+template <class Method>
+void confirm(AmqpEvent& ev, AmqpEvent::Kind kind, const Method& m) {
+  ev.kind = kind;
+  ev.tag = m.delivery_tag;
+  ev.multiple = m.multiple != 0;
+}
+
 timeval to_timeval(std::chrono::milliseconds ms) noexcept {
   return timeval{static_cast<time_t>(ms.count() / 1000), static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
 }
@@ -324,20 +332,12 @@ Result<AmqpEvent> AmqpSession::poll(std::chrono::milliseconds timeout) {
     return {};
   };
   switch (method.id) {
-    case AMQP_BASIC_ACK_METHOD: {
-      auto* m = static_cast<amqp_basic_ack_t*>(method.decoded);
-      ev.kind = AmqpEvent::Kind::ack;
-      ev.tag = m->delivery_tag;
-      ev.multiple = m->multiple != 0;
+    case AMQP_BASIC_ACK_METHOD:
+      confirm(ev, AmqpEvent::Kind::ack, *static_cast<amqp_basic_ack_t*>(method.decoded));
       break;
-    }
-    case AMQP_BASIC_NACK_METHOD: {
-      auto* m = static_cast<amqp_basic_nack_t*>(method.decoded);
-      ev.kind = AmqpEvent::Kind::nack;
-      ev.tag = m->delivery_tag;
-      ev.multiple = m->multiple != 0;
+    case AMQP_BASIC_NACK_METHOD:
+      confirm(ev, AmqpEvent::Kind::nack, *static_cast<amqp_basic_nack_t*>(method.decoded));
       break;
-    }
     case AMQP_BASIC_RETURN_METHOD: {
       auto* m = static_cast<amqp_basic_return_t*>(method.decoded);
       ev.kind = AmqpEvent::Kind::returned;

@@ -63,23 +63,10 @@ class Inbound {
   }
 
   bool connect() {
-    ctx_.set_state(ever_connected_ ? RouteState::reconnecting : RouteState::connecting);
-    auto s = AmqpSession::connect(ctx_.config.broker);
-    std::error_code ec = s.error();
-    if (s) ec = subscribe(*s);
-    if (ec) {
-      const auto delay = backoff_.next();
-      ctx_.error(ctx_.config.broker.describe() + ": " + last_error_detail() + "; again in " +
-                 std::to_string(delay.count() / 1000) + " s");
-      ctx_.wait(delay);
-      return false;
-    }
+    auto s = connect_route(ctx_, backoff_, ever_connected_, [this](AmqpSession& session) { return subscribe(session); },
+                           "consuming queue " + route_.queue);
+    if (!s) return false;
     session_.emplace(std::move(*s));
-    backoff_.reset();
-    if (ever_connected_) ctx_.stats.add(ctx_.stats.reconnects);
-    ever_connected_ = true;
-    ctx_.set_state(RouteState::running);
-    ctx_.log("connected to " + ctx_.config.broker.describe() + ", consuming queue " + route_.queue);
     return true;
   }
 

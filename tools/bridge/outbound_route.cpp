@@ -73,29 +73,18 @@ class Outbound {
   }
 
   bool connect() {
-    ctx_.set_state(ever_connected_ ? RouteState::reconnecting : RouteState::connecting);
-    auto s = AmqpSession::connect(ctx_.config.broker);
-    std::error_code ec = s.error();
-    if (s) {
-      ec = s->confirm_select();
-      // The default exchange ("", a reply route's) exists and cannot be declared.
-      if (!ec && !route_.exchange.empty()) ec = s->declare_exchange(route_.exchange, route_.exchange_type);
-    }
-    if (ec) {
-      const auto delay = backoff_.next();
-      ctx_.error(ctx_.config.broker.describe() + ": " + last_error_detail() + "; again in " +
-                 std::to_string(delay.count() / 1000) + " s");
-      wait(delay);
-      return false;
-    }
+    auto s = connect_route(
+        ctx_, backoff_, ever_connected_,
+        [this](AmqpSession& session) {
+          std::error_code ec = session.confirm_select();
+          // The default exchange ("", a reply route's) exists and cannot be declared.
+          if (!ec && !route_.exchange.empty()) ec = session.declare_exchange(route_.exchange, route_.exchange_type);
+          return ec;
+        },
+        "publishing to " + (!route_.answers.empty() ? std::string("the requesters' reply queues") : "exchange " + route_.exchange));
+    if (!s) return false;
     session_.emplace(std::move(*s));
-    backoff_.reset();
-    if (ever_connected_) ctx_.stats.add(ctx_.stats.reconnects);
-    ever_connected_ = true;
     blocked_ = false;
-    ctx_.set_state(RouteState::running);
-    ctx_.log("connected to " + ctx_.config.broker.describe() + ", publishing to " +
-             (!route_.answers.empty() ? "the requesters' reply queues" : "exchange " + route_.exchange));
     return true;
   }
 

@@ -1,5 +1,7 @@
 #include "route_context.hpp"
 
+#include "ringdrop/error.hpp"
+
 #include <time.h>
 
 #include <algorithm>
@@ -58,6 +60,28 @@ void RouteContext::wait(std::chrono::milliseconds d) const {
 void RouteContext::error(std::string why) const {
   log(why);
   stats.set_error(std::move(why));
+}
+
+std::optional<AmqpSession> connect_route(const RouteContext& ctx, Backoff& backoff, bool& ever_connected,
+                                         const std::function<std::error_code(AmqpSession&)>& setup,
+                                         const std::string& what) {
+  ctx.set_state(ever_connected ? RouteState::reconnecting : RouteState::connecting);
+  auto s = AmqpSession::connect(ctx.config.broker);
+  std::error_code ec = s.error();
+  if (s) ec = setup(*s);
+  if (ec) {
+    const auto delay = backoff.next();
+    ctx.error(ctx.config.broker.describe() + ": " + last_error_detail() + "; again in " +
+              std::to_string(delay.count() / 1000) + " s");
+    ctx.wait(delay);
+    return std::nullopt;
+  }
+  backoff.reset();
+  if (ever_connected) ctx.stats.add(ctx.stats.reconnects);
+  ever_connected = true;
+  ctx.set_state(RouteState::running);
+  ctx.log("connected to " + ctx.config.broker.describe() + ", " + what);
+  return std::move(*s);
 }
 
 }  // namespace ringdrop::bridge

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -80,5 +82,15 @@ struct RouteContext {
   /// that waits on purpose (backoff) is not a stuck one.
   void wait(std::chrono::milliseconds d) const;
 };
+
+/// Connects a route to the broker, as both kinds of route do: the state
+/// (connecting, or reconnecting after the first time), the session, then
+/// the route's own topology (`setup`: declarations, confirm.select, qos,
+/// consume). On failure: the error in the route's statistics and log, the
+/// backoff's next delay waited out, nullopt. On success: the backoff reset,
+/// a reconnect counted, the state running, `what` logged.
+std::optional<AmqpSession> connect_route(const RouteContext& ctx, Backoff& backoff, bool& ever_connected,
+                                         const std::function<std::error_code(AmqpSession&)>& setup,
+                                         const std::string& what);
 
 }  // namespace ringdrop::bridge
