@@ -8,6 +8,7 @@
 #include <atomic>
 #include <random>
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <thread>
 
@@ -80,13 +81,40 @@ class BridgeBroker : public ::testing::Test {
   std::optional<BridgeProcess> in_, out_;
 };
 
-std::error_code send_echo(MpmcProducer& tx, uint64_t seq, MessageOptions o = {}) {
+// An Echo with `seq` and the text "echo <seq>", into an MPMC or broadcast ring.
+template <class Ring>
+std::error_code send_echo(Ring& tx, uint64_t seq, MessageOptions o = {}) {
   return send_message<rdtest::Echo>(
       tx, deadline_after(60s), [&](rdtest::Echo::Builder e) {
         e.setSeq(seq);
         e.setText("echo " + std::to_string(seq));
       },
       o);
+}
+
+/// Reads `count` Echoes from `rx` (sent by send_echo with the message ids
+/// `ids` and correlation ids i + 1), checks, in order, what every bridged
+/// Echo keeps (payload, ids, origin and hop), and gives each to `more` for
+/// the rest of its envelope.
+void expect_echoes(MpmcConsumer& rx, uint64_t count, const std::vector<uint64_t>& ids,
+                   const std::function<void(const IncomingMessage&)>& more) {
+  for (uint64_t i = 0; i < count; ++i) {
+    auto view = rx.read(60s);
+    ASSERT_TRUE(view) << "message " << i << ": " << last_error_detail();
+    auto msg = IncomingMessage::open(*view);
+    ASSERT_TRUE(msg) << last_error_detail();
+    auto e = msg->payload<rdtest::Echo>();
+    ASSERT_TRUE(e);
+    ASSERT_EQ(e->getSeq(), i) << "out of order";
+    EXPECT_EQ(std::string_view(e->getText().cStr()), "echo " + std::to_string(i));
+    EXPECT_EQ(msg->envelope().getMessageId(), ids[i]);
+    EXPECT_EQ(msg->envelope().getCorrelationId(), i + 1);
+    EXPECT_EQ(msg->header("x-ringdrop-origin"), "host-a");
+    EXPECT_EQ(msg->header("x-ringdrop-hops"), "1");
+    more(*msg);
+    rx.release();
+    if (::testing::Test::HasFailure()) return;
+  }
 }
 
 /// The seq of a typed Echo, or nothing (failing the test) if it is not one.
@@ -128,31 +156,17 @@ TEST_F(BridgeBroker, TypedMessagesArriveInOrderWithTheirEnvelope) {
     ids.push_back(o.message_id);
     ASSERT_FALSE(send_echo(tx, i, o)) << last_error_detail();
   }
-  for (uint64_t i = 0; i < kCount; ++i) {
-    auto view = rx.read(60s);
-    ASSERT_TRUE(view) << "message " << i << ": " << last_error_detail();
-    auto msg = IncomingMessage::open(*view);
-    ASSERT_TRUE(msg) << last_error_detail();
-    auto env = msg->envelope();
-    auto e = msg->payload<rdtest::Echo>();
-    ASSERT_TRUE(e);
-    ASSERT_EQ(e->getSeq(), i) << "out of order";
-    EXPECT_EQ(std::string_view(e->getText().cStr()), "echo " + std::to_string(i));
-    EXPECT_EQ(env.getMessageId(), ids[i]);
-    EXPECT_EQ(env.getCorrelationId(), i + 1);
+  ASSERT_NO_FATAL_FAILURE(expect_echoes(rx, kCount, ids, [](const IncomingMessage& msg) {
+    auto env = msg.envelope();
     EXPECT_EQ(std::string_view(env.getReplyTo().cStr()), "shm:replies");
     EXPECT_EQ(env.getKind(), MessageKind::REQUEST);
     EXPECT_EQ(env.getSchemaVersion(), 3);
     EXPECT_EQ(env.getAttempt(), 2);
     EXPECT_TRUE(env.getIdempotent());
     EXPECT_GT(env.getDeadlineNs(), 0);
-    EXPECT_EQ(msg->header("tenant"), "acme");
-    EXPECT_EQ(msg->header("trace"), "t-1");
-    EXPECT_EQ(msg->header("x-ringdrop-origin"), "host-a");
-    EXPECT_EQ(msg->header("x-ringdrop-hops"), "1");
-    rx.release();
-    if (HasFailure()) break;
-  }
+    EXPECT_EQ(msg.header("tenant"), "acme");
+    EXPECT_EQ(msg.header("trace"), "t-1");
+  }));
   EXPECT_EQ(rx.try_read().error(), errc::would_block) << "more than was sent";
   EXPECT_EQ(out.stop(), 0);
   EXPECT_EQ(in.stop(), 0);
@@ -583,14 +597,6 @@ class BroadcastBridge : public BridgeBroker {
   }
 };
 
-std::error_code send_echo(BroadcastPublisher& tx, uint64_t seq, MessageOptions o = {}) {
-  return send_message<rdtest::Echo>(
-      tx, deadline_after(60s), [&](rdtest::Echo::Builder e) {
-        e.setSeq(seq);
-        e.setText("echo " + std::to_string(seq));
-      },
-      o);
-}
 
 TEST_F(BroadcastBridge, EveryMessageArrivesInOrderWithItsEnvelope) {
   // The block policy: once the bridge is subscribed, the publisher waits
@@ -620,26 +626,11 @@ TEST_F(BroadcastBridge, EveryMessageArrivesInOrderWithItsEnvelope) {
   EXPECT_EQ(subscribers(pub), std::vector<uint32_t>{static_cast<uint32_t>(out_->pid())});
   ASSERT_NO_FATAL_FAILURE(publish(kBefore, kCount));  // more than the cells: waits for the bridge
 
-  for (uint64_t i = 0; i < kCount; ++i) {
-    auto view = rx.read(60s);
-    ASSERT_TRUE(view) << "message " << i << ": " << last_error_detail();
-    auto msg = IncomingMessage::open(*view);
-    ASSERT_TRUE(msg) << last_error_detail();
-    auto env = msg->envelope();
-    auto e = msg->payload<rdtest::Echo>();
-    ASSERT_TRUE(e);
-    ASSERT_EQ(e->getSeq(), i) << "out of order";
-    EXPECT_EQ(std::string_view(e->getText().cStr()), "echo " + std::to_string(i));
-    EXPECT_EQ(env.getMessageId(), ids[i]);
-    EXPECT_EQ(env.getCorrelationId(), i + 1);
-    EXPECT_EQ(env.getKind(), MessageKind::EVENT);
-    EXPECT_EQ(env.getSchemaVersion(), 2);
-    EXPECT_EQ(msg->header("tenant"), "acme");
-    EXPECT_EQ(msg->header("x-ringdrop-origin"), "host-a");
-    EXPECT_EQ(msg->header("x-ringdrop-hops"), "1");
-    rx.release();
-    if (HasFailure()) break;
-  }
+  ASSERT_NO_FATAL_FAILURE(expect_echoes(rx, kCount, ids, [](const IncomingMessage& msg) {
+    EXPECT_EQ(msg.envelope().getKind(), MessageKind::EVENT);
+    EXPECT_EQ(msg.envelope().getSchemaVersion(), 2);
+    EXPECT_EQ(msg.header("tenant"), "acme");
+  }));
   EXPECT_EQ(rx.try_read().error(), errc::would_block) << "more than was published";
   EXPECT_EQ(out_->stop(), 0);
   EXPECT_EQ(in_->stop(), 0);
