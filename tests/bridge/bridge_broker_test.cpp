@@ -354,16 +354,19 @@ TEST_F(BridgeBroker, NothingIsLostWhenEitherBridgeIsKilledFiftyTimes) {
   RecordProperty("duplicates", static_cast<int>(duplicates));
   std::fprintf(stderr, "%d kills, %llu messages, %llu duplicates reached the consumer\n", kills,
                static_cast<unsigned long long>(kCount), static_cast<unsigned long long>(duplicates));
-  // None. The one window dedupe leaves is the inbound bridge killed between
+  // The one window dedupe leaves is the inbound bridge killed between
   // committing a message to the ring and recording its id, and this test
   // kills right after the consumer got a message, which is that moment. The
   // record comes before the ring's wake, on pages made writable before the
-  // commit: the window has no kernel entry left, where a kill -9 lands
+  // commit, so the window holds no kernel entry, where a kill -9 lands
   // (measured: 12-16 duplicates per 25 inbound kills with the record after
-  // the wake, 4-8 before it but with a page fault in the way, 0 in 400 now).
-  // Only a timer interrupt inside those few stores, followed by a kill
-  // while the bridge waits for the CPU, could still let one through.
-  EXPECT_EQ(duplicates, 0u) << "a message reached the consumer twice";
+  // the wake, 4-8 before it with a page fault in the way, then 0 in 400
+  // alone). A timer interrupt inside those few stores, then a kill while
+  // the bridge waits for the CPU, still lets one through now and then (1
+  // in 25 once, in a CI run with the whole suite beside it). What holds
+  // whatever the timing: at most one message per inbound kill.
+  const uint64_t inbound_kills = static_cast<uint64_t>(kills / 2);
+  EXPECT_LE(duplicates, inbound_kills) << "more duplicates than the kills of the inbound bridge can explain";
   EXPECT_EQ(rx.try_read().error(), errc::would_block);
 }
 
