@@ -1,6 +1,7 @@
 #include "outbound_route.hpp"
 
 #include <charconv>
+#include <cstdint>
 #include <deque>
 #include <random>
 #include <vector>
@@ -136,7 +137,12 @@ class Outbound {
       if (!w) return fail_one(f, "not bridged: " + last_error_detail());
       f.wire = std::move(*w);
       if (!f.wire.expiration.empty()) {  // the ms left, rounded up: the deadline, to the ms above
-        f.deadline_mono_ns = c.now_mono_ns + static_cast<int64_t>(std::stoll(f.wire.expiration)) * 1'000'000;
+        // Saturated: a deadline centuries away (none, in effect) overflows nothing.
+        int64_t left_ns = 0;
+        if (__builtin_mul_overflow(std::stoll(f.wire.expiration), int64_t{1'000'000}, &left_ns) ||
+            __builtin_add_overflow(c.now_mono_ns, left_ns, &f.deadline_mono_ns)) {
+          f.deadline_mono_ns = INT64_MAX;
+        }
       }
     } else {
       if (f.taken.id.empty()) c.fresh_id = ctx_.config.name + "-" + std::to_string(id_base_) + "-" + std::to_string(++ids_);
