@@ -1,9 +1,9 @@
 #include "cli.hpp"
 
-#include <cmath>
 #include <cstdio>
 #include <iostream>
 
+#include "dead_letter_query.hpp"
 #include "ringdrop/error.hpp"
 #include "ringdrop/service_registry.hpp"
 
@@ -169,23 +169,9 @@ std::string human_age(std::chrono::system_clock::duration d) {
 }
 
 std::chrono::milliseconds parse_duration(const std::string& text) {
-  size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    fail(Exit::usage, "'" + text + "' is not a duration (e.g. 30s, 5m, 2h, 7d, 250ms)");
-  }
-  const std::string unit = text.substr(used);
-  double ms = 0;
-  if (unit.empty() || unit == "s") ms = v * 1e3;
-  else if (unit == "ms") ms = v;
-  else if (unit == "m") ms = v * 60e3;
-  else if (unit == "h") ms = v * 3600e3;
-  else if (unit == "d") ms = v * 86400e3;
-  else fail(Exit::usage, "'" + text + "': unknown unit '" + unit + "' (ms, s, m, h or d)");
-  if (!std::isfinite(ms) || v < 0 || ms > 1e15) fail(Exit::usage, "'" + text + "': a duration from 0 to about 30000 years");
-  return std::chrono::milliseconds(static_cast<int64_t>(ms));
+  const auto d = ops::parse_duration(text);
+  if (!d) fail(Exit::usage, "'" + text + "' is not a duration from 0 to about 30000 years (e.g. 30s, 5m, 2h, 7d, 250ms)");
+  return *d;
 }
 
 std::vector<std::pair<std::string, std::string>> parse_headers(const std::vector<std::string>& given) {

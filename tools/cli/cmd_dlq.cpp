@@ -7,54 +7,30 @@
 #include <map>
 
 #include "cli.hpp"
+#include "dead_letter_query.hpp"
 #include "dead_letter_store.hpp"
 
 namespace ringdrop::cli {
 
 namespace {
 
-// What a dead letter's reason file says went wrong: its `reason:` line (or,
-// in files written by hand, `error:`), else its first line. The file's other
-// lines (attempts, consumer, times) are not the reason.
-std::string reason_of(const std::string& text) {
-  std::string error, first;
-  for (size_t at = 0; at < text.size();) {
-    const size_t nl = std::min(text.find('\n', at), text.size());
-    const std::string line = text.substr(at, nl - at);
-    if (line.rfind("reason: ", 0) == 0) return line.substr(8);
-    if (error.empty() && line.rfind("error: ", 0) == 0) error = line.substr(7);
-    if (first.empty()) first = line;
-    at = nl + 1;
-  }
-  return error.empty() ? first : error;
-}
-
+// The filter options of ls, requeue and purge (ops::DeadLetterFilter).
 struct Filter {
-  std::string reason;       ///< substring of the reason
-  std::string older_than;   ///< a duration
-  std::string newer_than;
-  std::string source;       ///< substring of the source or original-name header
+  std::string reason, older_than, newer_than, source;
 
-  bool matches(const DeadLetter& d) const {
-    const auto age = std::chrono::system_clock::now() - d.failed_at;
-    if (!reason.empty() && reason_of(d.reason).find(reason) == std::string::npos) return false;
-    if (!older_than.empty() && age < parse_duration(older_than)) return false;
-    if (!newer_than.empty() && age >= parse_duration(newer_than)) return false;
-    if (!source.empty()) {
-      bool any = false;
-      for (const char* k : {"source", "original-name", "source-kind"}) {
-        const auto it = d.headers.find(k);
-        any = any || (it != d.headers.end() && it->second.find(source) != std::string::npos);
-      }
-      if (!any) return false;
-    }
-    return true;
-  }
   void add_to(CLI::App* cmd) {
     cmd->add_option("--reason", reason, "Only dead letters whose reason (the reason file's reason: line) contains TEXT");
     cmd->add_option("--older-than", older_than, "Only those that failed longer ago than DURATION (30s, 5m, 2h, 7d)");
     cmd->add_option("--newer-than", newer_than, "Only those that failed more recently than DURATION");
     cmd->add_option("--source", source, "Only those whose source or original-name header contains TEXT");
+  }
+  ops::DeadLetterFilter parsed() const {
+    ops::DeadLetterFilter f;
+    f.reason = reason;
+    f.source = source;
+    if (!older_than.empty()) f.older_than = parse_duration(older_than);
+    if (!newer_than.empty()) f.newer_than = parse_duration(newer_than);
+    return f;
   }
 };
 
@@ -81,13 +57,9 @@ std::vector<ops::DeadLetterStore> stores_of(const std::vector<std::string>& name
 }
 
 std::vector<DeadLetter> matching(const ops::DeadLetterStore& s, const Filter& f) {
-  auto all = s.list();
-  if (!all) fail(all.error(), "list the dead letters of " + s.label());
-  std::vector<DeadLetter> out;
-  for (auto& d : *all) {
-    if (f.matches(d)) out.push_back(std::move(d));
-  }
-  return out;
+  auto picked = ops::matching(s, f.parsed());
+  if (!picked) fail(picked.error(), "list the dead letters of " + s.label());
+  return std::move(*picked);
 }
 
 bool confirm(const std::string& question) {
@@ -123,18 +95,14 @@ void add_ls_cmd(CLI::App* dlq, Globals& g) {
     std::map<std::string, size_t> per_reason;
     for (const auto& s : stores_of(a->names, g)) {
       const auto list = matching(s, a->filter);
-      ops::Json letters = ops::Json::array();
-      for (const auto& d : list) {
-        ++per_reason[reason_of(d.reason)];
-        letters.push_back(ops::to_json(d));
-      }
+      for (const auto& d : list) ++per_reason[ops::reason_summary(d.reason)];
       if (g.json) {
-        out.push_back({{"store", s.label()}, {"kind", s.is_ring() ? "ring" : "channel"}, {"dead_letters", letters}});
+        out.push_back(ops::listing_json(s, list));
       } else if (!a->counts) {
         std::printf("%s: %zu dead letter%s\n", s.label().c_str(), list.size(), list.size() == 1 ? "" : "s");
         for (const auto& d : list) {
           std::printf("  %-48s %3u  %5s  %s\n", d.id.c_str(), d.attempts, human_age(now - d.failed_at).c_str(),
-                      reason_of(d.reason).c_str());
+                      ops::reason_summary(d.reason).c_str());
         }
       }
     }
@@ -179,10 +147,7 @@ void add_show_cmd(CLI::App* dlq, Globals& g) {
     const auto schema = a->schema.load();
     const ops::Json described = ops::describe_bytes(*body, schema ? &*schema : nullptr);
     if (g.json) {
-      ops::Json j = ops::to_json(*d);
-      j["store"] = s.label();
-      j["body"] = described;
-      print_json(j);
+      print_json(ops::shown_json(s, *d, described));
       return;
     }
     std::printf("id         %s\nstore      %s\nattempts   %u\nfailed at  %s\npath       %s\nreason:\n", d->id.c_str(),
@@ -239,7 +204,7 @@ struct Batch {
 template <class Act>
 void run_batch(const Batch& b, ops::DeadLetterStore& s, const std::vector<DeadLetter>& picked, const Globals& g,
                const char* verb, const char* done_verb, Act act) {
-  ops::Json results = ops::Json::array();
+  std::vector<ops::BatchResult> results;
   size_t ok = 0, n = 0;
   std::string first_error;
   for (const auto& d : picked) {
@@ -254,7 +219,7 @@ void run_batch(const Batch& b, ops::DeadLetterStore& s, const std::vector<DeadLe
     ok += error.empty() ? 1 : 0;
     progress(verb, ++n, picked.size());
     if (g.json) {
-      results.push_back({{"id", d.id}, {"ok", error.empty()}, {"error", error}});
+      results.push_back({d.id, error});
     } else {
       if (b.dry_run) {
         std::printf("would %s %s\n", verb, d.id.c_str());
@@ -264,8 +229,7 @@ void run_batch(const Batch& b, ops::DeadLetterStore& s, const std::vector<DeadLe
     }
   }
   if (g.json) {
-    print_json({{"store", s.label()}, {"dry_run", b.dry_run}, {"matched", picked.size()}, {"done", b.dry_run ? 0 : ok},
-                {"results", results}});
+    print_json(ops::batch_json(s.label(), b.dry_run, results));
   } else {
     std::printf("%s: %zu of %zu %s%s\n", s.label().c_str(), b.dry_run ? 0 : ok, picked.size(), done_verb,
                 b.dry_run ? " (dry run: nothing changed)" : "");

@@ -2,6 +2,8 @@
 
 #include <ctime>
 
+#include "dead_letter_query.hpp"
+
 namespace ringdrop::ops {
 
 std::string iso_time(std::chrono::system_clock::time_point t) {
@@ -77,6 +79,7 @@ Json to_json(const DeadLetter& d) {
           {"attempts", d.attempts},
           {"failed_at", iso_time(d.failed_at)},
           {"reason", d.reason},
+          {"summary", reason_summary(d.reason)},
           {"path", d.path},
           {"headers", headers}};
 }

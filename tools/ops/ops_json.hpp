@@ -21,7 +21,8 @@ std::string iso_time(std::chrono::system_clock::time_point t);
 Json to_json(const RingView& r);
 Json to_json(const ChannelView& c);
 Json to_json(const ServiceEntry& s);
-/// A dead letter: id, attempts, failed_at, reason, headers (not the body).
+/// A dead letter: id, attempts, failed_at, reason (the reason file), summary
+/// (its one line, reason_summary()), path, headers (not the body).
 Json to_json(const DeadLetter& d);
 Json to_json(const Inventory& inv);
 
