@@ -21,6 +21,7 @@
 #
 #   P/bin/ringdrop                        the operator's command (tools/cli)
 #   P/share/doc/ringdrop/cli.md           its manual
+#   P/share/doc/ringdrop/console.md       the web console's (`ringdrop console`)
 #   P/bin/ringdrop-bridge                 the bridge to RabbitMQ (tools/bridge)
 #   P/share/doc/ringdrop/bridge.md        its manual
 #   P/<python dir>/ringdrop/              the Python package, with _config.py
@@ -131,7 +132,8 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/lib/schemas/
 
 # ---------------------------------------------------------- documents
 # The ringdrop command's manual (its --help points here).
-install(FILES ${PROJECT_SOURCE_DIR}/docs/cli.md DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT tools)
+install(FILES ${PROJECT_SOURCE_DIR}/docs/cli.md ${PROJECT_SOURCE_DIR}/docs/console.md DESTINATION ${CMAKE_INSTALL_DOCDIR}
+        COMPONENT tools)
 # ringdrop-bridge's manual, beside it (the `bridge` component: ringdrop-bridge).
 install(FILES ${PROJECT_SOURCE_DIR}/docs/bridge.md DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT bridge)
 

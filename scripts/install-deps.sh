@@ -23,6 +23,8 @@ packages=(
   mypy                        # bindings/python: the type hints, checked (python_typing)
   librabbitmq-dev             # tools/bridge: rabbitmq-c, the AMQP 0-9-1 client of ringdrop-bridge
   rabbitmq-server             # tools/bridge: the broker its tests start (tests/bridge/broker.sh), not as a service
+  libcpp-httplib-dev          # tools/console: the HTTP server of `ringdrop console` (header-only)
+  chromium chromium-driver python3-selenium  # tests/console: the console driven in a real, headless browser
 )
 
 missing=()

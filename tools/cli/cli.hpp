@@ -111,5 +111,6 @@ void add_tail(CLI::App& app, Globals& g);
 void add_call(CLI::App& app, Globals& g);
 void add_bridge(CLI::App& app, Globals& g);
 void add_send(CLI::App& app, Globals& g);
+void add_console(CLI::App& app, Globals& g);
 
 }  // namespace ringdrop::cli

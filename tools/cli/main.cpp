@@ -9,6 +9,7 @@
 //   ringdrop gc [--dry-run]          remove what dead programs left
 //   ringdrop doctor                  what this host lacks
 //   ringdrop bridge STATE_DIR...     ringdrop-bridge processes: running, stuck, dead or stopped
+//   ringdrop console                 the web console: live state, dead letters to retry or purge
 //
 // Every command takes --json (one documented shape, docs/cli.md) and exits
 // with a status per kind of failure (exit_codes.hpp). The model it shows is
@@ -57,6 +58,7 @@ int main(int argc, char** argv) {
   add_tail(app, g);
   add_call(app, g);
   add_bridge(app, g);
+  add_console(app, g);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,21 @@
+# Writes OUT, a C++ file holding each asset of tools/console/assets as a raw
+# string, served at the path given (cmake -DOUT=... -DDIR=... -P this file).
+set(assets "/|index.html|text/html" "/assets/console.css|console.css|text/css"
+           "/assets/console.js|console.js|text/javascript")
+set(body "// Generated from tools/console/assets by embed_assets.cmake: do not edit.\n#include \"assets.hpp\"\n\nnamespace ringdrop::console {\n\nnamespace {\nconstexpr Asset kAssets[] = {\n")
+foreach(a IN LISTS assets)
+  string(REPLACE "|" ";" parts "${a}")
+  list(GET parts 0 url)
+  list(GET parts 1 file)
+  list(GET parts 2 type)
+  file(READ "${DIR}/${file}" text)
+  string(FIND "${text}" ")ringdrop_asset\"" clash)
+  if(NOT clash EQUAL -1)
+    message(FATAL_ERROR "${file} holds the raw string's delimiter")
+  endif()
+  string(APPEND body "    {\"${url}\", \"${type}; charset=utf-8\", R\"ringdrop_asset(${text})ringdrop_asset\"},\n")
+endforeach()
+string(APPEND body "};\n}  // namespace\n\nconst Asset* find_asset(std::string_view path) {\n  for (const auto& a : kAssets) {\n    if (a.path == path) return &a;\n  }\n  return nullptr;\n}\n\n}  // namespace ringdrop::console\n")
+file(WRITE "${OUT}.tmp" "${body}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)
+file(REMOVE "${OUT}.tmp")
