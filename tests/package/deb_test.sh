@@ -112,6 +112,7 @@ libdir=$root/usr/$libdir_rel
 [ -x "$root/usr/bin/ringdrop" ] || fail "no $root/usr/bin/ringdrop"
 [ -x "$root/usr/bin/ringdrop-bridge" ] || fail "no $root/usr/bin/ringdrop-bridge"
 [ -s "$root/usr/share/doc/ringdrop/bridge.md" ] || fail "no $root/usr/share/doc/ringdrop/bridge.md"
+[ -s "$root/usr/share/doc/ringdrop/console.md" ] || fail "no $root/usr/share/doc/ringdrop/console.md"
 # Stripped of debug information, the static library too (strip_static.cmake).
 # (objdump first, on its own: sh has no pipefail, and a failing objdump must
 # not read as "no debug sections".)
