@@ -57,6 +57,7 @@ TEST(ConsoleGate, AGetNeedsTheTokenAsABearerOrInTheCookie) {
   EXPECT_EQ(gate.check(request("GET", {{"Authorization", "Bearer " + std::string(64, 'b')}})), V::no_token);
   EXPECT_EQ(gate.check(request("GET", {{"Authorization", "Bearer " + kToken.substr(1)}})), V::no_token);
   EXPECT_EQ(gate.check(request("GET", {{"Authorization", "Basic " + kToken}})), V::no_token);
+  EXPECT_EQ(gate.check(request("GET", {{"Authorization", "bearer " + kToken}})), V::pass);  // the scheme's case is free
   EXPECT_EQ(gate.check(request("GET", {{"Cookie", "theme=dark; ringdrop_console=" + kToken}})), V::pass);
   EXPECT_EQ(gate.check(request("GET", {{"Cookie", "xringdrop_console=" + kToken}})), V::no_token);
   EXPECT_EQ(gate.check(request("GET", {{"Cookie", "ringdrop_console="}})), V::no_token);
@@ -76,6 +77,13 @@ TEST(ConsoleGate, APostAlsoNeedsTheCsrfTokenAndItsOwnOrigin) {
                                         {"Origin", "http://evil.example"}})),
             V::foreign_origin);
   EXPECT_EQ(gate.check(request("POST", {{"X-CSRF-Token", gate.csrf()}})), V::no_token);
+  // Behind a TLS proxy that keeps the Host header.
+  EXPECT_EQ(gate.check(request("POST", {auth, {"X-CSRF-Token", gate.csrf()}, {"Host", "ops.example:443"},
+                                        {"Origin", "https://ops.example:443"}})),
+            V::pass);
+  EXPECT_EQ(gate.check(request("POST", {auth, {"X-CSRF-Token", gate.csrf()}, {"Host", "127.0.0.1:8470"},
+                                        {"Origin", "http://127.0.0.1:8471"}})),
+            V::foreign_origin);
 }
 
 TEST(ConsoleGate, TokensAreRandomHexAndTheCookieIsHttpOnlyAndStrict) {

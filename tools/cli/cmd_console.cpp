@@ -5,8 +5,10 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 
@@ -24,8 +26,11 @@ std::string read_token(const std::string& file) {
   std::string token;
   std::getline(in, token);
   while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
-  if (token.size() < 16 || token.find_first_of(" \t;") != std::string::npos) {
-    fail(Exit::bad_input, "the token in " + file + " must be at least 16 characters, without spaces or ';'");
+  // Characters that need no escaping in a link, a cookie or a header.
+  const bool plain = token.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-") ==
+                     std::string::npos;
+  if (token.size() < 16 || !plain) {
+    fail(Exit::bad_input, "the token in " + file + " must be 16 characters or more of A-Z a-z 0-9 . _ ~ -");
   }
   return token;
 }
@@ -106,13 +111,21 @@ void add_console(CLI::App& app, Globals& g) {
     }
     std::printf("ringdrop console: %s\n", console.url().c_str());
     std::fflush(stdout);
+    // The first signal stops the console (the requests in progress end); a
+    // second one, while a long retry still runs, ends the process at once.
+    std::atomic<bool> ended{false};
     std::thread waiter([&] {
-      int sig = 0;
-      sigwait(&stop_signals, &sig);
-      console.stop();
+      for (int n = 0;; ++n) {
+        int sig = 0;
+        sigwait(&stop_signals, &sig);
+        if (ended.load()) return;
+        if (n > 0) std::_Exit(128 + sig);
+        console.stop();
+      }
     });
     const bool served = console.run();
-    pthread_kill(waiter.native_handle(), SIGTERM);  // wakes the waiter if no signal came
+    ended.store(true);
+    pthread_kill(waiter.native_handle(), SIGTERM);  // wakes the waiter, which sees `ended`
     waiter.join();
     if (!served) fail(Exit::failed, "the console's server stopped with an error");
   });

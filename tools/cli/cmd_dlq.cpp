@@ -211,8 +211,7 @@ void run_batch(const Batch& b, ops::DeadLetterStore& s, const std::vector<DeadLe
     std::string error;
     if (!b.dry_run) {
       if (auto ec = act(s, d.id)) {
-        const std::string detail = last_error_detail();
-        error = ec.message() + (detail.empty() ? "" : " (" + detail + ")");
+        error = ops::batch_error(ec);
         if (first_error.empty()) first_error = d.id + ": " + error;
       }
     }

@@ -1,11 +1,15 @@
 #include "console.hpp"
 
+#include <netdb.h>
 #include <pwd.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <httplib.h>
@@ -30,6 +34,8 @@ using Res = httplib::Response;
 
 constexpr size_t kMaxBody = 1 << 20;
 constexpr size_t kMaxOperator = 64;
+constexpr size_t kWorkers = 32;
+constexpr size_t kMaxActions = 1000;  // /api/actions?limit=
 
 // An answer's status and sentence for a library error.
 int status_of(std::error_code ec) {
@@ -39,10 +45,7 @@ int status_of(std::error_code ec) {
   return 500;
 }
 
-std::string sentence(std::error_code ec, const std::string& what) {
-  const std::string detail = detail::detail_of(ec);
-  return what + ": " + ec.message() + (detail.empty() ? "" : " (" + detail + ")");
-}
+std::string sentence(std::error_code ec, const std::string& what) { return what + ": " + ops::batch_error(ec); }
 
 void reply(Res& res, const Json& body, int status = 200) {
   res.status = status;
@@ -91,6 +94,8 @@ struct Console::Impl {
   std::mutex sampler_mutex;
   std::condition_variable sampler_wake;
   bool stopping = false;
+  std::atomic<bool> halting{false};  // stop() was called: a batch ends early (relaxed: a hint, nothing rides on it)
+  std::atomic<bool> served{false};  // listen_after_bind() has returned
   std::thread sampler;
 
   Impl(ConsoleOptions o, ActionLog l)
@@ -101,6 +106,15 @@ struct Console::Impl {
   void install() {
     server.set_payload_max_length(kMaxBody);
     server.set_keep_alive_timeout(2);
+    // SO_REUSEADDR alone: httplib's default adds SO_REUSEPORT, with which a
+    // second console on the same port would start and share connections.
+    server.set_socket_options([](int sock) {
+      const int yes = 1;
+      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
+    // More workers than httplib's 8: a browser keeps a few connections open,
+    // and a slow client holds one for its read timeout.
+    server.new_task_queue = [] { return new httplib::ThreadPool(kWorkers); };
     server.set_pre_routing_handler([this](const Req& req, Res& res) { return admit(req, res); });
     server.set_error_handler([](const Req& req, Res& res) {
       if (!res.has_header("Content-Security-Policy")) Gate::secure(res);  // refused before admit() (413)
@@ -119,9 +133,12 @@ struct Console::Impl {
       if (!res.has_header("Content-Security-Policy")) Gate::secure(res);
       refuse(res, 500, "internal error: " + what);
     });
-    for (const char* path : {"/", "/assets/console.css", "/assets/console.js"}) {
-      server.Get(path, [](const Req& req, Res& res) {
+    // httplib's patterns are regular expressions: the dots are escaped, and
+    // a path that is not an asset is a 404 all the same.
+    for (const char* pattern : {"/", R"(/assets/console\.css)", R"(/assets/console\.js)"}) {
+      server.Get(pattern, [](const Req& req, Res& res) {
         const Asset* a = find_asset(req.path);
+        if (a == nullptr) return refuse(res, 404, "no such page: " + req.path);
         res.set_content(a->body.data(), a->body.size(), std::string(a->type));
       });
     }
@@ -247,8 +264,8 @@ struct Console::Impl {
     size_t limit = 100;
     if (req.has_param("limit")) {
       const std::string v = req.get_param_value("limit");
-      if (v.empty() || v.size() > 6 || v.find_first_not_of("0123456789") != std::string::npos) {
-        return refuse(res, 400, "limit: a number from 0 to 999999");
+      if (v.empty() || v.size() > 4 || v.find_first_not_of("0123456789") != std::string::npos || std::stoul(v) > kMaxActions) {
+        return refuse(res, 400, "limit: a number from 0 to " + std::to_string(kMaxActions));
       }
       limit = std::stoul(v);
     }
@@ -285,25 +302,51 @@ struct Console::Impl {
     auto s = scope.store(*label);
     if (!s) return refuse(res, s.error(), "open the dead letters of " + *label);
 
-    std::lock_guard lock(acting);
+    std::unique_lock lock(acting, std::try_to_lock);
+    if (!lock.owns_lock()) return refuse(res, 409, "another retry or purge is running: try again when it has ended");
+    auto listed = ops::matching(*s, all ? *f : ops::DeadLetterFilter{});  // listed once, not once per id
+    if (!listed) return refuse(res, listed.error(), "list the dead letters of " + s->label());
     std::vector<DeadLetter> picked;
     if (all) {
-      auto m = ops::matching(*s, *f);
-      if (!m) return refuse(res, m.error(), "list the dead letters of " + s->label());
-      picked = std::move(*m);
+      picked = std::move(*listed);
     } else {
+      std::map<std::string_view, const DeadLetter*> by_id;
+      for (const auto& d : *listed) by_id.emplace(d.id, &d);
+      std::set<std::string_view> asked;
       for (const auto& id : ids) {  // every id first: one that is not there and nothing is done
-        auto d = s->find(id);
+        if (!asked.insert(id).second) continue;  // named twice: done once
+        if (const auto it = by_id.find(id); it != by_id.end()) {
+          picked.push_back(*it->second);
+          continue;
+        }
+        auto d = s->find(id);  // arrived since the listing, or its error: invalid_argument for what cannot be an id
         if (!d) return refuse(res, d.error(), "find dead letter " + id + " of " + s->label() + " (nothing was done)");
         picked.push_back(std::move(*d));
       }
     }
+    if (j.contains("expect")) {  // the count the person confirmed: the filter may match others by now
+      if (!j["expect"].is_number_unsigned() || j["expect"].get<uint64_t>() != picked.size()) {
+        return refuse(res, 409, std::to_string(picked.size()) + " dead letters match now, not the " + j["expect"].dump() +
+                                    " confirmed: nothing was done; look again");
+      }
+    }
     std::vector<ops::BatchResult> results;
     Json done_ids = Json::array();
+    std::string rest;  // once a ring has no room or no consumer, the others are not tried
     for (const auto& d : picked) {
-      const std::error_code ec = retry ? s->requeue(d.id, options.ring_timeout) : s->purge(d.id);
-      results.push_back({d.id, ec ? sentence(ec, retry ? "requeue" : "purge") : ""});
-      done_ids.push_back(d.id);
+      std::string error = rest;
+      if (error.empty() && halting.load(std::memory_order_relaxed)) error = rest = "not attempted: the console is stopping";
+      if (error.empty()) {
+        if (const std::error_code ec = retry ? s->requeue(d.id, options.ring_timeout) : s->purge(d.id)) {
+          error = ops::batch_error(ec);
+          if (ec == make_error_code(errc::timed_out) || ec == make_error_code(errc::peer_gone)) {
+            rest = "not attempted after " + d.id + " failed: " + error;
+          }
+        } else {
+          done_ids.push_back(d.id);
+        }
+      }
+      results.push_back({d.id, error});
     }
     Json out = ops::batch_json(s->label(), false, results);
     Json entry = {{"time", ops::iso_time(std::chrono::system_clock::now())},
@@ -324,13 +367,27 @@ struct Console::Impl {
 
   // ---- the rate sampler
 
+  // Samples the rates until stop(); then makes sure the server stops.
   void sample_until_stopped() {
-    std::unique_lock lock(sampler_mutex);
-    while (!stopping) {
-      lock.unlock();
-      rates.sample(scope.inventory(), std::chrono::steady_clock::now());
-      lock.lock();
-      sampler_wake.wait_for(lock, options.sample, [this] { return stopping; });
+    {
+      std::unique_lock lock(sampler_mutex);
+      while (!stopping) {
+        lock.unlock();
+        rates.sample(scope.inventory(), std::chrono::steady_clock::now());
+        lock.lock();
+        sampler_wake.wait_for(lock, options.sample, [this] { return stopping; });
+      }
+    }
+    // httplib's stop() does nothing to a server not yet running: a signal
+    // right after the link was printed would be lost. So stop it here once
+    // it runs, unless its loop has already ended. (acquire: pairs with the
+    // release store after listen_after_bind(); a plain flag, no data rides on it.)
+    while (!served.load(std::memory_order_acquire)) {
+      if (server.is_running()) {
+        server.stop();
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }
 };
@@ -348,6 +405,13 @@ Result<std::unique_ptr<Console>> Console::open(ConsoleOptions options) {
   auto impl = std::make_unique<Impl>(std::move(options), std::move(*log));
   impl->install();
   const auto& o = impl->options;
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (const int rc = ::getaddrinfo(o.host.c_str(), nullptr, &hints, &found); rc != 0) {
+    return detail::fail(errc::invalid_argument, "listen on " + o.host + ": " + ::gai_strerror(rc));
+  }
+  ::freeaddrinfo(found);
   errno = 0;
   if (o.port == 0) {
     impl->port = impl->server.bind_to_any_port(o.host);
@@ -373,12 +437,14 @@ std::string Console::url() const {
 bool Console::run() {
   impl_->sampler = std::thread([this] { impl_->sample_until_stopped(); });
   const bool ok = impl_->server.listen_after_bind();
+  impl_->served.store(true, std::memory_order_release);
   stop();
   impl_->sampler.join();
   return ok;
 }
 
 void Console::stop() {
+  impl_->halting.store(true, std::memory_order_relaxed);
   {
     std::lock_guard lock(impl_->sampler_mutex);
     impl_->stopping = true;

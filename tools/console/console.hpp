@@ -13,8 +13,10 @@
 //
 // Errors are {"error": "..."}: 400 bad input (JSON, a duration, an id with
 // '/' or ".."), 401 no token, 403 a POST without its CSRF token or from
-// another origin, 404 a store or dead letter not in scope, 413 a body over
-// 1 MiB. gate.hpp is the security model; scope.hpp what may be shown.
+// another origin, 404 a store or dead letter not in scope, 409 while another
+// action runs (one at a time) or when "expect" is not the count that
+// matches, 413 a body over 1 MiB. gate.hpp is the security model; scope.hpp
+// what may be shown.
 #pragma once
 
 #include <chrono>

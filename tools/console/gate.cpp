@@ -1,5 +1,6 @@
 #include "gate.hpp"
 
+#include <strings.h>
 #include <sys/random.h>
 
 #include <cerrno>
@@ -66,13 +67,15 @@ std::string Gate::cookie() const {
 
 Gate::Verdict Gate::check(const httplib::Request& req) const {
   const std::string auth = req.get_header_value("Authorization");
-  const bool bearer = auth.rfind("Bearer ", 0) == 0 && is_token(std::string_view(auth).substr(7));
+  const bool bearer = auth.size() > 7 && ::strncasecmp(auth.c_str(), "bearer ", 7) == 0 &&  // the scheme is case-insensitive
+                      is_token(std::string_view(auth).substr(7));
   const bool cookie = is_token(cookie_value(req.get_header_value("Cookie"), kCookie));
   if (!bearer && !cookie) return Verdict::no_token;
   if (req.method != "GET" && req.method != "HEAD") {
     if (!same_secret(req.get_header_value("X-CSRF-Token"), csrf_) || csrf_.empty()) return Verdict::bad_csrf;
-    const std::string origin = req.get_header_value("Origin");
-    if (!origin.empty() && origin != "http://" + req.get_header_value("Host")) return Verdict::foreign_origin;
+    // Over plain HTTP or behind a TLS proxy that keeps the Host header.
+    const std::string origin = req.get_header_value("Origin"), host = req.get_header_value("Host");
+    if (!origin.empty() && origin != "http://" + host && origin != "https://" + host) return Verdict::foreign_origin;
   }
   return Verdict::pass;
 }

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "ringdrop/error.hpp"
+
 namespace ringdrop::ops {
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
@@ -81,6 +83,11 @@ Json shown_json(const DeadLetterStore& s, const DeadLetter& d, const Json& body)
   j["store"] = s.label();
   j["body"] = body;
   return j;
+}
+
+std::string batch_error(std::error_code ec) {
+  const std::string detail = detail::detail_of(ec);
+  return ec.message() + (detail.empty() ? "" : " (" + detail + ")");
 }
 
 Json batch_json(const std::string& store, bool dry_run, const std::vector<BatchResult>& results) {

@@ -44,6 +44,10 @@ Json listing_json(const DeadLetterStore& s, const std::vector<DeadLetter>& lette
 /// One dead letter in full: to_json(d) with "store" and "body" (describe_bytes()).
 Json shown_json(const DeadLetterStore& s, const DeadLetter& d, const Json& body);
 
+/// A failed requeue or purge in a batch's results: the error and, when the
+/// library recorded one with it, its detail in parentheses.
+std::string batch_error(std::error_code ec);
+
 /// One dead letter's outcome in a batch; `error` empty when it was done.
 struct BatchResult {
   std::string id;

@@ -1,6 +1,6 @@
 /* ringdrop console: the page's script (no framework, no network but this server).
  *
- * The contract with the server is /tmp/console_spec.md (docs: `ringdrop console`).
+ * The contract with the server is docs/console.md (its API section).
  * CSP: no inline script/style/handlers, so every event is wired here, and data from
  * the API is only ever put in the page with textContent (never innerHTML).
  *
@@ -180,7 +180,7 @@ function renderOverview(o) {
     return el('tr', { dataset: { ring: r.name }, className: r.stale ? 'is-stale' : '' }, [
       name,
       el('td', { text: r.kind }),
-      el('td', { className: 'fill' }, [bar(r.fill_ratio, num(r.fill) + ' / ' + num(r.cells !== undefined ? r.cells : r.capacity))]),
+      el('td', { className: 'fill' }, [bar(r.fill_ratio, num(r.fill) + ' / ' + num(r.cells || r.capacity))]),
       el('td', { className: 'num', text: num(r.committed) }),
       el('td', { className: 'num', text: num(r.consumed) }),
       el('td', { className: 'num', text: num((r.peers || []).length) }),
@@ -433,6 +433,7 @@ async function act(action, what) {
   if (what.all) {
     Object.assign(body, { all: true }, Object.fromEntries(Object.entries(state.filter).filter(([, v]) => v)));
     const n = state.letters.length;
+    body.expect = n;  // the server does nothing (409) if the filter matches another count by now
     const desc = describeFilter(state.filter);
     question = verb + ' all ' + n + ' dead letter' + (n === 1 ? '' : 's') + ' of ' + store +
       (desc ? ' with ' + desc : '') + '?';
