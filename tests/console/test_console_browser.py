@@ -35,12 +35,9 @@ import json
 import os
 import queue
 import re
-import secrets
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import textwrap
 import threading
 import unittest
@@ -48,11 +45,14 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
-BINDING = os.path.join(SOURCE_ROOT, "bindings", "python")
-if BINDING not in sys.path:
-    sys.path.insert(0, BINDING)
+# The helpers of tests/cli/test_cli.py (which also puts bindings/python on
+# sys.path). Only names that hold no tests are imported, so that discovery
+# does not run test_cli's tests here.
+CLI_TESTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "cli")
+if CLI_TESTS not in sys.path:
+    sys.path.insert(0, CLI_TESTS)
+
+from test_cli import CAPACITY, CLI, LONG, CliCase, child_env, unique  # noqa: E402
 
 import ringdrop  # noqa: E402
 
@@ -69,8 +69,6 @@ except ImportError as e:  # pragma: no cover - depends on the machine
 
 CHROMEDRIVER = "/usr/bin/chromedriver"
 CHROMIUM = "/usr/bin/chromium"
-CLI = os.environ.get("RINGDROP_CLI") or os.path.join(SOURCE_ROOT, "build", "release", "tools", "cli", "ringdrop")
-LONG = 60.0  # bounds waits that a correct program ends long before; never a measure
 PAGE = 30.0  # bounds waits for the page
 URL_LINE = re.compile(r"^ringdrop console: (http://127\.0\.0\.1:\d+)/\?token=([0-9a-f]{64})$")
 
@@ -145,14 +143,11 @@ class Lines:
 
 
 @unittest.skipIf(SKIP, SKIP or "")
-class ConsoleBrowserTest(unittest.TestCase):
-    maxDiff = None
-
+class ConsoleBrowserTest(CliCase):
     # ---- things the test owns
 
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="rdconsole-")
-        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.tmp = self.tempdir()
         self.console = None
         self.driver = None
 
@@ -162,19 +157,13 @@ class ConsoleBrowserTest(unittest.TestCase):
 
     def make_ring(self):
         """A new MPMC ring held by this process as a producer: (name, producer)."""
-        name = "rdconsole-%d-%s" % (os.getpid(), secrets.token_hex(4))
-        self.addCleanup(shutil.rmtree, ringdrop.dead_letter_dir(name), True)
-        self.addCleanup(ringdrop.remove, name, missing_ok=True)
-        tx = ringdrop.Ring(name, "mpmc", "producer", "create", capacity=1 << 16)
-        self.addCleanup(tx.close)
-        return name, tx
+        name = unique("console")
+        return name, self.ring(name, "mpmc", "producer", capacity=CAPACITY)
 
     def start(self, argv, stderr_name):
         """A child process (stdout piped and read by a thread, stderr to a file), stopped after the test."""
         err = open(os.path.join(self.tmp, stderr_name), "wb")
-        env = dict(os.environ)
-        env["PYTHONPATH"] = BINDING + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, env=env)
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, env=child_env())
         err.close()
         lines = Lines(proc.stdout)
 
