@@ -19,23 +19,13 @@
 #include "rate_history.hpp"
 #include "scope.hpp"
 #include "ringdrop/ringdrop.hpp"
+#include "test_support.hpp"
 
 using namespace ringdrop;
 using namespace std::chrono_literals;
+using ringdrop::test::TempDir;
 
 namespace {
-
-struct TempDir {
-  TempDir() {
-    char tmpl[] = "/tmp/ringdrop-console-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string path;
-};
 
 httplib::Request request(const std::string& method, std::initializer_list<std::pair<std::string, std::string>> headers) {
   httplib::Request r;

@@ -19,6 +19,7 @@
 using namespace ringdrop;
 using namespace std::chrono_literals;
 using ringdrop::test::ScopedName;
+using ringdrop::test::TempDir;
 
 namespace {
 
@@ -30,18 +31,6 @@ const ops::RingView* find_ring(const ops::Inventory& inv, const Location& where)
   }
   return nullptr;
 }
-
-struct TempDir {
-  TempDir() {
-    char tmpl[] = "/tmp/ringdrop-ops-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string path;
-};
 
 }  // namespace
 

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <optional>
 #include <random>
 #include <stdexcept>
@@ -51,6 +52,24 @@ inline MpmcOptions quick_mpmc(uint64_t capacity = 0, uint32_t cell_size = 0,
   o.on_consumer_death = policy;
   return o;
 }
+
+/// A directory of its own under /tmp, removed with all it holds when it
+/// goes out of scope.
+struct TempDir {
+  TempDir() {
+    char tmpl[] = "/tmp/ringdrop-test-XXXXXX";
+    const char* made = ::mkdtemp(tmpl);
+    if (made == nullptr) throw std::runtime_error("mkdtemp failed");
+    path = made;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string path;
+};
 
 /// A shm name unique to this process and test, removed when it goes out of
 /// scope (whatever happened to the test). A random part as well as the pid:
