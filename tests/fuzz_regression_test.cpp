@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <climits>
 #include <cstdint>
@@ -199,6 +200,57 @@ TEST(FuzzRegression, APayloadThatOpensCanBeSentOn) {
   unsigned long long size = 0;
   ASSERT_EQ(ringdrop_message_payload(h, &data, &size), 0) << ringdrop_last_error_message();
   unsigned long long needed = 0;
+  EXPECT_EQ(ringdrop_message_build(7, data, size, nullptr, nullptr, 0, &needed), RINGDROP_EMSGSIZE)
+      << ringdrop_last_error_message();
+  ringdrop_message_close(h);
+}
+
+/// An Envelope whose reply-to is a Text of 100 words and whose payload is a
+/// struct of one pointer to a list of `n` empty structs whose pointer claims
+/// `claimed` words (they take none: the words after the tag are unused).
+std::vector<uint64_t> empty_structs_claiming_words(uint32_t n, uint32_t claimed) {
+  constexpr uint32_t kText = 100;
+  std::vector<uint64_t> w(1 + 13 + claimed + kText, 0);
+  uint64_t* seg = w.data() + 1;
+  w[0] = uint64_t{13 + claimed + kText} << 32;                   // one segment
+  seg[0] = (uint64_t{6} << 32) | (uint64_t{4} << 48);            // root: the envelope, 6 data words, 4 pointers
+  seg[7] = ((5 + claimed) << 2 | 1) | ((2 | uint64_t{kText} * 8 << 3) << 32);  // reply-to: after the list
+  seg[10] = uint64_t{1} << 48;                                   // payload: a struct of one pointer, next word
+  seg[11] = 1 | ((7 | uint64_t{claimed} << 3) << 32);            // its list of structs, `claimed` words
+  seg[12] = uint64_t{n} << 2;                                    // the tag: n structs of no words
+  std::memset(seg + 13 + claimed, 'a', kText * 8 - 1);           // the text, NUL-terminated
+  return w;
+}
+
+// message: found by a differential run of open() before and after its walk
+// over raw words replaced totalSize(). A payload's list of structs whose
+// pointer claims more words than its elements take: open() counted the
+// payload as the words claimed (here 42, which allow 1344 empty elements),
+// the C ABI's payload check as a copy keeps it (2 words: 512), so a payload
+// that opened could not be sent on. Both count as totalSize() does now.
+TEST(FuzzRegression, APayloadIsCountedAsACopyKeepsIt) {
+  const auto w = empty_structs_claiming_words(600, 40);
+  const auto m = IncomingMessage::open(std::as_bytes(std::span(w)));
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error(), errc::bad_message);
+  EXPECT_NE(last_error_detail().find("600 in a payload of 2 words"), std::string::npos) << last_error_detail();
+
+  // Alone, the same payload is refused too.
+  std::vector<uint64_t> alone(1 + 3 + 40, 0);
+  alone[0] = uint64_t{3 + 40} << 32;
+  alone[1] = uint64_t{1} << 48;                                  // root: a struct of one pointer, next word
+  std::copy(w.begin() + 1 + 11, w.begin() + 1 + 13, alone.begin() + 2);  // the list pointer and its tag
+  unsigned long long needed = 0;
+  EXPECT_EQ(ringdrop_message_build(7, alone.data(), alone.size() * 8, nullptr, nullptr, 0, &needed),
+            RINGDROP_EBADMESSAGE);
+
+  // Within the payload's own allowance: opens, and its payload can be sent on.
+  const auto some = empty_structs_claiming_words(500, 40);
+  ringdrop_message* h = nullptr;
+  ASSERT_EQ(ringdrop_message_open(some.data(), some.size() * 8, &h), 0) << ringdrop_last_error_message();
+  const void* data = nullptr;
+  unsigned long long size = 0;
+  ASSERT_EQ(ringdrop_message_payload(h, &data, &size), 0) << ringdrop_last_error_message();
   EXPECT_EQ(ringdrop_message_build(7, data, size, nullptr, nullptr, 0, &needed), RINGDROP_EMSGSIZE)
       << ringdrop_last_error_message();
   ringdrop_message_close(h);

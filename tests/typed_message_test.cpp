@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ringdrop/broadcast_ring.hpp"
@@ -290,4 +291,30 @@ TEST(TypedMessage, OverlappingPointersAreBadMessage) {
   ASSERT_FALSE(msg);
   EXPECT_EQ(msg.error(), errc::bad_message);
   EXPECT_NE(last_error_detail().find("overlap"), std::string::npos) << last_error_detail();
+}
+
+// open() makes its reader in the block its thread freed last (no malloc per
+// message): a message opened on one thread and dropped on another, after
+// the first has ended, is still freed once, and each thread's block too.
+TEST(TypedMessage, AMessageOpenedOnOneThreadCanBeDroppedOnAnother) {
+  HeapMessage m;
+  m.init<rdtest::Echo>().setSeq(7);
+  std::vector<capnp::word> flat(m.size() / 8);
+  detail::write_flat(m.builder().getSegmentsForOutput(), std::as_writable_bytes(std::span(flat)));
+  const auto bytes = std::as_bytes(std::span(flat));
+  std::vector<IncomingMessage> opened;
+  std::thread([&] {
+    for (int i = 0; i < 100; ++i) opened.push_back(IncomingMessage::open(bytes).value());
+    opened.erase(opened.begin() + 50, opened.end());  // this thread keeps one block
+  }).join();
+  std::thread([&] {
+    for (auto& msg : opened) EXPECT_EQ(msg.payload<rdtest::Echo>().value().getSeq(), 7u);
+    opened.clear();
+    auto again = IncomingMessage::open(bytes);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->payload<rdtest::Echo>().value().getSeq(), 7u);
+  }).join();
+  auto here = IncomingMessage::open(bytes);
+  ASSERT_TRUE(here);
+  EXPECT_EQ(here->payload<rdtest::Echo>().value().getSeq(), 7u);
 }

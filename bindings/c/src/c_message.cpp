@@ -35,6 +35,9 @@ std::error_code bad(std::string what) { return detail::fail(errc::bad_message, s
 
 size_t text_words(size_t bytes) noexcept { return (bytes + 1 + kWord - 1) / kWord; }  // with its NUL
 
+std::error_code not_a_struct() { return bad("the payload's root is not a struct"); }
+std::error_code aliased() { return bad("the payload's pointers alias each other (not a plain message)"); }
+
 }  // namespace
 
 // ------------------------------------------------------------------ payload
@@ -56,32 +59,43 @@ Result<Payload> Payload::parse(const void* data, unsigned long long size) {
   }
   const auto array = kj::arrayPtr(w, words);
   try {
-    // The checking walk runs under a budget (a payload whose pointers alias
-    // one list could otherwise cost unbounded work)...
-    capnp::ReaderOptions checked;
-    checked.traversalLimitInWords = std::max<uint64_t>(4 * words, 4096) + detail::empty_lists_walk_budget(words);
-    checked.nestingLimit = kPayloadNesting;
-    capnp::FlatArrayMessageReader check(array, checked);
-    if (check.getEnd() != array.end()) {
-      return bad("the payload has " + std::to_string((array.end() - check.getEnd()) * kWord) +
-                 " bytes after its last segment (pass the message's exact size)");
+    uint64_t objects = 0;  // the words the payload's objects take (totalSize())
+    const auto plain = detail::walk_plain(array, std::nullopt, kPayloadNesting);
+    if (plain && plain->segment_words == words - 1) {
+      // A plain message, nothing after its segment: one walk over its raw
+      // words checked and counted what the reader below does.
+      if (plain->root == 0) return p;  // no payload: the struct's defaults
+      if ((plain->root & 3) != 0) return not_a_struct();
+      objects = plain->count.whole.words;
+      if (objects + 1 > plain->segment_words) return aliased();  // as below
+      if (auto ec = detail::judge_empty_lists(plain->count, objects)) return ec;
+    } else {
+      // The checking walk runs under a budget (a payload whose pointers alias
+      // one list could otherwise cost unbounded work)...
+      capnp::ReaderOptions checked;
+      checked.traversalLimitInWords = std::max<uint64_t>(4 * words, 4096) + detail::empty_lists_walk_budget(words);
+      checked.nestingLimit = kPayloadNesting;
+      capnp::FlatArrayMessageReader check(array, checked);
+      if (check.getEnd() != array.end()) {
+        return bad("the payload has " + std::to_string((array.end() - check.getEnd()) * kWord) +
+                   " bytes after its last segment (pass the message's exact size)");
+      }
+      auto root = check.getRoot<capnp::AnyPointer>();
+      if (root.isNull()) return p;  // no payload: the struct's defaults
+      if (!root.isStruct()) return not_a_struct();
+      const auto total = root.targetSize();
+      if (total.capCount != 0) return bad("the payload holds capabilities, which cannot travel");
+      // Objects reachable from the root fit in the segments (less the root
+      // pointer) unless pointers alias: then copies would multiply.
+      uint32_t segments_less_one = 0;  // the table's first entry
+      std::memcpy(&segments_less_one, array.begin(), sizeof segments_less_one);
+      const size_t table_words = (size_t{segments_less_one} + 1) / 2 + 1;
+      if (total.wordCount + 1 > words - table_words) return aliased();
+      // Nor may lists of elements that take no space amplify it (each such
+      // element is a step of every copy, and the copies have no budget).
+      if (auto ec = detail::check_empty_lists(root, total.wordCount)) return ec;
+      objects = total.wordCount;
     }
-    auto root = check.getRoot<capnp::AnyPointer>();
-    if (root.isNull()) return p;  // no payload: the struct's defaults
-    if (!root.isStruct()) return bad("the payload's root is not a struct");
-    const auto total = root.targetSize();
-    if (total.capCount != 0) return bad("the payload holds capabilities, which cannot travel");
-    // Objects reachable from the root fit in the segments (less the root
-    // pointer) unless pointers alias: then copies would multiply.
-    uint32_t segments_less_one = 0;  // the table's first entry
-    std::memcpy(&segments_less_one, array.begin(), sizeof segments_less_one);
-    const size_t table_words = (size_t{segments_less_one} + 1) / 2 + 1;
-    if (total.wordCount + 1 > words - table_words) {
-      return bad("the payload's pointers alias each other (not a plain message)");
-    }
-    // Nor may lists of elements that take no space amplify it (each such
-    // element is a step of every copy, and the copies have no budget).
-    if (auto ec = detail::check_empty_lists(array, root, total.wordCount)) return ec;
     // ...and, being neither deep, aliased nor amplified, each copy of it
     // reads at most 33 times its size: the reader copies use (once per try
     // of a call) needs no budget.
@@ -89,7 +103,7 @@ Result<Payload> Payload::parse(const void* data, unsigned long long size) {
     copying.traversalLimitInWords = UINT64_MAX;
     copying.nestingLimit = kPayloadNesting;
     p.reader_ = std::make_unique<capnp::FlatArrayMessageReader>(array, copying);
-    p.words_ = static_cast<size_t>(total.wordCount);
+    p.words_ = static_cast<size_t>(objects);
     if (p.words_ == 0) p.words_ = 1;  // an empty struct: still a non-null pointer to copy
   } catch (const kj::Exception& e) {
     return detail::from_capnp(e, "reading the payload");

@@ -10,6 +10,9 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <new>
+#include <optional>
+#include <utility>
 
 #include <capnp/schema.h>
 
@@ -45,21 +48,35 @@ capnp::ReaderOptions limits_for(size_t words) noexcept {
 
 // Reads every pointer field of the envelope itself once: a Text that is not
 // NUL-terminated or a pointer of the wrong kind throws here, inside open(),
-// not later in a caller that trusted a validated message.
+// not later in a caller that trusted a validated message. A null pointer
+// reads as the field's default, which cannot throw: only fields set are read.
 void touch_envelope(Envelope::Reader env) {
-  (void)env.getReplyTo();
-  for (auto h : env.getHeaders()) {
-    (void)h.getKey();
-    (void)h.getValue();
+  if (env.hasReplyTo()) (void)env.getReplyTo();
+  if (env.hasHeaders()) {
+    for (auto h : env.getHeaders()) {
+      (void)h.getKey();
+      (void)h.getValue();
+    }
   }
   if (env.hasError()) (void)env.getError().getMessage();
 }
 
-// Which of the envelope's pointers is the payload, as the schema lays it out.
+// Which of the envelope's pointers `field` is, as the schema lays it out.
+unsigned pointer_of(const char* field) {
+  return capnp::Schema::from<Envelope>().getFieldByName(field).getProto().getSlot().getOffset();
+}
+
+// Which of the envelope's pointers is the payload.
 unsigned payload_pointer() {
-  static const unsigned index =
-      capnp::Schema::from<Envelope>().getFieldByName("payload").getProto().getSlot().getOffset();
+  static const unsigned index = pointer_of("payload");
   return index;
+}
+
+// The envelope's pointers touch_envelope() reads, as bits.
+uint64_t touched_pointers() {
+  static const uint64_t bits = uint64_t{1} << pointer_of("replyTo") | uint64_t{1} << pointer_of("headers") |
+                               uint64_t{1} << pointer_of("error");
+  return bits;
 }
 
 }  // namespace
@@ -126,6 +143,88 @@ void fill_envelope(Envelope::Builder env, uint64_t type_id, const MessageOptions
 
 // ------------------------------------------------------------------ reading
 
+namespace {
+
+// A FlatArrayMessageReader made where the thread's last one was freed:
+// open() then costs no malloc/free. IncomingMessage holds it as the
+// FlatArrayMessageReader it is (its header unchanged), and deleting it
+// through that base reaches this class's operator delete through the
+// virtual destructor.
+class ReusedReader final : public capnp::FlatArrayMessageReader {
+ public:
+  using FlatArrayMessageReader::FlatArrayMessageReader;
+  static void* operator new(size_t size);
+  static void operator delete(void* block) noexcept;
+};
+
+// The block of the reader the thread freed last. Trivially destructible,
+// so still there for a reader freed by a thread_local destroyed after the
+// keeper below.
+struct Spare {
+  void* block = nullptr;
+  bool ended = false;  // the thread is ending: its block is freed, and none kept any more
+};
+constinit thread_local Spare spare;
+
+// Frees the thread's block when the thread ends; made by the first block kept.
+struct SpareKeeper {
+  ~SpareKeeper() {
+    ::operator delete(spare.block);
+    spare = {nullptr, true};
+  }
+};
+
+// Every block is sizeof(ReusedReader): the class is final.
+void* ReusedReader::operator new(size_t size) {
+  if (void* block = std::exchange(spare.block, nullptr)) return block;
+  return ::operator new(size);
+}
+
+void ReusedReader::operator delete(void* block) noexcept {
+  if (spare.block != nullptr || spare.ended) {
+    ::operator delete(block);
+    return;
+  }
+  static thread_local SpareKeeper keeper;
+  (void)keeper;
+  spare.block = block;
+}
+
+// The checks for a message walk_plain() gives up on (several segments, far
+// pointers, a capability, aliasing, anything malformed): Cap'n Proto's
+// reader walks it, and says what is wrong. Its exceptions are open()'s.
+std::error_code check_through_reader(capnp::MessageReader& reader, Envelope::Reader root, size_t words) {
+  // One walk of every pointer: bounds, nesting, budget. A well-formed
+  // message is never larger read than it is long; one that is reuses
+  // (aliases) its objects, to make a small message costly to read.
+  const capnp::MessageSize size = root.totalSize();
+  const uint64_t read_words = size.wordCount;
+  if (read_words > words) {
+    return detail::fail(errc::bad_message, "pointers overlap: " + std::to_string(words) + " words would read as " +
+                                               std::to_string(read_words));
+  }
+  // Capabilities mean nothing between processes (there is no table to
+  // resolve them), and copying one throws: a payload that holds one could
+  // not be copied out or sent on.
+  if (size.capCount != 0) {
+    return detail::fail(errc::bad_message, "the message holds " + std::to_string(size.capCount) +
+                                               " capability pointers, which cannot travel");
+  }
+  // ... nor one that amplifies through lists of elements taking no space.
+  // The payload is checked on its own too: it may be sent on alone.
+  return detail::check_empty_lists(reader.getRoot<capnp::AnyPointer>(), read_words, payload_pointer());
+}
+
+// Whether the envelope's payload is null or a struct: from the pointer the
+// walk read (kind 0: a struct, or null), else asked of the reader.
+bool payload_is_struct(const std::optional<detail::PlainMessage>& plain, Envelope::Reader root) {
+  if (plain) return (plain->part & 3) == 0;
+  const auto payload = root.getPayload();
+  return payload.isNull() || payload.isStruct();
+}
+
+}  // namespace
+
 Result<IncomingMessage> IncomingMessage::open(std::span<const std::byte> bytes) {
   if (bytes.empty()) return detail::fail(errc::bad_message, "an empty record (a cancelled message)");
   if (bytes.size() % kWord != 0 || reinterpret_cast<uintptr_t>(bytes.data()) % kWord != 0) {
@@ -139,33 +238,22 @@ Result<IncomingMessage> IncomingMessage::open(std::span<const std::byte> bytes) 
     // The budget covers the checks below on top of what the caller may read.
     capnp::ReaderOptions o = limits_for(words.size());
     o.traversalLimitInWords += detail::empty_lists_walk_budget(words.size());
-    m.reader_ = std::make_unique<capnp::FlatArrayMessageReader>(words, o);
+    m.reader_ = std::make_unique<ReusedReader>(words, o);
     auto root = m.reader_->getRoot<Envelope>();
-    // One walk of every pointer: bounds, nesting, budget. A well-formed
-    // message is never larger read than it is long; one that is reuses
-    // (aliases) its objects, to make a small message costly to read.
-    const capnp::MessageSize size = root.totalSize();
-    const uint64_t read_words = size.wordCount;
-    if (read_words > words.size()) {
-      return detail::fail(errc::bad_message, "pointers overlap: " + std::to_string(words.size()) +
-                                                 " words would read as " + std::to_string(read_words));
-    }
-    // Capabilities mean nothing between processes (there is no table to
-    // resolve them), and copying one throws: a payload that holds one could
-    // not be copied out or sent on.
-    if (size.capCount != 0) {
-      return detail::fail(errc::bad_message, "the message holds " + std::to_string(size.capCount) +
-                                                 " capability pointers, which cannot travel");
-    }
-    // ... nor one that amplifies through lists of elements taking no space.
-    // The payload is checked on its own too: it may be sent on alone.
-    if (auto ec = detail::check_empty_lists(words, m.reader_->getRoot<capnp::AnyPointer>(), read_words,
-                                            payload_pointer())) {
+    // A plain message (what every builder makes) is walked once, over its
+    // raw words: that walk checks what totalSize() would and counts the
+    // lists of empty elements. Its objects take no more words than it has
+    // (no overlap), and it holds no capability. Any other goes through the
+    // reader.
+    const auto plain = detail::walk_plain(words, payload_pointer(), kNestingLimit);
+    if (auto ec = plain ? detail::judge_empty_lists(plain->count, plain->count.whole.words)
+                        : check_through_reader(*m.reader_, root, words.size())) {
       return ec;
     }
-    touch_envelope(root);
-    auto payload = root.getPayload();
-    if (!payload.isNull() && !payload.isStruct()) {
+    // Only the envelope's fields that are set can be malformed (a null
+    // pointer reads as the default): the walk saw which are.
+    if (!plain || (plain->root_pointers & touched_pointers()) != 0) touch_envelope(root);
+    if (!payload_is_struct(plain, root)) {
       return detail::fail(errc::bad_message, "the envelope's payload is not a struct");
     }
     m.envelope_ = root;
