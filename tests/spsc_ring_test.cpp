@@ -108,6 +108,51 @@ TEST(SpscRing, CommitMayUseLessThanReserved) {
   EXPECT_EQ(text(*rx.receive(1s)), "abc");
 }
 
+// Bytes written into an abandoned reservation lie past a smaller record
+// committed in its place; they look like record headers, and must not be
+// taken for one (the producer zeroes free space ahead, and must not count
+// a reservation's bytes as zero).
+TEST(SpscRing, AnAbandonedReservationsBytesAreNeverReadAsRecords) {
+  ScopedName n;
+  auto [tx, rx] = make_pair(n);
+  for (int lap = 0; lap < 3; ++lap) {  // the first publish, and ones with space zeroed ahead
+    auto big = tx.reserve(512, 1s);
+    ASSERT_TRUE(big);
+    const uint64_t fake = detail::make_header(8, detail::kDataTag);
+    for (size_t at = 0; at + 8 <= big->size(); at += 8) std::memcpy(big->data() + at, &fake, 8);
+    auto small = tx.reserve(8, 1s);  // abandons the first
+    ASSERT_TRUE(small);
+    std::memcpy(small->data(), "smallrec", 8);
+    ASSERT_FALSE(tx.commit(8));
+    auto got = rx.receive(1s);
+    ASSERT_TRUE(got);
+    EXPECT_EQ(text(*got), "smallrec");
+    EXPECT_EQ(rx.try_receive().error(), errc::would_block) << "lap " << lap;
+  }
+}
+
+// publish() with a reservation open makes the staged records visible and
+// leaves the reservation's bytes alone.
+TEST(SpscRing, PublishingWithAReservationOpenKeepsItsBytes) {
+  ScopedName n;
+  auto [tx, rx] = make_pair(n);
+  ASSERT_FALSE(tx.send(bytes_of("first"), 1s));  // later publishes find space zeroed ahead
+  ASSERT_EQ(text(*rx.receive(1s)), "first");
+  auto staged = tx.reserve(5, 1s);
+  ASSERT_TRUE(staged);
+  std::memcpy(staged->data(), "stage", 5);
+  ASSERT_FALSE(tx.stage(5));
+  auto open = tx.reserve(300, 1s);
+  ASSERT_TRUE(open);
+  std::memset(open->data(), 0x5a, open->size());
+  tx.publish();
+  EXPECT_EQ(text(*rx.receive(1s)), "stage");
+  ASSERT_FALSE(tx.commit(300));
+  auto got = rx.receive(1s);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(*got, std::vector<std::byte>(300, std::byte{0x5a}));
+}
+
 TEST(SpscRing, CommitWithoutReservationOrBeyondItIsInvalid) {
   ScopedName n;
   auto [tx, rx] = make_pair(n);

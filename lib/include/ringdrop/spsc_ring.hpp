@@ -138,6 +138,7 @@ class RINGDROP_API SpscProducer {
   void detach() noexcept;
   bool has_room(uint64_t bytes) noexcept;
   void put_header(uint32_t size, uint32_t tag) noexcept;
+  void clean_ahead() noexcept;
 
   Segment segment_;
   detail::SpscControl* ctl_ = nullptr;  // null in a moved-from handle
@@ -149,6 +150,8 @@ class RINGDROP_API SpscProducer {
   uint64_t published_ = 0;       // last tail we stored
   uint64_t head_cache_ = 0;      // last head we saw (the consumer's index)
   uint64_t held_header_ = 0;     // header of the record at published_, stored by publish()
+  uint64_t clean_from_ = 0;      // [clean_from_, clean_to_): free words we know are zero
+  uint64_t clean_to_ = 0;
   uint64_t reserved_size_ = 0;   // payload bytes of the open reservation
   bool reserved_ = false;
   uint64_t messages_ = 0;        // messages staged, ever

@@ -14,7 +14,10 @@
 //                 gives way to other runnable threads);
 //   - spin_block: sleeps on a futex in the shared segment; the peer wakes it
 //                 with one syscall, and only when someone is asleep. An idle
-//                 waiter uses no CPU. This is the default.
+//                 waiter uses no CPU. This is the default. Before each sleep
+//                 the waiter looks for 2 µs more (the handshake's settle
+//                 time, even with spin_for 0), which lets its peers publish
+//                 without a fence.
 // Whatever the mode, every `liveness_interval` the waiter checks that its
 // peer process still runs, so a crashed peer is reported as `peer_gone`
 // instead of a wait that ends only at its deadline. (A peer that detaches

@@ -4,15 +4,15 @@
 // Memory ordering, in one place:
 //  - A producer wins a cell with a CAS FREE@L -> WRITING@L (acquire: the
 //    consumer that freed it finished reading before its release store),
-//    writes the payload with plain stores, then stores READY@L (seq_cst;
-//    release would do for the data). A consumer wins it with a CAS
-//    READY@L -> READING@L (acquire: it sees the payload), reads, and stores
-//    FREE@L+1 (seq_cst; release would do). Each cell's state word is the
-//    only synchronisation its payload needs.
+//    writes the payload with plain stores, then stores READY@L (release).
+//    A consumer wins it with a CAS READY@L -> READING@L (acquire: it sees
+//    the payload), reads, and stores FREE@L+1 (release). Each cell's state
+//    word is the only synchronisation its payload needs.
 //  - tail and head only tell claimers where to try next (relaxed): a stale
 //    value costs a retry, never a wrong claim, since the cell CAS decides.
-//  - The seq_cst stores of READY and FREE, and the waiters' seq_cst
-//    re-checks, are the sleep/wake handshake of wait_line.hpp.
+//  - The stores of READY and FREE, and the waiters' seq_cst re-checks, are
+//    the sleep/wake handshake of wait_line.hpp (W2 needs no fence there).
+//    The rare stores (a reaper's, a dead letter's) stay seq_cst.
 #include "ringdrop/mpmc_ring.hpp"
 
 #include <unistd.h>
@@ -462,18 +462,19 @@ void MpmcProducer::wake() noexcept {
 }
 
 // The records' stores, W2 of the sleep/wake handshake; wake() (R2, the
-// sleepers' check) may come later: both are seq_cst, so whatever the
-// producer does between them, a sleeper either sees the record or is seen.
+// sleepers' check) may come later: whatever the producer does between
+// them, a sleeper either sees the record, is seen, or sees the record when
+// its first nap ends (wait_line.hpp).
 void MpmcProducer::publish_unwoken() noexcept {
   if (staged_.empty()) return;
   uint64_t bytes = 0;
   for (const uint64_t pos : staged_) {
     auto& c = *reinterpret_cast<CellHeader*>(cell(pos));
     bytes += c.size;
-    // seq_cst: publishes the payload (release would do) and is W2 of the
-    // sleep/wake handshake.
+    // release: publishes the payload (the taker's CAS acquires it); also W2
+    // of the sleep/wake handshake.
     c.state.store(CellState{detail::kReady, index_, generation_, lap(pos)}.pack(),
-                  std::memory_order_seq_cst);
+                  std::memory_order_release);
   }
   auto& entry = ctl_->peers.entries[index_];  // our own line: plain counting
   entry.messages.store(entry.messages.load(std::memory_order_relaxed) + staged_.size(),
@@ -703,9 +704,9 @@ std::error_code MpmcConsumer::release_oldest(size_t count) noexcept {
   if (count == 0) return {};
   for (size_t i = 0; i < count; ++i) {
     auto& c = *reinterpret_cast<CellHeader*>(cell(held_[i]));
-    // seq_cst: we are done reading (release would do) and this is W2 of the
-    // sleep/wake handshake.
-    c.state.store(CellState{detail::kFree, 0, 0, lap(held_[i]) + 1}.pack(), std::memory_order_seq_cst);
+    // release: we are done reading (the next claimer's CAS acquires it);
+    // also W2 of the sleep/wake handshake.
+    c.state.store(CellState{detail::kFree, 0, 0, lap(held_[i]) + 1}.pack(), std::memory_order_release);
   }
   held_.erase(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(count));
   detail::notify(ctl_->space_wait);

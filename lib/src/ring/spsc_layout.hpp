@@ -26,7 +26,10 @@
 //     zero, so the consumer never mistakes the bytes of an earlier lap for a
 //     header. The producer zeroes the word past a batch before it publishes
 //     the batch, and keeps 8 bytes of room for it (the largest payload is
-//     therefore capacity - 16).
+//     therefore capacity - 16). To keep that store off a small record's
+//     path, the producer zeroes up to kCleanAhead bytes of free space past
+//     the marker after it publishes (never past head + capacity), and stores
+//     the marker only when it lies outside what it zeroed.
 //  2. Held-back header. A batch becomes visible when the header of its first
 //     record is stored (release); the headers after it are written as the
 //     records are staged, since the consumer cannot reach them before the
@@ -71,6 +74,8 @@ inline constexpr uint32_t kPadTag = 0x44444150;   // "PADD"
 inline constexpr uint64_t kRecordHeader = 8;
 /// Room the producer keeps free past its records for the zero end marker.
 inline constexpr uint64_t kEndMarker = 8;
+/// How far past the end marker the producer zeroes free space ahead.
+inline constexpr uint64_t kCleanAhead = 1024;
 
 constexpr uint64_t record_bytes(uint64_t payload) noexcept {
   return kRecordHeader + ((payload + 7) & ~uint64_t{7});

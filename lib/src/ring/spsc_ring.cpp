@@ -3,20 +3,19 @@
 // Memory-ordering argument, in one place:
 //  - The producer writes a record's payload with plain stores, the end
 //    marker and any later headers of the batch with relaxed atomic stores,
-//    and then the batch's first header with a seq_cst store (release would
-//    do for the data). The consumer loads a header with acquire before it
-//    reads the record, and reaches the later records of a batch only through
-//    the first. So every byte of a published record, and the zero end marker
-//    after it, is visible to the consumer.
-//  - The consumer finishes reading records, then stores `head` (seq_cst;
-//    release would do for the data). The producer loads `head` with acquire
-//    before it overwrites the space below it. So no byte is overwritten
-//    while still being read.
+//    and then the batch's first header with a release store. The consumer
+//    loads a header with acquire before it reads the record, and reaches the
+//    later records of a batch only through the first. So every byte of a
+//    published record, and the zero end marker after it, is visible to the
+//    consumer.
+//  - The consumer finishes reading records, then stores `head` (release).
+//    The producer loads `head` with acquire before it overwrites the space
+//    below it. So no byte is overwritten while still being read.
 //  - `head` has one writer, so a plain store suffices (no RMW). The producer
 //    keeps a cached copy and reloads it only when the copy says "full".
-//  - The seq_cst stores (first header, head) and the waiters' seq_cst
-//    re-checks are also the sleep/wake handshake of wait_line.hpp. On x86
-//    they cost an xchg instead of a mov per publish and per release.
+//  - The release stores (first header, head) are also W2 of the sleep/wake
+//    handshake of wait_line.hpp, which needs no fence from the waker: a mov
+//    per publish and per release on x86, not an xchg.
 #include "ringdrop/spsc_ring.hpp"
 
 #include <unistd.h>
@@ -36,7 +35,9 @@
 namespace ringdrop {
 
 using detail::header_at;
+using detail::kCleanAhead;
 using detail::kEndMarker;
+using detail::kLine;
 using detail::kRecordHeader;
 using detail::record_bytes;
 using detail::SpscControl;
@@ -204,7 +205,7 @@ std::error_code SpscProducer::attach() {
     ctl_ = nullptr;
     return end.error();
   }
-  published_ = write_ = *end;
+  published_ = write_ = clean_from_ = clean_to_ = *end;
   ctl_->tail.store(write_, std::memory_order_release);  // repair a tail a predecessor left behind
   head_cache_ = ctl_->head.load(std::memory_order_acquire);
   messages_ = ctl_->messages_published.load(std::memory_order_relaxed);
@@ -234,6 +235,8 @@ void SpscProducer::take(SpscProducer& o) noexcept {
   published_ = o.published_;
   head_cache_ = o.head_cache_;
   held_header_ = o.held_header_;
+  clean_from_ = o.clean_from_;
+  clean_to_ = o.clean_to_;
   reserved_size_ = o.reserved_size_;
   reserved_ = std::exchange(o.reserved_, false);
   messages_ = o.messages_;
@@ -325,6 +328,8 @@ Result<std::span<std::byte>> SpscProducer::try_reserve(size_t size) {
   }
   reserved_ = true;
   reserved_size_ = size;
+  // The caller may write anywhere in the record, and abandon it.
+  clean_from_ = std::max(clean_from_, write_ + need);
   return std::span<std::byte>(data_ + (write_ & (capacity_ - 1)) + kRecordHeader, size);
 }
 
@@ -361,11 +366,13 @@ std::error_code SpscProducer::stage(size_t used) {
 
 void SpscProducer::publish() noexcept {
   if (write_ == published_) return;
-  // relaxed: ordered before the consumer's view by the store below.
-  header_at(data_, write_ & (capacity_ - 1)).store(0, std::memory_order_relaxed);
-  // seq_cst: releases the batch (release would do for that) and is W2 of
-  // the sleep/wake handshake in wait_line.hpp.
-  header_at(data_, published_ & (capacity_ - 1)).store(held_header_, std::memory_order_seq_cst);
+  if (write_ < clean_from_ || write_ + kEndMarker > clean_to_) {
+    // relaxed: ordered before the consumer's view by the store below.
+    header_at(data_, write_ & (capacity_ - 1)).store(0, std::memory_order_relaxed);
+  }
+  // release: the batch's bytes are visible to whoever acquires this header;
+  // also W2 of the sleep/wake handshake in wait_line.hpp.
+  header_at(data_, published_ & (capacity_ - 1)).store(held_header_, std::memory_order_release);
   published_ = write_;
   // release: a new producer that reads tail (acquire) sees the records
   // below it. Statistics and a recovery hint only; the consumer never reads it.
@@ -373,6 +380,29 @@ void SpscProducer::publish() noexcept {
   ctl_->messages_published.store(messages_, std::memory_order_relaxed);  // statistics only
   ctl_->bytes_published.store(bytes_, std::memory_order_relaxed);
   detail::notify(ctl_->data_wait);
+  clean_ahead();
+}
+
+// Zeroes free space past the end marker now, after the batch is out and
+// off the consumer's path, so that the end marker of a later publish is
+// already zero and a small record costs the consumer its own cache line
+// alone (spsc_layout.hpp, rule 1). The consumer reads no word past the end
+// marker before a later publish, whose release orders these stores before
+// it; and none of them lies before head + capacity, so no unreleased byte
+// is touched. A large record outruns the zeroed span: its publish stores
+// its one end-marker word, as without this.
+void SpscProducer::clean_ahead() noexcept {
+  if (reserved_) return;  // publish() with a reservation open: its bytes lie there
+  if (write_ >= clean_from_ && clean_to_ >= write_ + kCleanAhead / 2) return;
+  const uint64_t from = write_ + kEndMarker;  // the end marker is zero: stored or known
+  const uint64_t to = std::min((write_ + kCleanAhead) & ~uint64_t{kLine - 1}, head_cache_ + capacity_);
+  clean_from_ = write_;
+  clean_to_ = std::max(to, from);
+  if (to <= from) return;
+  const uint64_t pos = from & (capacity_ - 1);
+  const uint64_t first = std::min(to - from, capacity_ - pos);
+  std::memset(data_ + pos, 0, first);
+  std::memset(data_, 0, to - from - first);  // the part past the end of the area, if any
 }
 
 std::error_code SpscProducer::commit(size_t used) {
@@ -612,10 +642,10 @@ Result<std::span<const std::byte>> SpscConsumer::read(std::chrono::nanoseconds t
 
 std::error_code SpscConsumer::release() noexcept {
   if (read_ == released_) return {};
-  // seq_cst: we have finished reading these bytes (release would do for
-  // that: the producer loads head with acquire before it overwrites them),
-  // and this is W2 of the sleep/wake handshake in wait_line.hpp.
-  ctl_->head.store(read_, std::memory_order_seq_cst);
+  // release: we have finished reading these bytes (the producer loads head
+  // with acquire before it overwrites them); also W2 of the sleep/wake
+  // handshake in wait_line.hpp.
+  ctl_->head.store(read_, std::memory_order_release);
   messages_ += unreleased_;
   bytes_ += unreleased_bytes_;
   unreleased_ = unreleased_bytes_ = 0;

@@ -10,23 +10,37 @@
 // The protocol is Dekker's, with the futex word as the sleep token:
 //
 //   waiter                                  waker
-//   s = seq                                 index.store(new, seq_cst)  -- W2
+//   s = seq                                 index.store(new, release)   -- W2
 //   sleepers.fetch_or(me, seq_cst)  -- W1   if (sleepers.load(seq_cst)) -- R2
 //   if (!index.load(seq_cst) moved) -- R1       { ++seq; futex_wake(seq) }
+//     (R1 again, for kSettle)
 //       futex_wait(seq, s)
 //   sleepers.fetch_and(~me)
 //
-// All four marked operations are seq_cst, so they fall in one total order:
-// if R1 misses W2 then W1 < R1 < W2 < R2, and R2 sees the flag. Either the
-// waiter sees the new index and does not sleep, or the waker sees the flag
-// and bumps `seq`, which makes futex_wait return at once (the kernel
-// compares seq with s atomically) or wakes it. No wake-up is lost.
+// Dekker needs a StoreLoad fence on both sides. The waiter has one (its
+// fetch_or is a locked RMW, and it is on its way to a syscall anyway). The
+// waker does not: a seq_cst store there (an xchg on x86) waits for the
+// store buffer to drain, for the cache line of the record being
+// published, and measured ~150 ns of a 750 ns SPSC round trip. So W2 is a
+// release store, and the waker's R2 may read the flag before W2 is visible
+// to the waiter. The race that leaves open: the waiter sets its flag (W1,
+// visible once the locked RMW completes), R1 misses W2 still in the
+// waker's store buffer, and R2 read the flag before W1. (Measured: with
+// nothing more, about one sleep in a thousand of a sleeping ping-pong.)
+// What closes it: after W1 the waiter keeps repeating R1 for kSettle
+// before it sleeps. A waker whose R2 missed W1 had executed W2 before R2,
+// by then at the latest, and a store buffer drains as fast as the cache
+// lines of its stores can be owned: well under a microsecond, a few for a
+// buffer full of a large copy's stores. So R1 sees W2 within kSettle, and
+// a waker whose R2 comes after W1 sees the flag. Should a store ever take
+// longer to drain, the wake-up is late, never lost: the liveness interval
+// bounds every sleep.
 //
-// Cost to the waker on the fast path: its index store is an xchg instead of
-// a mov (the same price as the StoreLoad fence the protocol needs anyway),
-// plus one load of a line it does not write. The syscall only when someone
-// sleeps. (Plain seq_cst operations rather than atomic_thread_fence: the
-// same ordering, and ThreadSanitizer can check it.)
+// Cost to the waker on the fast path: a plain store and one load of a line
+// it does not write. The syscall only when someone sleeps. The waiter pays
+// kSettle of looking each time it goes to sleep.
+// (Plain atomic operations rather than atomic_thread_fence: ThreadSanitizer
+// can check them.)
 //
 // A waiter that dies asleep leaves its bit set: wakers then make a needless
 // syscall until the next holder of that role or peer slot clears it. A peer that
@@ -59,10 +73,26 @@ inline void forget_sleeper(WaitLine& line, uint64_t bit) noexcept {
   line.sleepers.fetch_and(~bit, std::memory_order_relaxed);
 }
 
-/// Called by the waker right after it published its index with a seq_cst
-/// store (W2 above): wakes the waiter if it sleeps.
+/// How long a waiter keeps looking after it raised its flag (see above).
+inline constexpr std::chrono::microseconds kSettle{2};
+
+/// R1 of the handshake, repeated for kSettle: whether `ready()` came true.
+template <class Ready>
+bool settled(Ready& ready) noexcept {
+  if (ready()) return true;
+  const Deadline until = Clock::now() + kSettle;
+  do {
+    RINGDROP_CPU_RELAX();
+    if (ready()) return true;
+  } while (Clock::now() < until);
+  return false;
+}
+
+/// Called by the waker right after it published its index (W2 above):
+/// wakes the waiter if it sleeps.
 inline void notify(WaitLine& line) noexcept {
-  // seq_cst: R2 above, ordered after W2 in the single total order.
+  // seq_cst: R2 above (a plain load on x86; the waker's W2 may still be in
+  // its store buffer, which the waiter's first nap covers).
   if (line.sleepers.load(std::memory_order_seq_cst) != 0) {
     // relaxed: seq carries no data, only "something changed"; the waiter
     // re-reads the ring's own index with acquire after waking.
@@ -121,7 +151,7 @@ std::error_code wait_until(const WaitStrategy& how, WaitLine& line, uint64_t me,
       // seq_cst: W1 above; ready() must load the index with seq_cst (R1).
       line.sleepers.fetch_or(me, std::memory_order_seq_cst);
       bool woken_for_nothing = false;
-      if (!ready()) {
+      if (!settled(ready)) {
         line.sleeps.fetch_add(1, std::memory_order_relaxed);
         futex_wait(line.seq, token, std::min(deadline, next_liveness) - now);
         woken_for_nothing = !ready();
