@@ -2,7 +2,9 @@
 // input is bad_message and the ring moves on.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -233,6 +235,27 @@ TEST(TypedMessage, MessageIdsAreUniqueAndDifferInAForkedChild) {
   ::close(fds[0]);
   ::close(fds[1]);
   EXPECT_NE(child, b + 1) << "the child drew its own base";
+}
+
+TEST(TypedMessage, MessageIdsFromManyThreadsNeverRepeat) {
+  // Each thread takes ids a block at a time; 3 000 each crosses blocks.
+  constexpr int kThreads = 4, kEach = 3000;
+  std::vector<std::vector<uint64_t>> drawn(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&drawn, t] {
+      for (int i = 0; i < kEach; ++i) drawn[t].push_back(next_message_id());
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<uint64_t> all;
+  for (const auto& ids : drawn) {
+    EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()) || ids.front() > ids.back())
+        << "increasing within a thread (or wrapped past 2^64 once)";
+    all.insert(ids.begin(), ids.end());
+  }
+  EXPECT_EQ(all.size(), size_t{kThreads} * kEach);
+  EXPECT_EQ(all.count(0), 0u);
 }
 
 TEST(TypedMessage, AnEnvelopeTextWithoutItsNulIsBadMessageAtOpen) {

@@ -96,7 +96,8 @@ struct MessageOptions {
 };
 
 /// A fresh message id: unique per process (a random 64-bit base drawn at
-/// first use and again in a forked child, plus a counter).
+/// first use and again in a forked child, plus a counter each thread takes
+/// in blocks). Increasing within a thread, not across threads.
 RINGDROP_API uint64_t next_message_id() noexcept;
 
 /// Deadline <-> envelope nanoseconds (0 is "none").
