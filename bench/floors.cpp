@@ -42,23 +42,6 @@ struct alignas(128) SharedFutex {
   std::atomic<uint32_t> word{0};
 };
 
-/// The child's CPU time over the timed round trips.
-struct alignas(128) ChildCpu {
-  std::atomic<uint64_t> ns{0};
-};
-
-/// Runs `step(seq)` for every seq of `counts`, measuring this process's
-/// CPU time from the first timed one on into `cpu`.
-template <class Step>
-void run_steps(Counts counts, ChildCpu& cpu, Step&& step) {
-  uint64_t start = 0;
-  for (uint64_t seq = 0; seq < counts.warmup + counts.iters; ++seq) {
-    if (seq == counts.warmup) start = process_cpu_ns();
-    step(seq);
-  }
-  cpu.ns = process_cpu_ns() - start;
-}
-
 /// A floor row: the samples, and both processes' CPU over 2 messages per round trip.
 Row floor_row(const char* mechanism, const char* mode, std::vector<uint64_t> samples,
               uint64_t cpu_ns) {

@@ -312,6 +312,23 @@ uint64_t process_cpu_ns() noexcept;
 /// what the row's processes burned, set-up and warm-up included.
 uint64_t self_and_children_cpu_ns() noexcept;
 
+/// A child's CPU time over the timed round trips, in shared memory.
+struct alignas(128) ChildCpu {
+  std::atomic<uint64_t> ns{0};
+};
+
+/// Runs `step(seq)` for every seq of `counts`, measuring this process's
+/// CPU time from the first timed one on into `cpu`.
+template <class Step>
+void run_steps(Counts counts, ChildCpu& cpu, Step&& step) {
+  uint64_t start = 0;
+  for (uint64_t seq = 0; seq < counts.warmup + counts.iters; ++seq) {
+    if (seq == counts.warmup) start = process_cpu_ns();
+    step(seq);
+  }
+  cpu.ns = process_cpu_ns() - start;
+}
+
 // ================================================================ the run
 
 struct Context {

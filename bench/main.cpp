@@ -31,7 +31,9 @@
 //                     memcpy, commit), the child copies it into pong (read,
 //                     reserve, memcpy, commit, release), the parent copies
 //                     the reply out (read, memcpy, release). Both sides
-//                     WaitMode::spin.
+//                     WaitMode::spin. At 8, 32 and 56 B too (spin only):
+//                     with its 8-byte header, a record of up to 56 B fits
+//                     one cache line, 64 B needs two.
 //   spsc      block   The same with the default WaitStrategy (spin_block,
 //                     spin_for 50 us): spins first, sleeps on a futex only
 //                     when a wait lasts longer than that.
@@ -246,9 +248,10 @@
 //             a round trip is two messages (for "call", per call). The
 //             floors, thread-q and the alternatives measure it themselves
 //             over the timed part: each process's CLOCK_PROCESS_CPUTIME_ID
-//             (the child's passed back in shared memory), summed. Rows
-//             marked "~" (the rings, rpc and drop rows, whose measurements
-//             do not) are charged with the whole row instead — getrusage
+//             (the child's passed back in shared memory), summed; so do the
+//             ring round-trip rows. Rows marked "~" (the ring throughput,
+//             rpc and drop rows, whose measurements do not) are charged
+//             with the whole row instead — getrusage
 //             of this process and of its reaped children, set-up, warm-up
 //             and the sorting of samples included — over the timed
 //             messages plus the warm-up where known (ring and drop rtt,
@@ -285,7 +288,13 @@
 //   - zero-copy: handing over an already-written 1 MiB costs within 2x of
 //     handing over 64 B (spsc-zc p50s);
 //   - zero-copy with the reader touching every byte of 1 MiB within 1.2x of
-//     one memcpy of 1 MiB (spsc-read over memcpy p50).
+//     one memcpy of 1 MiB (spsc-read over memcpy p50);
+//   - closer to the hardware: SPSC spin round trips of 8-56 B within 1.3x
+//     of the atomic floor, 64 B within 1.6x and at or below thread-q; MPMC
+//     and broadcast 1->1 64 B msgs/s at least 0.5x SPSC block's, broadcast
+//     1->2 0.4x; the blocking call within 1.4x of the raw MPMC round trip;
+//     64 async calls in flight at 0.35x raw MPMC msgs/s, p99.9 within 1 ms;
+//     the 1 MiB handover read whole within 1.3x of one memcpy.
 // They are reported at the end; this is a benchmark, not a test, so missing
 // one does not change the exit status.
 //
@@ -293,6 +302,8 @@
 //   --quick       10x fewer iterations, 10x shorter time-bounded rows (a
 //                 smoke run for CI, about 15-25 s; a full run takes about
 //                 2.5-4 minutes on a 2-core machine)
+//   --rings       only the floors, the rings' rows and the zero-copy
+//                 handover (for work on the rings: about a minute)
 //   --json FILE   also write one JSON object per row (JSON lines):
 //                 {"metric":"rtt"|"throughput"|"idle", "mechanism":"call"|
 //                  "atomic"|"futex"|"thread-q"|"spsc"|"mpmc"|"broadcast"|
@@ -343,6 +354,9 @@ namespace pingpong {
 namespace {
 
 constexpr uint64_t kSpscSizes[] = {64, 4 * KiB, 64 * KiB, 1 * MiB};
+// Small SPSC payloads, spin only: with its 8-byte header a record of up to
+// 56 B fits one cache line, 64 B needs two.
+constexpr uint64_t kSpscSmallSizes[] = {8, 32, 56};
 constexpr uint64_t kSharedRttSize = 64;
 constexpr uint64_t kSharedThroughputSizes[] = {64, 4 * KiB};
 constexpr Topology kMpmcTopologies[] = {{1, 1, "1->1"}, {2, 1, "2->1"}, {1, 2, "1->2"}};
@@ -366,15 +380,12 @@ Row with_row_cpu(Measure&& measure, Messages&& messages) {
   return row;
 }
 
-/// A ring round-trip row: its warm-up is warmup_for(), two rings of rtt_capacity().
+/// A ring round-trip row (CPU: the timed round trips, measured by
+/// measure_ring_rtt), with the memory of its two rings of rtt_capacity().
 template <class Ring>
 Row ring_rtt(const Context& ctx, const NamedMode& mode, uint64_t size) {
-  const uint64_t capacity = rtt_capacity<Ring>(size);
-  Row row = with_row_cpu([&] { return measure_ring_rtt<Ring>(ctx, mode, size); },
-                         [&](const Row& r) {
-                           return 2 * (warmup_for<Ring>(r.iters, capacity, size) + r.iters);
-                         });
-  row.memory_bytes = 2 * capacity;
+  Row row = measure_ring_rtt<Ring>(ctx, mode, size);
+  row.memory_bytes = 2 * rtt_capacity<Ring>(size);
   return row;
 }
 
@@ -429,12 +440,14 @@ void run_rpc_latency(const Context& ctx, Report& report, const Row& raw, std::ve
   }
 }
 
-void run_latency(const Context& ctx, Report& report, std::vector<Row>& rpc_rates) {
+/// The floors and the rings; then, unless `rings_only`, request/response.
+void run_latency(const Context& ctx, Report& report, std::vector<Row>& rpc_rates, bool rings_only) {
   report.begin_rtt_section();
   report.add(measure_call(ctx));
   report.add(measure_atomic_floor(ctx));
   report.add(measure_futex_floor(ctx));
   report.add(measure_thread_queue_rtt(ctx));
+  for (uint64_t size : kSpscSmallSizes) report.add(ring_rtt<SpscRing>(ctx, spin_mode(), size));
   for (const NamedMode& mode : {spin_mode(), block_mode(), sleep_mode()}) {
     for (uint64_t size : kSpscSizes) report.add(ring_rtt<SpscRing>(ctx, mode, size));
   }
@@ -445,7 +458,7 @@ void run_latency(const Context& ctx, Report& report, std::vector<Row>& rpc_rates
     if (std::strcmp(mode.name, "block") == 0) raw = mpmc;
     report.add(ring_rtt<BroadcastRing>(ctx, mode, kSharedRttSize));
   }
-  run_rpc_latency(ctx, report, *raw, rpc_rates);
+  if (!rings_only) run_rpc_latency(ctx, report, *raw, rpc_rates);
 }
 
 void run_zero_copy(const Context& ctx, Report& report) {
@@ -533,6 +546,7 @@ std::optional<Row> run_shared_throughput(const Context& ctx, Report& report,
 /// The calls/s of the rpc rows (measured in the rtt section), over the raw
 /// MPMC ring's one-way rate and the windowed ones over the blocking call.
 void run_rpc_throughput(Report& report, const std::vector<Row>& rates, const std::optional<Row>& raw) {
+  if (rates.empty()) return;  // --rings
   report.note("rpc: calls/s of the rpc rtt rows (msgs/s = calls/s, a call is a request and its");
   report.note("reply), default spin_block; raw: the mpmc block 1->1 64 B one-way rate above");
   for (const Row& row : rates) {
@@ -545,6 +559,12 @@ void run_rpc_throughput(Report& report, const std::vector<Row>& rates, const std
 void run_throughput(const Context& ctx, Report& report, const std::vector<Row>& rpc_rates) {
   report.begin_throughput_section();
   report.add(measure_thread_queue_throughput(ctx));
+  for (uint64_t size : kSpscSmallSizes) {
+    Row row = with_row_cpu([&] { return measure_spsc_throughput(ctx, spin_mode(), size); },
+                           timed_messages);
+    row.memory_bytes = spsc_throughput_memory(size);
+    report.add(row);
+  }
   for (const NamedMode& mode : {spin_mode(), block_mode()}) {
     for (uint64_t size : kSpscSizes) {
       Row row = with_row_cpu([&] { return measure_spsc_throughput(ctx, mode, size); },
@@ -605,12 +625,14 @@ struct Options {
   bool quick = false;
   bool delivery_count_only = false;    // --delivery-count: that section alone
   bool delivery_count_values = false;  // internal: run by run_delivery_count
+  bool rings_only = false;             // --rings: the floors and the rings alone
   const char* json_path = nullptr;
 };
 
 constexpr const char* kUsage =
-    "usage: ringdrop-pingpong [--quick] [--delivery-count] [--json FILE]\n"
+    "usage: ringdrop-pingpong [--quick] [--rings] [--delivery-count] [--json FILE]\n"
     "  --quick           10x fewer iterations (smoke run)\n"
+    "  --rings           only the floors, the rings and the zero-copy handover\n"
     "  --delivery-count  only the delivery count's cost (counted vs uncounted rings)\n"
     "  --json FILE       also write one JSON object per row to FILE\n";
 
@@ -620,6 +642,8 @@ std::optional<Options> parse_args(int argc, char** argv) {
     const std::string arg = argv[i];
     if (arg == "--quick") {
       options.quick = true;
+    } else if (arg == "--rings") {
+      options.rings_only = true;
     } else if (arg == "--delivery-count") {
       options.delivery_count_only = true;
     } else if (arg == "--delivery-count-values") {
@@ -656,8 +680,13 @@ int run(const Options& options) {
     return 0;
   }
   std::vector<Row> rpc_rates;  // measured with the rpc rtt rows, reported with the throughput
-  run_latency(ctx, report, rpc_rates);
+  run_latency(ctx, report, rpc_rates, options.rings_only);
   run_zero_copy(ctx, report);
+  if (options.rings_only) {
+    run_throughput(ctx, report, rpc_rates);
+    report.print_targets();
+    return 0;
+  }
   run_alternatives_latency(ctx, report);
   run_drop_latency(ctx, report);
   run_throughput(ctx, report, rpc_rates);

@@ -186,6 +186,65 @@ void Report::print_targets() const {
   print_latency_targets();
   print_throughput_targets();
   print_idle_and_zero_copy_targets();
+  print_hardware_targets();
+}
+
+// The targets of "closer to the hardware": each a ratio between two rows
+// of this run (ring_rtt.cpp, shared_throughput.cpp, rpc_bench.cpp).
+void Report::print_hardware_targets() const {
+  for (const uint64_t size : {8, 32, 56, 64}) {
+    const Row* row = find(Metric::rtt, "spsc", "spin", size);
+    if (!row || !row->ratio_atomic) continue;
+    const double limit = size <= 56 ? 1.3 : 1.6;
+    char what[96];
+    std::snprintf(what, sizeof what, "spsc spin %s round trip <= %.1fx atomic floor",
+                  format_size(size).c_str(), limit);
+    target_line(what, format_ratio(row->ratio_atomic), *row->ratio_atomic <= limit);
+  }
+  const Row* spsc = find(Metric::rtt, "spsc", "spin", 64);
+  const Row* queue = find(Metric::rtt, "thread-q", "spin", 64);
+  if (spsc && queue && queue->latency.p50 > 0) {
+    const double r = p50_of(*spsc) / p50_of(*queue);
+    target_line("spsc spin 64 B round trip (processes) <= thread-q (threads)", format_ratio(r), r <= 1);
+  }
+  const Row* one_way = find(Metric::throughput, "spsc", "block", 64);
+  const struct {
+    const char* mechanism;
+    const char* topology;
+    double least;
+  } shared[] = {{"mpmc", "1->1", 0.5}, {"broadcast", "1->1", 0.5}, {"broadcast", "1->2", 0.4}};
+  for (const auto& s : shared) {
+    const Row* row = find(Metric::throughput, s.mechanism, "block", 64, s.topology);
+    if (!row || !one_way || one_way->msgs_per_s <= 0) continue;
+    const double r = row->msgs_per_s / one_way->msgs_per_s;
+    char what[96];
+    std::snprintf(what, sizeof what, "%s %s 64 B msgs/s >= %.1fx spsc block", s.mechanism,
+                  s.topology, s.least);
+    target_line(what, format_ratio(r), r >= s.least);
+  }
+  const Row* raw_rtt = find(Metric::rtt, "mpmc", "block", 64);
+  const Row* call = find(Metric::rtt, "rpc-call", "block", 64);
+  if (raw_rtt && call && raw_rtt->latency.p50 > 0) {
+    const double r = p50_of(*call) / p50_of(*raw_rtt);
+    target_line("blocking call round trip <= 1.4x raw mpmc round trip", format_ratio(r), r <= 1.4);
+  }
+  const Row* raw_rate = find(Metric::throughput, "mpmc", "block", 64, "1->1");
+  const Row* async_rate = find(Metric::throughput, "rpc-64", "block", 64);
+  if (raw_rate && async_rate && raw_rate->msgs_per_s > 0) {
+    const double r = async_rate->msgs_per_s / raw_rate->msgs_per_s;
+    target_line("64 async calls in flight: calls/s >= 0.35x raw mpmc msgs/s", format_ratio(r), r >= 0.35);
+  }
+  if (const Row* async_rtt = find(Metric::rtt, "rpc-64", "block", 64)) {
+    char p999[32];
+    std::snprintf(p999, sizeof p999, "%.2f ms", static_cast<double>(async_rtt->latency.p999) / 1e6);
+    target_line("64 async calls in flight: p99.9 <= 1 ms", p999, async_rtt->latency.p999 <= 1'000'000);
+  }
+  const Row* read = find(Metric::rtt, "spsc-read", "spin", MiB);
+  const Row* copy = find(Metric::rtt, "memcpy", "inproc", MiB);
+  if (read && copy && copy->latency.p50 > 0) {
+    const double r = p50_of(*read) / p50_of(*copy);
+    target_line("1 MiB handover, reader reads every byte <= 1.3x one memcpy", format_ratio(r), r <= 1.3);
+  }
 }
 
 void Report::print_latency_targets() const {
@@ -247,11 +306,12 @@ void Report::print_idle_and_zero_copy_targets() const {
   }
 }
 
-const Row* Report::find(Metric metric, const char* mechanism, const char* mode,
-                        uint64_t size) const {
+const Row* Report::find(Metric metric, const char* mechanism, const char* mode, uint64_t size,
+                        const char* topology) const {
   for (const Row& r : rows_) {
     if (r.metric == metric && std::strcmp(r.mechanism, mechanism) == 0 &&
-        std::strcmp(r.mode, mode) == 0 && r.size == size) {
+        std::strcmp(r.mode, mode) == 0 && r.size == size &&
+        (topology == nullptr || (r.topology && std::strcmp(r.topology, topology) == 0))) {
       return &r;
     }
   }

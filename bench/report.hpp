@@ -73,13 +73,17 @@ class Report {
     void operator()(std::FILE* f) const noexcept { std::fclose(f); }
   };
 
-  const Row* find(Metric metric, const char* mechanism, const char* mode, uint64_t size) const;
+  /// The first row of `metric`, `mechanism`, `mode` and `size` (and of
+  /// `topology`, unless null).
+  const Row* find(Metric metric, const char* mechanism, const char* mode, uint64_t size,
+                  const char* topology = nullptr) const;
   /// The alternative of `metric` at `size` with the lowest p50 (rtt) or the
   /// most msgs/s (throughput), among those of `mode` (any mode if null).
   const Row* fastest_alternative(Metric metric, const char* mode, uint64_t size) const;
   void print_latency_targets() const;
   void print_throughput_targets() const;
   void print_idle_and_zero_copy_targets() const;
+  void print_hardware_targets() const;
   void relate(Row& row) const;
   static void print(const Row& r);
   void write_json(const Row& r) const;

@@ -55,18 +55,19 @@ Ends<Ring> open_child_ends(const RingNames& names, WaitStrategy wait) {
                     open_rx<Ring>(names[kPing], OpenMode::open, 0, 0, wait)};
 }
 
-/// Child side: echoes `count` messages from ping back on pong.
+/// Child side: echoes every message of `counts` from ping back on pong,
+/// its CPU time over the timed ones into `cpu`.
 template <class Ring>
-void echo_messages(const RingNames& names, WaitStrategy wait, uint64_t count) {
+void echo_messages(const RingNames& names, WaitStrategy wait, Counts counts, ChildCpu& cpu) {
   Ends<Ring> ends = open_child_ends<Ring>(names, wait);
   send_ack(ends.tx, kAttached);
-  for (uint64_t i = 0; i < count; ++i) {
+  run_steps(counts, cpu, [&](uint64_t) {
     const auto view = read_or_wait(ends.rx);
     auto span = reserve_or_wait(ends.tx, view.size());
     std::memcpy(span.data(), view.data(), view.size());
     check(ends.tx.commit(view.size()), "commit");
     release_reads(ends.rx);
-  }
+  });
 }
 
 }  // namespace
@@ -78,19 +79,24 @@ Row measure_ring_rtt(const Context& ctx, const NamedMode& mode, uint64_t size) {
   const Counts counts{warmup_for<Ring>(iters, capacity, size), iters};
   RingNames names(2);
   Ends<Ring> ends = create_parent_ends<Ring>(names, capacity, size, mode.wait);
-  Child child(ctx.cpus.child,
-              [&] { echo_messages<Ring>(names, mode.wait, counts.warmup + counts.iters); });
+  SharedMemory<ChildCpu> child_cpu;
+  Child child(ctx.cpus.child, [&] { echo_messages<Ring>(names, mode.wait, counts, *child_cpu); });
   await_attached(ends.rx, names, child);
   std::vector<std::byte> out(size, std::byte{0x5a});
   std::vector<std::byte> in(size);
+  uint64_t cpu_start = 0;
   auto samples = time_round_trips(counts, [&](uint64_t seq) {
+    if (seq == counts.warmup) cpu_start = process_cpu_ns();
     write_message(ends.tx, seq, out);
     check(ends.tx.commit(size), "commit");
     if (copy_out_message(ends.rx, in) != seq) throw BenchError("echo out of order");
     release_reads(ends.rx);
   });
+  const uint64_t cpu = process_cpu_ns() - cpu_start;
   child.wait();
-  return rtt_row(Ring::kName, mode.name, "1->1", size, std::move(samples));
+  Row row = rtt_row(Ring::kName, mode.name, "1->1", size, std::move(samples));
+  set_cpu(row, cpu + child_cpu->ns.load(), 2 * row.iters);  // the timed round trips, both processes
+  return row;
 }
 
 template Row measure_ring_rtt<SpscRing>(const Context&, const NamedMode&, uint64_t);
