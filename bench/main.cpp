@@ -304,6 +304,8 @@
 //                 2.5-4 minutes on a 2-core machine)
 //   --rings       only the floors, the rings' rows and the zero-copy
 //                 handover (for work on the rings: about a minute)
+//   --rpc         only the raw MPMC round trip (mpmc block 64 B) and the
+//                 request/response rows
 //   --json FILE   also write one JSON object per row (JSON lines):
 //                 {"metric":"rtt"|"throughput"|"idle", "mechanism":"call"|
 //                  "atomic"|"futex"|"thread-q"|"spsc"|"mpmc"|"broadcast"|
@@ -626,6 +628,7 @@ struct Options {
   bool delivery_count_only = false;    // --delivery-count: that section alone
   bool delivery_count_values = false;  // internal: run by run_delivery_count
   bool rings_only = false;             // --rings: the floors and the rings alone
+  bool rpc_only = false;               // --rpc: the raw MPMC round trip and request/response
   const char* json_path = nullptr;
 };
 
@@ -633,6 +636,7 @@ constexpr const char* kUsage =
     "usage: ringdrop-pingpong [--quick] [--rings] [--delivery-count] [--json FILE]\n"
     "  --quick           10x fewer iterations (smoke run)\n"
     "  --rings           only the floors, the rings and the zero-copy handover\n"
+    "  --rpc             only the raw MPMC round trip and the request/response rows\n"
     "  --delivery-count  only the delivery count's cost (counted vs uncounted rings)\n"
     "  --json FILE       also write one JSON object per row to FILE\n";
 
@@ -644,6 +648,8 @@ std::optional<Options> parse_args(int argc, char** argv) {
       options.quick = true;
     } else if (arg == "--rings") {
       options.rings_only = true;
+    } else if (arg == "--rpc") {
+      options.rpc_only = true;
     } else if (arg == "--delivery-count") {
       options.delivery_count_only = true;
     } else if (arg == "--delivery-count-values") {
@@ -680,6 +686,16 @@ int run(const Options& options) {
     return 0;
   }
   std::vector<Row> rpc_rates;  // measured with the rpc rtt rows, reported with the throughput
+  if (options.rpc_only) {
+    report.begin_rtt_section();
+    const Row raw = ring_rtt<MpmcRing>(ctx, block_mode(), kSharedRttSize);
+    report.add(raw);
+    run_rpc_latency(ctx, report, raw, rpc_rates);
+    report.begin_throughput_section();
+    run_rpc_throughput(report, rpc_rates, std::nullopt);
+    report.print_targets();
+    return 0;
+  }
   run_latency(ctx, report, rpc_rates, options.rings_only);
   run_zero_copy(ctx, report);
   if (options.rings_only) {
