@@ -116,7 +116,7 @@ uint64_t next_message_id() noexcept {
     block_base = base;
   }
   const uint64_t id = base + next++;
-  return id ? id : 1;  // 0 means "none" in envelopes
+  return id != 0 ? id : next_message_id();  // 0 means "none" in envelopes: the next one
 }
 
 int64_t to_envelope_time(Deadline deadline) noexcept {

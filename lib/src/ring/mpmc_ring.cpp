@@ -463,8 +463,8 @@ void MpmcProducer::wake() noexcept {
 
 // The records' stores, W2 of the sleep/wake handshake; wake() (R2, the
 // sleepers' check) may come later: whatever the producer does between
-// them, a sleeper either sees the record, is seen, or sees the record when
-// its first nap ends (wait_line.hpp).
+// them, a sleeper either sees the record, is seen, or sees the record
+// while it settles (wait_line.hpp).
 void MpmcProducer::publish_unwoken() noexcept {
   if (staged_.empty()) return;
   uint64_t bytes = 0;

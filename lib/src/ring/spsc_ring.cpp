@@ -393,9 +393,10 @@ void SpscProducer::publish() noexcept {
 // its one end-marker word, as without this.
 void SpscProducer::clean_ahead() noexcept {
   if (reserved_) return;  // publish() with a reservation open: its bytes lie there
-  if (write_ >= clean_from_ && clean_to_ >= write_ + kCleanAhead / 2) return;
-  const uint64_t from = write_ + kEndMarker;  // the end marker is zero: stored or known
   const uint64_t to = std::min((write_ + kCleanAhead) & ~uint64_t{kLine - 1}, head_cache_ + capacity_);
+  // Enough zeroed already: half the span ahead, or all the ring has free.
+  if (write_ >= clean_from_ && clean_to_ >= std::min(write_ + kCleanAhead / 2, to)) return;
+  const uint64_t from = write_ + kEndMarker;  // the end marker is zero: stored or known
   clean_from_ = write_;
   clean_to_ = std::max(to, from);
   if (to <= from) return;

@@ -32,15 +32,19 @@
 // by then at the latest, and a store buffer drains as fast as the cache
 // lines of its stores can be owned: well under a microsecond, a few for a
 // buffer full of a large copy's stores. So R1 sees W2 within kSettle, and
-// a waker whose R2 comes after W1 sees the flag. Should a store ever take
-// longer to drain, the wake-up is late, never lost: the liveness interval
-// bounds every sleep.
+// a waker whose R2 comes after W1 sees the flag. This is an argument about
+// the hardware, not the C++ memory model, which allows the race (release
+// W2, then R2: store buffering), and which ThreadSanitizer, not modelling
+// store buffers, cannot see. Should a store ever take longer to drain (a
+// host stalled between the waker's store and its drain), the wake-up is
+// late, never lost: every sleep ends at the liveness interval, or at the
+// deadline, whichever comes first. (On ARMv8, POWER and RISC-V a seq_cst
+// load is ordered after an earlier release store: there is no race.)
 //
 // Cost to the waker on the fast path: a plain store and one load of a line
-// it does not write. The syscall only when someone sleeps. The waiter pays
+// it does not write. The syscall only when someone sleeps (or settles: a
+// waker that sees the flag then wakes it needlessly). The waiter pays
 // kSettle of looking each time it goes to sleep.
-// (Plain atomic operations rather than atomic_thread_fence: ThreadSanitizer
-// can check them.)
 //
 // A waiter that dies asleep leaves its bit set: wakers then make a needless
 // syscall until the next holder of that role or peer slot clears it. A peer that
@@ -153,7 +157,8 @@ std::error_code wait_until(const WaitStrategy& how, WaitLine& line, uint64_t me,
       bool woken_for_nothing = false;
       if (!settled(ready)) {
         line.sleeps.fetch_add(1, std::memory_order_relaxed);
-        futex_wait(line.seq, token, std::min(deadline, next_liveness) - now);
+        now = Clock::now();  // kSettle later
+        futex_wait(line.seq, token, std::max<std::chrono::nanoseconds>(std::min(deadline, next_liveness) - now, {}));
         woken_for_nothing = !ready();
       }
       forget_sleeper(line, me);
