@@ -62,6 +62,10 @@ Row measure_ring_rtt(const Context& ctx, const NamedMode& mode, uint64_t size);
 
 Row measure_spsc_throughput(const Context& ctx, const NamedMode& mode, uint64_t size);
 
+/// The spsc round trip with typed messages (typed_rtt.cpp): a Ping built in
+/// ring memory with a `size`-byte Data field, echoed as a Pong.
+Row measure_typed_rtt(const Context& ctx, const NamedMode& mode, uint64_t size);
+
 /// Processes on each side of a shared ring.
 struct Topology {
   unsigned producers;

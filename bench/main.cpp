@@ -40,6 +40,10 @@
 //   spsc      sleep   The same with spin_block and spin_for 0: every wait
 //                     goes to the futex at once, so each message costs a
 //                     sleep and a wake. Compare it with the "futex" row.
+//   typed     spin/block  The spsc round trip of 64 B with typed messages
+//                     (typed_rtt.cpp): an rdbench::Ping built in ring memory
+//                     with TypedSender, read in place with TypedReceiver,
+//                     echoed as a Pong. "p50/spsc" is the cost of the typing.
 //   mpmc      spin/block  The same round trip through two MPMC rings (one
 //                     producer and one consumer process on each, "1->1").
 //   broadcast spin/block  The same through two broadcast rings (block
@@ -453,6 +457,7 @@ void run_latency(const Context& ctx, Report& report, std::vector<Row>& rpc_rates
   for (const NamedMode& mode : {spin_mode(), block_mode(), sleep_mode()}) {
     for (uint64_t size : kSpscSizes) report.add(ring_rtt<SpscRing>(ctx, mode, size));
   }
+  for (const NamedMode& mode : {spin_mode(), block_mode()}) report.add(measure_typed_rtt(ctx, mode, 64));
   std::optional<Row> raw;  // the rpc rows' baseline: mpmc block, 64 B
   for (const NamedMode& mode : {spin_mode(), block_mode()}) {
     const Row mpmc = ring_rtt<MpmcRing>(ctx, mode, kSharedRttSize);
