@@ -253,8 +253,9 @@
 //             floors, thread-q and the alternatives measure it themselves
 //             over the timed part: each process's CLOCK_PROCESS_CPUTIME_ID
 //             (the child's passed back in shared memory), summed; so do the
-//             ring round-trip rows. Rows marked "~" (the ring throughput,
-//             rpc and drop rows, whose measurements do not) are charged
+//             ring round-trip rows and the SPSC throughput rows. Rows marked
+//             "~" (MPMC and broadcast throughput, rpc and drop rows, whose
+//             measurements do not) are charged
 //             with the whole row instead — getrusage
 //             of this process and of its reaped children, set-up, warm-up
 //             and the sorting of samples included — over the timed
@@ -566,16 +567,15 @@ void run_rpc_throughput(Report& report, const std::vector<Row>& rates, const std
 void run_throughput(const Context& ctx, Report& report, const std::vector<Row>& rpc_rates) {
   report.begin_throughput_section();
   report.add(measure_thread_queue_throughput(ctx));
+  // CPU: the timed part, measured by measure_spsc_throughput.
   for (uint64_t size : kSpscSmallSizes) {
-    Row row = with_row_cpu([&] { return measure_spsc_throughput(ctx, spin_mode(), size); },
-                           timed_messages);
+    Row row = measure_spsc_throughput(ctx, spin_mode(), size);
     row.memory_bytes = spsc_throughput_memory(size);
     report.add(row);
   }
   for (const NamedMode& mode : {spin_mode(), block_mode()}) {
     for (uint64_t size : kSpscSizes) {
-      Row row = with_row_cpu([&] { return measure_spsc_throughput(ctx, mode, size); },
-                             timed_messages);
+      Row row = measure_spsc_throughput(ctx, mode, size);
       row.memory_bytes = spsc_throughput_memory(size);
       report.add(row);
     }

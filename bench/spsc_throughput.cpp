@@ -3,7 +3,8 @@
 // 32 messages or every capacity/4 bytes); the child reads each one, copies
 // it out and releases in batches of the same size. The clock runs from the
 // first message until the child acknowledges the last (on a small pong
-// ring); a warm-up lap of the ring comes first.
+// ring); a warm-up lap of the ring comes first. CPU: both processes' over
+// the timed messages.
 #include "benches.hpp"
 
 namespace pingpong {
@@ -49,16 +50,19 @@ void consume(ringdrop::SpscConsumer& rx, uint64_t first_seq, uint64_t count,
   rx.release();
 }
 
-/// Child side: consumes the warm-up and the timed messages, acknowledging each phase.
+/// Child side: consumes the warm-up and the timed messages, acknowledging
+/// each phase; its CPU time over the timed ones into `cpu`.
 void consume_and_ack(const RingNames& names, WaitStrategy wait, uint64_t size, Counts counts,
-                     uint64_t batch_bytes) {
+                     uint64_t batch_bytes, ChildCpu& cpu) {
   Ends ends{open_tx<Ring>(names[kPong], OpenMode::open, 0, 0, wait),
             open_rx<Ring>(names[kPing], OpenMode::open, 0, 0, wait)};
   send_ack(ends.tx, kAttached);
   std::vector<std::byte> sink(size);
   consume(ends.rx, 0, counts.warmup, sink, batch_bytes);
   send_ack(ends.tx, kWarm);
+  const uint64_t start = process_cpu_ns();
   consume(ends.rx, counts.warmup, counts.iters, sink, batch_bytes);
+  cpu.ns = process_cpu_ns() - start;
   send_ack(ends.tx, kDone);
 }
 
@@ -72,18 +76,23 @@ Row measure_spsc_throughput(const Context& ctx, const NamedMode& mode, uint64_t 
   RingNames names(2);
   Ends ends{open_tx<Ring>(names[kPing], OpenMode::create, capacity, size, mode.wait),
             open_rx<Ring>(names[kPong], OpenMode::create, kAckCapacity, 8, mode.wait)};
+  SharedMemory<ChildCpu> child_cpu;
   Child child(ctx.cpus.child,
-              [&] { consume_and_ack(names, mode.wait, size, counts, batch_bytes); });
+              [&] { consume_and_ack(names, mode.wait, size, counts, batch_bytes, *child_cpu); });
   await_attached(ends.rx, names, child);
   std::vector<std::byte> payload(size, std::byte{0x5a});
   produce(ends.tx, 0, counts.warmup, payload, batch_bytes);
   expect_ack(ends.rx, kWarm);
   const auto start = Clock::now();
+  const uint64_t cpu_start = process_cpu_ns();
   produce(ends.tx, counts.warmup, counts.iters, payload, batch_bytes);
   expect_ack(ends.rx, kDone);
+  const uint64_t cpu = process_cpu_ns() - cpu_start;
   const double seconds = static_cast<double>(ns_between(start, Clock::now())) / 1e9;
   child.wait();
-  return throughput_row(Ring::kName, mode.name, "1->1", size, counts.iters, seconds);
+  Row row = throughput_row(Ring::kName, mode.name, "1->1", size, counts.iters, seconds);
+  set_cpu(row, cpu + child_cpu->ns.load(), counts.iters);
+  return row;
 }
 
 }  // namespace pingpong
