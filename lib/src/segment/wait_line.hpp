@@ -96,7 +96,7 @@ bool settled(Ready& ready) noexcept {
 /// wakes the waiter if it sleeps.
 inline void notify(WaitLine& line) noexcept {
   // seq_cst: R2 above (a plain load on x86; the waker's W2 may still be in
-  // its store buffer, which the waiter's first nap covers).
+  // its store buffer, which the waiter's settle covers).
   if (line.sleepers.load(std::memory_order_seq_cst) != 0) {
     // relaxed: seq carries no data, only "something changed"; the waiter
     // re-reads the ring's own index with acquire after waking.
