@@ -332,6 +332,37 @@ TEST(MpmcRing, ConsumersTakeMessagesInTheOrderTheirCellsWereReserved) {
   EXPECT_EQ(got(rx.receive(1s)), "later");
 }
 
+// A consumer keeping up takes the next cell expecting the last record's
+// producer (take_expected): another producer's record, a cell still being
+// written and one a lap on must each be taken or waited for as before.
+TEST(MpmcRing, AConsumerKeepingUpTakesRecordsOfWhicheverProducerWroteThem) {
+  ScopedName n;
+  auto [a, rx] = make_ring(n);
+  auto b = open_producer(n);
+  for (uint64_t lap = 0; lap < 3; ++lap) {
+    for (uint64_t i = 0; i < kCells / 2; ++i) {
+      ASSERT_FALSE(a.send(bytes_of("a" + std::to_string(i)), 1s));
+      ASSERT_FALSE(b.send(bytes_of("b" + std::to_string(i)), 1s));
+    }
+    for (uint64_t i = 0; i < kCells / 2; ++i) {
+      EXPECT_EQ(got(rx.try_receive()), "a" + std::to_string(i)) << "lap " << lap;
+      EXPECT_EQ(got(rx.try_receive()), "b" + std::to_string(i)) << "lap " << lap;
+    }
+  }
+  ASSERT_FALSE(a.send(bytes_of("first"), 1s));
+  auto open = a.try_reserve(4);  // the next cell: being written
+  ASSERT_TRUE(open);
+  EXPECT_EQ(got(rx.try_receive()), "first");
+  EXPECT_EQ(rx.try_read().error(), errc::would_block) << "a cell being written is not taken";
+  std::memcpy(open->data(), "next", 4);
+  ASSERT_FALSE(a.commit(4));
+  EXPECT_EQ(got(rx.try_receive()), "next");
+  EXPECT_EQ(rx.try_read().error(), errc::would_block);
+  ASSERT_FALSE(b.send(bytes_of("after"), 1s));
+  EXPECT_EQ(got(rx.try_receive()), "after") << "found again after the ring ran empty";
+  EXPECT_EQ(rx.stats().messages_consumed, 3 * kCells + 3);
+}
+
 TEST(MpmcRing, ReservingAgainKeepsTheOpenReservation) {
   ScopedName n;
   auto [tx, rx] = make_ring(n);

@@ -220,10 +220,13 @@ class RINGDROP_API MpmcConsumer : public MpmcEndpoint {
   using MpmcEndpoint::MpmcEndpoint;
   void close() noexcept;
   bool take_orphan(std::span<const std::byte>& view, std::error_code& damaged);
+  bool take_expected(detail::CellHeader& c, uint64_t lap, uint64_t mine, uint64_t& state) noexcept;
   bool set_aside(detail::CellHeader& c, uint64_t lap, uint32_t size, uint32_t deliveries, std::error_code& failed);
   std::vector<uint64_t> held_;  // positions read, not yet released
   uint32_t max_deliveries_ = 5;
   uint32_t last_deliveries_ = 0;
+  uint64_t last_writer_ = 0;  // peer and generation bits of the last READY cell taken
+  bool streaming_ = false;    // the last try found a record: expect the next one there
   std::shared_ptr<detail::DeadLetterSink> dead_letters_;  // shared: the handle moves
   DeadLetterFn on_dead_letter_;
 };

@@ -36,17 +36,21 @@ namespace ringdrop::detail {
 enum CellPhase : uint64_t { kFree = 0, kWriting = 1, kReady = 2, kReading = 3, kOrphan = 4 };
 
 inline constexpr uint64_t kLapMask = (uint64_t{1} << 40) - 1;
+/// The peer and generation bits of a state word: who wrote or holds the cell.
+inline constexpr uint64_t kWriterBits = 0xfffff0;
 
 struct CellState {
   uint64_t phase, peer, generation, lap;
 
-  static CellState unpack(uint64_t s) noexcept {
+  static constexpr CellState unpack(uint64_t s) noexcept {
     return {s & 0xf, (s >> 4) & 0x3f, (s >> 10) & 0x3fff, s >> 24};
   }
-  uint64_t pack() const noexcept {
+  constexpr uint64_t pack() const noexcept {
     return phase | (peer & 0x3f) << 4 | (generation & 0x3fff) << 10 | (lap & kLapMask) << 24;
   }
 };
+
+static_assert(CellState{0, 0x3f, 0x3fff, 0}.pack() == kWriterBits);
 
 struct MpmcControl {
   alignas(kLine) std::atomic<uint64_t> tail;  // next position producers claim

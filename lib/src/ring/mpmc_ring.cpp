@@ -8,6 +8,9 @@
 //    A consumer wins it with a CAS READY@L -> READING@L (acquire: it sees
 //    the payload), reads, and stores FREE@L+1 (release). Each cell's state
 //    word is the only synchronisation its payload needs.
+//  - A consumer keeping up takes a cell with the CAS alone, expecting the
+//    READY state its last take saw (take_expected); the failed CAS loads
+//    with acquire, as the load it replaces.
 //  - tail and head only tell claimers where to try next (relaxed): a stale
 //    value costs a retry, never a wrong claim, since the cell CAS decides.
 //  - The stores of READY and FREE, and the waiters' seq_cst re-checks, are
@@ -34,6 +37,7 @@ namespace ringdrop {
 using detail::CellHeader;
 using detail::CellState;
 using detail::kCellHeader;
+using detail::kWriterBits;
 using detail::MpmcControl;
 using detail::PeerRole;
 
@@ -361,6 +365,10 @@ Result<std::span<std::byte>> MpmcProducer::try_reserve(size_t size) {
       // release: whoever reads the new tail (acquire) sees this cell claimed.
       ctl_->tail.compare_exchange_strong(expected, pos + 1, std::memory_order_release, std::memory_order_relaxed);
       if ((pos & 63) == 0) note_fill(pos);
+      // The cell after next, for our next claims' CAS: its line is most
+      // likely in the consumer that freed it. Measured: MPMC 1->1 +25%
+      // (one cell ahead +20%, four +20%, eight +15%).
+      detail::prefetch_for_write(cell(pos + 2));
       reserved_ = pos;
       reserved_size_ = size;
       has_reservation_ = true;
@@ -541,6 +549,8 @@ MpmcConsumer& MpmcConsumer::operator=(MpmcConsumer&& o) noexcept {
     o.held_.clear();
     max_deliveries_ = o.max_deliveries_;
     last_deliveries_ = o.last_deliveries_;
+    last_writer_ = o.last_writer_;
+    streaming_ = o.streaming_;
     dead_letters_ = std::move(o.dead_letters_);
     on_dead_letter_ = std::move(o.on_dead_letter_);
   }
@@ -611,6 +621,20 @@ bool MpmcConsumer::take_orphan(std::span<const std::byte>& view, std::error_code
   return false;
 }
 
+// The take of a consumer that is keeping up with its producers: the cell
+// at head is most likely READY@l, written by the producer of the last
+// record taken, so the CAS goes first, with that as its expected value, and
+// the cell's line comes over once, for writing. Looking first (a load, then
+// the CAS) costs two transfers of the line: measured ~25% of MPMC 1->1
+// throughput. At the producers' heels the guess is wrong and the CAS would
+// pull the line from the producer writing it, so try_read() looks first
+// there (streaming_ false). On failure `s` is the cell's state, as a load
+// would have read it.
+bool MpmcConsumer::take_expected(CellHeader& c, uint64_t l, uint64_t mine, uint64_t& s) noexcept {
+  s = last_writer_ | CellState{detail::kReady, 0, 0, l}.pack();
+  return c.state.compare_exchange_strong(s, mine, std::memory_order_acquire, std::memory_order_acquire);
+}
+
 Result<std::span<const std::byte>> MpmcConsumer::try_read() {
   std::span<const std::byte> view;
   auto& entry = ctl_->peers.entries[index_];
@@ -630,15 +654,24 @@ Result<std::span<const std::byte>> MpmcConsumer::try_read() {
     // below head is then seen taken).
     const uint64_t pos = ctl_->head.load(std::memory_order_acquire);
     auto& c = *reinterpret_cast<CellHeader*>(cell(pos));
-    uint64_t s = c.state.load(std::memory_order_acquire);
-    const CellState st = CellState::unpack(s);
     const uint64_t l = lap(pos);
+    const uint64_t mine = CellState{detail::kReading, index_, generation_, l}.pack();
+    // Keeping up: the CAS alone (take_expected); else look first. Either
+    // way `s` is the cell's state, read with acquire (pairs with the
+    // producer's READY store: the payload is visible).
+    uint64_t s = 0;
+    const bool won = streaming_ && take_expected(c, l, mine, s);
+    if (!streaming_) s = c.state.load(std::memory_order_acquire);
+    const CellState st = CellState::unpack(s);
     const bool taken = (st.lap == l && (st.phase == detail::kReading || st.phase == detail::kOrphan)) ||
                        st.lap == ((l + 1) & detail::kLapMask);
-    if (st.lap == l && st.phase == detail::kReady) {
-      const uint64_t mine = CellState{detail::kReading, index_, generation_, l}.pack();
+    if (won || (st.lap == l && st.phase == detail::kReady)) {
       // acquire: pairs with the producer's READY store; the payload is visible.
-      if (!c.state.compare_exchange_weak(s, mine, std::memory_order_acquire, std::memory_order_relaxed)) continue;
+      if (!won && !c.state.compare_exchange_weak(s, mine, std::memory_order_acquire, std::memory_order_relaxed)) {
+        continue;
+      }
+      if (!won) last_writer_ = s & kWriterBits;
+      streaming_ = true;
       uint64_t expected = pos;
       // release: whoever reads the new head (acquire) sees this cell taken.
       ctl_->head.compare_exchange_strong(expected, pos + 1, std::memory_order_release, std::memory_order_relaxed);
@@ -661,6 +694,7 @@ Result<std::span<const std::byte>> MpmcConsumer::try_read() {
     }
     if (ctl_->head.load(std::memory_order_relaxed) != pos) continue;
     // FREE or WRITING this lap, or last lap's record still held: nothing yet.
+    streaming_ = false;  // look before taking again: we are at the producers' heels
     entry.waits.store(entry.waits.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     return detail::would_block_or_damaged(segment_);
   }
