@@ -148,9 +148,10 @@
 //                     published while every subscriber keeps up.
 // MPMC and broadcast: a 4 MiB ring of cells (128 B for 64 B messages, 8 KiB
 // for 4 KiB ones), every producer and consumer a child process, all waiting
-// with the default spin_block strategy; producers share one CPU, consumers
-// the other, so with more processes than cores (2->1, 1->2, 1->4 on a
-// 2-core machine) the rows measure time-slicing as much as the ring. See
+// with the default spin_block strategy, producers publishing and consumers
+// releasing in batches of 32 as in the SPSC rows; producers share one CPU,
+// consumers the other, so with more processes than cores (2->1, 1->2, 1->4
+// on a 2-core machine) the rows measure time-slicing as much as the ring. See
 // shared_throughput.cpp for the phases and checks. "/spsc" is msgs/s over
 // the SPSC row of the same mode and size.
 //   rpc-call, rpc-8, rpc-64  block  The calls per second of the rpc rtt rows'
@@ -638,7 +639,7 @@ struct Options {
 };
 
 constexpr const char* kUsage =
-    "usage: ringdrop-pingpong [--quick] [--rings] [--delivery-count] [--json FILE]\n"
+    "usage: ringdrop-pingpong [--quick] [--rings] [--rpc] [--delivery-count] [--json FILE]\n"
     "  --quick           10x fewer iterations (smoke run)\n"
     "  --rings           only the floors, the rings and the zero-copy handover\n"
     "  --rpc             only the raw MPMC round trip and the request/response rows\n"

@@ -145,16 +145,11 @@ template <class Tx>
 void stage_message(Tx& tx, size_t size) {
   check(tx.stage(size), "stage");
 }
-/// The broadcast ring has no batched publish: each message is committed.
-inline void stage_message(ringdrop::BroadcastPublisher& tx, size_t size) {
-  check(tx.commit(size), "commit");
-}
 
 template <class Tx>
 void publish_staged(Tx& tx) {
   tx.publish();
 }
-inline void publish_staged(ringdrop::BroadcastPublisher&) {}
 
 // ================================================================ messages
 

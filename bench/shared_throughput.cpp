@@ -17,11 +17,11 @@
 //             every subscriber sees it);
 //   timed     producers send until the parent raises `stop` (1 s, 0.1 s
 //             with --quick), then end markers again.
-// Producers publish in batches of 32 messages (MPMC stage/publish; the
-// broadcast ring commits each message); consumers copy each message out
-// and release in batches of 32. Each producer stamps the start of its timed
-// phase, each consumer the arrival of its last marker; the row's time is
-// earliest start to latest end, its messages what the producers sent.
+// Producers publish in batches of 32 messages (stage/publish), as the SPSC
+// rows do; consumers copy each message out and release in batches of 32.
+// Each producer stamps the start of its timed phase, each consumer the
+// arrival of its last marker; the row's time is earliest start to latest
+// end, its messages what the producers sent.
 //
 // Every message carries (producer, seq). Consumers check that each
 // producer's seqs only grow, without gaps where they see all of them (one
