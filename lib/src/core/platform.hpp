@@ -38,7 +38,7 @@ namespace ringdrop::detail {
 
 #if defined(__x86_64__) || defined(__i386__)
 /// Whether the CPU has PREFETCHW (CPUID 0x80000001 ECX bit 8: AMD since
-/// the K6, Intel since Broadwell). Read once, at start-up.
+/// the K6-2, Intel since Broadwell). Read once, at start-up.
 inline const bool kHasPrefetchw = [] {
   unsigned a = 0, b = 0, c = 0, d = 0;
   return __get_cpuid(0x80000001, &a, &b, &c, &d) != 0 && (c & (1u << 8)) != 0;

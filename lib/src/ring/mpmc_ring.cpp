@@ -366,8 +366,9 @@ Result<std::span<std::byte>> MpmcProducer::try_reserve(size_t size) {
       ctl_->tail.compare_exchange_strong(expected, pos + 1, std::memory_order_release, std::memory_order_relaxed);
       if ((pos & 63) == 0) note_fill(pos);
       // The cell after next, for our next claims' CAS: its line is most
-      // likely in the consumer that freed it. Measured: MPMC 1->1 +25%
-      // (one cell ahead +20%, four +20%, eight +15%).
+      // likely in the consumer that freed it. Measured in a minimal
+      // two-process driver: MPMC 1->1 +25% (one cell ahead +20%, four +20%,
+      // eight +15%); ringdrop-pingpong's rows did not move beyond noise.
       detail::prefetch_for_write(cell(pos + 2));
       reserved_ = pos;
       reserved_size_ = size;
@@ -625,11 +626,12 @@ bool MpmcConsumer::take_orphan(std::span<const std::byte>& view, std::error_code
 // at head is most likely READY@l, written by the producer of the last
 // record taken, so the CAS goes first, with that as its expected value, and
 // the cell's line comes over once, for writing. Looking first (a load, then
-// the CAS) costs two transfers of the line: measured ~25% of MPMC 1->1
-// throughput. At the producers' heels the guess is wrong and the CAS would
-// pull the line from the producer writing it, so try_read() looks first
-// there (streaming_ false). On failure `s` is the cell's state, as a load
-// would have read it.
+// the CAS) costs two transfers of the line: +30% MPMC 1->1 in a minimal
+// two-process driver with the host's cores far apart, nothing with them
+// close (ringdrop-pingpong's rows did not move). At the producers' heels
+// the guess is wrong and the CAS would pull the line from the producer
+// writing it, so try_read() looks first there (streaming_ false). On
+// failure `s` is the cell's state, as a load would have read it.
 bool MpmcConsumer::take_expected(CellHeader& c, uint64_t l, uint64_t mine, uint64_t& s) noexcept {
   s = last_writer_ | CellState{detail::kReady, 0, 0, l}.pack();
   return c.state.compare_exchange_strong(s, mine, std::memory_order_acquire, std::memory_order_acquire);
