@@ -22,15 +22,9 @@ struct IdleReport {
   std::atomic<uint64_t> waited_ns{0};
 };
 
-struct Ends {
-  ringdrop::SpscProducer tx;
-  ringdrop::SpscConsumer rx;
-};
-
 /// Child side: one read() that has to wait; how long, and at what CPU cost.
 void wait_for_one(const RingNames& names, WaitStrategy wait, IdleReport& report) {
-  Ends ends{open_tx<SpscRing>(names[kPong], OpenMode::open, 0, 0, wait),
-            open_rx<SpscRing>(names[kPing], OpenMode::open, 0, 0, wait)};
+  auto ends = open_child_ends<SpscRing>(names, wait);
   send_ack(ends.tx, kAttached);
   const uint64_t cpu_start = process_cpu_ns();
   const auto start = Clock::now();
@@ -46,8 +40,9 @@ void wait_for_one(const RingNames& names, WaitStrategy wait, IdleReport& report)
 
 Row measure_idle_cpu(const Context& ctx, const NamedMode& mode) {
   RingNames names(2);
-  Ends ends{open_tx<SpscRing>(names[kPing], OpenMode::create, 64 * KiB, kSize, mode.wait),
-            open_rx<SpscRing>(names[kPong], OpenMode::create, 4096, 8, mode.wait)};
+  // Not create_parent_ends: the ack ring is a small one.
+  Ends<SpscRing> ends{open_tx<SpscRing>(names[kPing], OpenMode::create, 64 * KiB, kSize, mode.wait),
+                      open_rx<SpscRing>(names[kPong], OpenMode::create, 4096, 8, mode.wait)};
   SharedMemory<IdleReport> report;
   Child child(ctx.cpus.child, [&] { wait_for_one(names, mode.wait, *report); });
   await_attached(ends.rx, names, child);

@@ -50,15 +50,9 @@ uint64_t expected_sum(uint64_t seq, uint64_t size) {
   return seq + (size / 8 - 1) * word;
 }
 
-struct Ends {
-  ringdrop::SpscProducer tx;
-  ringdrop::SpscConsumer rx;
-};
-
 /// Child side: takes each message, reads all of it or only its seq, acks.
 void take_messages(const RingNames& names, uint64_t size, uint64_t count, bool read_all) {
-  Ends ends{open_tx<SpscRing>(names[kPong], OpenMode::open, 0, 0, spin_wait()),
-            open_rx<SpscRing>(names[kPing], OpenMode::open, 0, 0, spin_wait())};
+  auto ends = open_child_ends<SpscRing>(names, spin_wait());
   send_ack(ends.tx, kAttached);
   for (uint64_t seq = 0; seq < count; ++seq) {
     const auto view = read_or_wait(ends.rx);
@@ -80,8 +74,9 @@ Row measure_handover(const Context& ctx, uint64_t size, bool read_all) {
   const uint64_t iters = ctx.scaled(handover_iters(size));
   const Counts counts{warmup_for<SpscRing>(iters, kCapacity, size), iters};
   RingNames names(2);
-  Ends ends{open_tx<SpscRing>(names[kPing], OpenMode::create, kCapacity, size, spin_wait()),
-            open_rx<SpscRing>(names[kPong], OpenMode::create, kAckCapacity, 8, spin_wait())};
+  // Not create_parent_ends: the ack ring is a small one.
+  Ends<SpscRing> ends{open_tx<SpscRing>(names[kPing], OpenMode::create, kCapacity, size, spin_wait()),
+                      open_rx<SpscRing>(names[kPong], OpenMode::create, kAckCapacity, 8, spin_wait())};
   Child child(ctx.cpus.child,
               [&] { take_messages(names, size, counts.warmup + counts.iters, read_all); });
   await_attached(ends.rx, names, child);

@@ -134,6 +134,28 @@ class RingNames {
 constexpr unsigned kPing = 0;  // parent -> child
 constexpr unsigned kPong = 1;  // child -> parent
 
+/// One side's handles of a round trip: it writes to `tx` and reads from `rx`.
+template <class Ring>
+struct Ends {
+  typename Ring::Tx tx;
+  typename Ring::Rx rx;
+};
+
+/// The parent creates both rings: it sends on ping and receives on pong.
+template <class Ring>
+Ends<Ring> create_parent_ends(const RingNames& names, uint64_t capacity, uint64_t size,
+                              WaitStrategy wait) {
+  return Ends<Ring>{open_tx<Ring>(names[kPing], OpenMode::create, capacity, size, wait),
+                    open_rx<Ring>(names[kPong], OpenMode::create, capacity, size, wait)};
+}
+
+/// The child opens them the other way round.
+template <class Ring>
+Ends<Ring> open_child_ends(const RingNames& names, WaitStrategy wait) {
+  return Ends<Ring>{open_tx<Ring>(names[kPong], OpenMode::open, 0, 0, wait),
+                    open_rx<Ring>(names[kPing], OpenMode::open, 0, 0, wait)};
+}
+
 // ================================================================ the differences
 
 inline void release_reads(ringdrop::SpscConsumer& rx) { rx.release(); }

@@ -21,13 +21,6 @@ namespace pingpong {
 
 namespace {
 
-/// One side's handles: it writes to `tx` and reads from `rx`.
-template <class Ring>
-struct Ends {
-  typename Ring::Tx tx;
-  typename Ring::Rx rx;
-};
-
 /// Round trips per row. The rings other than SPSC run at 64 B only, with
 /// half the round trips (the whole run has to fit in a minute).
 template <class Ring>
@@ -38,21 +31,6 @@ uint64_t rtt_iters(const char* mode, uint64_t size) {
   if (size <= 4 * KiB) return sleeps ? 50'000 : 500'000;
   if (size <= 64 * KiB) return sleeps ? 20'000 : 100'000;
   return sleeps ? 3'000 : 6'000;
-}
-
-/// The parent creates both rings: it sends on ping and receives on pong.
-template <class Ring>
-Ends<Ring> create_parent_ends(const RingNames& names, uint64_t capacity, uint64_t size,
-                              WaitStrategy wait) {
-  return Ends<Ring>{open_tx<Ring>(names[kPing], OpenMode::create, capacity, size, wait),
-                    open_rx<Ring>(names[kPong], OpenMode::create, capacity, size, wait)};
-}
-
-/// The child opens them the other way round.
-template <class Ring>
-Ends<Ring> open_child_ends(const RingNames& names, WaitStrategy wait) {
-  return Ends<Ring>{open_tx<Ring>(names[kPong], OpenMode::open, 0, 0, wait),
-                    open_rx<Ring>(names[kPing], OpenMode::open, 0, 0, wait)};
 }
 
 /// Child side: echoes every message of `counts` from ping back on pong,

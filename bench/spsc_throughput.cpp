@@ -15,11 +15,6 @@ constexpr uint64_t kAckCapacity = 4096;
 
 using Ring = SpscRing;
 
-struct Ends {
-  ringdrop::SpscProducer tx;
-  ringdrop::SpscConsumer rx;
-};
-
 /// Messages per row: 100 M of 64 B, 8 GiB of the larger sizes.
 uint64_t throughput_messages(uint64_t size) {
   return size <= 64 ? 100'000'000 : (8192 * MiB) / size;
@@ -54,8 +49,7 @@ void consume(ringdrop::SpscConsumer& rx, uint64_t first_seq, uint64_t count,
 /// each phase; its CPU time over the timed ones into `cpu`.
 void consume_and_ack(const RingNames& names, WaitStrategy wait, uint64_t size, Counts counts,
                      uint64_t batch_bytes, ChildCpu& cpu) {
-  Ends ends{open_tx<Ring>(names[kPong], OpenMode::open, 0, 0, wait),
-            open_rx<Ring>(names[kPing], OpenMode::open, 0, 0, wait)};
+  auto ends = open_child_ends<Ring>(names, wait);
   send_ack(ends.tx, kAttached);
   std::vector<std::byte> sink(size);
   consume(ends.rx, 0, counts.warmup, sink, batch_bytes);
@@ -74,8 +68,9 @@ Row measure_spsc_throughput(const Context& ctx, const NamedMode& mode, uint64_t 
   const Counts counts{capacity / Ring::footprint(size) + 16,
                       ctx.scaled(throughput_messages(size))};
   RingNames names(2);
-  Ends ends{open_tx<Ring>(names[kPing], OpenMode::create, capacity, size, mode.wait),
-            open_rx<Ring>(names[kPong], OpenMode::create, kAckCapacity, 8, mode.wait)};
+  // Not create_parent_ends: the ack ring is a small one.
+  Ends<Ring> ends{open_tx<Ring>(names[kPing], OpenMode::create, capacity, size, mode.wait),
+                  open_rx<Ring>(names[kPong], OpenMode::create, kAckCapacity, 8, mode.wait)};
   SharedMemory<ChildCpu> child_cpu;
   Child child(ctx.cpus.child,
               [&] { consume_and_ack(names, mode.wait, size, counts, batch_bytes, *child_cpu); });

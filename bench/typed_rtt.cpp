@@ -33,11 +33,10 @@ typename T::Reader receive_typed(TypedReceiver<ringdrop::SpscConsumer>& rx) {
 /// Child side: echoes every Ping of `counts` as a Pong, its CPU time over
 /// the timed ones into `cpu`.
 void echo_typed(const RingNames& names, WaitStrategy wait, Counts counts, ChildCpu& cpu) {
-  auto tx = open_tx<SpscRing>(names[kPong], OpenMode::open, 0, 0, wait);
-  auto rx = open_rx<SpscRing>(names[kPing], OpenMode::open, 0, 0, wait);
-  send_ack(tx, kAttached);
-  TypedSender<ringdrop::SpscProducer> typed_tx(std::move(tx));
-  TypedReceiver<ringdrop::SpscConsumer> typed_rx(std::move(rx));
+  auto ends = open_child_ends<SpscRing>(names, wait);
+  send_ack(ends.tx, kAttached);
+  TypedSender<ringdrop::SpscProducer> typed_tx(std::move(ends.tx));
+  TypedReceiver<ringdrop::SpscConsumer> typed_rx(std::move(ends.rx));
   run_steps(counts, cpu, [&](uint64_t) {
     const auto ping = receive_typed<rdbench::Ping>(typed_rx);
     check(typed_tx.send<rdbench::Pong>(
@@ -59,13 +58,12 @@ Row measure_typed_rtt(const Context& ctx, const NamedMode& mode, uint64_t size) 
   const uint64_t iters = ctx.scaled(1'000'000);
   const Counts counts{warmup_for<SpscRing>(iters, capacity, footprint), iters};
   RingNames names(2);
-  auto tx = open_tx<SpscRing>(names[kPing], OpenMode::create, capacity, footprint, mode.wait);
-  auto rx = open_rx<SpscRing>(names[kPong], OpenMode::create, capacity, footprint, mode.wait);
+  auto ends = create_parent_ends<SpscRing>(names, capacity, footprint, mode.wait);
   SharedMemory<ChildCpu> child_cpu;
   Child child(ctx.cpus.child, [&] { echo_typed(names, mode.wait, counts, *child_cpu); });
-  await_attached(rx, names, child);
-  TypedSender<ringdrop::SpscProducer> typed_tx(std::move(tx));
-  TypedReceiver<ringdrop::SpscConsumer> typed_rx(std::move(rx));
+  await_attached(ends.rx, names, child);
+  TypedSender<ringdrop::SpscProducer> typed_tx(std::move(ends.tx));
+  TypedReceiver<ringdrop::SpscConsumer> typed_rx(std::move(ends.rx));
   std::vector<std::byte> out(size, std::byte{0x5a});
   std::vector<std::byte> in(size);
   const capnp::Data::Reader data(reinterpret_cast<const capnp::byte*>(out.data()), out.size());
