@@ -4,9 +4,9 @@
 //
 // The SPSC, MPMC and broadcast handles spell the same calls the same way
 // (try_reserve / reserve / commit, try_read / read / release), so one
-// template serves all three; the few differences (broadcast has no
-// stage/publish batching, its release() can report a lost message) are
-// the overloads below.
+// template serves all three; the few differences (the broadcast
+// subscriber's release() can report a lost message) are the overloads
+// below.
 #pragma once
 
 #include <bit>
