@@ -22,7 +22,7 @@ expect_refused() {  # file, include line, words the report must hold
   grep -qF "$words" <<<"$out" || { echo "FAIL: report lacks '$words':"; echo "$out"; exit 1; }
   mv "$tmp/$file.orig" "$tmp/$file"
 }
-expect_refused lib/src/ring/spsc_ring.cpp '#include "ringdrop/rpc_client.hpp"' "ring includes ringdrop/rpc_client.hpp, a higher layer (rpc)"
+expect_refused lib/src/ring/spsc_consumer.cpp '#include "ringdrop/rpc_client.hpp"' "ring includes ringdrop/rpc_client.hpp, a higher layer (rpc)"
 expect_refused lib/src/drop/drop_tree.cpp '#include "segment/role.hpp"' "drop includes segment/role.hpp, a sibling (segment)"
 expect_refused lib/src/drop/drop_tree.cpp '#include "ringdrop/mpmc_ring.hpp"' "drop includes ringdrop/mpmc_ring.hpp, a higher layer (ring)"
 expect_refused lib/src/core/error.cpp '#include "segment/role.hpp"' "core includes segment/role.hpp, a higher layer (segment)"

@@ -63,6 +63,8 @@ namespace detail {
 struct MpmcControl;
 struct CellHeader;
 class DeadLetterSink;
+/// The lap of a cell, as its state word holds it: 40 bits (mpmc_layout.hpp).
+inline constexpr uint64_t kLapMask = (uint64_t{1} << 40) - 1;
 }
 
 /// What happens to messages a consumer held (read, not released) when it dies.
@@ -110,9 +112,15 @@ class RINGDROP_API MpmcEndpoint {
   void reap() noexcept;                   // recover dead peers now
   void recover(unsigned index, uint64_t generation) noexcept;  // a departed peer's cells
   bool peers_gone(bool producers) noexcept;
-  std::byte* cell(uint64_t position) const noexcept;
-  uint64_t lap(uint64_t position) const noexcept;
-  uint64_t me() const noexcept;           // this handle's waiter bit
+  // A position's cell and lap. Inline: every claim and take needs both, and
+  // the producer and consumer are compiled apart from the endpoint.
+  std::byte* cell(uint64_t position) const noexcept {
+    return data_ + (position & (cells_ - 1)) * cell_size_;
+  }
+  uint64_t lap(uint64_t position) const noexcept {
+    return (position >> cell_shift_) & detail::kLapMask;
+  }
+  uint64_t me() const noexcept { return uint64_t{1} << index_; }  // this handle's waiter bit
 
   Segment segment_;
   detail::MpmcControl* ctl_ = nullptr;  // null in a moved-from handle

@@ -27,6 +27,7 @@
 #include <cstdint>
 
 #include "ring/cell_layout.hpp"
+#include "ringdrop/mpmc_ring.hpp"
 #include "segment/peer_table.hpp"
 #include "segment/segment_layout.hpp"
 #include "segment/wait_line.hpp"
@@ -35,7 +36,8 @@ namespace ringdrop::detail {
 
 enum CellPhase : uint64_t { kFree = 0, kWriting = 1, kReady = 2, kReading = 3, kOrphan = 4 };
 
-inline constexpr uint64_t kLapMask = (uint64_t{1} << 40) - 1;
+// kLapMask (a lap's 40 bits): ringdrop/mpmc_ring.hpp, for the endpoint's
+// inline lap().
 /// The peer and generation bits of a state word: who wrote or holds the cell.
 inline constexpr uint64_t kWriterBits = 0xfffff0;
 
