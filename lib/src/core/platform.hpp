@@ -38,11 +38,27 @@ namespace ringdrop::detail {
 
 #if defined(__x86_64__) || defined(__i386__)
 /// Whether the CPU has PREFETCHW (CPUID 0x80000001 ECX bit 8: AMD since
-/// the K6-2, Intel since Broadwell). Read once, at start-up.
-inline const bool kHasPrefetchw = [] {
-  unsigned a = 0, b = 0, c = 0, d = 0;
-  return __get_cpuid(0x80000001, &a, &b, &c, &d) != 0 && (c & (1u << 8)) != 0;
-}();
+/// the K6-2, Intel since Broadwell). False until detect_prefetchw() asks.
+/// relaxed: a hint's switch; a thread that reads false a moment too long
+/// only skips a prefetch.
+inline std::atomic<bool> has_prefetchw{false};
+
+/// Asks the CPU, once per process. Called where a ring end that prefetches
+/// opens, not at start-up: under a hypervisor CPUID is a VM exit (~1-2 us),
+/// which every program linking the library would pay even if it never
+/// opens a ring. A claim then reads a plain flag, as it read a constant
+/// before, not a function-local static's guard as well.
+inline void detect_prefetchw() noexcept {
+  static const bool asked = [] {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    has_prefetchw.store(__get_cpuid(0x80000001, &a, &b, &c, &d) != 0 && (c & (1u << 8)) != 0,
+                        std::memory_order_relaxed);
+    return true;
+  }();
+  (void)asked;
+}
+#else
+inline void detect_prefetchw() noexcept {}
 #endif
 
 /// Asks for the cache line at `p` for writing, ahead of a locked write to
@@ -54,7 +70,7 @@ inline const bool kHasPrefetchw = [] {
 /// is written out.
 inline void prefetch_for_write(const void* p) noexcept {
 #if defined(__x86_64__) || defined(__i386__)
-  if (kHasPrefetchw) asm volatile("prefetchw %0" : : "m"(*static_cast<const char*>(p)));
+  if (has_prefetchw.load(std::memory_order_relaxed)) asm volatile("prefetchw %0" : : "m"(*static_cast<const char*>(p)));
 #else
   __builtin_prefetch(p, 1, 3);
 #endif

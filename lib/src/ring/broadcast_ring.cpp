@@ -150,6 +150,7 @@ Result<BroadcastPublisher> BroadcastPublisher::open(const Location& where, OpenM
   if (!seg) return seg.error();
   BroadcastPublisher p(std::move(*seg), options);
   if (auto ec = p.attach()) return ec;
+  detail::detect_prefetchw();  // for the claims' prefetches
   return p;
 }
 

@@ -28,6 +28,7 @@ Result<MpmcProducer> MpmcProducer::open(const Location& where, OpenMode how,
   if (!seg) return seg.error();
   MpmcProducer p(std::move(*seg), options);
   if (auto ec = p.join(true)) return ec;
+  detail::detect_prefetchw();  // for the claims' prefetches
   p.staged_.reserve(64);
   return p;
 }
