@@ -40,9 +40,7 @@ void wait_for_one(const RingNames& names, WaitStrategy wait, IdleReport& report)
 
 Row measure_idle_cpu(const Context& ctx, const NamedMode& mode) {
   RingNames names(2);
-  // Not create_parent_ends: the ack ring is a small one.
-  Ends<SpscRing> ends{open_tx<SpscRing>(names[kPing], OpenMode::create, 64 * KiB, kSize, mode.wait),
-                      open_rx<SpscRing>(names[kPong], OpenMode::create, 4096, 8, mode.wait)};
+  auto ends = create_parent_ends_with_acks<SpscRing>(names, 64 * KiB, kSize, mode.wait, 4096);
   SharedMemory<IdleReport> report;
   Child child(ctx.cpus.child, [&] { wait_for_one(names, mode.wait, *report); });
   await_attached(ends.rx, names, child);

@@ -74,9 +74,8 @@ Row measure_handover(const Context& ctx, uint64_t size, bool read_all) {
   const uint64_t iters = ctx.scaled(handover_iters(size));
   const Counts counts{warmup_for<SpscRing>(iters, kCapacity, size), iters};
   RingNames names(2);
-  // Not create_parent_ends: the ack ring is a small one.
-  Ends<SpscRing> ends{open_tx<SpscRing>(names[kPing], OpenMode::create, kCapacity, size, spin_wait()),
-                      open_rx<SpscRing>(names[kPong], OpenMode::create, kAckCapacity, 8, spin_wait())};
+  auto ends =
+      create_parent_ends_with_acks<SpscRing>(names, kCapacity, size, spin_wait(), kAckCapacity);
   Child child(ctx.cpus.child,
               [&] { take_messages(names, size, counts.warmup + counts.iters, read_all); });
   await_attached(ends.rx, names, child);

@@ -149,6 +149,16 @@ Ends<Ring> create_parent_ends(const RingNames& names, uint64_t capacity, uint64_
                     open_rx<Ring>(names[kPong], OpenMode::create, capacity, size, wait)};
 }
 
+/// The same, for rows whose return ring carries only 8-byte acks: a small
+/// pong ring of `ack_capacity` bytes, so the measured ping ring has the
+/// cache to itself.
+template <class Ring>
+Ends<Ring> create_parent_ends_with_acks(const RingNames& names, uint64_t capacity, uint64_t size,
+                                        WaitStrategy wait, uint64_t ack_capacity) {
+  return Ends<Ring>{open_tx<Ring>(names[kPing], OpenMode::create, capacity, size, wait),
+                    open_rx<Ring>(names[kPong], OpenMode::create, ack_capacity, 8, wait)};
+}
+
 /// The child opens them the other way round.
 template <class Ring>
 Ends<Ring> open_child_ends(const RingNames& names, WaitStrategy wait) {

@@ -68,9 +68,7 @@ Row measure_spsc_throughput(const Context& ctx, const NamedMode& mode, uint64_t 
   const Counts counts{capacity / Ring::footprint(size) + 16,
                       ctx.scaled(throughput_messages(size))};
   RingNames names(2);
-  // Not create_parent_ends: the ack ring is a small one.
-  Ends<Ring> ends{open_tx<Ring>(names[kPing], OpenMode::create, capacity, size, mode.wait),
-                  open_rx<Ring>(names[kPong], OpenMode::create, kAckCapacity, 8, mode.wait)};
+  auto ends = create_parent_ends_with_acks<Ring>(names, capacity, size, mode.wait, kAckCapacity);
   SharedMemory<ChildCpu> child_cpu;
   Child child(ctx.cpus.child,
               [&] { consume_and_ack(names, mode.wait, size, counts, batch_bytes, *child_cpu); });
