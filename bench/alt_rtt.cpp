@@ -58,21 +58,18 @@ Row measure_alt_rtt(const Context& ctx, const Mechanism& mechanism, AltWait wait
   await(shared->ready, 1, "waiting for the child", [&] { child.throw_if_exited(); });
   std::vector<std::byte> out(size, std::byte{0x5a});
   std::vector<std::byte> in(size);
-  uint64_t cpu_start = 0;
-  auto samples = time_round_trips_within(limit, ctx.scaled(kRttBudget), [&](uint64_t seq) {
-    if (seq == limit.warmup) cpu_start = process_cpu_ns();
+  auto timed = time_round_trips_within(limit, ctx.scaled(kRttBudget), [&](uint64_t seq) {
     stamp(out, seq);
     end->send(out);
     end->receive(in);
     if (seq_of(in) != seq) throw BenchError("echo out of order");
   });
-  const uint64_t cpu = process_cpu_ns() - cpu_start;
   stamp(out, kEndSeq);
   end->send(out);
   const uint64_t memory = end->buffer_bytes(true) + end->buffer_bytes(false);
   child.wait();
-  Row row = rtt_row(mechanism.name, wait_name(wait), "1->1", size, std::move(samples));
-  finish_alt_row(row, cpu + shared->child.cpu_ns, 2 * row.iters,
+  Row row = rtt_row(mechanism.name, wait_name(wait), "1->1", size, std::move(timed.samples));
+  finish_alt_row(row, timed.cpu_ns + shared->child.cpu_ns, 2 * row.iters,
                  memory + shared->child.buffer_bytes);
   return row;
 }

@@ -136,18 +136,15 @@ Row measure_thread_queue_rtt(const Context& ctx) {
     }
   });
   Message out{}, in{};
-  uint64_t cpu_start = 0;
-  auto samples = time_round_trips(counts, [&](uint64_t seq) {
-    if (seq == counts.warmup) cpu_start = process_cpu_ns();
+  auto timed = time_round_trips(counts, [&](uint64_t seq) {
     set_seq(out, seq);
     spin_until([&] { return queues->ping.try_push(out); }, echo.stop(), "thread-q: push");
     spin_until([&] { return queues->pong.try_pop(in); }, echo.stop(), "thread-q: pop");
     if (seq_in(in) != seq) throw BenchError("thread-q: echo out of order");
   });
-  const uint64_t cpu = process_cpu_ns() - cpu_start;
   echo.join();
-  Row row = rtt_row("thread-q", "spin", "1->1", sizeof(Message), std::move(samples));
-  set_cpu(row, cpu, 2 * row.iters);
+  Row row = rtt_row("thread-q", "spin", "1->1", sizeof(Message), std::move(timed.samples));
+  set_cpu(row, timed.cpu_ns, 2 * row.iters);
   row.memory_bytes = 2 * ThreadQueue::bytes();
   return row;
 }

@@ -77,14 +77,11 @@ void futex_store_and_wake(std::atomic<uint32_t>& word, uint32_t value) {
 Row measure_call(const Context& ctx) {
   const uint64_t iters = ctx.scaled(kCallIters);
   const Counts counts{iters / 10, iters};
-  uint64_t cpu_start = 0;
-  auto samples = time_round_trips(counts, [&](uint64_t seq) {
-    if (seq == counts.warmup) cpu_start = process_cpu_ns();
+  auto timed = time_round_trips(counts, [&](uint64_t seq) {
     if (next_of(seq) != seq + 1) throw BenchError("call: wrong result");
   });
-  const uint64_t cpu = process_cpu_ns() - cpu_start;
-  Row row = rtt_row("call", "inproc", nullptr, kFloorSize, std::move(samples));
-  set_cpu(row, cpu, row.iters);  // one call, one "message"
+  Row row = rtt_row("call", "inproc", nullptr, kFloorSize, std::move(timed.samples));
+  set_cpu(row, timed.cpu_ns, row.iters);  // one call, one "message"
   return row;
 }
 
@@ -100,15 +97,12 @@ Row measure_atomic_floor(const Context& ctx) {
       word.store(2 * seq + 2, std::memory_order_release);
     });
   });
-  uint64_t cpu_start = 0;
-  auto samples = time_round_trips(counts, [&](uint64_t seq) {
-    if (seq == counts.warmup) cpu_start = process_cpu_ns();
+  auto timed = time_round_trips(counts, [&](uint64_t seq) {
     word.store(2 * seq + 1, std::memory_order_release);
     spin_until_equal(word, 2 * seq + 2);
   });
-  const uint64_t cpu = process_cpu_ns() - cpu_start;
   child.wait();
-  return floor_row("atomic", "spin", std::move(samples), cpu + child_cpu->ns);
+  return floor_row("atomic", "spin", std::move(timed.samples), timed.cpu_ns + child_cpu->ns);
 }
 
 Row measure_futex_floor(const Context& ctx) {
@@ -123,9 +117,7 @@ Row measure_futex_floor(const Context& ctx) {
       futex_store_and_wake(word, static_cast<uint32_t>(2 * seq + 2));
     });
   });
-  uint64_t cpu_start = 0;
-  auto samples = time_round_trips(counts, [&](uint64_t seq) {
-    if (seq == counts.warmup) cpu_start = process_cpu_ns();
+  auto timed = time_round_trips(counts, [&](uint64_t seq) {
     const auto ping = static_cast<uint32_t>(2 * seq + 1);
     futex_store_and_wake(word, ping);
     futex_wait_while(word, ping);
@@ -133,9 +125,8 @@ Row measure_futex_floor(const Context& ctx) {
       throw BenchError("futex floor: the child skipped a step");
     }
   });
-  const uint64_t cpu = process_cpu_ns() - cpu_start;
   child.wait();
-  return floor_row("futex", "sleep", std::move(samples), cpu + child_cpu->ns);
+  return floor_row("futex", "sleep", std::move(timed.samples), timed.cpu_ns + child_cpu->ns);
 }
 
 }  // namespace pingpong

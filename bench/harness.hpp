@@ -228,21 +228,32 @@ struct Counts {
   uint64_t iters;
 };
 
+uint64_t process_cpu_ns() noexcept;  // below, with the other CPU clocks
+
+/// The timed round trips in ns, and the CPU time this process spent on
+/// them (every thread, the warm-up excluded).
+struct TimedRoundTrips {
+  std::vector<uint64_t> samples;
+  uint64_t cpu_ns = 0;
+};
+
 /// Calls round_trip(seq) for seq = 0, 1, ...: `warmup` times untimed, then
-/// `iters` times with one timestamp after each. Returns the round trips in ns.
+/// `iters` times with one timestamp after each.
 template <class RoundTrip>
-std::vector<uint64_t> time_round_trips(Counts counts, RoundTrip&& round_trip) {
-  std::vector<uint64_t> samples(counts.iters);  // touched now, not while timing
+TimedRoundTrips time_round_trips(Counts counts, RoundTrip&& round_trip) {
+  TimedRoundTrips run{std::vector<uint64_t>(counts.iters)};  // touched now, not while timing
   uint64_t seq = 0;
   for (; seq < counts.warmup; ++seq) round_trip(seq);
+  const uint64_t cpu_start = process_cpu_ns();
   auto before = Clock::now();
   for (uint64_t i = 0; i < counts.iters; ++i, ++seq) {
     round_trip(seq);
     const auto after = Clock::now();
-    samples[i] = ns_between(before, after);
+    run.samples[i] = ns_between(before, after);
     before = after;
   }
-  return samples;
+  run.cpu_ns = process_cpu_ns() - cpu_start;
+  return run;
 }
 
 /// Like time_round_trips, but time-bounded: `limit.warmup` round trips
@@ -251,23 +262,25 @@ std::vector<uint64_t> time_round_trips(Counts counts, RoundTrip&& round_trip) {
 /// kMinSamples were taken. For mechanisms whose speed varies by 1000x.
 constexpr uint64_t kMinSamples = 20;
 template <class RoundTrip>
-std::vector<uint64_t> time_round_trips_within(Counts limit, std::chrono::nanoseconds budget,
-                                              RoundTrip&& round_trip) {
-  std::vector<uint64_t> samples(limit.iters);  // touched now, not while timing
+TimedRoundTrips time_round_trips_within(Counts limit, std::chrono::nanoseconds budget,
+                                        RoundTrip&& round_trip) {
+  TimedRoundTrips run{std::vector<uint64_t>(limit.iters)};  // touched now, not while timing
   uint64_t seq = 0;
   for (; seq < limit.warmup; ++seq) round_trip(seq);
+  const uint64_t cpu_start = process_cpu_ns();
   auto before = Clock::now();
   const auto end = before + budget;
   uint64_t taken = 0;
   while (taken < limit.iters) {
     round_trip(seq++);
     const auto after = Clock::now();
-    samples[taken++] = ns_between(before, after);
+    run.samples[taken++] = ns_between(before, after);
     before = after;
     if (after >= end && taken >= kMinSamples) break;
   }
-  samples.resize(taken);
-  return samples;
+  run.samples.resize(taken);
+  run.cpu_ns = process_cpu_ns() - cpu_start;
+  return run;
 }
 
 /// For each seq: prepare(seq) untimed, then timed(seq) between two

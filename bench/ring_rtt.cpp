@@ -62,18 +62,15 @@ Row measure_ring_rtt(const Context& ctx, const NamedMode& mode, uint64_t size) {
   await_attached(ends.rx, names, child);
   std::vector<std::byte> out(size, std::byte{0x5a});
   std::vector<std::byte> in(size);
-  uint64_t cpu_start = 0;
-  auto samples = time_round_trips(counts, [&](uint64_t seq) {
-    if (seq == counts.warmup) cpu_start = process_cpu_ns();
+  auto timed = time_round_trips(counts, [&](uint64_t seq) {
     write_message(ends.tx, seq, out);
     check(ends.tx.commit(size), "commit");
     if (copy_out_message(ends.rx, in) != seq) throw BenchError("echo out of order");
     release_reads(ends.rx);
   });
-  const uint64_t cpu = process_cpu_ns() - cpu_start;
   child.wait();
-  Row row = rtt_row(Ring::kName, mode.name, "1->1", size, std::move(samples));
-  set_cpu(row, cpu + child_cpu->ns.load(), 2 * row.iters);  // the timed round trips, both processes
+  Row row = rtt_row(Ring::kName, mode.name, "1->1", size, std::move(timed.samples));
+  set_cpu(row, timed.cpu_ns + child_cpu->ns.load(), 2 * row.iters);  // the timed round trips, both processes
   return row;
 }
 

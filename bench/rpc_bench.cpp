@@ -218,7 +218,7 @@ RpcRows measure_rpc(const Context& ctx, unsigned in_flight) {
   uint64_t timed_ns = 0;
   std::vector<uint64_t> samples;
   if (in_flight == 1) {
-    samples = time_round_trips(counts, [&](uint64_t seq) { blocking_call(client, data, seq); });
+    samples = time_round_trips(counts, [&](uint64_t seq) { blocking_call(client, data, seq); }).samples;
     timed_calls = samples.size();
     for (uint64_t ns : samples) timed_ns += ns;  // back to back: the timed part's wall time
   } else {

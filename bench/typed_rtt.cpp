@@ -67,9 +67,7 @@ Row measure_typed_rtt(const Context& ctx, const NamedMode& mode, uint64_t size) 
   std::vector<std::byte> out(size, std::byte{0x5a});
   std::vector<std::byte> in(size);
   const capnp::Data::Reader data(reinterpret_cast<const capnp::byte*>(out.data()), out.size());
-  uint64_t cpu_start = 0;
-  auto samples = time_round_trips(counts, [&](uint64_t seq) {
-    if (seq == counts.warmup) cpu_start = process_cpu_ns();
+  auto timed = time_round_trips(counts, [&](uint64_t seq) {
     check(typed_tx.send<rdbench::Ping>(
               [&](rdbench::Ping::Builder ping) {
                 ping.setSeq(seq);
@@ -81,10 +79,9 @@ Row measure_typed_rtt(const Context& ctx, const NamedMode& mode, uint64_t size) 
     if (pong.getSeq() != seq || pong.getData().size() != size) throw BenchError("typed echo out of order");
     std::memcpy(in.data(), pong.getData().begin(), size);
   });
-  const uint64_t cpu = process_cpu_ns() - cpu_start;
   child.wait();
-  Row row = rtt_row("typed", mode.name, "1->1", size, std::move(samples));
-  set_cpu(row, cpu + child_cpu->ns.load(), 2 * row.iters);
+  Row row = rtt_row("typed", mode.name, "1->1", size, std::move(timed.samples));
+  set_cpu(row, timed.cpu_ns + child_cpu->ns.load(), 2 * row.iters);
   row.memory_bytes = 2 * capacity;
   return row;
 }
