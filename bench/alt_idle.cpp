@@ -5,7 +5,16 @@
 // just after it returns is the row, with the time it waited:
 //   spsc block  the default strategy (spin_block, spin_for 50 us): it
 //               should spin 50 us, then sleep on the futex until woken;
-//   spsc spin   WaitMode::spin, for contrast: all of the wait.
+//   spsc spin   WaitMode::spin, for contrast: all of the wait;
+//   futex timed the floor of "spsc block": a child that only sleeps on a
+//               futex for as long, waking at each liveness interval (the
+//               default, 50 ms) as the waiter does to check its peer. On a
+//               VM each timed wake-up costs tens of microseconds of CPU
+//               (the timer, two context switches), whatever the waiter does.
+#include <linux/futex.h>
+#include <sys/syscall.h>
+
+#include <ctime>
 #include <thread>
 
 #include "benches.hpp"
@@ -36,7 +45,31 @@ void wait_for_one(const RingNames& names, WaitStrategy wait, IdleReport& report)
   release_reads(ends.rx);
 }
 
+/// Child side of the floor: timed futex sleeps, one per liveness interval,
+/// for `idle`; nobody wakes it.
+void sleep_between_liveness_checks(std::chrono::nanoseconds idle, IdleReport& report) {
+  std::atomic<uint32_t> word{0};
+  const auto interval = std::chrono::duration_cast<std::chrono::nanoseconds>(WaitStrategy{}.liveness_interval);
+  const uint64_t cpu_start = process_cpu_ns();
+  const auto start = Clock::now();
+  while (Clock::now() - start < idle) {
+    const timespec slice{static_cast<time_t>(interval.count() / 1'000'000'000),
+                         static_cast<long>(interval.count() % 1'000'000'000)};
+    ::syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 0, &slice, nullptr, 0);
+  }
+  report.cpu_ns = process_cpu_ns() - cpu_start;
+  report.waited_ns = ns_between(start, Clock::now());
+}
+
 }  // namespace
+
+Row measure_idle_floor(const Context& ctx) {
+  SharedMemory<IdleReport> report;
+  const auto idle = ctx.divisor > 1 ? kIdle / 5 : kIdle;
+  Child child(ctx.cpus.child, [&] { sleep_between_liveness_checks(idle, *report); });
+  child.wait();
+  return idle_row("futex", "timed", 0, report->waited_ns, report->cpu_ns);
+}
 
 Row measure_idle_cpu(const Context& ctx, const NamedMode& mode) {
   RingNames names(2);

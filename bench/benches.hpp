@@ -46,6 +46,8 @@ Row measure_memcpy(const Context& ctx, uint64_t size);
 /// A consumer's CPU time while it waits in read() for a producer that is
 /// idle for 1 s (0.2 s with --quick).
 Row measure_idle_cpu(const Context& ctx, const NamedMode& mode);
+/// Its floor: a child that only sleeps, waking at each liveness interval.
+Row measure_idle_floor(const Context& ctx);
 
 /// Round trips of `size`-byte messages through an alternative (one that
 /// supports the size: see Mechanism::unsupported).

@@ -627,6 +627,7 @@ void run_idle(const Context& ctx, Report& report) {
   report.begin_idle_section();
   report.add(measure_idle_cpu(ctx, block_mode()));
   report.add(measure_idle_cpu(ctx, spin_mode()));
+  report.add(measure_idle_floor(ctx));
 }
 
 struct Options {

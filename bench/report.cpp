@@ -285,8 +285,13 @@ void Report::print_idle_and_zero_copy_targets() const {
   const Row* idle = find(Metric::idle, "spsc", "block", 64);
   if (idle && idle->idle_ns && idle->cpu_ns_per_msg) {
     const double share = *idle->cpu_ns_per_msg / static_cast<double>(*idle->idle_ns);
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.3f%%", 100 * share);
+    // The floor beside it: what the kernel charges for the wake-ups alone.
+    const Row* floor = find(Metric::idle, "futex", "timed", 0);
+    const double floor_share = floor && floor->idle_ns && floor->cpu_ns_per_msg
+                                   ? *floor->cpu_ns_per_msg / static_cast<double>(*floor->idle_ns)
+                                   : 0;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.3f%% (sleeps alone %.3f%%)", 100 * share, 100 * floor_share);
     target_line("default mode, peer idle: consumer CPU <= 0.1% of the idle time", buf,
                 share <= 0.001);
   }
