@@ -13,6 +13,7 @@
 //               (the timer, two context switches), whatever the waiter does.
 #include <linux/futex.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include <ctime>
 #include <thread>
@@ -46,7 +47,7 @@ void wait_for_one(const RingNames& names, WaitStrategy wait, IdleReport& report)
 }
 
 /// Child side of the floor: timed futex sleeps, one per liveness interval,
-/// for `idle`; nobody wakes it.
+/// for `idle`; nobody wakes it. Shared (not private), as the ring's waits.
 void sleep_between_liveness_checks(std::chrono::nanoseconds idle, IdleReport& report) {
   std::atomic<uint32_t> word{0};
   const auto interval = std::chrono::duration_cast<std::chrono::nanoseconds>(WaitStrategy{}.liveness_interval);
@@ -55,7 +56,7 @@ void sleep_between_liveness_checks(std::chrono::nanoseconds idle, IdleReport& re
   while (Clock::now() - start < idle) {
     const timespec slice{static_cast<time_t>(interval.count() / 1'000'000'000),
                          static_cast<long>(interval.count() % 1'000'000'000)};
-    ::syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 0, &slice, nullptr, 0);
+    ::syscall(SYS_futex, &word, FUTEX_WAIT, 0, &slice, nullptr, 0);
   }
   report.cpu_ns = process_cpu_ns() - cpu_start;
   report.waited_ns = ns_between(start, Clock::now());

@@ -228,7 +228,8 @@ struct Counts {
   uint64_t iters;
 };
 
-uint64_t process_cpu_ns() noexcept;  // below, with the other CPU clocks
+/// CPU time of this process so far, every thread (CLOCK_PROCESS_CPUTIME_ID).
+uint64_t process_cpu_ns() noexcept;
 
 /// The timed round trips in ns, and the CPU time this process spent on
 /// them (every thread, the warm-up excluded).
@@ -318,8 +319,8 @@ class Batch {
 
 // ================================================================ CPU time
 
-/// CPU time of this process so far, every thread (CLOCK_PROCESS_CPUTIME_ID).
-uint64_t process_cpu_ns() noexcept;
+// process_cpu_ns(): CPU time of this process so far, every thread
+// (CLOCK_PROCESS_CPUTIME_ID); declared above, before the timers.
 /// CPU time of this process (getrusage RUSAGE_SELF) plus that of every
 /// child it has reaped (RUSAGE_CHILDREN): the difference across a row is
 /// what the row's processes burned, set-up and warm-up included.

@@ -239,6 +239,9 @@
 //                     wakes every liveness_interval, 50 ms, to check that
 //                     its peer lives).
 //   spsc      spin    WaitMode::spin, for contrast: all of the wait.
+//   futex     timed   The floor of "spsc block": a child that only sleeps
+//                     on a futex for as long, waking every liveness
+//                     interval (50 ms) as the waiter does; no message.
 //
 // Delivery count (notes after the idle section, delivery_count.cpp; alone
 // with --delivery-count): the cost of issue 13's poison-message count on

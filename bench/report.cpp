@@ -96,6 +96,13 @@ std::string format_rate(double msgs_per_s) {
 
 double p50_of(const Row& r) { return static_cast<double>(r.latency.p50); }
 
+/// A share of a CPU, as a percentage.
+std::string format_share(double share) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f%%", 100 * share);
+  return buf;
+}
+
 }  // namespace
 
 Row rtt_row(const char* mechanism, const char* mode, const char* topology, uint64_t size,
@@ -285,14 +292,13 @@ void Report::print_idle_and_zero_copy_targets() const {
   const Row* idle = find(Metric::idle, "spsc", "block", 64);
   if (idle && idle->idle_ns && idle->cpu_ns_per_msg) {
     const double share = *idle->cpu_ns_per_msg / static_cast<double>(*idle->idle_ns);
-    // The floor beside it: what the kernel charges for the wake-ups alone.
-    const Row* floor = find(Metric::idle, "futex", "timed", 0);
-    const double floor_share = floor && floor->idle_ns && floor->cpu_ns_per_msg
-                                   ? *floor->cpu_ns_per_msg / static_cast<double>(*floor->idle_ns)
-                                   : 0;
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.3f%% (sleeps alone %.3f%%)", 100 * share, 100 * floor_share);
-    target_line("default mode, peer idle: consumer CPU <= 0.1% of the idle time", buf,
+    // The floor beside it, when it was measured: what the kernel charges
+    // for the wake-ups alone.
+    std::string figure = format_share(share);
+    if (const Row* floor = find(Metric::idle, "futex", "timed", 0); floor && floor->idle_ns && floor->cpu_ns_per_msg) {
+      figure += " (sleeps alone " + format_share(*floor->cpu_ns_per_msg / static_cast<double>(*floor->idle_ns)) + ")";
+    }
+    target_line("default mode, peer idle: consumer CPU <= 0.1% of the idle time", figure,
                 share <= 0.001);
   }
   const Row* small = find(Metric::rtt, "spsc-zc", "spin", 64);

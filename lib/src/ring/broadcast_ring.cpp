@@ -26,6 +26,7 @@
 #include <limits>
 #include <utility>
 
+#include "core/platform.hpp"
 #include "ring/broadcast_layout.hpp"
 #include "ring/copying.hpp"
 #include "ring/too_large.hpp"

@@ -5,8 +5,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 
+#include "core/platform.hpp"
 #include "ring/dead_letter_sink.hpp"
 
 namespace ringdrop::detail {
@@ -70,8 +72,6 @@ namespace ringdrop {
 using detail::CellState;
 using detail::kCellHeader;
 using detail::MpmcControl;
-using detail::impossible_cell;
-using detail::mpmc_peers;
 using detail::open_mpmc_segment;
 using detail::read_mpmc_stats;
 

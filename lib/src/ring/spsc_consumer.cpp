@@ -17,6 +17,7 @@ namespace ringdrop {
 using detail::header_at;
 using detail::kRecordHeader;
 using detail::record_bytes;
+using detail::check_spsc_indices;
 using detail::kSpscOnlyWaiter;
 using detail::spsc_control;
 using detail::spsc_role_slot;

@@ -23,6 +23,8 @@ using detail::kEndMarker;
 using detail::kLine;
 using detail::kRecordHeader;
 using detail::record_bytes;
+using detail::check_spsc_indices;
+using detail::find_published_end;
 using detail::kSpscOnlyWaiter;
 using detail::spsc_control;
 using detail::spsc_role_slot;
