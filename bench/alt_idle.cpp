@@ -11,11 +11,6 @@
 //               default, 50 ms) as the waiter does to check its peer. On a
 //               VM each timed wake-up costs tens of microseconds of CPU
 //               (the timer, two context switches), whatever the waiter does.
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
-#include <ctime>
 #include <thread>
 
 #include "benches.hpp"
@@ -26,6 +21,11 @@ namespace {
 
 constexpr std::chrono::nanoseconds kIdle = 1s;
 constexpr uint64_t kSize = 64;
+
+/// How long a row stays idle: 1 s, a fifth of it with --quick.
+std::chrono::nanoseconds idle_time(const Context& ctx) {
+  return ctx.divisor > 1 ? kIdle / 5 : kIdle;
+}
 
 struct IdleReport {
   alignas(128) std::atomic<uint64_t> cpu_ns{0};
@@ -50,14 +50,10 @@ void wait_for_one(const RingNames& names, WaitStrategy wait, IdleReport& report)
 /// for `idle`; nobody wakes it. Shared (not private), as the ring's waits.
 void sleep_between_liveness_checks(std::chrono::nanoseconds idle, IdleReport& report) {
   std::atomic<uint32_t> word{0};
-  const auto interval = std::chrono::duration_cast<std::chrono::nanoseconds>(WaitStrategy{}.liveness_interval);
+  const auto interval = WaitStrategy{}.liveness_interval;
   const uint64_t cpu_start = process_cpu_ns();
   const auto start = Clock::now();
-  while (Clock::now() - start < idle) {
-    const timespec slice{static_cast<time_t>(interval.count() / 1'000'000'000),
-                         static_cast<long>(interval.count() % 1'000'000'000)};
-    ::syscall(SYS_futex, &word, FUTEX_WAIT, 0, &slice, nullptr, 0);
-  }
+  while (Clock::now() - start < idle) futex_wait(word, 0, interval);
   report.cpu_ns = process_cpu_ns() - cpu_start;
   report.waited_ns = ns_between(start, Clock::now());
 }
@@ -66,8 +62,7 @@ void sleep_between_liveness_checks(std::chrono::nanoseconds idle, IdleReport& re
 
 Row measure_idle_floor(const Context& ctx) {
   SharedMemory<IdleReport> report;
-  const auto idle = ctx.divisor > 1 ? kIdle / 5 : kIdle;
-  Child child(ctx.cpus.child, [&] { sleep_between_liveness_checks(idle, *report); });
+  Child child(ctx.cpus.child, [&] { sleep_between_liveness_checks(idle_time(ctx), *report); });
   child.wait();
   return idle_row("futex", "timed", 0, report->waited_ns, report->cpu_ns);
 }
@@ -78,7 +73,7 @@ Row measure_idle_cpu(const Context& ctx, const NamedMode& mode) {
   SharedMemory<IdleReport> report;
   Child child(ctx.cpus.child, [&] { wait_for_one(names, mode.wait, *report); });
   await_attached(ends.rx, names, child);
-  std::this_thread::sleep_for(ctx.divisor > 1 ? kIdle / 5 : kIdle);
+  std::this_thread::sleep_for(idle_time(ctx));
   std::vector<std::byte> payload(kSize, std::byte{0x5a});
   write_message(ends.tx, 0, payload);
   check(ends.tx.commit(kSize), "commit");

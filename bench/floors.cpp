@@ -3,11 +3,6 @@
 // shared cache line) and of sleep-and-wake IPC (a raw futex). CPU time is
 // each process's over the timed round trips (the child's passed back in
 // shared memory); memory is the one shared line (128 bytes, aligned so).
-#include <linux/futex.h>
-#include <sys/syscall.h>
-
-#include <ctime>
-
 #include "benches.hpp"
 
 namespace pingpong {
@@ -51,25 +46,19 @@ Row floor_row(const char* mechanism, const char* mode, std::vector<uint64_t> sam
   return row;
 }
 
-uint32_t* futex_addr(std::atomic<uint32_t>& word) noexcept {
-  static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t));
-  return reinterpret_cast<uint32_t*>(&word);
-}
-
-/// Sleeps until `word` no longer holds `value`. A shared (not private)
-/// futex: the word is mapped by two processes.
+/// Sleeps until `word` no longer holds `value` (the word is mapped by two
+/// processes).
 void futex_wait_while(std::atomic<uint32_t>& word, uint32_t value) {
   LazyDeadline deadline("futex floor");
   while (word.load(std::memory_order_acquire) == value) {
-    timespec slice{0, 100'000'000};
-    ::syscall(SYS_futex, futex_addr(word), FUTEX_WAIT, value, &slice, nullptr, 0);
+    futex_wait(word, value, 100ms);
     if (word.load(std::memory_order_acquire) == value) deadline.check();
   }
 }
 
 void futex_store_and_wake(std::atomic<uint32_t>& word, uint32_t value) {
   word.store(value, std::memory_order_release);
-  ::syscall(SYS_futex, futex_addr(word), FUTEX_WAKE, 1, nullptr, nullptr, 0);
+  futex_wake(word, 1);
 }
 
 }  // namespace

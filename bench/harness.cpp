@@ -128,25 +128,27 @@ void unmap_shared(void* p, size_t bytes) noexcept { ::munmap(p, bytes); }
 
 // ================================================================ cross-process counters
 
-namespace {
-uint32_t* futex_word(std::atomic<uint32_t>& word) noexcept {
+void futex_wait(std::atomic<uint32_t>& word, uint32_t value, std::chrono::nanoseconds timeout) {
   static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t));
-  return reinterpret_cast<uint32_t*>(&word);
+  const timespec ts{static_cast<time_t>(timeout.count() / 1'000'000'000),
+                    static_cast<long>(timeout.count() % 1'000'000'000)};
+  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT, value, &ts, nullptr, 0);
 }
-}  // namespace
+
+void futex_wake(std::atomic<uint32_t>& word, int waiters) {
+  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE, waiters, nullptr, nullptr,
+            0);
+}
 
 void arrive(Tally& tally) {
   tally.count.fetch_add(1, std::memory_order_acq_rel);
-  // Shared (not private) futex: the word is mapped by several processes.
-  ::syscall(SYS_futex, futex_word(tally.count), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
+  futex_wake(tally.count, INT_MAX);
 }
 
 bool await_slice(Tally& tally, uint32_t n, std::chrono::nanoseconds slice) {
   const uint32_t seen = tally.count.load(std::memory_order_acquire);
   if (seen >= n) return true;
-  const auto ns = std::min<int64_t>(slice.count(), 10'000'000);
-  timespec ts{0, static_cast<long>(ns)};
-  ::syscall(SYS_futex, futex_word(tally.count), FUTEX_WAIT, seen, &ts, nullptr, 0);
+  futex_wait(tally.count, seen, std::min<std::chrono::nanoseconds>(slice, 10ms));
   return tally.count.load(std::memory_order_acquire) >= n;
 }
 

@@ -180,6 +180,14 @@ class SharedMemory {
 
 // ================================================================ cross-process counters
 
+/// Sleeps on `word` while it holds `value`, for at most `timeout`: returns
+/// when woken, at once if the word no longer holds `value`, at the timeout,
+/// or spuriously (callers re-check). A shared (not private) futex, as the
+/// ring's waits: the word may be mapped by several processes.
+void futex_wait(std::atomic<uint32_t>& word, uint32_t value, std::chrono::nanoseconds timeout);
+/// Wakes up to `waiters` processes sleeping in futex_wait on `word`.
+void futex_wake(std::atomic<uint32_t>& word, int waiters);
+
 /// A counter in shared memory that processes bump and wait on (a futex
 /// word): "n processes have reached this point".
 struct alignas(128) Tally {
