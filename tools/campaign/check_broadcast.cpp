@@ -155,13 +155,10 @@ void KindRun::check_broadcast(const std::vector<Delivery>& log) {
     }
     fig_.lost += lost;
   }
-  // Told missed: allowed with the overwrite policy; never with block.
-  if (block) {
-    fig_.lost += fig_.told_missed;
-  } else {
-    fig_.lost += fig_.told_missed;
-    fig_.lost_allowed = fig_.told_missed;
-  }
+  // Told missed: counted as lost, and allowed with the overwrite policy;
+  // never with block.
+  fig_.lost += fig_.told_missed;
+  if (!block) fig_.lost_allowed = fig_.told_missed;
   auto list = [](const std::vector<std::string>& v) {
     std::string s;
     for (const auto& x : v) s += "\n      " + x;
