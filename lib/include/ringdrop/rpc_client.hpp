@@ -38,7 +38,9 @@
 // outlive the ring slot and async replies can wait for their caller).
 //
 // Async calls and blocking calls share the reply ring: a blocking call
-// delivers the replies of async calls it meets to their callbacks, and
+// delivers the replies of async calls it meets before its own to their
+// callbacks (it returns as soon as it has its own: the replies behind it
+// wait for the next call(), call_async() or poll()), and
 // poll() does the same until nothing is in flight or its deadline passes;
 // call_async() first takes the replies already waiting (so unpolled replies
 // never fill the reply ring). Callbacks run on the thread that calls

@@ -35,6 +35,7 @@ struct Client::State {
   ClientOptions options;
   Location request_loc;
   Location reply_loc;
+  std::string reply_to;  // reply_loc.describe(), every request's reply-to (made once, not per call)
   MpmcProducer requests;
   // The private reply ring, made at the first call (a client that only
   // sends to a shared reply queue never makes one).
@@ -52,7 +53,7 @@ struct Client::State {
 
   State(ClientOptions o, Location req, MpmcProducer p)
       : options(std::move(o)), request_loc(std::move(req)), reply_loc(detail::private_reply_location()),
-        requests(std::move(p)), breaker(options.breaker) {}
+        reply_to(reply_loc.describe()), requests(std::move(p)), breaker(options.breaker) {}
   ~State() {
     if (replies && ::getpid() == owner) (void)Segment::remove(reply_loc);  // mappings stay valid until closed
   }
@@ -190,6 +191,11 @@ std::error_code Client::State::pump(Deadline until, uint64_t watch) {
       return view.error();  // the reply ring is damaged: nothing to wait for
     }
     take(*view);
+    // The call waited for has its answer: back to the caller now. Another
+    // try_read first would CAS the next reply cell, a line the server has
+    // prefetched to write its next reply into: a cache-line round trip
+    // between the cores on every call. Later replies wait for the next pump.
+    if (watch && pending.at(watch).result) return {};
   }
 }
 
@@ -233,7 +239,6 @@ std::error_code Client::State::open_private() {
 
 std::error_code Client::State::send(uint64_t id, uint64_t type, const PayloadFn& payload, Deadline deadline,
                                     const CallOptions& o, uint16_t attempt) {
-  const std::string reply_to = reply_loc.describe();
   MessageOptions mo;
   mo.kind = MessageKind::REQUEST;
   mo.reply_to = reply_to;

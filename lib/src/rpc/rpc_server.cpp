@@ -111,10 +111,10 @@ static void build_error(capnp::MessageBuilder& b, const MessageOptions& reply, i
 // goes even after that deadline, and expires per the request's reply-ttl-ms.
 Server::State::Caller Server::State::caller_of(const IncomingMessage& m) const {
   const auto to_text = m.envelope().getReplyTo();  // read (and checked) by open(): cannot throw
-  Caller to{std::string(to_text.cStr(), to_text.size()), m.id(), m.id(), m.deadline(),
-            false, std::to_string(m.id()), {}, {}};
+  Caller to{std::string(to_text.cStr(), to_text.size()), m.id(), m.id(), m.deadline(), false, {}, {}, {}};
   to.shared = is_reply_queue(to.reply_to);
   if (!to.shared) return to;  // a private ring's caller matches its reply by the request's id
+  to.request_id_text = std::to_string(m.id());  // a shared queue's reply names its request
   if (m.envelope().getCorrelationId() != 0) to.correlation_id = m.envelope().getCorrelationId();
   const std::string_view ttl = m.header(rpc_header::reply_ttl_ms);
   uint64_t ms = 0;
