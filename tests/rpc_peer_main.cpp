@@ -15,6 +15,10 @@
 //   bad-replier <ring>           answers three requests badly: a reply whose
 //                                payload points outside the message, a reply
 //                                of the wrong type, then plain garbage
+//   reply-twice <ring>           answers one request with two copies of its
+//                                reply, the second committed first (so it is in
+//                                the reply ring when the first is taken); prints
+//                                "sent", then waits for a line
 //   reply-instance <ring> <queue> <n> <handle>
 //                                an instance of a calling service sharing reply
 //                                queue <queue>: sends n Echo requests to <ring>
@@ -172,6 +176,37 @@ int bad_replier(const Location& where) {
   return 0;
 }
 
+int reply_twice(const Location& where) {
+  MpmcOptions o;
+  o.cell_size = 4096;
+  o.capacity = 4096 * 16;
+  auto rx = MpmcConsumer::open(where, OpenMode::open_or_create, o);
+  if (!rx) return fail("open", rx.error());
+  say("ready");
+  auto view = rx->read(deadline_after(30s));
+  if (!view) return fail("read", view.error());
+  auto msg = IncomingMessage::open(*view);
+  if (!msg) return fail("parse", msg.error());
+  // Two producers claim the reply ring's next two cells in order; the
+  // second cell is committed first, so the first, which the caller waits
+  // on, is ready only when the copy behind it already is.
+  const auto reply_ring = *Location::parse(msg->envelope().getReplyTo().cStr());
+  auto first = MpmcProducer::open(reply_ring, OpenMode::open);
+  auto second = MpmcProducer::open(reply_ring, OpenMode::open);
+  if (!first || !second) return fail("open reply", first ? second.error() : first.error());
+  const auto flat = reply_to(*msg, false);
+  const auto bytes = std::as_bytes(std::span(flat));
+  auto cell = first->reserve(bytes.size(), deadline_after(10s));
+  if (!cell) return fail("reserve", cell.error());
+  if (auto ec = second->send(bytes, deadline_after(10s))) return fail("send", ec);
+  std::memcpy(cell->data(), bytes.data(), bytes.size());
+  if (auto ec = first->commit(bytes.size())) return fail("commit", ec);
+  rx->release();
+  say("sent");
+  wait_line();
+  return 0;
+}
+
 int reply_instance(const Location& where, const std::string& queue, uint64_t n, uint64_t handle) {
   ClientOptions co;
   co.reply_queue = queue;
@@ -269,6 +304,7 @@ int main(int argc, char** argv) {
     return serve(*server, has_flag(argc, argv, "--wait-go"));
   }
   if (mode == "bad-replier") return bad_replier(Location::shm(argv[2]));
+  if (mode == "reply-twice" && argc >= 3) return reply_twice(Location::shm(argv[2]));
   if (mode == "reply-instance" && argc >= 6) {
     return reply_instance(Location::shm(argv[2]), argv[3], std::stoull(argv[4]), std::stoull(argv[5]));
   }

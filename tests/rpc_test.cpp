@@ -156,6 +156,23 @@ TEST(Rpc, AMalformedReplyIsBadMessage) {
   bad.send_line("bye");
 }
 
+TEST(Rpc, ABlockingCallReturnsAtItsOwnReplyAndLeavesTheOnesBehindItForTheNextCall) {
+  ScopedName name;
+  ExecPeer twice(RINGDROP_RPC_PEER, {"reply-twice", name.name()});
+  ASSERT_EQ(twice.read_line(), "ready");
+  auto client = Client::connect(name.location(), quick_client()).value();
+  // The server puts a second copy of the reply behind the first, already
+  // committed when the first is: the call returns without taking it.
+  auto r = echo(client, 1, deadline_after(30s));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(twice.read_line(), "sent");
+  EXPECT_EQ(client.stats().late_replies, 0u) << "the call took a reply behind its own";
+  // The next look at the reply ring takes it, and counts it as late.
+  EXPECT_FALSE(client.poll(deadline_after(0ms)));
+  EXPECT_EQ(client.stats().late_replies, 1u);
+  twice.send_line("bye");
+}
+
 TEST(Rpc, AsyncCallsInFlightAreMatchedByCorrelationId) {
   ScopedName name;
   ServerPeer a(name), b(name);  // two servers compete for the requests
