@@ -66,7 +66,8 @@ struct Client::State {
   void end_all(std::error_code why, bool only_overdue, Clock::time_point now);
   Deadline earliest(Deadline until) const;
   std::error_code pump(Deadline until, uint64_t watch);
-  std::error_code drain();
+  std::error_code drain(uint64_t watch = 0);
+  bool ended(uint64_t watch) const { return watch != 0 && pending.at(watch).result.has_value(); }
   size_t open_calls() const;
   void take(std::span<const std::byte> view);
   std::error_code send(uint64_t id, uint64_t type, const PayloadFn& payload, Deadline deadline,
@@ -173,10 +174,13 @@ std::error_code Client::State::pump(Deadline until, uint64_t watch) {
   for (;;) {
     // Replies that already came are taken before any call is declared
     // overdue: an answer that arrived in time is never reported timed_out.
-    if (auto ec = drain()) return ec;
+    // A drain that stopped at the watched call's reply may have left some:
+    // nothing is declared overdue then.
+    if (auto ec = drain(watch)) return ec;
+    if (ended(watch)) return {};
     const auto now = Clock::now();
     end_all(errc::timed_out, true, now);
-    if (watch ? pending.at(watch).result.has_value() : open_calls() == 0) return {};
+    if (watch ? ended(watch) : open_calls() == 0) return {};
     if (now >= until) return errc::timed_out;
     if (now >= next_liveness) {
       next_liveness = now + options.wait.liveness_interval;
@@ -191,21 +195,23 @@ std::error_code Client::State::pump(Deadline until, uint64_t watch) {
       return view.error();  // the reply ring is damaged: nothing to wait for
     }
     take(*view);
-    // The call waited for has its answer: back to the caller now. Another
-    // try_read first would CAS the next reply cell, a line the server has
-    // prefetched to write its next reply into: a cache-line round trip
-    // between the cores on every call. Later replies wait for the next pump.
-    if (watch && pending.at(watch).result) return {};
+    if (ended(watch)) return {};
   }
 }
 
-// Takes every reply already in the ring, without waiting.
-std::error_code Client::State::drain() {
+// Takes the replies already in the ring, without waiting: all of them, or
+// those up to the one that ends call `watch`. The call waited for has its
+// answer: back to the caller then. Another try_read first would CAS the
+// next reply cell, a line the server has prefetched to write its next reply
+// into: a cache-line round trip between the cores on every call. The
+// replies behind wait for the next look.
+std::error_code Client::State::drain(uint64_t watch) {
   if (!replies) return {};
   for (;;) {
     auto view = replies->try_read();
     if (!view) return view.error() == errc::would_block ? std::error_code{} : view.error();
     take(*view);
+    if (ended(watch)) return {};
   }
 }
 
