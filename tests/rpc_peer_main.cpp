@@ -146,13 +146,20 @@ std::vector<capnp::word> reply_to(const IncomingMessage& request, bool wrong_typ
   return flat;
 }
 
-int bad_replier(const Location& where) {
+// The request ring of a replier written by hand (bad-replier, reply-twice),
+// opened or made with room for a few requests; says "ready" once open.
+Result<MpmcConsumer> open_request_ring(const Location& where) {
   MpmcOptions o;
   o.cell_size = 4096;
   o.capacity = 4096 * 16;
   auto rx = MpmcConsumer::open(where, OpenMode::open_or_create, o);
+  if (rx) say("ready");
+  return rx;
+}
+
+int bad_replier(const Location& where) {
+  auto rx = open_request_ring(where);
   if (!rx) return fail("open", rx.error());
-  say("ready");
   for (int i = 0; i < 3; ++i) {
     auto view = rx->read(deadline_after(30s));
     if (!view) return fail("read", view.error());
@@ -177,12 +184,8 @@ int bad_replier(const Location& where) {
 }
 
 int reply_twice(const Location& where) {
-  MpmcOptions o;
-  o.cell_size = 4096;
-  o.capacity = 4096 * 16;
-  auto rx = MpmcConsumer::open(where, OpenMode::open_or_create, o);
+  auto rx = open_request_ring(where);
   if (!rx) return fail("open", rx.error());
-  say("ready");
   auto view = rx->read(deadline_after(30s));
   if (!view) return fail("read", view.error());
   auto msg = IncomingMessage::open(*view);
@@ -190,9 +193,10 @@ int reply_twice(const Location& where) {
   // Two producers claim the reply ring's next two cells in order; the
   // second cell is committed first, so the first, which the caller waits
   // on, is ready only when the copy behind it already is.
-  const auto reply_ring = *Location::parse(msg->envelope().getReplyTo().cStr());
-  auto first = MpmcProducer::open(reply_ring, OpenMode::open);
-  auto second = MpmcProducer::open(reply_ring, OpenMode::open);
+  const auto reply_ring = Location::parse(msg->envelope().getReplyTo().cStr());
+  if (!reply_ring) return fail("reply-to", errc::invalid_argument);
+  auto first = MpmcProducer::open(*reply_ring, OpenMode::open);
+  auto second = MpmcProducer::open(*reply_ring, OpenMode::open);
   if (!first || !second) return fail("open reply", first ? second.error() : first.error());
   const auto flat = reply_to(*msg, false);
   const auto bytes = std::as_bytes(std::span(flat));

@@ -17,9 +17,6 @@ struct RunSummary {
   double elapsed = 0;            ///< seconds the whole run took
 };
 
-/// Seconds a kind's drain and final exchange take, besides its kill phase.
-inline double overhead_of(Kind k) { return k == Kind::drop ? 5 : 3; }
-
 /// The table: per kind kills, committed, delivered, duplicated and lost
 /// (with what the policy allows), in doubt, the longest stall, whether the
 /// ring still works; then each kind's ring counters, failures and notes, and

@@ -20,6 +20,10 @@ struct KindPlan {
   uint64_t op_timeout_ms = 0;  ///< roles' blocking-call timeout; 0: each picks (roles.hpp)
 };
 
+/// Seconds a kind's drain and final exchange take, besides its kill phase
+/// (KindPlan::seconds).
+inline double overhead_of(Kind k) { return k == Kind::drop ? 5 : 3; }
+
 struct Figures {
   Kind kind = Kind::spsc;
   uint64_t seed = 0;

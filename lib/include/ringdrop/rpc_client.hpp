@@ -39,14 +39,15 @@
 //
 // Async calls and blocking calls share the reply ring: a blocking call
 // delivers the replies of async calls it meets before its own to their
-// callbacks (it returns as soon as it has its own: the replies behind it
-// wait for the next call(), call_async() or poll()), and
-// poll() does the same until nothing is in flight or its deadline passes;
-// call_async() first takes the replies already waiting (so unpolled replies
-// never fill the reply ring). Callbacks run on the thread that calls
-// call(), call_async() or poll(). Replies already in the ring are taken
-// before any call is declared overdue. A Client is used
-// by one thread at a time; after fork() the child must not use it.
+// callbacks, and returns as soon as it has its own: the replies behind it,
+// and async calls whose deadline passes meanwhile, wait for the next
+// call(), call_async() or poll(). poll() delivers replies until nothing is
+// in flight or its deadline passes; call_async() first takes the replies
+// already waiting (so unpolled replies never fill the reply ring).
+// Callbacks run on the thread that calls call(), call_async() or poll().
+// Replies already in the ring are taken before any call is declared
+// overdue. A Client is used by one thread at a time; after fork() the
+// child must not use it.
 //
 // Replies that must outlive the caller (any instance of the calling
 // service may take them): send_request() with a shared reply queue, see

@@ -67,6 +67,8 @@ struct Client::State {
   Deadline earliest(Deadline until) const;
   std::error_code pump(Deadline until, uint64_t watch);
   std::error_code drain(uint64_t watch = 0);
+  // Whether blocking call `watch` has its end; never for 0 (poll() waits
+  // for no single call, so its drain takes every reply there is).
   bool ended(uint64_t watch) const { return watch != 0 && pending.at(watch).result.has_value(); }
   size_t open_calls() const;
   void take(std::span<const std::byte> view);
@@ -142,8 +144,6 @@ Deadline Client::State::earliest(Deadline until) const {
   return until;
 }
 
-// Reads replies until call `watch` has ended (or, with watch 0, every call
-// has), or until `until` passes.
 // Takes one reply off the ring: ends the call it answers, or counts it.
 void Client::State::take(std::span<const std::byte> view) {
   auto copy = OwnedMessage::copy_of(view);
